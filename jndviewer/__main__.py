@@ -1,0 +1,3 @@
+from jndviewer.cli import main
+
+raise SystemExit(main())
