@@ -1,0 +1,36 @@
+"""Pixel-wise JND models, by registry name.
+
+>>> from jndviewer.core.jnd import create_model
+>>> model = create_model("wu2017")            # doctest: +SKIP
+>>> jnd = model(luma)                          # luma: N x 1 x H x W in [0, 255]  # doctest: +SKIP
+>>> jnd.threshold, jnd.components["pattern_complexity"]  # doctest: +SKIP
+
+Definitions: docs/jnd_models.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jndviewer.core.errors import ModelError
+from jndviewer.core.jnd.base import JNDMap, JNDModel
+from jndviewer.core.jnd.chou1995 import Chou1995
+from jndviewer.core.jnd.wu2013 import Wu2013
+from jndviewer.core.jnd.wu2017 import Wu2017
+from jndviewer.core.jnd.yang2005 import Yang2005
+
+#: Registry of the pixel-wise JND models by name.
+MODELS: dict[str, type[JNDModel]] = {cls.name: cls for cls in (Chou1995, Yang2005, Wu2013, Wu2017)}
+DEFAULT_MODEL = "wu2017"
+
+
+def create_model(name: str, **params: Any) -> JNDModel:
+    """Instantiate a registered model, e.g. ``create_model("wu2017", border="zero")``."""
+    try:
+        cls = MODELS[name]
+    except KeyError:
+        raise ModelError(f"Unknown JND model {name!r}; choose one of {', '.join(MODELS)}.") from None
+    return cls(**params)
+
+
+__all__ = ["DEFAULT_MODEL", "MODELS", "JNDMap", "JNDModel", "create_model"]

@@ -1,0 +1,193 @@
+"""Wu et al. (2017) enhanced JND with pattern complexity.
+
+J. Wu, L. Li, W. Dong, G. Shi, W. Lin, C.-C. J. Kuo, "Enhanced just noticeable difference model for images with
+pattern complexity," IEEE TIP 26(6):2682-2693, 2017. Follows the authors' released MATLAB
+(``func_JND_modeling_pattern_complexity.m``); the step-by-step definition is docs/jnd_models.md §5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from jndviewer.core.jnd import ops
+from jndviewer.core.jnd.base import BorderParams, JNDModel
+
+Tensor = torch.Tensor
+
+#: Luminance-contrast window radius R = 2, i.e. a 5x5 window (Eq. 7).
+CONTRAST_WINDOW = 5
+#: Gradient magnitude under which a pixel is "plain" and has no orientation (reference code: ``Cimg >= 5``).
+ORIENTATION_MIN_GRADIENT = 5.0
+#: Orientation bin width 2 * otr = 12 degrees (otr = 6); bins 0..15 for valid pixels, 16 for plain ones.
+ORIENTATION_BIN_DEGREES = 12
+PLAIN_BIN = 16
+#: Smoothing of the per-pixel complexity count: 3x3 Gaussian, sigma 1 (reference ``func_ori_cmlx_compute``).
+COMPLEXITY_BLUR = (3, 1.0)
+#: Edge protection: Canny edges dilated by disk(3), then a 5x5 Gaussian with sigma 0.8 (``func_edge_protect``).
+EDGE_DILATION_RADIUS = 3
+EDGE_PROTECTION_BLUR = (5, 0.8)
+
+
+@dataclass(frozen=True)
+class Wu2017Params(BorderParams):
+    """Parameters of the pattern-complexity model (defaults: the paper's and the released code's).
+
+    Attributes
+    ----------
+    luminance_scale
+        Factor on the luminance-adaptation curve (0.7 in the released code, Eq. 13).
+    contrast_gain, contrast_knee
+        a1 = 0.115 * 16 = 1.84 and a2 = 26 of the contrast-masking transducer (Eq. 11).
+    complexity_gain, complexity_exponent, complexity_offset
+        a3 = 0.3, a4 = 2.7, a5 = 1 of the complexity transducer (Eq. 10).
+    edge_height
+        Edge height (in gray levels) that sets the relative Canny threshold 60 / max(edge height).
+    max_canny_threshold
+        Upper bound of that threshold (0.8).
+    overlap
+        NAMM overlap coefficient (0.3, Eq. 14).
+    """
+
+    luminance_scale: float = 0.7
+    contrast_gain: float = 0.115 * 16
+    contrast_knee: float = 26.0
+    complexity_gain: float = 0.3
+    complexity_exponent: float = 2.7
+    complexity_offset: float = 1.0
+    edge_height: float = 60.0
+    max_canny_threshold: float = 0.8
+    overlap: float = ops.NAMM_OVERLAP
+
+
+def zero_frame(x: Tensor, width: int, value: float = 0.0) -> Tensor:
+    """Set the outer ``width``-pixel frame of ``x`` to ``value`` in place."""
+    x[..., :width, :] = value
+    x[..., -width:, :] = value
+    x[..., :, :width] = value
+    x[..., :, -width:] = value
+    return x
+
+
+def orientation_bits(luma: Tensor) -> tuple[Tensor, Tensor]:
+    """Quantised gradient orientation of each pixel as one set bit, and where the image is not plain.
+
+    Returns ``(bits, textured)``: ``bits`` (int32) is ``1 << q`` with q = round(theta / 12) in 0..15 for pixels whose
+    gradient reaches 5 gray levels and q = 16 for plain pixels; ``textured`` is 1.0 / 0.0 for the two cases.
+    theta is the gradient angle in whole degrees folded into [0, 180] as the reference code folds it.
+    """
+    padded = ops.extend(luma, 1, 1, 1, 1, "replicate")  # symmetric by one pixel is the same as replicate
+    height, width = luma.shape[-2:]
+    # Unscaled sums of differences, 3 Gx and 3 Gy of the kernels [-1 0 1; -1 0 1; -1 0 1] / 3 and its transpose:
+    # |G| >= 5 is tested exactly as Sx^2 + Sy^2 >= 225 (integer images often sit exactly on 5).
+    ones = [1.0] * 3
+    horizontal_difference = padded[..., :, 2 : 2 + width] - padded[..., :, 0:width]
+    vertical_difference = padded[..., 2 : 2 + height, :] - padded[..., 0:height, :]
+    sum_x = ops.correlate_cols(horizontal_difference, ones)
+    sum_y = ops.correlate_rows(vertical_difference, ones)
+    squared_magnitude = torch.addcmul(sum_x * sum_x, sum_y, sum_y)
+    textured = ops.indicator_at_least(squared_magnitude, (3.0 * ORIENTATION_MIN_GRADIENT) ** 2)
+    degrees = ops.round_half_away(torch.atan2(sum_y, sum_x).mul_(180.0 / math.pi))  # whole degrees, -180..180
+    # theta > 90 -> theta - 180 and theta < -90 -> theta + 180; for whole degrees clamp(theta - 90, 0, 1) is 1
+    # exactly when theta > 90, so no comparison is needed.
+    folded = degrees - (degrees - 90.0).clamp_(0.0, 1.0).mul_(180.0)
+    folded.add_((-90.0 - degrees).clamp_(0.0, 1.0), alpha=180.0)
+    # q = round((folded + 90) / 12) with halves up = floor((folded + 96) / 12); + 0.5 keeps multiples of 12 clear of
+    # the floor's edge whatever the division rounds to.
+    half_bin = ORIENTATION_BIN_DEGREES / 2.0
+    bins = folded.add_(90.0 + half_bin + 0.5).div_(float(ORIENTATION_BIN_DEGREES)).floor_()
+    bins = bins.sub_(PLAIN_BIN).mul_(textured).add_(PLAIN_BIN)
+    return torch.exp2(bins).to(torch.int32), textured
+
+
+def _popcount(bits: Tensor) -> Tensor:
+    """Number of set bits of non-negative int32 values below 2**24 (SWAR bit counting)."""
+    bits = bits - ((bits >> 1) & 0x555555)
+    bits = (bits & 0x333333) + ((bits >> 2) & 0x333333)
+    bits = (bits + (bits >> 4)) & 0x0F0F0F
+    return (bits & 0xFF) + ((bits >> 8) & 0xFF) + ((bits >> 16) & 0xFF)
+
+
+def orientation_complexity(bits: Tensor, textured: Tensor, zero_mode: bool) -> Tensor:
+    """Number of distinct orientation bins among each pixel and its 8 neighbours (1..9), Eq. 6, as floats.
+
+    Plain pixels count as one extra bin for their neighbours and have complexity 1 themselves; neighbours beyond the
+    border repeat the border (``zero`` mode: the 1-px frame is 1, as in the reference). The 3x3 neighbourhood's bits
+    are OR-ed together and counted.
+    """
+    padded = torch.cat([bits[..., :1, :], bits, bits[..., -1:, :]], dim=-2)
+    padded = torch.cat([padded[..., :, :1], padded, padded[..., :, -1:]], dim=-1)
+    height, width = bits.shape[-2:]
+    union = padded[..., 1 : 1 + height, 1 : 1 + width].clone()
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                union |= padded[..., 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+    count = _popcount(union).to(textured.dtype)
+    count = count.sub_(1.0).mul_(textured).add_(1.0)
+    if zero_mode:
+        zero_frame(count, 1, 1.0)
+    return count
+
+
+def edge_height(luma: Tensor, border: str, padded: Tensor | None = None) -> Tensor:
+    """Chou's maximal weighted gradient used as edge height; ``zero`` mode mirrors its interior over the 2-px frame."""
+    mg = ops.max_weighted_gradient(luma, border, padded)
+    if border == "zero":
+        mg = ops.extend(mg[..., 2:-2, 2:-2], 2, 2, 2, 2, "symmetric")
+    return mg
+
+
+class Wu2017(JNDModel):
+    """Wu et al. 2017: luminance adaptation and visual masking (contrast and pattern masking) combined by NAMM."""
+
+    name = "wu2017"
+    title = "Wu et al. 2017 (pattern complexity)"
+    citation = "J. Wu, L. Li, W. Dong, G. Shi, W. Lin, C.-C. J. Kuo, IEEE TIP 26(6):2682-2693, 2017"
+    params_type = Wu2017Params
+    component_names = (
+        "luminance_adaptation",
+        "contrast_masking",
+        "pattern_complexity",
+        "pattern_masking",
+        "edge_protection",
+        "visual_masking",
+    )
+
+    def compute(self, luma: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        p: Wu2017Params = self.params
+        zero_mode = p.border == "zero"
+        padded = ops.extend(luma, 2, 2, 2, 2, p.border)
+        luminance_adaptation = ops.remapped_luminance_adaptation(luma, p.border, padded).mul_(p.luminance_scale)
+
+        luminance_contrast = ops.local_std(luma, CONTRAST_WINDOW, p.border, padded)
+        if zero_mode:
+            zero_frame(luminance_contrast, CONTRAST_WINDOW // 2)
+        contrast_masking = ops.power(luminance_contrast, 2.4).mul_(p.contrast_gain)
+        contrast_masking.div_(luminance_contrast.square().add_(p.contrast_knee**2))
+
+        count = orientation_complexity(*orientation_bits(luma), zero_mode)
+        pattern_complexity = ops.gaussian_blur(count, *COMPLEXITY_BLUR, p.border)
+        complexity_transducer = ops.power(pattern_complexity, p.complexity_exponent).mul_(p.complexity_gain)
+        complexity_transducer.div_(pattern_complexity.square().add_(p.complexity_offset**2))
+        pattern_masking = luminance_contrast * complexity_transducer
+
+        heights = edge_height(luma, p.border, padded)
+        peak = heights.amax(dim=(-1, -2, -3))
+        canny_threshold = (p.edge_height / peak).clamp_(max=p.max_canny_threshold)  # 60 / 0 = inf -> 0.8
+        edges = ops.dilate_disk(ops.canny_matlab(luma, canny_threshold), EDGE_DILATION_RADIUS)
+        edge_protection = ops.gaussian_blur(1.0 - edges.to(luma.dtype), *EDGE_PROTECTION_BLUR, p.border)
+        pattern_masking.mul_(edge_protection)
+
+        visual_masking = torch.maximum(contrast_masking, pattern_masking)
+        threshold = ops.namm(luminance_adaptation, visual_masking, p.overlap)
+        return threshold, {
+            "luminance_adaptation": luminance_adaptation,
+            "contrast_masking": contrast_masking,
+            "pattern_complexity": pattern_complexity,
+            "pattern_masking": pattern_masking,
+            "edge_protection": edge_protection,
+            "visual_masking": visual_masking,
+        }
