@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jndviewer.core.catalog import DEFAULT_JND_MODEL as DEFAULT_MODEL
 from jndviewer.core.errors import ModelError
 from jndviewer.core.jnd.base import JNDMap, JNDModel
 from jndviewer.core.jnd.chou1995 import Chou1995
@@ -21,7 +22,6 @@ from jndviewer.core.jnd.yang2005 import Yang2005
 
 #: Registry of the pixel-wise JND models by name.
 MODELS: dict[str, type[JNDModel]] = {cls.name: cls for cls in (Chou1995, Yang2005, Wu2013, Wu2017)}
-DEFAULT_MODEL = "wu2017"
 
 
 def create_model(name: str, **params: Any) -> JNDModel:

@@ -1,0 +1,146 @@
+"""jndviewer's command line: ``jndviewer [IMAGE]`` opens the explorer, ``jndviewer map|models ...`` run jobs.
+
+Every user-caused error (bad file, unknown model, unavailable device) ends the command with one line on stderr and
+exit status 2; nothing is written half-way for the file that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from jndviewer import __version__
+from jndviewer.core.errors import JndViewerError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_IMAGE = REPO_ROOT / "resources" / "sample.png"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="jndviewer",
+        description="Explore just-noticeable distortion (JND) in images.",
+    )
+    parser.add_argument("--version", action="version", version=f"jndviewer {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    map_parser = commands.add_parser(
+        "map",
+        help="compute a pixel-wise JND map",
+        description="Compute the pixel-wise JND map of an image and write it as a colour-mapped PNG with a colour "
+        "bar (gray levels) or as raw float32 data (.npy, .tif).",
+    )
+    map_parser.add_argument("image", type=Path, help="input image (PNG, JPEG, WebP, TIFF, BMP, AVIF, HEIF)")
+    map_parser.add_argument(
+        "--model", default=DEFAULT_JND_MODEL, choices=JND_MODEL_NAMES, help="JND model (default %(default)s)"
+    )
+    map_parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
+    map_parser.add_argument(
+        "--border",
+        default="replicate",
+        choices=("replicate", "zero"),
+        help="replicate (default) or zero (the public reference code's zero padding and border masks)",
+    )
+    map_parser.add_argument(
+        "-o", "--output", type=Path, help="output .png, .npy, .tif or .tiff (default IMAGE.MODEL.png)"
+    )
+    map_parser.add_argument("--components", action="store_true", help="also write every component of the model")
+    map_parser.add_argument("--vmax", type=float, help="upper end of the PNG colour scale (default: 99.9th percentile)")
+    map_parser.add_argument("--max-pixels", type=_positive_int, help="refuse larger images (default 120 MP)")
+
+    commands.add_parser("models", help="list the JND models and their components")
+    return parser
+
+
+def run_map(args: argparse.Namespace) -> int:
+    import torch
+
+    from jndviewer.core.device import describe_device, select_device
+    from jndviewer.core.image import load, luma_tensor
+    from jndviewer.core.jnd import create_model
+    from jndviewer.core.render import save_map
+
+    device = select_device(args.device)
+    image = load(args.image, max_pixels=args.max_pixels)
+    model = create_model(args.model, border=args.border)
+    output = args.output or Path(f"{args.image.stem}.{args.model}.png")
+    luma = luma_tensor(image, device=device)
+    start = time.perf_counter()
+    jnd = model(luma)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elapsed = time.perf_counter() - start
+    threshold = jnd.threshold[0, 0].cpu().numpy()
+    title = f"{args.image.name}  ·  {model.title}  ·  JND threshold"
+    written = [save_map(threshold, output, vmax=args.vmax, title=title)]
+    if args.components:
+        for name, component in jnd.components.items():
+            path = output.with_name(f"{output.stem}.{name}{output.suffix}")
+            values = component[0, 0].cpu().numpy()
+            label = "gray levels" if name != "pattern_complexity" else "orientation bins"
+            if name in ("edge_weight", "edge_protection"):
+                label = "weight"
+            written.append(save_map(values, path, title=f"{args.image.name}  ·  {model.title}  ·  {name}", label=label))
+    print(
+        f"{args.image.name}: {image.width}x{image.height}, {model.name} on {describe_device(device)} "
+        f"in {elapsed * 1000:.0f} ms; JND mean {threshold.mean():.2f}, min {threshold.min():.2f}, "
+        f"max {threshold.max():.2f} gray levels"
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def run_models() -> int:
+    from jndviewer.core.jnd import MODELS
+
+    for name, cls in MODELS.items():
+        print(f"{name:10s} {cls.title}: {cls.citation}")
+        print(f"{'':10s} components: {', '.join(cls.component_names)}")
+    return 0
+
+
+def run_default(image: Path | None) -> int:
+    """No command: the explorer once it exists; until then, the JND map job on the image (default: the sample)."""
+    image = image or SAMPLE_IMAGE
+    out = Path("out")
+    args = build_parser().parse_args(["map", str(image), "--components", "-o", str(out / f"{image.stem}.png")])
+    return run_map(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        if argv and not argv[0].startswith("-") and argv[0] not in ("map", "models"):
+            if len(argv) > 1:
+                parser.error(f"unknown command {argv[0]!r}")
+            return run_default(Path(argv[0]))
+        args = parser.parse_args(argv)
+        if args.command == "map":
+            return run_map(args)
+        if args.command == "models":
+            return run_models()
+        return run_default(None)
+    except JndViewerError as err:
+        print(f"jndviewer: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("jndviewer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
