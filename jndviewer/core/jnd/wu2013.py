@@ -220,6 +220,8 @@ def autoregressive_prediction(luma: Tensor, params: Wu2013Params) -> Tensor:
     are clamped to +-80; pixels where an offset beat that reference by more than e^80 (0.003-0.7 % of pixels on
     Kodak crops, most pixels of white noise) are recomputed exactly with their true maximum.
     """
+    if luma.shape[0] > 1:  # one image at a time: the exact-recompute decisions must not depend on the batch
+        return torch.cat([autoregressive_prediction(image[None], params) for image in luma])
     border = params.border
     r, big_r = params.patch_radius, params.search_radius
     height = luma.shape[-2]
