@@ -17,6 +17,10 @@ from jndviewer.core.errors import JndViewerError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGE = REPO_ROOT / "resources" / "sample.png"
+SHARED_IMAGES = REPO_ROOT.parent / "shared" / "data" / "images"
+
+
+COMMANDS = ("map", "models", "train")
 
 
 def _positive_int(text: str) -> int:
@@ -61,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     map_parser.add_argument("--max-pixels", type=_positive_int, help="refuse larger images (default 120 MP)")
 
     commands.add_parser("models", help="list the JND models and their components")
+
+    train = commands.add_parser("train", help="train the learned parts (codec, predictors) on real images")
+    train_kinds = train.add_subparsers(dest="train_kind", metavar="WHAT", required=True)
+    codec = train_kinds.add_parser(
+        "codec",
+        help="the variable-rate learned codec (bmshj2018-factorized with gains)",
+        description="Train the variable-rate learned codec on folders of images (Kodak is refused: it is the held-out "
+        "evaluation set). Resumes from RUN/checkpoint.pt when it exists; exports the final weights.",
+    )
+    default_data = [str(SHARED_IMAGES / "bsds500"), str(SHARED_IMAGES / "mcmaster")]
+    codec.add_argument("--data", nargs="+", default=default_data, help="image folders (default: BSDS500, McMaster)")
+    codec.add_argument("--run", default="runs/codec", help="folder for the checkpoint and log (default %(default)s)")
+    codec.add_argument("--export", default="models/learned_codec.pt", help="final weights (default %(default)s)")
+    codec.add_argument("--steps", type=_positive_int, default=40_000)
+    codec.add_argument("--batch", type=_positive_int, default=8)
+    codec.add_argument("--crop", type=_positive_int, default=128)
+    codec.add_argument("--channels", type=_positive_int, default=64)
+    codec.add_argument("--latent-channels", type=_positive_int, default=96)
+    codec.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (default 1)")
+    codec.add_argument("--device", default="cpu")
+    codec.add_argument("--validate-every", type=_positive_int, default=1000)
+    codec.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and stop")
     return parser
 
 
@@ -103,6 +129,22 @@ def run_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_train(args: argparse.Namespace) -> int:
+    if args.train_kind == "codec":
+        from jndviewer.core.device import select_device
+        from jndviewer.core.train.codec import CodecTrainingConfig, export_from_checkpoint, train_codec
+
+        config = CodecTrainingConfig(
+            data=args.data, run_dir=args.run, export=args.export, steps=args.steps, batch=args.batch, crop=args.crop,
+            channels=args.channels, latent_channels=args.latent_channels, threads=args.threads,
+            device=str(select_device(args.device)), validate_every=args.validate_every,
+        )
+        path = export_from_checkpoint(config) if args.export_only else train_codec(config)
+        print(f"wrote {path}")
+        return 0
+    raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
+
+
 def run_models() -> int:
     from jndviewer.core.jnd import MODELS
 
@@ -124,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        if argv and not argv[0].startswith("-") and argv[0] not in ("map", "models"):
+        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
             if len(argv) > 1:
                 parser.error(f"unknown command {argv[0]!r}")
             return run_default(Path(argv[0]))
@@ -133,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_map(args)
         if args.command == "models":
             return run_models()
+        if args.command == "train":
+            return run_train(args)
         return run_default(None)
     except JndViewerError as err:
         print(f"jndviewer: error: {err}", file=sys.stderr)

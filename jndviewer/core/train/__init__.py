@@ -1,0 +1,1 @@
+"""Training loops for the learned parts of jndviewer (codecs, predictors). Run through ``jndviewer train``."""
