@@ -20,7 +20,7 @@ SAMPLE_IMAGE = REPO_ROOT / "resources" / "sample.png"
 SHARED_IMAGES = REPO_ROOT.parent / "shared" / "data" / "images"
 
 
-COMMANDS = ("map", "models", "train", "codecs", "ladder")
+COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export")
 
 
 def _positive_int(text: str) -> int:
@@ -100,7 +100,141 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--device", default="cpu")
     codec.add_argument("--validate-every", type=_positive_int, default=1000)
     codec.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and stop")
+    def add_predictor_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
+        sub.add_argument("--predictor", default="visibility", choices=("visibility",))
+        sub.add_argument("--jnd-model", choices=JND_MODEL_NAMES, help="pixel JND model (default: the calibrated one)")
+        sub.add_argument(
+            "--ppd", type=float, help="viewing condition in pixels per degree (default 38: 24-inch 1080p at 60 cm)"
+        )
+        sub.add_argument("--pooling", choices=("minkowski", "max_window", "fraction"))
+        sub.add_argument("--threshold", type=float, help="decision threshold (default: calibrated)")
+        sub.add_argument("--strategy", choices=("block", "bisection", "sliding", "exhaustive"))
+        sub.add_argument("--jobs", type=_positive_int, default=2, help="images predicted in parallel (default 2)")
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict the picture-wise JND of images",
+        description="Predict the level at which a viewer first notices the codec's distortion, for each image (files "
+        "or folders). Resumable: images already in the output are skipped. One error line per bad file.",
+    )
+    predict.add_argument("images", nargs="+", type=Path)
+    predict.add_argument("-o", "--output", type=Path, required=True, help="results.json or results.csv")
+    add_predictor_options(predict)
+
+    export = commands.add_parser(
+        "export",
+        help="write images at their predicted JND level (perceptually lossless), with a JSON sidecar",
+        description="Encode an image at its predicted PW-JND, keeping EXIF and the ICC profile where the format can "
+        "hold them, and write OUTPUT plus OUTPUT.json. Given a folder, write the whole set into the -o folder.",
+    )
+    export.add_argument("image", type=Path, help="an image, or a folder of images")
+    export.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for a folder input")
+    add_predictor_options(export)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit the training-free PW-JND predictor's thresholds to reference labels",
+        description="Score every level of each labelled image with every JND model and pooling, fit the decision "
+        "thresholds to the labels (smallest mean absolute error) and write the calibration file.",
+    )
+    calibrate.add_argument("--labels", type=Path, default=REPO_ROOT / "resources/labels/pwjnd_reference_train.csv")
+    calibrate.add_argument("--images", type=Path, default=SHARED_IMAGES, help="folder the label paths are relative to")
+    calibrate.add_argument("--codec", default="jpeg")
+    calibrate.add_argument("--display", default="standard_fhd")
+    calibrate.add_argument("--models", default="chou1995,yang2005,wu2013,wu2017")
+    calibrate.add_argument("--model-ppds", default="13.3,19,26.6,38", help="candidate model ppds (analysis scales)")
+    calibrate.add_argument("--cache", type=Path, default=Path("runs/calibration"), help="per-image score cache")
+    calibrate.add_argument("-o", "--output", type=Path, help="calibration JSON (default: the packaged one)")
+    calibrate.add_argument("--threads", type=_positive_int, default=1)
     return parser
+
+
+def _predictor_options(args: argparse.Namespace) -> dict:
+    return {"jnd_model": args.jnd_model, "ppd": args.ppd, "pooling": args.pooling, "threshold": args.threshold,
+            "strategy": args.strategy}
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from jndviewer.core.batch import collect_images, run_batch
+    from jndviewer.core.pwjnd.result import PWJND
+    from jndviewer.core.report import read_results, write_results
+
+    images = collect_images(args.images)
+    if not images:
+        raise JndViewerError("No images were found in the given paths.")
+    if args.output.suffix.lower() not in (".json", ".csv"):
+        raise JndViewerError(f"Cannot write results to {args.output.name}: use .json or .csv.")
+    results = read_results(args.output)
+    done = {r.image for r in results}
+    errors: list[dict[str, str]] = []
+    skipped = sum(1 for p in images if str(p) in done)
+    bar = tqdm(total=len(images), initial=skipped, desc="predict", unit="image", file=sys.stderr)
+
+    def on_result(data: dict) -> None:
+        results.append(PWJND.from_dict(data))
+        write_results(args.output, results, errors)
+
+    def on_error(path: str, message: str) -> None:
+        errors.append({"image": path, "error": message})
+        tqdm.write(f"jndviewer: {path}: {message}", file=sys.stderr)
+        write_results(args.output, results, errors)
+
+    run_batch(images, args.codec, args.predictor, _predictor_options(args), jobs=args.jobs, done=done,
+              on_result=on_result, on_error=on_error, progress=bar.update)
+    bar.close()
+    print(f"wrote {args.output}: {len(results)} results ({skipped} already there), {len(errors)} errors")
+    return 1 if errors and not results else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from jndviewer.core.batch import collect_images, make_predictor, sidecar
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import load
+
+    codec = create_codec(args.codec)
+    predictor = make_predictor(args.predictor, _predictor_options(args))
+    folder_mode = args.image.is_dir()
+    images = collect_images([args.image])
+    if not images:
+        raise JndViewerError(f"{args.image} holds no images.")
+    failures = 0
+    for path in images:
+        try:
+            image = load(path)
+            result = predictor.predict(image, codec, name=str(path))
+            target = args.output
+            if folder_mode:
+                target = (args.output / path.relative_to(args.image)).with_suffix(codec.suffix)
+            data, kept = codec.encode_with_metadata(image.rgb8(), result.level, exif=image.exif,
+                                                    icc_profile=image.icc_profile)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            sidecar_path = target.with_name(target.name + ".json")
+            sidecar_path.write_text(sidecar(result.to_dict(), output=target, metadata_kept=kept, source=path))
+            print(f"{path.name}: {codec.level_name} {result.level} ({result.nbytes} bytes, {result.bpp:.3f} bpp, "
+                  f"{100 * result.bitrate_saving:.1f}% smaller than level {result.best_level}) -> {target}")
+        except JndViewerError as err:
+            failures += 1
+            print(f"jndviewer: {path}: {err}", file=sys.stderr)
+    return 2 if failures == len(images) else 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    import torch
+
+    from jndviewer.core.pwjnd.calibrate import calibrate
+    from jndviewer.core.pwjnd.visibility import CALIBRATION_FILE
+
+    torch.set_num_threads(args.threads)
+    calibrate(
+        args.labels, args.images, models=tuple(args.models.split(",")), codec=args.codec, display=args.display,
+        model_ppds=tuple(float(v) for v in args.model_ppds.split(",")),
+        cache=args.cache, output=args.output or CALIBRATION_FILE, log=lambda line: print(line, flush=True),
+    )
+    return 0
 
 
 def run_map(args: argparse.Namespace) -> int:
@@ -274,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_codecs()
         if args.command == "ladder":
             return run_ladder(args)
+        if args.command == "calibrate":
+            return run_calibrate(args)
+        if args.command == "predict":
+            return run_predict(args)
+        if args.command == "export":
+            return run_export(args)
         if args.command == "train":
             return run_train(args)
         return run_default(None)

@@ -81,6 +81,16 @@ class Codec(ABC):
         """``(True, "")`` when the codec can run here, else ``(False, one sentence saying why)``."""
         return True, ""
 
+    def encode_with_metadata(
+        self, rgb: np.ndarray, level: Level, *, exif: bytes | None = None, icc_profile: bytes | None = None
+    ) -> tuple[bytes, bool]:
+        """The compressed file at ``level`` carrying the EXIF and ICC profile when the format can hold them.
+
+        Returns ``(data, metadata_kept)``; codecs without a metadata-capable container return plain data and False.
+        The pixels are those of :meth:`encode`.
+        """
+        return self.encode(rgb, level).data, exif is None and icc_profile is None
+
     def best_level(self) -> Level:
         levels = self.levels()
         return levels[-1] if self.better == "higher" else levels[0]

@@ -32,7 +32,10 @@ class PillowCodec(Codec):
     def save_options(self, level: Level) -> dict[str, Any]:
         return {"quality": int(level)}
 
-    def encode(self, rgb: np.ndarray, level: Level) -> Encoded:
+    #: Whether Pillow writes EXIF / ICC into this format.
+    keeps_metadata: ClassVar[bool] = True
+
+    def _save(self, rgb: np.ndarray, level: Level, **extra: Any) -> bytes:
         rgb = check_rgb(rgb)
         self.check_level(level)
         available, reason = self.availability()
@@ -40,11 +43,26 @@ class PillowCodec(Codec):
             raise CodecError(reason)
         buffer = io.BytesIO()
         try:
-            Image.fromarray(rgb, "RGB").save(buffer, format=self.pillow_format, **self.save_options(level))
+            Image.fromarray(rgb, "RGB").save(buffer, format=self.pillow_format, **self.save_options(level), **extra)
         except (OSError, ValueError) as err:
             raise CodecError(f"{self.title} could not encode this image at level {level}: {err}.") from err
-        data = buffer.getvalue()
+        return buffer.getvalue()
+
+    def encode(self, rgb: np.ndarray, level: Level) -> Encoded:
+        data = self._save(rgb, level)
         return Encoded(data, decode_with_pillow(data), level)
+
+    def encode_with_metadata(
+        self, rgb: np.ndarray, level: Level, *, exif: bytes | None = None, icc_profile: bytes | None = None
+    ) -> tuple[bytes, bool]:
+        if not self.keeps_metadata:
+            return super().encode_with_metadata(rgb, level, exif=exif, icc_profile=icc_profile)
+        extra: dict[str, Any] = {}
+        if exif:
+            extra["exif"] = exif
+        if icc_profile:
+            extra["icc_profile"] = icc_profile
+        return self._save(rgb, level, **extra), True
 
 
 #: Pillow / libjpeg subsampling codes.
@@ -114,6 +132,7 @@ class Jpeg2000Codec(PillowCodec):
     level_name = "target PSNR (dB)"
     level_range = (20, 50)
     size_monotone = True
+    keeps_metadata = False
 
     def save_options(self, level: Level) -> dict[str, Any]:
         return {"quality_mode": "dB", "quality_layers": [float(level)], "irreversible": True}

@@ -1,0 +1,108 @@
+"""Batch picture-wise JND: many images, several in parallel, resumable, one error line per bad file.
+
+Shared by ``jndviewer predict`` and ``jndviewer export DIR``. Work runs in worker processes (each with one torch
+thread) so that images are predicted in parallel; results are written after every image, so a stopped batch
+resumes where it stopped (images already in the output are skipped).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from jndviewer.core.errors import JndViewerError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".avif", ".heic", ".heif", ".jxl"}
+
+
+def collect_images(paths: Iterable[str | Path]) -> list[Path]:
+    """Image files named directly or found (recursively, sorted) in the named folders."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def make_predictor(name: str, options: dict[str, Any]) -> Any:
+    """A PW-JND predictor by name with its options (``visibility`` for now)."""
+    if name == "visibility":
+        from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params
+
+        base = default_params()
+        return VisibilityPredictor(base, **{k: v for k, v in options.items() if v is not None})
+    raise JndViewerError(f"Unknown predictor {name!r}; choose visibility.")
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def predict_one(path: str, codec_spec: str, predictor_name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Predict one image; returns ``{"result": dict}`` or ``{"error": sentence}`` (runs in a worker)."""
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import load
+
+    try:
+        image = load(path)
+        predictor = make_predictor(predictor_name, options)
+        result = predictor.predict(image, create_codec(codec_spec), name=path)
+        return {"result": result.to_dict()}
+    except JndViewerError as err:
+        return {"error": str(err)}
+
+
+def run_batch(
+    images: Sequence[Path],
+    codec_spec: str,
+    predictor_name: str,
+    options: dict[str, Any],
+    *,
+    jobs: int,
+    done: set[str],
+    on_result: Callable[[dict[str, Any]], None],
+    on_error: Callable[[str, str], None],
+    progress: Callable[[], None] | None = None,
+) -> None:
+    """Predict every image not in ``done`` with ``jobs`` worker processes, calling back as each finishes."""
+    pending = [str(p) for p in images if str(p) not in done]
+    if not pending:
+        return
+    if jobs <= 1:
+        _worker_init(max(1, os.cpu_count() or 1))
+        for path in pending:
+            _deliver(path, predict_one(path, codec_spec, predictor_name, options), on_result, on_error, progress)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,)) as pool:
+        futures = {pool.submit(predict_one, p, codec_spec, predictor_name, options): p for p in pending}
+        for future in as_completed(futures):
+            _deliver(futures[future], future.result(), on_result, on_error, progress)
+
+
+def _deliver(path: str, outcome: dict[str, Any], on_result: Callable, on_error: Callable, progress: Any) -> None:
+    if "error" in outcome:
+        on_error(path, outcome["error"])
+    else:
+        on_result(outcome["result"])
+    if progress is not None:
+        progress()
+
+
+def sidecar(result: dict[str, Any], *, output: Path, metadata_kept: bool, source: Path) -> str:
+    """The JSON written next to an exported JND image."""
+    return json.dumps({"source": str(source), "output": str(output), "metadata_kept": metadata_kept,
+                       "pwjnd": result}, indent=1)
+
+
+__all__ = ["asdict", "collect_images", "make_predictor", "predict_one", "run_batch", "sidecar"]

@@ -1,0 +1,1 @@
+"""Picture-wise JND: search strategies and predictors."""

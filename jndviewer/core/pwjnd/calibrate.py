@@ -1,0 +1,244 @@
+"""Calibrate the training-free predictor's thresholds against reference PW-JND labels (``jndviewer calibrate``).
+
+For every labelled training image: the JND map of the (resampled) reference once, then every level of the labels'
+grid is encoded and its visibility pooled in several ways (:data:`VARIANTS`). For a threshold t the exhaustive
+prediction of an image is the lowest level from which every better level scores <= t; with ``tail_max[i] =
+max(scores[i:])`` (non-increasing) that is the number of levels whose tail maximum exceeds t, so all thresholds are
+tried at once by sorting. The threshold with the smallest mean absolute error in levels wins, per model and pooling;
+the (model, pooling) with the smallest error becomes the default. Scores are cached per image in ``--cache`` so that a
+refit costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jndviewer.core.errors import JndViewerError
+from jndviewer.core.pwjnd.labels import ReferenceLabel, read_labels
+
+#: The poolings scored during calibration: (pooling, parameter name, value).
+VARIANTS: tuple[tuple[str, str, float], ...] = (
+    ("minkowski", "minkowski_exponent", 2.0),
+    ("minkowski", "minkowski_exponent", 4.0),
+    ("minkowski", "minkowski_exponent", 8.0),
+    ("max_window", "window", 8),
+    ("max_window", "window", 16),
+    ("max_window", "window", 32),
+    ("fraction", "", 0.0),
+)
+
+
+#: Candidate viewing conditions (pixels per degree) at which the pixel models apply at native resolution.
+MODEL_PPDS = (13.3, 19.0, 26.6, 38.0)
+
+
+def variant_key(pooling: str, value: float, model_ppd: float) -> str:
+    """The key :meth:`VisibilityPredictorParams.variant` uses."""
+    if pooling == "minkowski":
+        name = f"minkowski:{value:g}"
+    elif pooling == "max_window":
+        name = f"max_window:{int(value)}"
+    else:
+        name = "fraction"
+    return f"{name}@{model_ppd:g}"
+
+
+def level_grid(codec: str) -> tuple[int, ...]:
+    """The levels the shared JOD curves (and so the labels) were computed at."""
+    if codec in ("jpeg", "webp"):
+        return (*range(1, 100, 2), 100)
+    if codec == "avif":
+        return (*range(1, 100, 4), 100)
+    raise JndViewerError(f"No label level grid is known for codec {codec!r}.")
+
+
+def pooled_variants(visibility: Any) -> np.ndarray:
+    """Every variant's score of one visibility map (1 x 1 x h x w), in :data:`VARIANTS` order."""
+    from jndviewer.core.jnd.ops import window_sum_valid
+
+    v = visibility.double()
+    flat = v.flatten()
+    peak = float(flat.max())
+    scores = []
+    for pooling, _, value in VARIANTS:
+        if pooling == "minkowski":
+            scores.append(0.0 if peak == 0 else peak * float(((flat / peak) ** value).mean()) ** (1.0 / value))
+        elif pooling == "max_window":
+            side = int(min(value, *v.shape[-2:]))
+            scores.append(float((window_sum_valid(v, side) / (side * side)).max()))
+        else:
+            scores.append(float((flat > 1.0).double().mean()))
+    return np.asarray(scores)
+
+
+def score_image(
+    rgb: np.ndarray,
+    codec_name: str,
+    model: str,
+    ppd: float,
+    levels: Sequence[int],
+    model_ppds: Sequence[float] = MODEL_PPDS,
+    device: Any = None,
+) -> np.ndarray:
+    """Scores (levels x model ppds x variants) of one image's ladder."""
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.pwjnd.visibility import VisibilityPredictorParams, VisibilityScorer
+
+    codec = create_codec(codec_name)
+    scorers = [
+        VisibilityScorer(rgb, VisibilityPredictorParams(jnd_model=model, ppd=ppd, model_ppd=m), device)
+        for m in model_ppds
+    ]
+    scores = []
+    for level in levels:
+        decoded = codec.encode(rgb, level).decoded
+        scores.append(np.stack([pooled_variants(scorer.visibility(decoded)) for scorer in scorers]))
+    return np.stack(scores)
+
+
+def predicted_positions(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Exhaustive predictions (position in the grid) of one image for many thresholds at once."""
+    tail_max = np.maximum.accumulate(scores[::-1])[::-1]  # non-increasing
+    # position = number of levels whose tail maximum exceeds t (they are the first ones).
+    return (tail_max[None, :] > thresholds[:, None]).sum(axis=1)
+
+
+@dataclass
+class Fit:
+    threshold: float
+    mae: float
+    bias: float
+    images: int
+
+
+def fit_threshold(scores: list[np.ndarray], label_positions: list[int], levels: Sequence[int]) -> Fit:
+    """The threshold minimising the mean absolute error in levels over images (one variant's scores each)."""
+    candidates = np.unique(np.concatenate(scores))
+    candidates = np.concatenate([candidates, [candidates.max() * 2 + 1]])
+    grid = np.asarray(levels, dtype=np.float64)
+    errors = np.zeros(len(candidates))
+    biases = np.zeros(len(candidates))
+    for image_scores, label in zip(scores, label_positions, strict=True):
+        positions = np.minimum(predicted_positions(image_scores, candidates), len(grid) - 1)
+        difference = grid[positions] - grid[label]
+        errors += np.abs(difference)
+        biases += difference
+    best = int(np.argmin(errors))
+    # Place the threshold midway to the next candidate for robustness to tiny score changes.
+    threshold = candidates[best] if best + 1 >= len(candidates) else 0.5 * (candidates[best] + candidates[best + 1])
+    return Fit(float(threshold), float(errors[best] / len(scores)), float(biases[best] / len(scores)), len(scores))
+
+
+def evaluate_threshold(
+    scores: list[np.ndarray], label_positions: list[int], levels: Sequence[int], threshold: float
+) -> dict:
+    """MAE and bias in levels of a fixed threshold."""
+    grid = np.asarray(levels, dtype=np.float64)
+    predicted = [grid[min(int(predicted_positions(s, np.asarray([threshold]))[0]), len(grid) - 1)] for s in scores]
+    truth = [grid[p] for p in label_positions]
+    difference = np.asarray(predicted) - np.asarray(truth)
+    return {"mae": float(np.abs(difference).mean()), "bias": float(difference.mean()), "images": len(scores)}
+
+
+def collect_scores(
+    labels: Sequence[ReferenceLabel],
+    image_root: Path,
+    model: str,
+    ppd: float,
+    cache: Path | None,
+    progress: Callable[[int, int], None] | None = None,
+    model_ppds: Sequence[float] = MODEL_PPDS,
+) -> tuple[list[np.ndarray], list[int], tuple[int, ...]]:
+    """Scores and label positions for labels of one codec (cached per image under ``cache``)."""
+    from jndviewer.core.image import load
+
+    codec = labels[0].codec
+    levels = level_grid(codec)
+    all_scores, positions = [], []
+    tag = "-".join(f"{m:g}" for m in model_ppds)
+    for index, label in enumerate(labels):
+        key = f"{model}_{codec}_{ppd:g}_m{tag}_{label.image.replace('/', '_')}.npy"
+        path = cache / key if cache else None
+        if path is not None and path.exists():
+            scores = np.load(path)
+        else:
+            scores = score_image(load(image_root / label.image).rgb8(), codec, model, ppd, levels, model_ppds)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, scores)
+        all_scores.append(scores)
+        positions.append(levels.index(label.pwjnd_level))
+        if progress:
+            progress(index + 1, len(labels))
+    return all_scores, positions, levels
+
+
+def calibrate(
+    label_file: Path,
+    image_root: Path,
+    *,
+    models: Sequence[str] = ("chou1995", "yang2005", "wu2013", "wu2017"),
+    codec: str = "jpeg",
+    display: str = "standard_fhd",
+    model_ppds: Sequence[float] = MODEL_PPDS,
+    cache: Path | None = None,
+    output: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Fit every (model, pooling) on ``codec`` labels for ``display``; return (and write) the calibration."""
+    from jndviewer.core.pwjnd.labels import DISPLAY_PPD
+
+    labels = [lb for lb in read_labels(label_file) if lb.codec == codec and lb.display == display]
+    if not labels:
+        raise JndViewerError(f"{label_file.name} has no {codec} labels for display {display}.")
+    ppd = DISPLAY_PPD[display]
+    thresholds: dict[str, dict[str, Any]] = {}
+    best: tuple[float, str, str] | None = None
+    for model in models:
+        started = time.perf_counter()
+        scores, positions, levels = collect_scores(labels, image_root, model, ppd, cache, model_ppds=model_ppds)
+        thresholds[model] = {}
+        for scale_index, model_ppd in enumerate(model_ppds):
+            for column, (pooling, _, value) in enumerate(VARIANTS):
+                fit = fit_threshold([s[:, scale_index, column] for s in scores], positions, levels)
+                key = variant_key(pooling, value, model_ppd)
+                thresholds[model][key] = asdict(fit)
+                if best is None or fit.mae < best[0]:
+                    best = (fit.mae, model, key, pooling, value, model_ppd)
+        ranked = sorted(thresholds[model].items(), key=lambda item: item[1]["mae"])[:4]
+        summary = ", ".join(f"{k} {v['mae']:.2f}" for k, v in ranked)
+        log(f"{model}: best MAE in QF: {summary} ({time.perf_counter() - started:.0f} s)")
+    assert best is not None
+    _, model, key, pooling, value, model_ppd = best
+    default: dict[str, Any] = {"jnd_model": model, "pooling": pooling, "ppd": ppd, "model_ppd": model_ppd}
+    if pooling == "minkowski":
+        default["minkowski_exponent"] = value
+    elif pooling == "max_window":
+        default["window"] = int(value)
+    result = {
+        "format": "jndviewer.pwjnd_calibration",
+        "labels": label_file.name,
+        "codec": codec,
+        "display": display,
+        "ppd": ppd,
+        "images": len(labels),
+        "model_ppds": list(model_ppds),
+        "baseline_constant_mae": float(np.mean(np.abs(
+            np.asarray([lb.pwjnd_level for lb in labels]) - np.median([lb.pwjnd_level for lb in labels])
+        ))),
+        "thresholds": thresholds,
+        "default": default,
+    }
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=1))
+        log(f"wrote {output}; default {model} with {key} pooling (MAE {best[0]:.2f} QF on {len(labels)} images)")
+    return result
+

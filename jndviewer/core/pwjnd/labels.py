@@ -1,0 +1,128 @@
+"""Reference picture-wise JND labels from a visibility proxy (ColorVideoVDP JOD curves), and their files.
+
+No human-labelled images can be had offline, so the reference labels come from a human-calibrated proxy:
+ColorVideoVDP (``cvvdp`` 0.5.7) scores every level of a ladder in JOD (10 = no visible difference). An image's proxy
+PW-JND is the lowest level from which every better level scores at or above a JOD threshold. The threshold and the
+display model were fitted to human statistics (README "Calibration"): with display ``standard_fhd`` (about 38 pixels
+per degree) and 9.0 JOD, the proxy's JPEG PW-JND on BSDS500 has mean QF 28.4 (range 17-51) against MCL-JCI's human
+mean first-JND QF 28.1 (range 16.9-52.1).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from jndviewer.core.errors import JndViewerError
+
+#: The fitted proxy (see the module docstring and README "Calibration").
+PROXY_DISPLAY = "standard_fhd"
+PROXY_JOD_THRESHOLD = 9.0
+#: Pixels per degree of cvvdp's display models, as stated in the shared labels' README.
+DISPLAY_PPD = {"standard_fhd": 38.0, "standard_4k": 75.0}
+
+LABEL_FIELDS = (
+    "image", "codec", "display", "ppd", "jod_threshold", "pwjnd_level", "bytes_at_pwjnd", "best_level",
+    "bytes_at_best", "levels",
+)
+
+
+def pwjnd_from_scores(levels: Sequence[float], jods: Sequence[float], threshold: float) -> tuple[float, bool]:
+    """Lowest level from which every better (higher) level scores at least ``threshold``.
+
+    Returns ``(level, all_visible)``; when even the best level scores below the threshold, the best level is
+    returned with ``all_visible=True``.
+    """
+    order = np.argsort(np.asarray(levels, dtype=np.float64))
+    ordered_levels = np.asarray(levels, dtype=np.float64)[order]
+    ordered_scores = np.asarray(jods, dtype=np.float64)[order]
+    index = len(ordered_levels)
+    for i in range(len(ordered_levels) - 1, -1, -1):
+        if ordered_scores[i] >= threshold:
+            index = i
+        else:
+            break
+    if index == len(ordered_levels):
+        return float(ordered_levels[-1]), True
+    return float(ordered_levels[index]), False
+
+
+@dataclass(frozen=True)
+class ReferenceLabel:
+    """One image's proxy PW-JND for one codec and display."""
+
+    image: str
+    codec: str
+    display: str
+    ppd: float
+    jod_threshold: float
+    pwjnd_level: int
+    bytes_at_pwjnd: int
+    best_level: int
+    bytes_at_best: int
+    levels: int
+
+
+def labels_from_curves(
+    rows: Iterable[dict], threshold: float = PROXY_JOD_THRESHOLD, displays: Sequence[str] | None = None
+) -> list[ReferenceLabel]:
+    """Proxy labels from JOD-curve rows (``image, codec, level, bytes, display, jod``: the shared CSV's format)."""
+    groups: dict[tuple[str, str, str], list[tuple[int, int, float]]] = {}
+    for row in rows:
+        if displays is not None and row["display"] not in displays:
+            continue
+        key = (row["image"], row["codec"], row["display"])
+        groups.setdefault(key, []).append((int(row["level"]), int(row["bytes"]), float(row["jod"])))
+    labels = []
+    for (image, codec, display), points in sorted(groups.items()):
+        points.sort()
+        levels = [p[0] for p in points]
+        level, _ = pwjnd_from_scores(levels, [p[2] for p in points], threshold)
+        sizes = {p[0]: p[1] for p in points}
+        labels.append(
+            ReferenceLabel(
+                image, codec, display, DISPLAY_PPD.get(display, float("nan")), threshold, int(level),
+                sizes[int(level)], levels[-1], sizes[levels[-1]], len(levels),
+            )
+        )
+    return labels
+
+
+def write_labels(labels: Sequence[ReferenceLabel], path: str | Path) -> None:
+    """Write labels as CSV with the columns of :data:`LABEL_FIELDS`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LABEL_FIELDS)
+        for label in labels:
+            writer.writerow([getattr(label, name) for name in LABEL_FIELDS])
+
+
+def read_labels(path: str | Path) -> list[ReferenceLabel]:
+    """Read a reference-label CSV written by :func:`write_labels`; a malformed file is one sentence."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = set(LABEL_FIELDS) - set(reader.fieldnames or ())
+            if missing:
+                raise JndViewerError(
+                    f"{path.name} is not a reference-label file (missing {', '.join(sorted(missing))})."
+                )
+            return [
+                ReferenceLabel(
+                    r["image"], r["codec"], r["display"], float(r["ppd"]), float(r["jod_threshold"]),
+                    int(r["pwjnd_level"]), int(r["bytes_at_pwjnd"]), int(r["best_level"]), int(r["bytes_at_best"]),
+                    int(r["levels"]),
+                )
+                for r in reader
+            ]
+    except FileNotFoundError as err:
+        raise JndViewerError(f"Reference-label file {path} does not exist.") from err
+    except (KeyError, ValueError) as err:
+        raise JndViewerError(f"{path.name} has a malformed row ({err}).") from err

@@ -1,0 +1,38 @@
+"""Derive per-image reference PW-JND labels from JOD curves (the fitted cvvdp proxy) and write them as CSV.
+
+Runs in the project's environment (only reads CSVs). Inputs: the shared BSDS500/McMaster curves
+(../shared/data/labels/cvvdp/jod_curves.csv) and the Kodak curves made by tools/cvvdp/jod_curves.py.
+Usage (from the repository root):
+  .venv/bin/python tools/make_reference_labels.py ../shared/data/labels/cvvdp/jod_curves.csv \
+      -o resources/labels/pwjnd_reference_train.csv
+  .venv/bin/python tools/make_reference_labels.py tools/cvvdp/kodak_jod_curves.csv \
+      -o resources/labels/pwjnd_reference_kodak.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jndviewer.core.pwjnd.labels import PROXY_JOD_THRESHOLD, labels_from_curves, write_labels
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("curves", type=Path)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--threshold", type=float, default=PROXY_JOD_THRESHOLD)
+    args = parser.parse_args()
+    with args.curves.open(newline="") as handle:
+        labels = labels_from_curves(csv.DictReader(handle), args.threshold)
+    write_labels(labels, args.output)
+    print(f"wrote {len(labels)} labels to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
