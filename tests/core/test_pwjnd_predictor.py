@@ -71,8 +71,8 @@ def test_predictor_result_is_consistent(photo: np.ndarray) -> None:
     params = VisibilityPredictorParams(jnd_model="chou1995", threshold=1.5, strategy="exhaustive")
     predictor = VisibilityPredictor(params)
     result = predictor.predict(photo, codec, name="photo")
-    assert result.trace == list(range(1, 101))  # exhaustive visits every level, worst first
-    visible = [r.visible for r in result.records]
+    assert result.trace == list(range(100, 0, -1))  # exhaustive visits every level, from the best down
+    visible = [result.decisions[level] for level in range(1, 101)]
     index = result.level - 1
     assert not any(visible[index:])  # everything from the JND up is invisible
     assert index == 0 or visible[index - 1]
