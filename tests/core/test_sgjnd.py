@@ -1,0 +1,114 @@
+"""SG-JND: shapes, normalised patch weights, deterministic inference, checkpoints, and the shipped weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jndviewer.core.codecs import create_codec
+from jndviewer.core.errors import ModelError
+from jndviewer.core.pwjnd.sgjnd import (
+    DEFAULT_WEIGHTS,
+    EXPORT_FORMAT,
+    ResNet50Backbone,
+    SGJNDConfig,
+    SGJNDHead,
+    SGJNDPredictor,
+    crop_patches,
+    tile_positions,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def rgb() -> np.ndarray:
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[0:200, 0:300]
+    image = np.stack([x * 0.8, y * 1.1, 200 - x * 0.5], axis=-1)
+    image[40:160, 60:240] += rng.normal(0, 20, (120, 180, 3))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    config = SGJNDConfig(patch=64, patches=6)
+    head = SGJNDHead((24, 40, 112, 320), config.width)
+    path = tmp_path_factory.mktemp("sgjnd") / "tiny.pt"
+    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
+    return path
+
+
+def test_tiles_are_non_overlapping_and_inside(rgb: np.ndarray) -> None:
+    positions = tile_positions(200, 300, 64, 5)
+    assert len(positions) == 5 and len(set(positions)) == 5
+    for top, left in positions:
+        assert 0 <= top <= 200 - 64 and 0 <= left <= 300 - 64
+    for a in positions:
+        for b in positions:
+            assert a == b or abs(a[0] - b[0]) >= 64 or abs(a[1] - b[1]) >= 64
+    assert crop_patches(rgb, positions, 64).shape == (5, 3, 64, 64)
+    assert crop_patches(rgb[:40, :50], [(0, 0)], 64).shape == (1, 3, 64, 64)  # small images are padded
+
+
+def test_head_shapes_and_normalised_weights() -> None:
+    head = SGJNDHead((24, 40, 112, 320), 32)
+    features = [torch.rand(2 * 5, 2 * c, 4, 4) for c in (24, 40, 112, 320)]
+    logits, quality, weight = head(features, 5)
+    assert logits.shape == (2,) and quality.shape == (2, 5) and weight.shape == (2, 5)
+    assert torch.all(weight > 0)
+    torch.testing.assert_close(weight.sum(dim=1), torch.ones(2))
+    torch.testing.assert_close(logits, (weight * quality).sum(dim=1))
+
+
+def test_inference_is_deterministic(weights: Path, rgb: np.ndarray) -> None:
+    predictor = SGJNDPredictor(weights)
+    codec = create_codec("jpeg")
+    first = predictor.predict(rgb, codec)
+    second = predictor.predict(rgb, codec)
+    assert first.level == second.level and first.trace == second.trace
+    assert [r.score for r in first.records] == [r.score for r in second.records]
+    assert sum(first.params["patch_weights"]) == pytest.approx(1.0)
+    assert len(first.params["patch_positions"]) == 6
+
+
+def test_prediction_is_consistent_with_its_decisions(weights: Path, rgb: np.ndarray) -> None:
+    result = SGJNDPredictor(weights, strategy="exhaustive").predict(rgb, create_codec("jpeg"))
+    visible = [result.decisions[level] for level in range(1, 101)]
+    index = result.level - 1
+    assert not any(visible[index:]) and (index == 0 or visible[index - 1] or result.level == 1)
+
+
+def test_wrong_checkpoints_are_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "text.pt").write_text("not a checkpoint")
+    with pytest.raises(ModelError, match=r"text\.pt is not a usable SG-JND checkpoint"):
+        SGJNDPredictor(tmp_path / "text.pt")
+    torch.save({"format": "other"}, tmp_path / "other.pt")
+    with pytest.raises(ModelError, match=r"wrong format tag"):
+        SGJNDPredictor(tmp_path / "other.pt")
+    with pytest.raises(ModelError, match=r"do not exist"):
+        SGJNDPredictor(tmp_path / "missing.pt")
+
+
+def test_resnet50_checkpoint_must_hold_torchvision_weights(tmp_path: Path) -> None:
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "partial.pt")
+    with pytest.raises(ModelError, match=r"partial\.pt does not hold torchvision ResNet-50 weights"):
+        ResNet50Backbone(tmp_path / "partial.pt")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(ModelError, match=r"junk\.pt is not a loadable ResNet-50 checkpoint"):
+        ResNet50Backbone(tmp_path / "junk.pt")
+
+
+@pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="the SG-JND weights have not been trained in this checkout")
+def test_shipped_weights_reproduce_the_model_card() -> None:
+    from jndviewer.core.image import load
+
+    card = json.loads((REPO / "models" / "sgjnd.reference.json").read_text())
+    result = SGJNDPredictor().predict(load(REPO / "resources" / "sample.png"), create_codec("jpeg"))
+    assert result.level == card["sample_image"]["level"]
+    assert result.trace == card["sample_image"]["trace"]
