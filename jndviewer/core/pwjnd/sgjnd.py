@@ -152,7 +152,10 @@ class ResNet50Backbone(nn.Module):
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith("fc.")}
-        missing, unexpected = self.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = self.load_state_dict(state, strict=False)
+        except RuntimeError:  # wrong shapes
+            missing, unexpected = ["(shapes differ)"], []
         if missing or unexpected:
             name = Path(checkpoint).name
             raise ModelError(f"{name} does not hold torchvision ResNet-50 weights ({len(missing)} keys missing).")
