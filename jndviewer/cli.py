@@ -100,6 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     codec.add_argument("--device", default="cpu")
     codec.add_argument("--validate-every", type=_positive_int, default=1000)
     codec.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and stop")
+    sgjnd = train_kinds.add_parser(
+        "sgjnd",
+        help="the SG-JND picture-wise JND network (EfficientNet-Lite0 features, patch quality and weight heads)",
+        description="Train SG-JND on picture-wise JND datasets given as KIND:PATH[,option=value...] (kinds: reference, "
+        "mcl-jci, konjnd, cnn-jnd). Split by source image; Kodak is never used. Resumes from RUN when it exists.",
+    )
+    default_labels = f"reference:{REPO_ROOT / 'resources/labels/pwjnd_reference_train.csv'},images={SHARED_IMAGES}"
+    sgjnd.add_argument("--data", nargs="+", default=[default_labels + ",codec=jpeg"], help="datasets (KIND:PATH,...)")
+    sgjnd.add_argument("--run", default="runs/sgjnd")
+    sgjnd.add_argument("--export", default="models/sgjnd.pt")
+    sgjnd.add_argument("--steps", type=_positive_int, default=4000)
+    sgjnd.add_argument("--threads", type=_positive_int, default=2)
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
         sub.add_argument("--predictor", default="visibility", choices=("visibility",))
@@ -190,7 +202,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from jndviewer.core.batch import collect_images, make_predictor, sidecar
+    from jndviewer.core.batch import collect_images, make_predictor, write_image_at_level
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
 
@@ -208,12 +220,7 @@ def run_export(args: argparse.Namespace) -> int:
             target = args.output
             if folder_mode:
                 target = (args.output / path.relative_to(args.image)).with_suffix(codec.suffix)
-            data, kept = codec.encode_with_metadata(image.rgb8(), result.level, exif=image.exif,
-                                                    icc_profile=image.icc_profile)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            sidecar_path = target.with_name(target.name + ".json")
-            sidecar_path.write_text(sidecar(result.to_dict(), output=target, metadata_kept=kept, source=path))
+            write_image_at_level(image, codec, result, target, path)
             print(f"{path.name}: {codec.level_name} {result.level} ({result.nbytes} bytes, {result.bpp:.3f} bpp, "
                   f"{100 * result.bitrate_saving:.1f}% smaller than level {result.best_level}) -> {target}")
         except JndViewerError as err:
@@ -288,6 +295,13 @@ def run_train(args: argparse.Namespace) -> int:
         )
         path = export_from_checkpoint(config) if args.export_only else train_codec(config)
         print(f"wrote {path}")
+        return 0
+    if args.train_kind == "sgjnd":
+        from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
+
+        config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
+                                     threads=args.threads)
+        print(f"wrote {train_sgjnd(config)}")
         return 0
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
 
@@ -384,11 +398,10 @@ def run_models() -> int:
 
 
 def run_default(image: Path | None) -> int:
-    """No command: the explorer once it exists; until then, the JND map job on the image (default: the sample)."""
-    image = image or SAMPLE_IMAGE
-    out = Path("out")
-    args = build_parser().parse_args(["map", str(image), "--components", "-o", str(out / f"{image.stem}.png")])
-    return run_map(args)
+    """No command: open the explorer on the image (default: the bundled sample). Qt is imported only here."""
+    from jndviewer.app.main import run_app
+
+    return run_app(image)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

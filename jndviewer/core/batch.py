@@ -105,4 +105,24 @@ def sidecar(result: dict[str, Any], *, output: Path, metadata_kept: bool, source
                        "pwjnd": result}, indent=1)
 
 
-__all__ = ["asdict", "collect_images", "make_predictor", "predict_one", "run_batch", "sidecar"]
+def write_image_at_level(
+    image: Any, codec: Any, result: Any, target: str | Path, source: str | Path
+) -> tuple[Path, Path]:
+    """Write the image encoded at ``result.level`` (EXIF and ICC kept where the format can) and its JSON sidecar.
+
+    The same steps as ``jndviewer export`` for one image: ``codec.encode_with_metadata`` and
+    :func:`jndviewer.core.batch.sidecar`. Returns the image path and the sidecar path.
+    """
+    target = Path(target)
+    data, kept = codec.encode_with_metadata(image.rgb8(), result.level, exif=image.exif, icc_profile=image.icc_profile)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        sidecar_path = target.with_name(target.name + ".json")
+        sidecar_path.write_text(sidecar(result.to_dict(), output=target, metadata_kept=kept, source=Path(source)))
+    except OSError as err:
+        raise JndViewerError(f"Cannot write {target}: {err.strerror or err}.") from err
+    return target, sidecar_path
+
+
+__all__ = ["asdict", "collect_images", "make_predictor", "predict_one", "run_batch", "sidecar", "write_image_at_level"]

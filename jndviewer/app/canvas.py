@@ -1,0 +1,424 @@
+"""The image canvas: pyqtgraph panes with linked zoom and pan, a wipe divider, flicker, overlays and colour bars.
+
+Pane A always exists; pane B is shown only side by side. Both are :class:`~pyqtgraph.ViewBox` es with the aspect
+ratio locked and the y axis pointing down, linked in x and y so they zoom and pan together. Images are handed to
+:class:`~pyqtgraph.ImageItem` as ``H x W x 3`` uint8 with ``autoLevels=False`` and no levels, which pyqtgraph
+turns into a QImage without copying or rescaling (the fastest path it has). Maps computed at the predictor's
+analysis scale are stretched over the image rectangle with ``rect=``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from jndviewer.app.modes import DEFAULT_FLICKER_HZ, CompareMode
+from jndviewer.core.colormap import VISIBILITY_RANGE, lookup_table
+
+#: Zoom stops in percent for the zoom-in and zoom-out keys (25 % multiples near 100 %, as squoosh).
+ZOOM_STOPS = (3.125, 6.25, 12.5, 25, 50, 75, 100, 125, 150, 200, 300, 400, 600, 800, 1200, 1600, 3200)
+BACKGROUND = "#1e1e1e"
+HEADER_STYLE = "QLabel { color: #dddddd; background: #2b2b2b; padding: 3px 6px; }"
+
+
+def _colormap(name: str) -> pg.ColorMap:
+    lut = lookup_table(name)
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(lut)), lut, name=name)
+
+
+def show_rgb(item: pg.ImageItem, rgb: np.ndarray | None, rect: QRectF | None = None) -> None:
+    """Put an ``H x W x 3`` uint8 image into an ImageItem on pyqtgraph's zero-copy path (no levels, no LUT)."""
+    if rgb is None:
+        item.clear()
+        return
+    if rect is None:
+        item.setImage(rgb, autoLevels=False, levels=None, autoDownsample=False)
+    else:
+        item.setImage(rgb, autoLevels=False, levels=None, autoDownsample=False, rect=rect)
+
+
+class ImagePane(QWidget):
+    """A header label over a pyqtgraph view of images (aspect locked, y down, no context menu)."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.header = QLabel(name)
+        self.header.setStyleSheet(HEADER_STYLE)
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(BACKGROUND)
+        self.graphics.setAcceptDrops(False)  # let file drops reach the main window
+        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
+        self.graphics.setObjectName(f"pane_{name}")
+        self.view: pg.ViewBox = self.graphics.addViewBox(row=0, col=0)
+        self.view.setAspectLocked(True)
+        self.view.invertY(True)
+        self.view.setMenuEnabled(False)
+        self.view.setDefaultPadding(0.0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.graphics, 1)
+
+    def image_point(self, scene_pos: QPointF) -> QPointF | None:
+        """The image coordinates (x right, y down) under a scene position, or None outside the view."""
+        if not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        return self.view.mapSceneToView(scene_pos)
+
+
+class CompareCanvas(QWidget):
+    """Shows the reference (A) and the distorted image (B) in the chosen :class:`CompareMode`.
+
+    Signals
+    -------
+    wipe_moved(float)
+        The user dragged the divider to this fraction of the image width.
+    hovered(object)
+        ``(x, y)`` integer image coordinates under the cursor, or None when it leaves the image.
+    zoom_changed(float)
+        The zoom in percent (screen pixels per image pixel times 100).
+    """
+
+    wipe_moved = Signal(float)
+    hovered = Signal(object)
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.pane_a = ImagePane("A")
+        self.pane_b = ImagePane("B")
+        self.pane_b.view.setXLink(self.pane_a.view)
+        self.pane_b.view.setYLink(self.pane_a.view)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.pane_a, 1)
+        layout.addWidget(self.pane_b, 1)
+
+        view = self.pane_a.view
+        self.base = pg.ImageItem()  # A, B, flicker, difference, visibility, or the image under the JND overlay
+        view.addItem(self.base)
+        self.wipe_clip = QGraphicsRectItem()
+        self.wipe_clip.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+        self.wipe_clip.setPen(QPen(Qt.PenStyle.NoPen))
+        self.wipe_clip.setZValue(5)
+        view.addItem(self.wipe_clip)
+        self.wipe_item = pg.ImageItem()
+        self.wipe_item.setParentItem(self.wipe_clip)
+        self.overlay = pg.ImageItem()
+        self.overlay.setZValue(10)
+        view.addItem(self.overlay)
+        self.divider = pg.InfiniteLine(
+            angle=90, movable=True, pen=pg.mkPen(QColor(255, 255, 255), width=2),
+            hoverPen=pg.mkPen(QColor(255, 200, 0), width=3),
+        )  # fmt: skip
+        self.divider.setZValue(20)
+        view.addItem(self.divider)
+        self.divider.sigPositionChanged.connect(self._on_divider_moved)
+        self.item_b = pg.ImageItem()
+        self.pane_b.view.addItem(self.item_b)
+
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=_colormap("inferno"), interactive=False, width=18,
+                                        colorMapMenu=False)  # fmt: skip
+        self.colorbar.getAxis("left").setStyle(showValues=False)
+        self._colorbar_shown = False
+
+        self.flicker_timer = QTimer(self)
+        self.flicker_timer.timeout.connect(self.toggle_flicker)
+        self.flicker_phase = 0  # 0 shows A, 1 shows B
+        self.set_flicker_rate(DEFAULT_FLICKER_HZ)
+
+        self.mode = CompareMode.SIDE_BY_SIDE
+        self.reference: np.ndarray | None = None
+        self.distorted: np.ndarray | None = None
+        self.difference: np.ndarray | None = None
+        self.visibility_colors: np.ndarray | None = None
+        self.jnd_colors: np.ndarray | None = None
+        self.jnd_range = (0.0, 1.0)
+        self.jnd_label = "JND (gray levels)"
+        self.opacity = 0.75
+        self.wipe = 0.5
+        self.titles = {"A": "A · original", "B": "B · distorted"}
+        self._fitted_shape: tuple[int, ...] | None = None
+        self._auto_fit = True  # refit on resize until the user zooms or pans
+        self._setting_divider = False
+
+        for pane in (self.pane_a, self.pane_b):
+            pane.graphics.scene().sigMouseMoved.connect(lambda pos, pane=pane: self._on_mouse(pane, pos))
+        self.pane_a.view.sigRangeChanged.connect(lambda *_: self.zoom_changed.emit(self.zoom_percent()))
+        self.pane_a.view.sigRangeChangedManually.connect(self._stop_auto_fit)
+        self.pane_a.view.sigResized.connect(self._on_resized)
+        self._apply_mode()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Data
+    # ------------------------------------------------------------------------------------------------------------
+
+    @property
+    def image_rect(self) -> QRectF:
+        if self.reference is None:
+            return QRectF(0, 0, 1, 1)
+        height, width = self.reference.shape[:2]
+        return QRectF(0, 0, width, height)
+
+    def set_reference(self, rgb: np.ndarray) -> None:
+        """A new original image: clears everything derived from the previous one and fits it in the view."""
+        self.reference = rgb
+        self.distorted = None
+        self.difference = None
+        self.visibility_colors = None
+        self.jnd_colors = None
+        self._apply_mode()
+        if self._fitted_shape != rgb.shape:
+            self._fitted_shape = rgb.shape
+            self.fit()
+
+    def set_distorted(self, rgb: np.ndarray) -> None:
+        """The decoded image at the current level (only the items that show it are updated)."""
+        self.distorted = rgb
+        mode = self.mode
+        if mode is CompareMode.DISTORTED or (mode is CompareMode.FLICKER and self.flicker_phase == 1):
+            show_rgb(self.base, rgb)
+        elif mode is CompareMode.SIDE_BY_SIDE:
+            show_rgb(self.item_b, rgb)
+        elif mode is CompareMode.WIPE:
+            show_rgb(self.wipe_item, rgb)
+
+    def set_difference(self, rgb: np.ndarray) -> None:
+        self.difference = rgb
+        if self.mode is CompareMode.DIFFERENCE:
+            show_rgb(self.base, rgb)
+
+    def set_visibility(self, colors: np.ndarray) -> None:
+        """The visibility colours (any size: stretched over the image)."""
+        self.visibility_colors = colors
+        if self.mode is CompareMode.VISIBILITY:
+            show_rgb(self.base, colors, self.image_rect)
+
+    def set_jnd_layer(self, colors: np.ndarray, vmin: float, vmax: float, label: str) -> None:
+        """The coloured JND map (or component) shown over the image in JND mode, with its colour-bar range."""
+        self.jnd_colors = colors
+        self.jnd_range = (vmin, vmax)
+        self.jnd_label = label
+        if self.mode is CompareMode.JND:
+            show_rgb(self.overlay, colors, self.image_rect)
+            self._configure_colorbar()
+            self._update_headers()
+
+    def set_titles(self, a: str, b: str) -> None:
+        self.titles = {"A": a, "B": b}
+        self._update_headers()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Mode, wipe, flicker, opacity
+    # ------------------------------------------------------------------------------------------------------------
+
+    def set_mode(self, mode: CompareMode) -> None:
+        if mode is not self.mode:
+            self.mode = mode
+            self._apply_mode()
+
+    def set_wipe(self, fraction: float) -> None:
+        """Put the divider at ``fraction`` of the image width (A left of it, B right of it)."""
+        self.wipe = min(1.0, max(0.0, float(fraction)))
+        self._place_divider()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = min(1.0, max(0.0, float(opacity)))
+        self.overlay.setOpacity(self.opacity)
+        self._update_headers()
+
+    def set_flicker_rate(self, hz: float) -> None:
+        """Full A-B cycles per second: each image is shown for ``1 / (2 hz)`` seconds."""
+        self.flicker_timer.setInterval(max(1, round(1000.0 / (2.0 * hz))))
+
+    def toggle_flicker(self) -> None:
+        """Show the other image of the flicker pair (the timer's slot)."""
+        self.set_flicker_phase(1 - self.flicker_phase)
+
+    def set_flicker_phase(self, phase: int) -> None:
+        self.flicker_phase = 1 if phase else 0
+        if self.mode is CompareMode.FLICKER:
+            show_rgb(self.base, self.distorted if self.flicker_phase else self.reference)
+            self._update_headers()
+
+    def _apply_mode(self) -> None:
+        mode = self.mode
+        self.pane_b.setVisible(mode is CompareMode.SIDE_BY_SIDE)
+        self.wipe_clip.setVisible(mode is CompareMode.WIPE)
+        self.divider.setVisible(mode is CompareMode.WIPE)
+        self.overlay.setVisible(mode is CompareMode.JND)
+        if mode is not CompareMode.FLICKER:
+            self.flicker_timer.stop()
+        base: np.ndarray | None = self.reference
+        rect = None
+        if mode is CompareMode.DISTORTED:
+            base = self.distorted
+        elif mode is CompareMode.DIFFERENCE:
+            base = self.difference
+        elif mode is CompareMode.VISIBILITY:
+            base, rect = self.visibility_colors, self.image_rect
+        elif mode is CompareMode.FLICKER:
+            self.flicker_phase = 0
+            if not self.flicker_timer.isActive():
+                self.flicker_timer.start()
+        show_rgb(self.base, base, rect)
+        if mode is CompareMode.SIDE_BY_SIDE:
+            show_rgb(self.item_b, self.distorted)
+        else:
+            self.item_b.clear()
+        if mode is CompareMode.WIPE:
+            show_rgb(self.wipe_item, self.distorted)
+            self._place_divider()
+        else:
+            self.wipe_item.clear()
+        if mode is CompareMode.JND:
+            show_rgb(self.overlay, self.jnd_colors, self.image_rect)
+            self.overlay.setOpacity(self.opacity)
+        else:
+            self.overlay.clear()
+        self._configure_colorbar()
+        self._update_headers()
+
+    def _configure_colorbar(self) -> None:
+        want = self.mode.has_colorbar and self.reference is not None
+        layout = self.pane_a.graphics.ci
+        if want and not self._colorbar_shown:
+            layout.addItem(self.colorbar, row=0, col=1)
+            self._colorbar_shown = True
+        elif not want and self._colorbar_shown:
+            layout.removeItem(self.colorbar)
+            self._colorbar_shown = False
+        if not want:
+            return
+        axis = self.colorbar.axis
+        label = self.colorbar.getAxis("left")
+        if self.mode is CompareMode.VISIBILITY:
+            low, high = (math.log2(v) for v in VISIBILITY_RANGE)
+            self.colorbar.setColorMap(_colormap("diverging"))
+            self.colorbar.setLevels((low, high))
+            ticks = [(math.log2(v), text) for v, text in ((0.25, "¼"), (0.5, "½"), (1, "1"), (2, "2"), (4, "4"))]
+            axis.setTicks([ticks, []])
+            label.setLabel("|distortion| / JND")
+        else:
+            self.colorbar.setColorMap(_colormap("inferno"))
+            self.colorbar.setLevels(self.jnd_range)
+            axis.setTicks(None)
+            label.setLabel(self.jnd_label)
+
+    def _update_headers(self) -> None:
+        a, b = self.titles["A"], self.titles["B"]
+        mode = self.mode
+        text = {
+            CompareMode.ORIGINAL: a,
+            CompareMode.DISTORTED: b,
+            CompareMode.SIDE_BY_SIDE: a,
+            CompareMode.WIPE: f"{a}   ◀ A | B ▶   {b}",
+            CompareMode.FLICKER: f"Flicker, now showing {b if self.flicker_phase else a}",
+            CompareMode.DIFFERENCE: f"Difference |B − A|   {b}",
+            CompareMode.VISIBILITY: f"Visibility |B − A| / JND (blue: below the threshold, red: above)   {b}",
+            CompareMode.JND: f"JND map · {self.jnd_label} · over the original (opacity {self.opacity:.0%})",
+        }[mode]
+        self.pane_a.header.setText(text)
+        self.pane_b.header.setText(b)
+
+    def _place_divider(self) -> None:
+        rect = self.image_rect
+        x = rect.width() * self.wipe
+        self._setting_divider = True
+        try:
+            self.divider.setBounds((0, rect.width()))
+            self.divider.setValue(x)
+        finally:
+            self._setting_divider = False
+        self.wipe_clip.setRect(QRectF(x, 0, rect.width() - x, rect.height()))
+
+    def _on_divider_moved(self) -> None:
+        width = self.image_rect.width()
+        x = min(width, max(0.0, float(self.divider.value())))
+        self.wipe_clip.setRect(QRectF(x, 0, width - x, self.image_rect.height()))
+        if not self._setting_divider:
+            self.wipe = x / width
+            self.wipe_moved.emit(self.wipe)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Zoom and readout
+    # ------------------------------------------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        """Show the whole image (and keep it fitted when the panes change size, until the user zooms or pans)."""
+        self._auto_fit = True
+        self.pane_a.view.setRange(self.image_rect, padding=0.0)
+
+    def show_region(self, rect: QRectF) -> None:
+        """Zoom to a rectangle of the image (x, y, width, height in image pixels)."""
+        self._auto_fit = False
+        self.pane_a.view.setRange(rect, padding=0.0)
+
+    def _stop_auto_fit(self, *_: Any) -> None:
+        self._auto_fit = False
+
+    def _on_resized(self, *_: Any) -> None:
+        if self._auto_fit and self.reference is not None:
+            self.pane_a.view.setRange(self.image_rect, padding=0.0)
+
+    def zoom_percent(self) -> float:
+        """Screen pixels per image pixel, in percent."""
+        size = self.pane_a.view.viewPixelSize()
+        return 100.0 / size[0] if size[0] > 0 else 100.0
+
+    def zoom_to(self, percent: float) -> None:
+        """Zoom about the centre of the view to ``percent`` (100: one image pixel per screen pixel)."""
+        view = self.pane_a.view
+        centre = view.viewRect().center()
+        rect = view.boundingRect()
+        scale = 100.0 / percent
+        width, height = rect.width() * scale, rect.height() * scale
+        self._auto_fit = False
+        view.setRange(QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height), padding=0.0)
+
+    def one_to_one(self) -> None:
+        self.zoom_to(100.0)
+
+    def zoom_step(self, direction: int) -> None:
+        """Zoom to the next stop in :data:`ZOOM_STOPS` (direction +1 in, -1 out)."""
+        current = self.zoom_percent()
+        if direction > 0:
+            target = next((s for s in ZOOM_STOPS if s > current * 1.01), ZOOM_STOPS[-1])
+        else:
+            target = next((s for s in reversed(ZOOM_STOPS) if s < current / 1.01), ZOOM_STOPS[0])
+        self.zoom_to(target)
+
+    def _on_mouse(self, pane: ImagePane, pos: QPointF) -> None:
+        point = pane.image_point(pos)
+        if point is None or self.reference is None:
+            self.hovered.emit(None)
+            return
+        x, y = math.floor(point.x()), math.floor(point.y())
+        height, width = self.reference.shape[:2]
+        self.hovered.emit((x, y) if 0 <= x < width and 0 <= y < height else None)
+
+    def image_to_widget(self, x: float, y: float, pane: ImagePane | None = None) -> tuple[int, int]:
+        """Where an image point is drawn, in the coordinates of ``pane.graphics`` (for tests and screenshots)."""
+        pane = pane or self.pane_a
+        scene = pane.view.mapViewToScene(QPointF(x, y))
+        widget = pane.graphics.mapFromScene(scene)
+        return widget.x(), widget.y()
+
+    def displayed(self) -> dict[str, Any]:
+        """The arrays each item shows now (for tests): ``base``, ``b``, ``wipe``, ``overlay``."""
+        return {
+            "base": self.base.image,
+            "b": self.item_b.image,
+            "wipe": self.wipe_item.image,
+            "overlay": self.overlay.image,
+        }

@@ -1,0 +1,81 @@
+"""``jndviewer [IMAGE]``: start the explorer.
+
+Set ``JNDVIEWER_EXIT_AFTER_SHOW=1`` to print ``jndviewer-shown <unix time>`` when the main window is first painted
+and quit at once (``benchmarks/bench_gui.py`` times the start-up with it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+EXIT_AFTER_SHOW_ENV = "JNDVIEWER_EXIT_AFTER_SHOW"
+
+
+def configure_pyqtgraph() -> None:
+    """Row-major images (``H x W x 3`` arrays, as numpy and Pillow give them) and antialiased plots."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+
+class _FirstPaint(QObject):
+    """Prints the time of the window's first paint and quits (start-up benchmark)."""
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self._app = app
+        self._done = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not self._done and event.type() == QEvent.Type.Paint:
+            self._done = True
+            print(f"jndviewer-shown {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, self._app.closeAllWindows)
+        return False
+
+
+def create_app(argv: Sequence[str] | None = None) -> QApplication:
+    """The QApplication (created once, Fusion style, named for QSettings)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setOrganizationName("jndviewer")
+    app.setApplicationName("jndviewer")
+    app.setApplicationDisplayName("jndviewer")
+    app.setStyle("Fusion")
+    configure_pyqtgraph()
+    return app  # type: ignore[return-value]
+
+
+def run_app(path: str | Path | None = None, argv: Sequence[str] | None = None) -> int:
+    """Open the main window on ``path`` (default: the bundled sample image) and run the event loop.
+
+    Returns the event loop's exit status.
+    """
+    app = create_app(argv)
+    from jndviewer.app.main_window import MainWindow
+
+    if path is None:
+        from jndviewer.cli import SAMPLE_IMAGE
+
+        path = SAMPLE_IMAGE
+    window = MainWindow(path)
+    if os.environ.get(EXIT_AFTER_SHOW_ENV):
+        window.installEventFilter(_FirstPaint(app))
+    window.show()
+    return app.exec()
+
+
+def main() -> int:  # pragma: no cover - thin wrapper
+    return run_app(sys.argv[1] if len(sys.argv) > 1 else None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,715 @@
+"""The explorer's main window: canvas, mode toolbar, control/plot/readout docks, menus, status bar, settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jndviewer.app import compute
+from jndviewer.app.canvas import CompareCanvas
+from jndviewer.app.dialogs import ShortcutsDialog, ViewingConditionDialog
+from jndviewer.app.modes import CompareMode, WipeStop
+from jndviewer.app.panels import ControlsPanel, PlotsPanel, ReadoutsPanel, format_bytes, format_ms
+from jndviewer.app.session import Derived, Frame, JndLayer, LadderInfo, LoadedImage, Session
+from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
+from jndviewer.app.workers import JobContext, JobRunner, Notifier
+from jndviewer.core.batch import IMAGE_SUFFIXES, write_image_at_level
+from jndviewer.core.errors import JndViewerError
+from jndviewer.core.image import LUMA_WEIGHTS
+
+#: Play-through speed: one level every this many milliseconds (it also waits for each frame).
+PLAY_INTERVAL_MS = 125
+ERROR_STYLE = "color: #c62828;"
+
+
+class MainWindow(QMainWindow):
+    """The explorer window. ``path`` (optional) is opened once the window is up.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Image to open.
+    settings : QSettings, optional
+        Where geometry, recent files and the view state are kept (default: :func:`open_settings`).
+    restore : bool
+        Read the view state and geometry from ``settings``.
+
+    Signals
+    -------
+    export_done(str)
+        An export finished (the path written).
+    """
+
+    export_done = Signal(str)
+
+    def __init__(self, path: str | Path | None = None, *, settings: QSettings | None = None, restore: bool = True):
+        super().__init__()
+        self.setObjectName("jndviewer_main")
+        self.setWindowTitle("jndviewer")
+        self.setAcceptDrops(True)
+        self.settings = settings if settings is not None else open_settings()
+        self.state = ViewState(self)
+        if restore:
+            self.state.restore(self.settings)
+        self.notifier = Notifier(self)
+        self.session = Session(self.state, self, self.notifier)
+        self.export_runner = JobRunner("export", self.session.background_pool, self.notifier, self)
+        self.export_runner.finished.connect(self._on_exported)
+
+        self.canvas = CompareCanvas()
+        self.cursor_label = QLabel("Point at the image for pixel values, the JND threshold and the visibility there.")
+        self.cursor_label.setObjectName("cursor_readout")
+        self.cursor_label.setStyleSheet("font-family: monospace; padding: 2px 6px;")
+        self.cursor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.cursor_label)
+        self.setCentralWidget(central)
+
+        self.controls = ControlsPanel(self.state)
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        self.controls_dock = QDockWidget("Controls", self)
+        self.controls_dock.setObjectName("controls_dock")
+        self.controls_dock.setWidget(scroll)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.controls_dock)
+
+        self.plots = PlotsPanel()
+        self.readouts = ReadoutsPanel()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.plots)
+        splitter.addWidget(self.readouts)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.readouts.setMinimumWidth(360)
+        self.analysis_dock = QDockWidget("Rate, quality and visibility", self)
+        self.analysis_dock.setObjectName("analysis_dock")
+        self.analysis_dock.setWidget(splitter)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.analysis_dock)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self._play_timer = QTimer(self, interval=PLAY_INTERVAL_MS)
+        self._play_timer.timeout.connect(self._play_step)
+        self._last_hover: tuple[int, int] | None = None
+
+        self.resize(1440, 920)
+        self.resizeDocks([self.analysis_dock], [330], Qt.Orientation.Vertical)
+        if restore:
+            geometry = self.settings.value("window/geometry")
+            if isinstance(geometry, QByteArray):
+                self.restoreGeometry(geometry)
+            window_state = self.settings.value("window/state")
+            if isinstance(window_state, QByteArray):
+                self.restoreState(window_state)
+        self._apply_state_to_canvas()
+        self._refresh_recent_menu()
+        if path is not None:
+            QTimer.singleShot(0, lambda: self.open_path(path))
+        QTimer.singleShot(0, self.session.probe)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Construction
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_label = QLabel("Ready")
+        self.status_label.setObjectName("status_message")
+        self.jobs_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        self.stop_button = QToolButton()
+        self.stop_button.setText("■")
+        self.stop_button.setToolTip("Cancel the background jobs (Esc)")
+        self.stop_button.setVisible(False)
+        self.stop_button.clicked.connect(self.session.cancel_all)
+        self.zoom_label = QLabel("")
+        bar.addWidget(self.status_label, 1)
+        bar.addPermanentWidget(self.jobs_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.stop_button)
+        bar.addPermanentWidget(self.zoom_label)
+        self._message_timer = QTimer(self, singleShot=True, interval=8000)
+        self._message_timer.timeout.connect(lambda: self._set_status("Ready"))
+
+    def _action(self, text: str, shortcuts: list[str] | str | None, slot: Any, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        keys = [shortcuts] if isinstance(shortcuts, str) else list(shortcuts or [])
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{tip or text} ({', '.join(keys)})" if keys else tip or text)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = self._action("&Open…", "Ctrl+O", self.open_dialog)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        sample = self._action("Open the &sample image", None, lambda: self.open_path(_sample_image()))
+        file_menu.addAction(sample)
+        file_menu.addSeparator()
+        export_menu = file_menu.addMenu("&Export")
+        self.export_actions = {
+            "view": self._action("Current &view as PNG…", "Ctrl+Shift+S", lambda: self._export_dialog("view")),
+            "map": self._action("JND &map as PNG/NPY…", "Ctrl+Shift+M", lambda: self._export_dialog("map")),
+            "image": self._action(
+                "&Image at the predicted JND…", "Ctrl+Shift+E", lambda: self._export_dialog("image")
+            ),
+            "results": self._action("&Results as JSON…", "Ctrl+Shift+R", lambda: self._export_dialog("results")),
+        }
+        for action in self.export_actions.values():
+            export_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
+
+        view_menu = menu.addMenu("&View")
+        self.mode_toolbar = self.addToolBar("Modes")
+        self.mode_toolbar.setObjectName("mode_toolbar")
+        self.mode_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.mode_group = QActionGroup(self)
+        self.mode_actions: dict[CompareMode, QAction] = {}
+        for mode in CompareMode:
+            action = self._action(f"{mode.label}", mode.key, lambda _=False, m=mode: setattr(self.state, "mode", m),
+                                  mode.tooltip)  # fmt: skip
+            action.setText(f"{mode.label} [{mode.key}]")
+            action.setCheckable(True)
+            self.mode_group.addAction(action)
+            self.mode_actions[mode] = action
+            self.mode_toolbar.addAction(action)
+            view_menu.addAction(action)
+        self.mode_toolbar.addSeparator()
+        view_menu.addSeparator()
+        self.wipe_actions = {}
+        for stop in WipeStop:
+            action = self._action(stop.label, stop.key, lambda _=False, s=stop: self.set_wipe_stop(s))
+            self.wipe_actions[stop] = action
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        self.zoom_actions = {
+            "in": self._action("Zoom &in", ["+", "="], lambda: self.canvas.zoom_step(1)),
+            "out": self._action("Zoom &out", "-", lambda: self.canvas.zoom_step(-1)),
+            "fit": self._action("&Fit", ["0", "Ctrl+0"], self.canvas.fit),
+            "1:1": self._action("&Actual pixels (1:1)", "Ctrl+1", self.canvas.one_to_one),
+        }
+        for key in ("fit", "1:1", "in", "out"):
+            self.mode_toolbar.addAction(self.zoom_actions[key])
+            view_menu.addAction(self.zoom_actions[key])
+        view_menu.addSeparator()
+        view_menu.addAction(self.controls_dock.toggleViewAction())
+        view_menu.addAction(self.analysis_dock.toggleViewAction())
+
+        level_menu = menu.addMenu("&Level")
+        self.level_actions = {
+            "next": self._action("&Better level", "Right", lambda: self.session.step_level(1)),
+            "previous": self._action("&Worse level", "Left", lambda: self.session.step_level(-1)),
+            "next10": self._action("10 levels better", "PgUp", lambda: self.session.step_level(10)),
+            "previous10": self._action("10 levels worse", "PgDown", lambda: self.session.step_level(-10)),
+            "worst": self._action("Wor&st level", "Home", lambda: self.session.jump_level("worst")),
+            "best": self._action("B&est level", "End", lambda: self.session.jump_level("best")),
+            "play": self._action("&Play / pause", "Space", self.toggle_play),
+            "jnd": self._action("&Go to the predicted JND", "G", self.go_to_jnd),
+            "predict": self._action("P&redict PW-JND", "P", self.session.predict),
+            "cancel": self._action("&Cancel background jobs", "Esc", self.session.cancel_all),
+        }
+        for action in self.level_actions.values():
+            level_menu.addAction(action)
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard shortcuts", "F1", self.show_shortcuts))
+        help_menu.addAction(self._action("&About jndviewer", None, self._about))
+
+    def _connect(self) -> None:
+        s, session = self.state, self.session
+        s.mode_changed.connect(self._on_mode)
+        s.wipe_changed.connect(self.canvas.set_wipe)
+        s.flicker_hz_changed.connect(self.canvas.set_flicker_rate)
+        s.overlay_opacity_changed.connect(self.canvas.set_opacity)
+        s.level_changed.connect(self._on_level)
+        s.image_path_changed.connect(self._update_title)
+        self.canvas.wipe_moved.connect(lambda value: setattr(s, "wipe", value))
+        self.canvas.hovered.connect(self._on_hover)
+        self.canvas.zoom_changed.connect(lambda percent: self.zoom_label.setText(f"Zoom {percent:.0f} %"))
+
+        session.image_loaded.connect(self._on_image)
+        session.load_failed.connect(self._on_load_failed)
+        session.ladder_changed.connect(self._on_ladder)
+        session.frame_ready.connect(self._on_frame)
+        session.frame_pending.connect(self._on_frame_pending)
+        session.derived_ready.connect(self._on_derived)
+        session.jnd_started.connect(lambda: self.readouts.set_time("JND", "computing…"))
+        session.jnd_ready.connect(self._on_jnd)
+        session.curve_reset.connect(self.plots.reset)
+        session.curve_point.connect(self._on_curve_point)
+        session.prediction_started.connect(self._on_prediction_started)
+        session.prediction_ready.connect(self._on_prediction)
+        session.prediction_failed.connect(self._on_prediction_failed)
+        session.devices_ready.connect(lambda value: self.controls.set_devices(*value))
+        session.codecs_ready.connect(self.controls.set_codecs)
+        self.notifier.message.connect(self._on_message)
+        for runner in (*session.runners, self.export_runner):
+            runner.started.connect(self._update_jobs)
+            runner.idle.connect(self._update_jobs)
+            runner.progress.connect(self._on_progress)
+
+        self.controls.predict_requested.connect(session.predict)
+        self.controls.go_to_jnd_requested.connect(self.go_to_jnd)
+        self.controls.play_toggled.connect(self.set_playing)
+        self.controls.viewing_dialog_requested.connect(self.open_viewing_dialog)
+        self.plots.level_picked.connect(lambda level: setattr(s, "level", level))
+
+    def _apply_state_to_canvas(self) -> None:
+        s = self.state
+        self.canvas.set_wipe(s.wipe)
+        self.canvas.set_flicker_rate(s.flicker_hz)
+        self.canvas.set_opacity(s.overlay_opacity)
+        self._on_mode(s.mode)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Opening files
+    # ------------------------------------------------------------------------------------------------------------
+
+    def open_path(self, path: str | Path) -> None:
+        """Open an image (in the background); a bad file shows a warning and keeps the current image."""
+        self.session.open(str(path))
+
+    def open_dialog(self) -> None:
+        start = str(Path(self.state.image_path).parent) if self.state.image_path else str(Path.home())
+        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", start, f"Images ({patterns});;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _on_image(self, loaded: LoadedImage) -> None:
+        self.canvas.set_reference(loaded.rgb)
+        height, width = loaded.rgb.shape[:2]
+        self._image_title = f"A · original · {Path(loaded.path).name} {width}×{height}"
+        self.canvas.set_titles(self._image_title, "B · encoding…")
+        remember_file(self.settings, str(Path(loaded.path).resolve()))
+        self._refresh_recent_menu()
+        self.readouts.show_prediction(None, "")
+        self.readouts.set_time("load", format_ms(loaded.seconds))
+        self._set_status(f"Opened {Path(loaded.path).name} ({width}×{height})")
+        self._update_title()
+
+    def _on_load_failed(self, path: str, message: str) -> None:
+        self._set_status(message, error=True)
+        QMessageBox.warning(self, "Cannot open the image", message)
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = recent_files(self.settings)
+        for path in files:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = _dropped_file(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_path(path)
+
+    def _update_title(self, *_: Any) -> None:
+        name = Path(self.state.image_path).name if self.state.image_path else ""
+        self.setWindowTitle(f"{name} — jndviewer" if name else "jndviewer")
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Levels, frames and modes
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _on_ladder(self, info: LadderInfo) -> None:
+        self.controls.set_ladder(info)
+        self.plots.reset(info)
+        self.plots.set_current(self.state.level)
+
+    def _on_level(self, level: int | None) -> None:
+        self.plots.set_current(level)
+
+    def _on_frame_pending(self, level: int) -> None:
+        info = self.session.ladder_info
+        name = info.level_name if info else "level"
+        self.canvas.set_titles(getattr(self, "_image_title", "A"), f"B · {name} {level} · encoding…")
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.canvas.set_distorted(frame.rgb)
+        info = self.session.ladder_info
+        name = info.level_name if info else "level"
+        codec = info.codec if info else ""
+        self.canvas.set_titles(
+            getattr(self, "_image_title", "A"),
+            f"B · {codec} {name} {frame.level} · {format_bytes(frame.nbytes)} · {frame.bpp:.3f} bpp",
+        )
+        self._show_current_readout()
+        if not frame.cached:
+            self.readouts.set_time("encode", f"{frame.encode_ms:.0f} ms")
+        if self._last_hover is not None:
+            self._on_hover(self._last_hover)
+
+    def _show_current_readout(self) -> None:
+        frame = self.session.frame
+        info = self.session.ladder_info
+        if frame is None or info is None:
+            return
+        text = f"{info.level_name} {frame.level}: {format_bytes(frame.nbytes)}, {frame.bpp:.3f} bpp"
+        point = self.session.curve.get(frame.level)
+        if point is not None and point["psnr"] is not None:
+            text += f", PSNR {point['psnr']:.2f} dB"
+        self.readouts.set_text("current", text)
+        parts = []
+        if point is not None and point.get("score") is not None:
+            threshold = self.session.prediction.params.get("threshold") if self.session.prediction else None
+            verdict = ""
+            if threshold is not None:
+                verdict = " → visible" if point["score"] > threshold else " → not visible"
+            parts.append(f"pooled {point['score']:.3f}{verdict}")
+        view = self.session.visibility(frame.level)
+        if view is not None:
+            parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
+        self.readouts.set_text("visibility", "; ".join(parts) or "–")
+
+    def _on_mode(self, mode: CompareMode) -> None:
+        self.mode_actions[mode].setChecked(True)
+        self.canvas.set_mode(mode)
+        if mode is CompareMode.JND and self.session.jnd is None and self.session.loaded is not None:
+            self._set_status("The JND map is being computed…")
+        # (the session renders what the mode needs: it listens to the same state signal)
+
+    def _on_derived(self, derived: Derived) -> None:
+        kind = derived.key[0]
+        if kind == "difference":
+            self.canvas.set_difference(derived.value)
+        elif kind == "visibility":
+            view: compute.VisibilityView = derived.value
+            self.canvas.set_visibility(view.colors)
+            self.readouts.set_time("visibility", format_ms(view.seconds))
+            self._show_current_readout()
+        elif kind == "jnd":
+            layer: JndLayer = derived.value
+            name = layer.component.replace("_", " ")
+            self.canvas.set_jnd_layer(layer.colors, layer.vmin, layer.vmax, f"{name} ({layer.label})")
+
+    def set_wipe_stop(self, stop: WipeStop) -> None:
+        """Keys 1/2/3: the divider to all A, half, all B (switching to wipe mode)."""
+        self.state.mode = CompareMode.WIPE
+        self.state.wipe = stop.position
+
+    def set_playing(self, playing: bool) -> None:
+        """Start or stop the play-through (one level every 125 ms, waiting for each frame)."""
+        self.controls.set_playing(playing)
+        if playing:
+            self._play_timer.start()
+        else:
+            self._play_timer.stop()
+
+    def toggle_play(self) -> None:
+        self.set_playing(not self._play_timer.isActive())
+
+    @property
+    def playing(self) -> bool:
+        return self._play_timer.isActive()
+
+    def _play_step(self) -> None:
+        session = self.session
+        info = session.ladder_info
+        if info is None or self.state.level is None:
+            return
+        if session.frame is None or session.frame.level != self.state.level:
+            return  # wait for the frame
+        ordered = info.ordered
+        position = ordered.index(self.state.level) if self.state.level in ordered else 0
+        self.state.level = ordered[(position + 1) % len(ordered)]
+
+    def go_to_jnd(self) -> None:
+        if self.session.prediction is not None:
+            self.state.level = self.session.prediction.level
+
+    # ------------------------------------------------------------------------------------------------------------
+    # JND map, curve, prediction
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _on_jnd(self, result: compute.JndResult) -> None:
+        self.controls.set_model_info(result.info)
+        self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model} on {result.device})")
+        if abs(result.scale - 1.0) > 1e-6:
+            self._set_status(
+                f"JND map at {result.scale:.2f}× the image size: the predictor's view at {self.state.ppd:g} ppd"
+            )
+
+    def _on_curve_point(self, point: dict[str, Any]) -> None:
+        self.plots.add_point(point)
+        if self.session.frame is not None and point["level"] == self.session.frame.level:
+            self._show_current_readout()
+
+    def _on_prediction_started(self) -> None:
+        self.readouts.show_prediction(None, "")
+        self.readouts.set_text("jnd", "predicting…")
+        self.controls.go_button.setEnabled(False)
+        self.plots.set_prediction(None)
+
+    def _on_prediction(self, result: Any) -> None:
+        info = self.session.ladder_info
+        self.readouts.show_prediction(result, info.level_name if info else "level")
+        self.readouts.set_time("prediction", format_ms(result.seconds))
+        self.plots.set_prediction(result)
+        self.controls.go_button.setEnabled(True)
+        self._show_current_readout()
+
+    def _on_prediction_failed(self, message: str) -> None:
+        self.readouts.show_prediction_error(message)
+        self.controls.go_button.setEnabled(False)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Cursor readout
+    # ------------------------------------------------------------------------------------------------------------
+
+    def pixel_readout(self, x: int, y: int) -> str:
+        """The text of the cursor readout at image pixel (x, y)."""
+        loaded = self.session.loaded
+        if loaded is None:
+            return ""
+        reference = loaded.rgb[y, x]
+        parts = [f"x {x:5d} y {y:5d}", f"A {_rgb_text(reference)} Y {_luma(reference):6.1f}"]
+        frame = self.session.frame
+        if frame is not None:
+            distorted = frame.rgb[y, x]
+            parts.append(f"B {_rgb_text(distorted)} Y {_luma(distorted):6.1f}")
+        jnd = self.session.jnd
+        if jnd is not None:
+            height, width = loaded.rgb.shape[:2]
+            map_h, map_w = jnd.threshold.shape
+            my, mx = min(map_h - 1, int(y * map_h / height)), min(map_w - 1, int(x * map_w / width))
+            threshold = float(jnd.threshold[my, mx])
+            parts.append(f"JND {threshold:6.2f}")
+            if frame is not None:
+                view = self.session.visibility(frame.level)
+                if view is not None:
+                    parts.append(f"v {float(view.values[my, mx]):6.3f}")
+                elif (map_h, map_w) == (height, width) and threshold > 0:
+                    v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
+                    parts.append(f"v {v:6.3f}")
+        return "  ·  ".join(parts)
+
+    def _on_hover(self, position: tuple[int, int] | None) -> None:
+        self._last_hover = position
+        if position is None:
+            return
+        self.cursor_label.setText(self.pixel_readout(*position))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Export
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _export_dialog(self, kind: str) -> None:
+        stem = Path(self.state.image_path).stem or "jndviewer"
+        filters = {
+            "view": ("PNG image (*.png)", f"{stem}.{self.state.mode.token}.png"),
+            "map": ("PNG with colour bar (*.png);;NumPy array (*.npy);;TIFF float32 (*.tif)",
+                    f"{stem}.{self.state.jnd_model}.{self.state.component}.png"),
+            "image": ("Compressed image (*)", f"{stem}.jnd{self._codec_suffix()}"),
+            "results": ("Results JSON (*.json);;Results CSV (*.csv)", f"{stem}.results.json"),
+        }[kind]
+        start = str(Path(self.state.image_path).with_name(filters[1])) if self.state.image_path else filters[1]
+        path, _ = QFileDialog.getSaveFileName(self, "Export", start, filters[0])
+        if not path:
+            return
+        try:
+            {"view": self.export_view, "map": self.export_jnd_map, "image": self.export_at_jnd,
+             "results": self.export_results}[kind](path)  # fmt: skip
+        except JndViewerError as err:
+            self._set_status(str(err), error=True)
+            QMessageBox.warning(self, "Export failed", str(err))
+
+    def _codec_suffix(self) -> str:
+        ladder = self.session.ladder
+        return ladder.codec.suffix if ladder is not None else ".jpg"
+
+    def export_view(self, path: str | Path) -> Path:
+        """Save what the canvas shows now (both panes side by side) as a PNG."""
+        path = Path(path)
+        if not self.canvas.grab().save(str(path), "PNG"):
+            raise JndViewerError(f"Cannot write {path}.")
+        self._exported(path)
+        return path
+
+    def export_jnd_map(self, path: str | Path) -> Path:
+        """Save the JND map (or the selected component) as PNG with colour bar, or raw float32 .npy/.tif."""
+        from jndviewer.core.render import save_map
+
+        jnd = self.session.jnd
+        if jnd is None:
+            raise JndViewerError("The JND map has not been computed yet.")
+        component = self.state.component
+        name = Path(self.state.image_path).name
+        written = save_map(jnd.layer(component), path, title=f"{name}  ·  {jnd.title}  ·  {component}",
+                           label=jnd.layer_label(component))  # fmt: skip
+        self._exported(written)
+        return written
+
+    def export_at_jnd(self, path: str | Path) -> None:
+        """Write the image at the predicted JND and its JSON sidecar (as ``jndviewer export``), in the background."""
+        session = self.session
+        if session.prediction is None or session.ladder is None or session.loaded is None:
+            raise JndViewerError("There is no PW-JND prediction to export yet.")
+        self.export_runner.submit(
+            _export_job, session.loaded, session.ladder.codec, session.prediction, str(path),
+            description=f"Writing {Path(path).name}",
+        )  # fmt: skip
+
+    def export_results(self, path: str | Path) -> Path:
+        """Write the prediction in the results schema of ``jndviewer predict`` (.json or .csv)."""
+        from jndviewer.core.report import write_results
+
+        if self.session.prediction is None:
+            raise JndViewerError("There is no PW-JND prediction to export yet.")
+        write_results(path, [self.session.prediction], [])
+        self._exported(Path(path))
+        return Path(path)
+
+    def _on_exported(self, paths: tuple[Path, Path]) -> None:
+        self._exported(paths[0], f" and {paths[1].name}")
+
+    def _exported(self, path: Path, extra: str = "") -> None:
+        self._set_status(f"Wrote {path}{extra}")
+        self.export_done.emit(str(path))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Dialogs, status
+    # ------------------------------------------------------------------------------------------------------------
+
+    def open_viewing_dialog(self) -> None:
+        dialog = ViewingConditionDialog(self)
+        if dialog.exec():
+            self.state.ppd = round(dialog.ppd(), 1)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, action) for every action with a shortcut, in menu order."""
+        rows = []
+        for action in self.actions():
+            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+            if keys:
+                rows.append((keys, action.text().replace("&", "").split(" [")[0]))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.shortcut_rows(), self).exec()
+
+    def _about(self) -> None:
+        from jndviewer import __version__
+
+        QMessageBox.about(
+            self, "About jndviewer",
+            f"jndviewer {__version__}: a desktop explorer for just-noticeable distortion in images.",
+        )  # fmt: skip
+
+    def _on_message(self, level: str, text: str) -> None:
+        self._set_status(text, error=level == "error")
+
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(ERROR_STYLE if error else "")
+        if text != "Ready":
+            self._message_timer.start()
+
+    def _update_jobs(self, *_: Any) -> None:
+        running = [r.description for r in (*self.session.runners, self.export_runner) if r.busy]
+        self.jobs_label.setText(", ".join(running[:2]) + (" …" if len(running) > 2 else ""))
+        self.progress.setVisible(bool(running))
+        self.stop_button.setVisible(bool(running))
+        if not running:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+        elif self.progress.maximum() == 1:
+            self.progress.setRange(0, 0)  # busy until some job reports numbers
+
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        else:
+            self.progress.setRange(0, 0)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Closing
+    # ------------------------------------------------------------------------------------------------------------
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.state.save(self.settings)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._play_timer.stop()
+        self.canvas.flicker_timer.stop()
+        self.save_settings()
+        self.export_runner.cancel()
+        self.session.shutdown()
+        super().closeEvent(event)
+
+
+def _export_job(context: JobContext, loaded: LoadedImage, codec: Any, result: Any, path: str) -> tuple[Path, Path]:
+    return write_image_at_level(loaded.image, codec, result, path, loaded.path)
+
+
+def _dropped_file(mime: Any) -> str | None:
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if url.isLocalFile() and os.path.isfile(url.toLocalFile()):
+            return url.toLocalFile()
+    return None
+
+
+def _rgb_text(rgb: np.ndarray) -> str:
+    return f"({int(rgb[0]):3d},{int(rgb[1]):3d},{int(rgb[2]):3d})"
+
+
+def _luma(rgb: np.ndarray) -> float:
+    return float(sum(w * float(c) for w, c in zip(LUMA_WEIGHTS, rgb, strict=True)))
+
+
+def _sample_image() -> Path:
+    from jndviewer.cli import SAMPLE_IMAGE
+
+    return SAMPLE_IMAGE
+
+
+__all__ = ["MainWindow"]

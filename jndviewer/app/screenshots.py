@@ -1,0 +1,100 @@
+"""Take the README's screenshots of the explorer (run under Xvfb for a real window system).
+
+::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m jndviewer.app.screenshots docs/screenshots
+
+Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png`` and ``jnd_overlay.png`` (the whole window) and
+``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image. The window uses temporary
+settings, never the user's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QRectF, QSettings
+
+from jndviewer.app.main import create_app
+from jndviewer.app.modes import CompareMode
+
+#: Screenshots larger than this are reduced to 256 colours (the views are zoomed in so that they rarely are).
+MAX_BYTES = 590 * 1024
+
+
+def _wait(app, condition, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the explorer")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Take the README screenshots of the explorer.")
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--image", type=Path, default=None, help="default: the bundled sample")
+    parser.add_argument("--threshold", type=float, default=None, help="decision threshold (default: calibrated)")
+    parser.add_argument("--size", default="1480x960", help="window size WIDTHxHEIGHT")
+    args = parser.parse_args(argv)
+    app = create_app([sys.argv[0]])
+    from jndviewer.app.main_window import MainWindow
+    from jndviewer.cli import SAMPLE_IMAGE
+
+    width, height = (int(v) for v in args.size.split("x"))
+    args.output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(None, settings=settings, restore=False)
+        window.state.threshold = args.threshold
+        window.resize(width, height)
+        window.show()
+        window.open_path(args.image or SAMPLE_IMAGE)
+        session, state, canvas = window.session, window.state, window.canvas
+        _wait(app, lambda: session.loaded is not None and not session.busy)
+
+        def shoot(name: str, settle: float = 0.6, widget=None) -> None:
+            _wait(app, lambda: not session.busy)
+            end = time.monotonic() + settle
+            while time.monotonic() < end:
+                app.processEvents()
+                time.sleep(0.01)
+            path = args.output / f"{name}.png"
+            (widget or window).grab().save(str(path))
+            with Image.open(path) as picture:
+                picture.convert("RGB").save(path, optimize=True)
+            if path.stat().st_size > MAX_BYTES:  # last resort (bands colour bars): 256 colours
+                with Image.open(path) as picture:
+                    picture.quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+            print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+
+        jnd_level = session.prediction.level if session.prediction is not None else 30
+        state.level = max(5, jnd_level - 12)  # visibly past the JND, so the modes have something to show
+        state.mode = CompareMode.SIDE_BY_SIDE
+        canvas.show_region(QRectF(230, 40, 300, 220))
+        shoot("side_by_side")
+        state.mode = CompareMode.WIPE
+        state.wipe = 0.75  # across the scarlet macaw's face: original left of the divider, JPEG right
+        canvas.show_region(QRectF(440, 40, 290, 190))
+        shoot("wipe")
+        state.mode = CompareMode.VISIBILITY
+        canvas.show_region(QRectF(420, 30, 320, 240))
+        shoot("visibility")
+        state.mode = CompareMode.JND
+        state.overlay_opacity = 0.8
+        canvas.show_region(QRectF(160, 20, 480, 330))
+        shoot("jnd_overlay")
+        window.analysis_dock.resize(window.analysis_dock.width(), 380)
+        shoot("plots", widget=window.analysis_dock)
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

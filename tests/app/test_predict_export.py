@@ -1,0 +1,133 @@
+"""Prediction readouts and plots, the calibration-missing message, viewing condition, and every export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("PySide6", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
+pytest.importorskip("pytestqt", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
+
+import numpy as np
+from PIL import Image
+from PySide6.QtGui import QImage
+
+from jndviewer.app.compute import ppd_from_display
+from jndviewer.app.modes import CompareMode
+from jndviewer.core.codecs import create_codec
+from jndviewer.core.errors import JndViewerError
+from jndviewer.core.image import load
+from jndviewer.core.pwjnd.visibility import VisibilityPredictor
+from jndviewer.core.report import read_results
+
+
+def test_predict_fills_readouts_and_plots(make_window, qtbot, idle, gray, fakes, unit_ppd) -> None:
+    window = make_window(gray, codec="steps", jnd_model="flat", ppd=unit_ppd, threshold=4.0)
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
+    idle(window)
+    result = window.session.prediction
+    # the same numbers as the core predictor run on its own (the GUI only adds threads)
+    expected = VisibilityPredictor(window.session.predictor_params()).predict(load(gray), fakes.StepCodec())
+    assert (result.level, result.trace, result.nbytes) == (expected.level, expected.trace, expected.nbytes)
+    # level L has v = (1, 2, 4) (5 - L) / 2 in thirds; Minkowski-4 pooled: 4.63 at level 2 (visible), 3.09 at 3
+    assert result.level == 3
+    readouts = window.readouts
+    assert readouts.text("jnd") == "step 3"
+    assert readouts.text("size") == "600 B, 1.042 bpp"  # 8 x 600 / (96 x 48)
+    assert readouts.text("saving").startswith("40.0 % fewer bytes than step 5")
+    assert "encodes in" in readouts.text("search") and "threshold 4" in readouts.text("search")
+    assert readouts.text("psnr").endswith("dB")
+    plots = window.plots
+    assert [line.value() for line in plots.jnd_lines] == [3, 3] and all(line.isVisible() for line in plots.jnd_lines)
+    spots = plots.trace.data
+    assert sorted(int(x) for x in spots["x"]) == sorted(result.trace)
+    colours = {int(s["x"]): s["brush"].color().red() for s in spots}
+    assert all((colours[r.level] > 150) == r.visible for r in result.records)  # red visible, blue not
+    assert plots.threshold_line.value() == pytest.approx(4.0)
+    assert sorted(plots.points) == [1, 2, 3, 4, 5] and all(p["score"] is not None for p in plots.points.values())
+    plots.flush()
+    x, y = plots.vis_curve.getData()
+    assert list(x) == [1, 2, 3, 4, 5] and y[0] > y[-1]
+    window.controls.go_button.click()
+    assert window.state.level == 3
+    assert [line.value() for line in plots.current_lines] == [3, 3]
+    plots.level_picked.emit(5)  # a click on the curve
+    assert window.state.level == 5
+
+
+def test_missing_calibration_is_one_sentence(make_window, qtbot, idle, photo, monkeypatch) -> None:
+    from jndviewer.core.pwjnd import visibility
+
+    monkeypatch.setattr(visibility, "load_calibration", lambda path=None: {})
+    window = make_window(photo, jnd_model="chou1995", threshold=None)
+    qtbot.waitUntil(lambda: bool(window.session.prediction_error), timeout=30_000)
+    idle(window)
+    text = window.readouts.text("jnd")
+    assert text.startswith("No calibrated threshold for chou1995") and "\n" not in text
+    assert not window.controls.go_button.isEnabled()
+    window.state.threshold = 1.5  # an explicit threshold predicts again
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
+    assert window.readouts.text("jnd").startswith("quality ")
+    idle(window)
+
+
+def test_viewing_condition(make_window, qtbot, idle, photo, monkeypatch) -> None:
+    assert ppd_from_display(24, 1920, 1080, 60) == pytest.approx(37.846, abs=0.001)
+    assert ppd_from_display(24, 1920, 1080, 120) == pytest.approx(2 * ppd_from_display(24, 1920, 1080, 60))
+    with pytest.raises(JndViewerError):
+        ppd_from_display(24, 1920, 1080, 0)
+    window = make_window(photo, jnd_model="chou1995", threshold=1.5)
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
+    idle(window)
+    from jndviewer.app import dialogs
+
+    monkeypatch.setattr(dialogs.ViewingConditionDialog, "exec", lambda self: (self.distance.setValue(120.0), 1)[1])
+    window.open_viewing_dialog()
+    assert window.state.ppd == pytest.approx(75.7, abs=0.05)
+    assert window.controls.ppd_spin.value() == pytest.approx(75.7, abs=0.05)
+    qtbot.waitUntil(lambda: window.session.prediction is not None and window.session.prediction.params["ppd"] > 75,
+                    timeout=30_000)  # fmt: skip
+    idle(window)
+    assert window.session.jnd.scale == pytest.approx(window.session.predictor_params().model_ppd / 75.7)
+    assert window.session.jnd.threshold.shape != (64, 96)  # the predictor's view at this distance
+    assert "JND" in window.pixel_readout(40, 30)
+
+
+def test_exports_read_back(make_window, qtbot, idle, photo, tmp_path) -> None:
+    window = make_window(photo, jnd_model="chou1995", threshold=1.5, mode=CompareMode.SIDE_BY_SIDE)
+    qtbot.waitUntil(lambda: window.session.prediction is not None and window.session.jnd is not None, timeout=30_000)
+    idle(window)
+    result = window.session.prediction
+
+    view = window.export_view(tmp_path / "view.png")
+    picture = QImage(str(view))
+    assert picture.width() == window.canvas.width() and picture.height() == window.canvas.height()
+
+    npy = window.export_jnd_map(tmp_path / "map.npy")
+    np.testing.assert_array_equal(np.load(npy), window.session.jnd.threshold)
+    png = window.export_jnd_map(tmp_path / "map.png")
+    with Image.open(png) as image:
+        assert image.width > 96 and image.mode == "RGB"  # the map plus its colour bar
+
+    target = tmp_path / "out" / "photo.jnd.jpg"
+    with qtbot.waitSignal(window.export_done, timeout=20_000) as blocker:
+        window.export_at_jnd(target)
+    assert blocker.args == [str(target)]
+    decoded = np.asarray(Image.open(target).convert("RGB"))
+    np.testing.assert_array_equal(decoded, create_codec("jpeg").encode(load(photo).rgb8(), result.level).decoded)
+    side = json.loads((tmp_path / "out" / "photo.jnd.jpg.json").read_text())
+    assert side["pwjnd"]["level"] == result.level and side["source"] == str(photo) and side["output"] == str(target)
+
+    results = window.export_results(tmp_path / "results.json")
+    document = json.loads(results.read_text())
+    assert document["format"] == "jndviewer.results"
+    (back,) = read_results(results)
+    assert (back.level, back.trace, back.image) == (result.level, result.trace, str(photo))
+
+
+def test_exports_before_results_are_one_sentence(make_window) -> None:
+    window = make_window(None)
+    for export in (window.export_jnd_map, window.export_at_jnd, window.export_results):
+        with pytest.raises(JndViewerError, match=r"yet\.$"):
+            export("/tmp/never-written.json")
