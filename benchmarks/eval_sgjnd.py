@@ -1,0 +1,106 @@
+"""SG-JND on Kodak: accuracy against the fitted reference labels next to the training-free predictor, and speed.
+
+For each codec: the mean absolute error in levels of SG-JND and of the training-free visibility predictor against
+the held-out Kodak proxy labels (resources/labels/pwjnd_reference_kodak.csv, 38 ppd), the best constant prediction
+for scale, and encodes per image. Then the whole sliding-window prediction time per 1920x1080 image on the CPU (and
+on CUDA when present). ``--reference-json`` writes the prediction on the bundled sample image, which the tests check
+the shipped weights against.
+
+Usage: .venv/bin/python benchmarks/eval_sgjnd.py [--codecs jpeg,webp] [--reference-json models/sgjnd.reference.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.core.codecs import create_codec  # noqa: E402
+from jndviewer.core.image import load  # noqa: E402
+from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
+from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor  # noqa: E402
+from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--codecs", default="jpeg,webp,avif")
+    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--weights", default=None)
+    parser.add_argument("--shared", default=str(REPO.parent / "shared"))
+    parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
+    parser.add_argument("--train-labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_train.csv"))
+    parser.add_argument("--reference-json", help="write the sample image's prediction here (for the tests)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sgjnd = SGJNDPredictor(args.weights)
+    visibility = VisibilityPredictor(default_params())
+    print("\n".join(machine_lines()))
+    print(f"SG-JND: {sgjnd.network.config}; training-free: {visibility.params}\n")
+    labels = read_labels(args.labels)
+    train = read_labels(args.train_labels)
+    root = Path(args.shared) / "data" / "images"
+    header = (f"{'codec':6s} {'images':>6s} {'SG-JND MAE':>10s} {'bias':>6s} {'enc':>5s} {'free MAE':>9s} {'bias':>6s} "
+              f"{'enc':>5s} {'const MAE':>9s}")
+    print(header)
+    print("-" * len(header))
+    for codec_name in args.codecs.split(","):
+        chosen = sorted((lb for lb in labels if lb.codec == codec_name and lb.display == "standard_fhd"),
+                        key=lambda lb: lb.image)[: args.images]
+        if not chosen:
+            continue
+        codec = create_codec(codec_name)
+        constant = float(np.median([lb.pwjnd_level for lb in train if lb.codec == codec_name
+                                    and lb.display == "standard_fhd"]))
+        rows = {"sg": [], "sg_bias": [], "sg_enc": [], "free": [], "free_bias": [], "free_enc": [], "const": []}
+        for label in chosen:
+            image = load(root / label.image)
+            a = sgjnd.predict(image, codec)
+            b = visibility.predict(image, codec)
+            rows["sg"].append(abs(a.level - label.pwjnd_level))
+            rows["sg_bias"].append(a.level - label.pwjnd_level)
+            rows["sg_enc"].append(a.encodes)
+            rows["free"].append(abs(b.level - label.pwjnd_level))
+            rows["free_bias"].append(b.level - label.pwjnd_level)
+            rows["free_enc"].append(b.encodes)
+            rows["const"].append(abs(constant - label.pwjnd_level))
+        mean = {k: float(np.mean(v)) for k, v in rows.items()}
+        print(f"{codec_name:6s} {len(chosen):6d} {mean['sg']:10.2f} {mean['sg_bias']:+6.2f} {mean['sg_enc']:5.1f} "
+              f"{mean['free']:9.2f} {mean['free_bias']:+6.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}", flush=True)
+    from PIL import Image
+
+    path = root / "kodak" / "kodim23.png"
+    if not path.exists():
+        path = REPO / "resources" / "sample.png"
+    rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
+    codec = create_codec("jpeg")
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        result = sgjnd.predict(rgb, codec)
+        times.append(time.perf_counter() - start)
+    print(f"\nSG-JND whole sliding-window prediction, 1920x1080, CPU ({args.threads} threads): "
+          f"{statistics.median(times):.2f} s median of 3 ({result.encodes} levels evaluated, "
+          f"{len(result.params['patch_positions'])} patches)")
+    if args.reference_json:
+        sample = SGJNDPredictor(args.weights).predict(load(REPO / "resources" / "sample.png"), codec)
+        Path(args.reference_json).write_text(json.dumps({"sample_image": {
+            "level": sample.level, "trace": sample.trace, "patch_weights": sample.params["patch_weights"]}}, indent=1))
+        print(f"wrote {args.reference_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
