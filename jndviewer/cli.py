@@ -114,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     sgjnd.add_argument("--threads", type=_positive_int, default=2)
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
-        sub.add_argument("--predictor", default="visibility", choices=("visibility",))
+        sub.add_argument(
+            "--predictor", default="visibility", choices=("visibility", "sgjnd"),
+            help="visibility (training-free, pixel JND maps) or sgjnd (the trained network)",
+        )
         sub.add_argument("--jnd-model", choices=JND_MODEL_NAMES, help="pixel JND model (default: the calibrated one)")
         sub.add_argument(
             "--ppd", type=float, help="viewing condition in pixels per degree (default 38: 24-inch 1080p at 60 cm)"

@@ -32,14 +32,23 @@ def collect_images(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+#: The picture-wise JND predictors by name.
+PREDICTORS = ("visibility", "sgjnd")
+
+
 def make_predictor(name: str, options: dict[str, Any]) -> Any:
-    """A PW-JND predictor by name with its options (``visibility`` for now)."""
+    """A PW-JND predictor by name: ``visibility`` (training-free; takes the visibility options) or ``sgjnd``."""
     if name == "visibility":
         from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params
 
         base = default_params()
         return VisibilityPredictor(base, **{k: v for k, v in options.items() if v is not None})
-    raise JndViewerError(f"Unknown predictor {name!r}; choose visibility.")
+    if name == "sgjnd":
+        from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
+
+        strategy = options.get("strategy") or "sliding"
+        return SGJNDPredictor(options.get("weights"), strategy=strategy)
+    raise JndViewerError(f"Unknown predictor {name!r}; choose one of {', '.join(PREDICTORS)}.")
 
 
 def _worker_init(threads: int) -> None:

@@ -112,3 +112,18 @@ def test_shipped_weights_reproduce_the_model_card() -> None:
     result = SGJNDPredictor().predict(load(REPO / "resources" / "sample.png"), create_codec("jpeg"))
     assert result.level == card["sample_image"]["level"]
     assert result.trace == card["sample_image"]["trace"]
+
+
+def test_predict_command_with_sgjnd(weights: Path, rgb: np.ndarray, tmp_path: Path, monkeypatch) -> None:
+    from PIL import Image
+
+    from jndviewer.cli import main
+    from jndviewer.core.pwjnd import sgjnd
+
+    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", weights)
+    Image.fromarray(rgb).save(tmp_path / "photo.png")
+    output = tmp_path / "results.json"
+    assert main(["predict", str(tmp_path / "photo.png"), "--predictor", "sgjnd", "--jobs", "1", "-o", str(output)]) == 0
+    (result,) = json.loads(output.read_text())["results"]
+    assert result["predictor"] == "sgjnd" and result["encodes"] == len(result["trace"]) > 0
+    assert sum(result["params"]["patch_weights"]) == pytest.approx(1.0)
