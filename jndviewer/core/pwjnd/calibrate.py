@@ -236,6 +236,14 @@ def calibrate(
         "thresholds": thresholds,
         "default": default,
     }
+    if output is not None and codec != "jpeg" and output.exists():
+        # Another codec's thresholds go next to the JPEG calibration, which keeps choosing the default variant.
+        existing = json.loads(output.read_text())
+        existing.setdefault("codec_thresholds", {})[codec] = thresholds
+        existing.setdefault("codec_images", {})[codec] = len(labels)
+        output.write_text(json.dumps(existing, indent=1))
+        log(f"added {codec} thresholds to {output}")
+        return existing
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=1))

@@ -91,9 +91,17 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
         raise JndViewerError(f"The predictor calibration {Path(path).name} is not readable ({err}).") from err
 
 
-def calibrated_threshold(params: VisibilityPredictorParams) -> float:
-    """The threshold calibrated for this model and pooling; one sentence when there is none."""
-    entry = load_calibration().get("thresholds", {}).get(params.jnd_model, {}).get(params.variant())
+def calibrated_threshold(params: VisibilityPredictorParams, codec: str | None = None) -> float:
+    """The threshold calibrated for this model and pooling (for ``codec`` when it has its own; JPEG's otherwise).
+
+    One sentence when there is none.
+    """
+    calibration = load_calibration()
+    per_codec = calibration.get("codec_thresholds", {}).get(codec or "", {})
+    entry = per_codec.get(params.jnd_model, {}).get(params.variant())
+    if entry is not None:
+        return float(entry["threshold"])
+    entry = calibration.get("thresholds", {}).get(params.jnd_model, {}).get(params.variant())
     if entry is None:
         raise JndViewerError(
             f"No calibrated threshold for {params.jnd_model} with {params.variant()} pooling; pass --threshold "
@@ -177,6 +185,12 @@ class VisibilityPredictor:
         )
         self.device = device
 
+    def threshold_for(self, codec: str) -> float:
+        """The decision threshold for a codec: the explicit one, or the codec's calibrated one (JPEG's if none)."""
+        if self.params.threshold is not None:
+            return self.params.threshold
+        return calibrated_threshold(self.params, codec)
+
     def predict(
         self,
         image: Any,
@@ -200,12 +214,13 @@ class VisibilityPredictor:
             scorer = VisibilityScorer(reference, self.params, self.device)
             ordered = codec.ordered_worst_to_best()
             records: dict[int, LevelRecord] = {}
+            threshold = self.threshold_for(codec.name)
 
             def decide(position: int) -> bool:
                 level = ordered[position]
                 rung = ladder.rung(level, cancel=cancel)
                 score = scorer.score(rung.decoded)
-                visible = score > self.threshold
+                visible = score > threshold
                 records[level] = LevelRecord(level, visible, score, rung.nbytes, rung.bpp)
                 if progress is not None:
                     progress(len(records), level)
@@ -231,7 +246,7 @@ class VisibilityPredictor:
                 all_visible=found.all_visible,
                 trace=trace,
                 records=[records[lv] for lv in trace],
-                params={**asdict(self.params), "threshold": self.threshold, "calibration_ppd": CALIBRATION_PPD},
+                params={**asdict(self.params), "threshold": threshold, "calibration_ppd": CALIBRATION_PPD},
                 width=int(width),
                 height=int(height),
                 seconds=time.perf_counter() - started,

@@ -1,0 +1,75 @@
+"""Threshold calibration of the training-free predictor, and how thresholds are looked up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jndviewer.core.errors import JndViewerError
+from jndviewer.core.pwjnd import visibility
+from jndviewer.core.pwjnd.calibrate import evaluate_threshold, fit_threshold, level_grid, predicted_positions
+from jndviewer.core.pwjnd.visibility import VisibilityPredictorParams, calibrated_threshold
+
+
+def test_level_grids_match_the_shared_curves() -> None:
+    assert level_grid("jpeg") == (*range(1, 100, 2), 100) and len(level_grid("jpeg")) == 51
+    assert level_grid("avif")[:3] == (1, 5, 9) and level_grid("avif")[-1] == 100
+    with pytest.raises(JndViewerError):
+        level_grid("heif")
+
+
+def test_predicted_position_is_the_start_of_the_invisible_run() -> None:
+    scores = np.array([9.0, 5.0, 0.5, 2.0, 0.4, 0.3])  # a bump at position 3 keeps 2 visible-adjacent
+    positions = predicted_positions(scores, np.array([1.0, 2.5, 10.0, 0.1]))
+    # Tail maxima 9, 5, 2, 2, 0.4, 0.3: four exceed t=1.0 -> position 4; two exceed 2.5; none exceed 10;
+    # all six exceed 0.1 (no level is lossless).
+    assert positions.tolist() == [4, 2, 0, 6]
+
+
+def test_fit_threshold_recovers_a_separating_threshold() -> None:
+    rng = np.random.default_rng(0)
+    grid = tuple(range(1, 21))
+    scores, labels = [], []
+    for _ in range(30):
+        label = int(rng.integers(3, 17))
+        # scores fall with the level and cross 1.0 exactly between label-1 and label
+        s = np.linspace(3.0, 0.1, 20) * rng.uniform(0.9, 1.1)
+        s = s / s[label] * 0.9
+        s[label - 1] = max(s[label - 1], 1.2)
+        scores.append(s)
+        labels.append(label)
+    fit = fit_threshold(scores, labels, grid)
+    assert fit.mae == 0.0 and fit.bias == 0.0
+    assert 0.9 <= fit.threshold <= 1.2
+    assert evaluate_threshold(scores, labels, grid, fit.threshold)["mae"] == 0.0
+    assert evaluate_threshold(scores, labels, grid, 100.0)["mae"] > 0
+
+
+def test_codec_thresholds_override_the_jpeg_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
+    params = VisibilityPredictorParams(jnd_model="chou1995", pooling="max_window", window=32, model_ppd=13.3)
+    key = params.variant()
+    assert key == "max_window:32@13.3"
+    calibration = {
+        "thresholds": {"chou1995": {key: {"threshold": 1.5}}},
+        "codec_thresholds": {"webp": {"chou1995": {key: {"threshold": 2.5}}}},
+    }
+    monkeypatch.setattr(visibility, "load_calibration", lambda path=None: calibration)
+    assert calibrated_threshold(params) == 1.5
+    assert calibrated_threshold(params, "jpeg") == 1.5
+    assert calibrated_threshold(params, "webp") == 2.5
+    assert calibrated_threshold(params, "avif") == 1.5  # no own calibration: JPEG's
+    predictor = visibility.VisibilityPredictor(params)
+    assert predictor.threshold_for("webp") == 2.5
+    explicit = visibility.VisibilityPredictor(VisibilityPredictorParams(jnd_model="chou1995", threshold=0.7))
+    assert explicit.threshold_for("webp") == 0.7
+    with pytest.raises(JndViewerError, match=r"No calibrated threshold for wu2013.*\.$"):
+        calibrated_threshold(VisibilityPredictorParams(jnd_model="wu2013"))
+
+
+def test_shipped_calibration_names_an_existing_variant() -> None:
+    calibration = visibility.load_calibration()
+    if not calibration:
+        pytest.skip("no calibration file in this checkout")
+    default = visibility.default_params()
+    assert calibrated_threshold(default) > 0
+    assert calibration["images"] > 100 and calibration["display"] == "standard_fhd"
