@@ -5,6 +5,9 @@ ratio locked and the y axis pointing down, linked in x and y so they zoom and pa
 :class:`~pyqtgraph.ImageItem` as ``H x W x 3`` uint8 with ``autoLevels=False`` and no levels, which pyqtgraph
 turns into a QImage without copying or rescaling (the fastest path it has). Maps computed at the predictor's
 analysis scale are stretched over the image rectangle with ``rect=``.
+
+SG-JND's patch weights are drawn by a :class:`PatchLayer` in each pane: one rectangle per patch, in image
+coordinates inside the view, so it follows zoom and pan like the images do.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from jndviewer.app.modes import DEFAULT_FLICKER_HZ, CompareMode
@@ -25,6 +28,15 @@ from jndviewer.core.colormap import VISIBILITY_RANGE, lookup_table
 ZOOM_STOPS = (3.125, 6.25, 12.5, 25, 50, 75, 100, 125, 150, 200, 300, 400, 600, 800, 1200, 1600, 3200)
 BACKGROUND = "#1e1e1e"
 HEADER_STYLE = "QLabel { color: #dddddd; background: #2b2b2b; padding: 3px 6px; }"
+#: Patch overlay: fill opacity (of 255), the colour map and its lowest index used (the darkest end hides the image),
+#: outline colours (distortion predicted visible in the patch or not), and the smallest on-screen patch side (px)
+#: that still gets its weight written in it.
+PATCH_FILL_ALPHA = 115
+PATCH_COLORMAP = "inferno"
+PATCH_LUT_LOW = 48
+PATCH_VISIBLE_PEN = QColor(230, 40, 40)
+PATCH_INVISIBLE_PEN = QColor(60, 150, 255)
+PATCH_TEXT_MIN_PX = 44
 
 
 def _colormap(name: str) -> pg.ColorMap:
@@ -72,6 +84,76 @@ class ImagePane(QWidget):
         if not self.view.sceneBoundingRect().contains(scene_pos):
             return None
         return self.view.mapSceneToView(scene_pos)
+
+
+def patch_color_indices(weights: list[float] | np.ndarray) -> np.ndarray:
+    """Colour-map index of each patch weight: the lightest for the largest weight, ``PATCH_LUT_LOW`` for the least.
+
+    Weights are normalised to their own range (they sum to 1, so they are all near ``1 / patches``); the order is
+    what the colours show, the values are written in the patches. Equal weights take the middle of the range.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    low, high = (float(w.min()), float(w.max())) if w.size else (0.0, 0.0)
+    t = (w - low) / (high - low) if high > low else np.full_like(w, 0.5)
+    return np.rint(PATCH_LUT_LOW + t * (255 - PATCH_LUT_LOW)).astype(np.intp)
+
+
+class PatchLayer:
+    """SG-JND's patches in one pane: a rectangle per patch filled by weight and outlined red where the patch's
+    distortion is predicted visible (blue where not), with the weight written in it when there is room.
+
+    The rectangles are children of one group item in the pane's view, in image coordinates, so they follow zoom and
+    pan; their tooltips name the patch, its weight and its quality logit.
+    """
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        self.view = view
+        self.group = QGraphicsRectItem()
+        self.group.setPen(QPen(Qt.PenStyle.NoPen))
+        self.group.setZValue(15)  # over the images and the JND map, under the wipe divider
+        self.group.setVisible(False)
+        view.addItem(self.group, ignoreBounds=True)
+        self.rects: list[QGraphicsRectItem] = []
+        self.texts: list[pg.TextItem] = []
+
+    def clear(self) -> None:
+        scene = self.group.scene()
+        for item in [*self.rects, *self.texts]:
+            item.setParentItem(None)
+            if scene is not None and item.scene() is scene:
+                scene.removeItem(item)
+        self.rects, self.texts = [], []
+
+    def show(self, report: Any) -> None:
+        """Draw ``report`` (a :class:`~jndviewer.app.compute.PatchReport`); None removes the patches."""
+        self.clear()
+        if report is None:
+            return
+        lut = lookup_table(PATCH_COLORMAP)
+        for index, ((top, left), colour_index) in enumerate(
+            zip(report.positions, patch_color_indices(report.weights), strict=True)
+        ):
+            fill = QColor(*(int(c) for c in lut[colour_index]), PATCH_FILL_ALPHA)
+            outline = QPen(PATCH_VISIBLE_PEN if report.quality[index] > 0 else PATCH_INVISIBLE_PEN, 2)
+            outline.setCosmetic(True)
+            rect = QGraphicsRectItem(QRectF(left, top, report.patch, report.patch), self.group)
+            rect.setBrush(QBrush(fill))
+            rect.setPen(outline)
+            rect.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # panning and clicks go to the view
+            rect.setToolTip(report.describe(index))
+            self.rects.append(rect)
+            text = pg.TextItem(f"{report.weights[index]:.3f}", color="#ffffff", anchor=(0.5, 0.5),
+                               fill=pg.mkBrush(0, 0, 0, 150))  # fmt: skip
+            text.setParentItem(self.group)
+            text.setPos(left + report.patch / 2, top + report.patch / 2)
+            self.texts.append(text)
+
+    def set_visible(self, visible: bool) -> None:
+        self.group.setVisible(visible)
+
+    def set_text_visible(self, visible: bool) -> None:
+        for text in self.texts:
+            text.setVisible(visible)
 
 
 class CompareCanvas(QWidget):
@@ -148,6 +230,10 @@ class CompareCanvas(QWidget):
         self.opacity = 0.75
         self.wipe = 0.5
         self.titles = {"A": "A · original", "B": "B · distorted"}
+        self.patch_layers = (PatchLayer(self.pane_a.view), PatchLayer(self.pane_b.view))
+        self.patches: Any = None  # compute.PatchReport shown by the patch overlay
+        self.patches_visible = False
+        self.patch_note = ""
         self._fitted_shape: tuple[int, ...] | None = None
         self._auto_fit = True  # refit on resize until the user zooms or pans
         self._setting_divider = False
@@ -155,6 +241,7 @@ class CompareCanvas(QWidget):
         for pane in (self.pane_a, self.pane_b):
             pane.graphics.scene().sigMouseMoved.connect(lambda pos, pane=pane: self._on_mouse(pane, pos))
         self.pane_a.view.sigRangeChanged.connect(lambda *_: self.zoom_changed.emit(self.zoom_percent()))
+        self.zoom_changed.connect(lambda _: self._update_patch_text())
         self.pane_a.view.sigRangeChangedManually.connect(self._stop_auto_fit)
         self.pane_a.view.sigResized.connect(self._on_resized)
         self._apply_mode()
@@ -177,6 +264,7 @@ class CompareCanvas(QWidget):
         self.difference = None
         self.visibility_colors = None
         self.jnd_colors = None
+        self.set_patches(None)
         self._apply_mode()
         if self._fitted_shape != rgb.shape:
             self._fitted_shape = rgb.shape
@@ -217,6 +305,46 @@ class CompareCanvas(QWidget):
     def set_titles(self, a: str, b: str) -> None:
         self.titles = {"A": a, "B": b}
         self._update_headers()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # SG-JND patch overlay
+    # ------------------------------------------------------------------------------------------------------------
+
+    def set_patches(self, report: Any, note: str = "") -> None:
+        """SG-JND's patches of the level shown (a ``PatchReport``; None: none) and the line the headers add."""
+        self.patches = report
+        self.patch_note = note
+        for layer in self.patch_layers:
+            layer.show(report)
+        self._update_patch_text()
+        self._update_headers()
+
+    def set_patches_visible(self, visible: bool) -> None:
+        """Show or hide the patch overlay (in pane A, and in pane B when side by side)."""
+        self.patches_visible = bool(visible)
+        for layer in self.patch_layers:
+            layer.set_visible(self.patches_visible)
+        self._update_patch_text()
+        self._update_headers()
+
+    def patch_at(self, x: float, y: float) -> int | None:
+        """The index of the shown patch under image point (x, y), or None (also when the overlay is off)."""
+        if not self.patches_visible or self.patches is None:
+            return None
+        return self.patches.index_at(x, y)
+
+    def patch_text(self, x: float, y: float) -> str:
+        """``patch 5: weight 0.143, quality +1.20 (visible)`` for the patch under (x, y); "" where there is none."""
+        index = self.patch_at(x, y)
+        return "" if index is None else self.patches.describe(index)
+
+    def _update_patch_text(self) -> None:
+        """Write the weights in the patches only when a patch is large enough on screen to hold them."""
+        if self.patches is None:
+            return
+        readable = self.patches.patch * self.zoom_percent() / 100.0 >= PATCH_TEXT_MIN_PX
+        for layer in self.patch_layers:
+            layer.set_text_visible(readable)
 
     # ------------------------------------------------------------------------------------------------------------
     # Mode, wipe, flicker, opacity
@@ -328,6 +456,11 @@ class CompareCanvas(QWidget):
             CompareMode.VISIBILITY: f"Visibility |B − A| / JND (blue: below the threshold, red: above)   {b}",
             CompareMode.JND: f"JND map · {self.jnd_label} · over the original (opacity {self.opacity:.0%})",
         }[mode]
+        if self.patches_visible and self.patch_note:  # over B when it has its own pane (the patches are B's)
+            if mode is CompareMode.SIDE_BY_SIDE:
+                b += f"   ·   {self.patch_note}"
+            else:
+                text += f"   ·   {self.patch_note}"
         self.pane_a.header.setText(text)
         self.pane_b.header.setText(b)
 

@@ -271,6 +271,88 @@ def default_level(ordered_worst_to_best: tuple[int, ...] | list[int]) -> int:
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# SG-JND (the trained predictor beside the training-free one)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """SG-JND cannot run here (no trained weights): the one sentence to show instead of its results."""
+
+    reason: str
+
+
+def sgjnd_available() -> tuple[bool, str]:
+    """Whether the SG-JND weights exist, and why not (read at call time, so a finished training is picked up)."""
+    from jndviewer.core.pwjnd import sgjnd
+
+    return sgjnd.is_available()
+
+
+def predict_sgjnd(image: Any, ladder: Any, *, name: str = "", progress: Any = None, cancel: Any = None) -> Any:
+    """SG-JND's PW-JND through ``ladder`` (its own sliding-window search), or :class:`Unavailable`."""
+    from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
+
+    available, reason = sgjnd_available()
+    if not available:
+        return Unavailable(reason)
+    return SGJNDPredictor().predict(image, ladder, name=name, progress=progress, cancel=cancel)
+
+
+@dataclass
+class PatchReport:
+    """SG-JND's patches of one distorted version: where they are, their weights and their quality logits.
+
+    ``positions`` are ``(top, left)`` in image pixels, each patch ``patch`` pixels square; ``weights`` are normalised
+    (they sum to 1); ``quality[i] > 0`` means the distortion is predicted visible in patch ``i``; ``logit`` is the
+    weighted image logit (> 0: visible at this level).
+    """
+
+    key: tuple[Any, ...]
+    level: int
+    positions: list[tuple[int, int]]
+    patch: int
+    weights: list[float]
+    quality: list[float]
+    logit: float
+    seconds: float = 0.0
+
+    def index_at(self, x: float, y: float) -> int | None:
+        """The patch under image point (x, y), or None."""
+        for index, (top, left) in enumerate(self.positions):
+            if left <= x < left + self.patch and top <= y < top + self.patch:
+                return index
+        return None
+
+    def describe(self, index: int) -> str:
+        """One line about a patch, numbered from 1: ``patch 5: weight 0.143, quality +1.20 (visible)``."""
+        quality = self.quality[index]
+        verdict = "visible" if quality > 0 else "not visible"
+        return f"patch {index + 1}: weight {self.weights[index]:.3f}, quality {quality:+.2f} ({verdict})"
+
+
+def patch_report(key: tuple[Any, ...], level: int, reference: Any, decoded_rgb: np.ndarray) -> Any:
+    """SG-JND's :class:`PatchReport` of a decoded level (``SGJNDPredictor.patch_report``), or :class:`Unavailable`."""
+    from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
+
+    available, reason = sgjnd_available()
+    if not available:
+        return Unavailable(reason)
+    started = time.perf_counter()
+    report = SGJNDPredictor().patch_report(reference, decoded_rgb)
+    return PatchReport(
+        key=key,
+        level=int(level),
+        positions=[(int(top), int(left)) for top, left in report["positions"]],
+        patch=int(report["patch"]),
+        weights=[float(w) for w in report["weight"]],
+        quality=[float(q) for q in report["quality"]],
+        logit=float(report["logit"]),
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------------------------------
 

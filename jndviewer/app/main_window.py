@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -27,7 +28,7 @@ from jndviewer.app import compute
 from jndviewer.app.canvas import CompareCanvas
 from jndviewer.app.dialogs import ShortcutsDialog, ViewingConditionDialog
 from jndviewer.app.modes import CompareMode, WipeStop
-from jndviewer.app.panels import ControlsPanel, PlotsPanel, ReadoutsPanel, format_bytes, format_ms
+from jndviewer.app.panels import PREDICTOR_NAMES, ControlsPanel, PlotsPanel, ReadoutsPanel, format_bytes, format_ms
 from jndviewer.app.session import Derived, Frame, JndLayer, LadderInfo, LoadedImage, Session
 from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
 from jndviewer.app.workers import JobContext, JobRunner, Notifier
@@ -79,6 +80,9 @@ class MainWindow(QMainWindow):
         self.cursor_label.setObjectName("cursor_readout")
         self.cursor_label.setStyleSheet("font-family: monospace; padding: 2px 6px;")
         self.cursor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long readout (e.g. with the patch under the cursor) must not widen the window or shrink the canvas, which
+        # would refit the image under the cursor while it moves.
+        self.cursor_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -211,6 +215,17 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         self.mode_toolbar.addSeparator()
         view_menu.addSeparator()
+        self.patch_action = self._action(
+            "SG-JND patch weights", "Shift+W", lambda checked=False: setattr(self.state, "patch_overlay", checked),
+            "Draw SG-JND's patches of the current level over the image: fill by weight, red outline where the "
+            "distortion is predicted visible; hover a patch for its weight and quality",
+        )  # fmt: skip
+        self.patch_action.setText("Patch weights [Shift+W]")
+        self.patch_action.setCheckable(True)
+        self.mode_toolbar.addAction(self.patch_action)
+        self.mode_toolbar.addSeparator()
+        view_menu.addAction(self.patch_action)
+        view_menu.addSeparator()
         self.wipe_actions = {}
         for stop in WipeStop:
             action = self._action(stop.label, stop.key, lambda _=False, s=stop: self.set_wipe_stop(s))
@@ -258,6 +273,8 @@ class MainWindow(QMainWindow):
         s.overlay_opacity_changed.connect(self.canvas.set_opacity)
         s.level_changed.connect(self._on_level)
         s.image_path_changed.connect(self._update_title)
+        s.patch_overlay_changed.connect(self._on_patch_overlay)
+        s.go_predictor_changed.connect(self._on_go_predictor)
         self.canvas.wipe_moved.connect(lambda value: setattr(s, "wipe", value))
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoom_changed.connect(lambda percent: self.zoom_label.setText(f"Zoom {percent:.0f} %"))
@@ -275,6 +292,12 @@ class MainWindow(QMainWindow):
         session.prediction_started.connect(self._on_prediction_started)
         session.prediction_ready.connect(self._on_prediction)
         session.prediction_failed.connect(self._on_prediction_failed)
+        session.sgjnd_started.connect(self._on_sgjnd_started)
+        session.sgjnd_ready.connect(self._on_sgjnd)
+        session.sgjnd_failed.connect(self._on_sgjnd_failed)
+        session.sgjnd_unavailable.connect(self._on_sgjnd_unavailable)
+        session.patches_ready.connect(self._on_patches)
+        session.patches_unavailable.connect(self._on_patches_unavailable)
         session.devices_ready.connect(lambda value: self.controls.set_devices(*value))
         session.codecs_ready.connect(self.controls.set_codecs)
         self.notifier.message.connect(self._on_message)
@@ -295,6 +318,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_flicker_rate(s.flicker_hz)
         self.canvas.set_opacity(s.overlay_opacity)
         self._on_mode(s.mode)
+        self._on_patch_overlay(s.patch_overlay)
+        self._on_go_predictor(s.go_predictor)
 
     # ------------------------------------------------------------------------------------------------------------
     # Opening files
@@ -319,6 +344,7 @@ class MainWindow(QMainWindow):
         remember_file(self.settings, str(Path(loaded.path).resolve()))
         self._refresh_recent_menu()
         self.readouts.show_prediction(None, "")
+        self.readouts.show_prediction(None, "", "sgjnd")
         self.readouts.set_time("load", format_ms(loaded.seconds))
         self._set_status(f"Opened {Path(loaded.path).name} ({width}×{height})")
         self._update_title()
@@ -356,6 +382,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------------------------
 
     def _on_ladder(self, info: LadderInfo) -> None:
+        self.canvas.set_patches(None)  # another codec's patches would mislead until this one's arrive
         self.controls.set_ladder(info)
         self.plots.reset(info)
         self.plots.set_current(self.state.level)
@@ -404,6 +431,19 @@ class MainWindow(QMainWindow):
         if view is not None:
             parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
         self.readouts.set_text("visibility", "; ".join(parts) or "–")
+        self.readouts.set_text("sgjnd_here", self._sgjnd_here(frame.level))
+
+    def _sgjnd_here(self, level: int) -> str:
+        """SG-JND's verdict on ``level``: from the overlay's patch report, else from its search if it visited it."""
+        report = self.session.patches(level)
+        sgjnd = self.session.sgjnd_prediction
+        if report is not None:
+            logit = report.logit
+        elif sgjnd is not None and level in sgjnd.scores:
+            logit = sgjnd.scores[level]
+        else:
+            return "–" if not self.session.sgjnd_missing else "not available"
+        return f"logit {logit:+.2f} → {'visible' if logit > 0 else 'not visible'}"
 
     def _on_mode(self, mode: CompareMode) -> None:
         self.mode_actions[mode].setChecked(True)
@@ -458,8 +498,10 @@ class MainWindow(QMainWindow):
         self.state.level = ordered[(position + 1) % len(ordered)]
 
     def go_to_jnd(self) -> None:
-        if self.session.prediction is not None:
-            self.state.level = self.session.prediction.level
+        """Go to the PW-JND of the predictor chosen for Go/Export (the visibility predictor unless SG-JND is)."""
+        result = self.session.chosen_prediction
+        if result is not None:
+            self.state.level = result.level
 
     # ------------------------------------------------------------------------------------------------------------
     # JND map, curve, prediction
@@ -479,22 +521,82 @@ class MainWindow(QMainWindow):
             self._show_current_readout()
 
     def _on_prediction_started(self) -> None:
-        self.readouts.show_prediction(None, "")
-        self.readouts.set_text("jnd", "predicting…")
-        self.controls.go_button.setEnabled(False)
+        self.readouts.set_pending("visibility")
         self.plots.set_prediction(None)
+        self._update_go_button()
 
     def _on_prediction(self, result: Any) -> None:
         info = self.session.ladder_info
         self.readouts.show_prediction(result, info.level_name if info else "level")
         self.readouts.set_time("prediction", format_ms(result.seconds))
         self.plots.set_prediction(result)
-        self.controls.go_button.setEnabled(True)
+        self._update_go_button()
         self._show_current_readout()
 
     def _on_prediction_failed(self, message: str) -> None:
         self.readouts.show_prediction_error(message)
-        self.controls.go_button.setEnabled(False)
+        self._update_go_button()
+
+    def _on_sgjnd_started(self) -> None:
+        self.readouts.set_pending("sgjnd")
+        self.plots.set_sgjnd(None)
+        self._update_go_button()
+
+    def _on_sgjnd(self, result: Any) -> None:
+        info = self.session.ladder_info
+        self.readouts.show_prediction(result, info.level_name if info else "level", "sgjnd")
+        self.readouts.set_time("SG-JND", format_ms(result.seconds))
+        self.plots.set_sgjnd(result)
+        self.controls.set_sgjnd_available(True)
+        self._update_go_button()
+        self._show_current_readout()
+
+    def _on_sgjnd_failed(self, message: str) -> None:
+        self.readouts.show_prediction_error(message, "sgjnd")
+        self._update_go_button()
+
+    def _on_sgjnd_unavailable(self, reason: str) -> None:
+        self.readouts.show_prediction_error(reason, "sgjnd", missing=True)
+        self.controls.set_sgjnd_available(False, reason)
+        self._update_go_button()
+        self._show_current_readout()
+
+    def _on_go_predictor(self, name: str) -> None:
+        self.readouts.set_chosen(name)
+        self._update_go_button()
+
+    def _update_go_button(self) -> None:
+        name = PREDICTOR_NAMES.get(self.state.go_predictor, self.state.go_predictor)
+        self.controls.go_button.setEnabled(self.session.chosen_prediction is not None)
+        self.controls.go_button.setToolTip(f"Jump to the PW-JND predicted by {name} (G)")
+
+    # ------------------------------------------------------------------------------------------------------------
+    # SG-JND patch overlay
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _on_patch_overlay(self, on: bool) -> None:
+        self.patch_action.setChecked(on)
+        self.canvas.set_patches_visible(on)
+        if not on and self._last_hover is not None:
+            self._on_hover(self._last_hover)
+
+    def _on_patches(self, report: Any) -> None:
+        info = self.session.ladder_info
+        name = info.level_name if info else "level"
+        weights = report.weights
+        note = (
+            f"SG-JND patches at {name} {report.level}: weight {min(weights):.3f}–{max(weights):.3f} (fill), "
+            f"red = visible, logit {report.logit:+.2f}"
+        )
+        self.canvas.set_patches(report, note)
+        self.readouts.set_time("patches", format_ms(report.seconds))
+        self._show_current_readout()
+        if self._last_hover is not None:
+            self._on_hover(self._last_hover)
+
+    def _on_patches_unavailable(self, reason: str) -> None:
+        self.canvas.set_patches(None, reason)
+        self._set_status(reason)
 
     # ------------------------------------------------------------------------------------------------------------
     # Cursor readout
@@ -525,6 +627,9 @@ class MainWindow(QMainWindow):
                 elif (map_h, map_w) == (height, width) and threshold > 0:
                     v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
                     parts.append(f"v {v:6.3f}")
+        patch = self.canvas.patch_text(x, y)
+        if patch:
+            parts.append(patch)
         return "  ·  ".join(parts)
 
     def _on_hover(self, position: tuple[int, int] | None) -> None:
@@ -584,24 +689,30 @@ class MainWindow(QMainWindow):
         return written
 
     def export_at_jnd(self, path: str | Path) -> None:
-        """Write the image at the predicted JND and its JSON sidecar (as ``jndviewer export``), in the background."""
+        """Write the image at the chosen predictor's PW-JND and its JSON sidecar (as ``jndviewer export``), in the
+        background."""
         session = self.session
-        if session.prediction is None or session.ladder is None or session.loaded is None:
-            raise JndViewerError("There is no PW-JND prediction to export yet.")
+        result = session.chosen_prediction
+        if result is None or session.ladder is None or session.loaded is None:
+            raise JndViewerError(f"There is no {self._chosen_title()} prediction to export yet.")
         self.export_runner.submit(
-            _export_job, session.loaded, session.ladder.codec, session.prediction, str(path),
+            _export_job, session.loaded, session.ladder.codec, result, str(path),
             description=f"Writing {Path(path).name}",
         )  # fmt: skip
 
     def export_results(self, path: str | Path) -> Path:
-        """Write the prediction in the results schema of ``jndviewer predict`` (.json or .csv)."""
+        """Write the chosen predictor's prediction in the results schema of ``jndviewer predict`` (.json or .csv)."""
         from jndviewer.core.report import write_results
 
-        if self.session.prediction is None:
-            raise JndViewerError("There is no PW-JND prediction to export yet.")
-        write_results(path, [self.session.prediction], [])
+        result = self.session.chosen_prediction
+        if result is None:
+            raise JndViewerError(f"There is no {self._chosen_title()} prediction to export yet.")
+        write_results(path, [result], [])
         self._exported(Path(path))
         return Path(path)
+
+    def _chosen_title(self) -> str:
+        return "SG-JND" if self.state.go_predictor == "sgjnd" else "PW-JND"
 
     def _on_exported(self, paths: tuple[Path, Path]) -> None:
         self._exported(paths[0], f" and {paths[1].name}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -37,6 +37,11 @@ VISIBLE_COLOR = QColor(214, 39, 40)
 INVISIBLE_COLOR = QColor(31, 119, 180)
 JND_COLOR = QColor(44, 160, 44)
 CURRENT_COLOR = QColor(255, 170, 0)
+SGJND_COLOR = QColor(148, 103, 189)
+#: The predictors the "Go/Export" chooser offers: (state value, label).
+PREDICTOR_LABELS = (("visibility", "visibility (training-free)"), ("sgjnd", "SG-JND (trained)"))
+#: Short names of the predictors in readouts and plot labels.
+PREDICTOR_NAMES = {"visibility": "visibility", "sgjnd": "SG-JND"}
 #: One line per JND component, shown under the component chooser (for teaching).
 COMPONENT_NOTES = {
     "threshold": "The JND threshold: the smallest change of luma (gray levels) a viewer is predicted to notice here.",
@@ -240,9 +245,18 @@ class ControlsPanel(QWidget):
         self.strategy_combo = QComboBox()
         for name in ("block", "bisection", "sliding", "exhaustive"):
             self.strategy_combo.addItem(name, name)
+        self.strategy_combo.setToolTip("Search strategy of the visibility predictor (SG-JND uses its sliding window)")
         form.addRow("Search", self.strategy_combo)
+        self.go_predictor_combo = QComboBox()
+        self.go_predictor_combo.setObjectName("go_predictor")
+        for name, label in PREDICTOR_LABELS:
+            self.go_predictor_combo.addItem(label, name)
+        self.go_predictor_combo.setToolTip("Whose predicted PW-JND 'Go to JND' (G) and File > Export use")
+        form.addRow("Go/Export", self.go_predictor_combo)
         self.predict_button = QPushButton("Predict PW-JND")
-        self.predict_button.setToolTip("Search the levels for the picture-wise JND (P)")
+        self.predict_button.setToolTip(
+            "Search the levels for the picture-wise JND with the visibility predictor and SG-JND (P)"
+        )
         self.predict_button.clicked.connect(self.predict_requested)
         form.addRow(self.predict_button)
         return box
@@ -261,6 +275,13 @@ class ControlsPanel(QWidget):
         self.gain_spin.setPrefix("× ")
         self.gain_spin.setToolTip("Amplification of |B - A| in difference mode")
         form.addRow("Difference", self.gain_spin)
+        self.patch_check = QCheckBox("SG-JND patch weights")
+        self.patch_check.setObjectName("patch_overlay")
+        self.patch_check.setToolTip(
+            "Draw SG-JND's patches of the current level over the image (Shift+W): fill by weight, outline red where "
+            "the distortion is predicted visible; hover a patch for its numbers"
+        )
+        form.addRow("Overlay", self.patch_check)
         return box
 
     # -- binding ---------------------------------------------------------------------------------------------------
@@ -290,6 +311,10 @@ class ControlsPanel(QWidget):
         )
         self.flicker_spin.valueChanged.connect(lambda v: setattr(s, "flicker_hz", v))
         self.gain_spin.valueChanged.connect(lambda v: setattr(s, "difference_gain", float(v)))
+        self.go_predictor_combo.currentIndexChanged.connect(
+            lambda _: setattr(s, "go_predictor", self.go_predictor_combo.currentData())
+        )
+        self.patch_check.toggled.connect(lambda on: setattr(s, "patch_overlay", on))
 
         s.codec_changed.connect(lambda _: self.sync_from_state())
         s.level_changed.connect(self._sync_level)
@@ -304,6 +329,8 @@ class ControlsPanel(QWidget):
         s.strategy_changed.connect(lambda _: self.sync_from_state())
         s.flicker_hz_changed.connect(lambda _: self.sync_from_state())
         s.difference_gain_changed.connect(lambda _: self.sync_from_state())
+        s.go_predictor_changed.connect(lambda _: self.sync_from_state())
+        s.patch_overlay_changed.connect(lambda _: self.sync_from_state())
         s.model_params_changed.connect(lambda _: self._sync_params())
 
     def sync_from_state(self) -> None:
@@ -312,6 +339,7 @@ class ControlsPanel(QWidget):
         for combo, value in (
             (self.codec_combo, s.codec), (self.model_combo, s.jnd_model), (self.component_combo, s.component),
             (self.device_combo, s.device), (self.pooling_combo, s.pooling), (self.strategy_combo, s.strategy),
+            (self.go_predictor_combo, s.go_predictor),
         ):  # fmt: skip
             index = combo.findData(value)
             if index >= 0 and index != combo.currentIndex():
@@ -324,6 +352,9 @@ class ControlsPanel(QWidget):
             if widget.value() != value:
                 with _blocked(widget):
                     widget.setValue(value)
+        if self.patch_check.isChecked() != s.patch_overlay:
+            with _blocked(self.patch_check):
+                self.patch_check.setChecked(s.patch_overlay)
         with _blocked(self.calibrated_check), _blocked(self.threshold_spin):
             self.calibrated_check.setChecked(s.threshold is None)
             self.threshold_spin.setEnabled(s.threshold is not None)
@@ -464,6 +495,12 @@ class ControlsPanel(QWidget):
         uses_cuda = "cuda" in description
         self.device_label.setText(f"{description}; CUDA {'in use' if uses_cuda else 'not in use'}")
 
+    def set_sgjnd_available(self, available: bool, reason: str = "") -> None:
+        """Grey out SG-JND in the Go/Export chooser when it cannot run (the reason becomes the tooltip)."""
+        item = self.go_predictor_combo.model().item(self.go_predictor_combo.findData("sgjnd"))
+        item.setEnabled(available)
+        item.setToolTip("" if available else reason)
+
     def set_codecs(self, catalog: list[Any]) -> None:
         """Disable the codecs that cannot run here (the reason becomes the tooltip)."""
         model = self.codec_combo.model()
@@ -488,6 +525,11 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
     Marks the current level (draggable), the predicted PW-JND and the prediction's search trace (the visited rungs,
     red visible, blue invisible); clicking a plot jumps to the nearest level.
 
+    SG-JND's prediction is drawn beside it: its PW-JND as a purple line on both plots and the levels its search
+    visited as diamonds at their image logit, on the visibility plot's right axis. The two scores are different
+    quantities, so each keeps its own axis, but the logit axis is placed so that its decision (logit 0) is at the
+    height of the visibility threshold: for both predictors, points above the dashed line are "visible".
+
     Signals
     -------
     level_picked(int)
@@ -503,6 +545,8 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.points: dict[int, dict[str, Any]] = {}
         self.ladder: LadderInfo | None = None
         self.prediction: Any = None
+        self.sgjnd: Any = None
+        self._vis_top = 1.0
 
         self.rate = self.addPlot(row=0, col=0)
         self.rate.setLabel("left", "bits per pixel", color="#1f77b4")
@@ -537,14 +581,36 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.trace.setZValue(30)
         self.vis.addItem(self.trace)
         self.trace_labels: list[pg.TextItem] = []
-        legend = self.vis.addLegend(offset=(-8, 4), labelTextSize="8pt", brush="#ffffffd0", colCount=3,
+
+        self.logit_view = pg.ViewBox()  # SG-JND's logits, on the right axis of the visibility plot
+        self.logit_view.setMouseEnabled(x=False, y=False)
+        self.vis.showAxis("right")
+        self.vis.scene().addItem(self.logit_view)
+        self.vis.getAxis("right").linkToView(self.logit_view)
+        self.vis.getAxis("right").setLabel("SG-JND logit", color=SGJND_COLOR.name())
+        self.vis.getAxis("right").enableAutoSIPrefix(False)
+        self.logit_view.setXLink(self.vis)
+        self.logit_view.setYRange(-1.0, 1.0, padding=0.0)
+        self.logit_zero = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(SGJND_COLOR, style=Qt.PenStyle.DotLine))
+        self.logit_zero.setVisible(False)
+        self.logit_view.addItem(self.logit_zero)
+        self.sg_trace = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen(SGJND_COLOR, width=1.5), hoverable=True)
+        self.sg_trace.setZValue(30)
+        self.logit_view.addItem(self.sg_trace)
+        self.vis.getViewBox().sigResized.connect(self._sync_logit_view)
+
+        legend = self.vis.addLegend(offset=(-8, 4), labelTextSize="8pt", brush="#ffffffd0", colCount=4,
                                     labelTextColor="#333333")
         legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(VISIBLE_COLOR), pen="k", size=9), "searched: visible")
         legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(INVISIBLE_COLOR), pen="k", size=9), "searched: not visible")
-        legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)), "decision threshold")
+        legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)),
+                       "decision (threshold; SG-JND logit 0)")  # fmt: skip
+        legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(SGJND_COLOR, width=1.5),
+                                          symbol="d", size=9), "SG-JND searched (logit →)")  # fmt: skip
 
         self.current_lines = []
         self.jnd_lines = []
+        self.sg_jnd_lines = []
         for plot in (self.rate, self.vis):
             line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(CURRENT_COLOR, width=2),
                                    hoverPen=pg.mkPen(CURRENT_COLOR, width=4))  # fmt: skip
@@ -557,6 +623,12 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             jnd.setVisible(False)
             plot.addItem(jnd)
             self.jnd_lines.append(jnd)
+            sg = pg.InfiniteLine(angle=90, pen=pg.mkPen(SGJND_COLOR, width=2, style=Qt.PenStyle.DashDotLine),
+                                 label="SG-JND",
+                                 labelOpts={"position": 0.3, "color": SGJND_COLOR, "fill": "#ffffffc0"})
+            sg.setVisible(False)
+            plot.addItem(sg)
+            self.sg_jnd_lines.append(sg)
         self.vis.setLabel("bottom", "level")
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_hover)
@@ -572,6 +644,10 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.psnr_view.setGeometry(self.rate.getViewBox().sceneBoundingRect())
         self.psnr_view.linkedViewChanged(self.rate.getViewBox(), self.psnr_view.XAxis)
 
+    def _sync_logit_view(self) -> None:
+        self.logit_view.setGeometry(self.vis.getViewBox().sceneBoundingRect())
+        self.logit_view.linkedViewChanged(self.vis.getViewBox(), self.logit_view.XAxis)
+
     # -- data ------------------------------------------------------------------------------------------------------
 
     def reset(self, info: LadderInfo) -> None:
@@ -579,6 +655,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.ladder = info
         self.points = {}
         self.prediction = None
+        self.sgjnd = None
         self.vis.setLabel("bottom", info.level_name)
         self.rate.setTitle(info.title, size="9pt")
         low, high = min(info.ordered), max(info.ordered)
@@ -586,6 +663,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         for line in self.current_lines:
             line.setBounds((low, high))
         self.set_prediction(None)
+        self.set_sgjnd(None)
         self._redraw()
 
     def add_point(self, point: dict[str, Any]) -> None:
@@ -625,7 +703,20 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         top = max(values)
         if self.threshold_line.isVisible():
             top = min(top, 3.0 * self.threshold_line.value())
-        self.vis.setYRange(0.0, max(top, 1e-6) * 1.08, padding=0.0)
+        self._vis_top = max(top, 1e-6) * 1.08
+        self.vis.setYRange(0.0, self._vis_top, padding=0.0)
+        self._fit_logit_range()
+
+    def _fit_logit_range(self) -> None:
+        """Show every SG-JND logit, with logit 0 at the height of the visibility threshold (the middle without one)."""
+        fraction = 0.5
+        if self.threshold_line.isVisible() and self._vis_top > 0:
+            fraction = min(0.85, max(0.15, self.threshold_line.value() / self._vis_top))
+        logits = [r.score for r in self.sgjnd.records] if self.sgjnd is not None else []
+        # 0 at ``fraction`` of the height: low = -fraction / (1 - fraction) * high, with every logit inside
+        ratio = fraction / (1.0 - fraction)
+        high = 1.1 * max([1e-3, *(v for v in logits if v > 0), *(-v / ratio for v in logits if v < 0)])
+        self.logit_view.setYRange(-ratio * high, high, padding=0.0)
 
     def set_current(self, level: int | None) -> None:
         for line in self.current_lines:
@@ -655,7 +746,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         for line in self.jnd_lines:
             line.setValue(result.level)
             line.setVisible(True)
-            line.label.setFormat(f"PW-JND {result.level}")
+            line.label.setFormat(f"visibility {result.level}")
         spots = []
         for order, record in enumerate(result.records, start=1):
             color = VISIBLE_COLOR if record.visible else INVISIBLE_COLOR
@@ -670,6 +761,28 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             self.trace_labels.append(label)
         self.trace.setData(spots)
         self.set_threshold(result.params.get("threshold"))
+
+    def set_sgjnd(self, result: Any) -> None:
+        """Mark SG-JND's PW-JND and the levels its search visited, at their logits (right axis); None clears."""
+        self.sgjnd = result
+        if result is None:
+            for line in self.sg_jnd_lines:
+                line.setVisible(False)
+            self.sg_trace.setData([], [])
+            self.logit_zero.setVisible(False)
+            return
+        for line in self.sg_jnd_lines:
+            line.setValue(result.level)
+            line.setVisible(True)
+            line.label.setFormat(f"SG-JND {result.level}")
+        spots = [
+            {"pos": (r.level, r.score), "brush": pg.mkBrush(VISIBLE_COLOR if r.visible else INVISIBLE_COLOR),
+             "data": r.level, "symbol": "d"}
+            for r in result.records
+        ]  # fmt: skip
+        self.sg_trace.setData(spots)
+        self.logit_zero.setVisible(True)
+        self._fit_logit_range()
 
     # -- interaction -----------------------------------------------------------------------------------------------
 
@@ -695,6 +808,8 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             text += f", {point['psnr']:.2f} dB"
         if point.get("score") is not None:
             text += f", pooled visibility {point['score']:.3f}"
+        if self.sgjnd is not None and level in self.sgjnd.scores:
+            text += f", SG-JND logit {self.sgjnd.scores[level]:+.2f}"
         return text
 
     def _on_hover(self, position: Any) -> None:
@@ -724,24 +839,38 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
 
 
 class ReadoutsPanel(QWidget):
-    """The numbers: predicted PW-JND and what it saves, the current level, visibility there, compute times."""
+    """The numbers: both predicted PW-JNDs, details of the one Go/Export uses, the current level, compute times.
+
+    The first two rows give each predictor's PW-JND in one line (level, bpp, saving; or why there is none). The
+    detail rows (size, saving, PSNR, search) describe the predictor chosen for Go/Export, named in their labels.
+    """
 
     FIELDS = (
-        ("jnd", "Predicted PW-JND"),
+        ("jnd", "PW-JND (visibility)"),
+        ("sgjnd", "PW-JND (SG-JND)"),
         ("size", "Size at JND"),
         ("saving", "Saving"),
         ("psnr", "PSNR at JND"),
         ("search", "Search"),
         ("current", "Current level"),
         ("visibility", "Visibility here"),
+        ("sgjnd_here", "SG-JND here"),
         ("times", "Compute"),
     )
+    #: The row of each predictor's one-line summary.
+    SUMMARY_KEYS: ClassVar[dict[str, str]] = {"visibility": "jnd", "sgjnd": "sgjnd"}
+    DETAIL_KEYS = ("size", "saving", "psnr", "search")
+    STYLES: ClassVar[dict[str, str]] = {
+        "chosen": "font-weight: bold;", "plain": "", "error": "color: #c62828;", "missing": "color: gray;",
+    }
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         form = QFormLayout(self)
         form.setContentsMargins(6, 6, 6, 6)
+        self.form = form
         self.labels: dict[str, QLabel] = {}
+        self.titles: dict[str, QLabel] = {}
         for key, title in self.FIELDS:
             label = QLabel("–")
             label.setObjectName(f"readout_{key}")
@@ -749,23 +878,77 @@ class ReadoutsPanel(QWidget):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.labels[key] = label
             form.addRow(f"{title}:", label)
-        self.labels["jnd"].setStyleSheet("font-weight: bold;")
+            self.titles[key] = form.labelForField(label)
         self.times: dict[str, str] = {}
+        self.results: dict[str, Any] = {"visibility": None, "sgjnd": None}
+        self.states: dict[str, str] = {"visibility": "plain", "sgjnd": "plain"}  # plain, error or missing
+        self.level_name = "level"
+        self.chosen = "visibility"
+        self._restyle()
 
     def text(self, key: str) -> str:
         return self.labels[key].text()
 
+    def title(self, key: str) -> str:
+        """The label of a row, without its colon."""
+        return self.titles[key].text().rstrip(":")
+
     def set_text(self, key: str, text: str) -> None:
         self.labels[key].setText(text)
 
-    def show_prediction(self, result: Any, level_name: str) -> None:
-        self.labels["jnd"].setStyleSheet("font-weight: bold;")
+    def show_prediction(self, result: Any, level_name: str, predictor: str = "visibility") -> None:
+        """A predictor's result in its summary row (None: a dash), and in the detail rows if it is the chosen one."""
+        if level_name:
+            self.level_name = level_name
+        self.results[predictor] = result
+        self.states[predictor] = "plain"
+        self.set_text(self.SUMMARY_KEYS[predictor], "–" if result is None else self.summary(result, self.level_name))
+        self._restyle()
+        if predictor == self.chosen:
+            self._show_details()
+
+    def show_prediction_error(self, message: str, predictor: str = "visibility", *, missing: bool = False) -> None:
+        """Why a predictor has no result, in one line (red; grey when it is only ``missing``, e.g. no weights)."""
+        self.show_prediction(None, "", predictor)
+        self.set_text(self.SUMMARY_KEYS[predictor], message)
+        self.states[predictor] = "missing" if missing else "error"
+        self._restyle()
+
+    def set_pending(self, predictor: str) -> None:
+        self.show_prediction(None, "", predictor)
+        self.set_text(self.SUMMARY_KEYS[predictor], "predicting…")
+
+    def set_chosen(self, predictor: str) -> None:
+        """The predictor whose details are shown (the one Go/Export uses); its summary row is bold."""
+        self.chosen = predictor
+        self._restyle()
+        self._show_details()
+
+    @staticmethod
+    def summary(result: Any, level_name: str) -> str:
+        """``quality 31 · 0.620 bpp · 38.0 % saved`` (with a note when even the best level is visible)."""
+        note = " (even the best level is visible)" if result.all_visible else ""
+        return (
+            f"{level_name} {result.level}{note} · {result.bpp:.3f} bpp · {100 * result.bitrate_saving:.1f} % saved"
+        )
+
+    def _restyle(self) -> None:
+        for predictor, key in self.SUMMARY_KEYS.items():
+            state = self.states[predictor]
+            if state == "plain" and predictor == self.chosen:
+                state = "chosen"
+            self.labels[key].setStyleSheet(self.STYLES[state])
+
+    def _show_details(self) -> None:
+        name = PREDICTOR_NAMES.get(self.chosen, self.chosen)
+        for key, title in self.FIELDS:
+            if key in self.DETAIL_KEYS:
+                self.titles[key].setText(f"{title} ({name}):")
+        result, level_name = self.results.get(self.chosen), self.level_name
         if result is None:
-            for key in ("jnd", "size", "saving", "psnr", "search"):
+            for key in self.DETAIL_KEYS:
                 self.set_text(key, "–")
             return
-        note = " (even the best level is visible)" if result.all_visible else ""
-        self.set_text("jnd", f"{level_name} {result.level}{note}")
         self.set_text("size", f"{format_bytes(result.nbytes)}, {result.bpp:.3f} bpp")
         self.set_text(
             "saving",
@@ -773,18 +956,18 @@ class ReadoutsPanel(QWidget):
             f"({format_bytes(result.best_nbytes)})",
         )
         self.set_text("psnr", "lossless" if math.isinf(result.psnr) else f"{result.psnr:.2f} dB")
-        strategy = result.params.get("strategy", "")
-        threshold = result.params.get("threshold")
-        self.set_text(
-            "search",
-            f"{result.encodes} encodes in {format_ms(result.seconds)} ({strategy}, threshold {threshold:.3g}, "
-            f"{result.params.get('jnd_model', '')} at {result.params.get('ppd', 0):g} ppd)",
-        )
-
-    def show_prediction_error(self, message: str) -> None:
-        self.show_prediction(None, "")
-        self.set_text("jnd", message)
-        self.labels["jnd"].setStyleSheet("color: #c62828;")
+        params = result.params
+        strategy = params.get("strategy", "")
+        searched = f"{result.encodes} encodes in {format_ms(result.seconds)}"
+        if result.predictor == "sgjnd":
+            patches = len(params.get("patch_positions", []))
+            detail = f"{strategy}, {patches} patches of {params.get('patch', 0)} px, {params.get('backbone', '')}"
+        else:
+            threshold = params.get("threshold")
+            detail = (
+                f"{strategy}, threshold {threshold:.3g}, {params.get('jnd_model', '')} at {params.get('ppd', 0):g} ppd"
+            )
+        self.set_text("search", f"{searched} ({detail})")
 
     def set_time(self, name: str, text: str) -> None:
         self.times[name] = text

@@ -5,8 +5,10 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m jndviewer.app.screenshots docs/screenshots
 
 Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png`` and ``jnd_overlay.png`` (the whole window) and
-``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image. The window uses temporary
-settings, never the user's.
+``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image, and ``patch_weights.png`` (the
+window with SG-JND's patch-weight overlay, after both predictions) when the SG-JND weights ``models/sgjnd.pt`` exist
+(otherwise it says so and skips it). ``--only NAME[,NAME]`` takes just those. The window uses temporary settings,
+never the user's.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=None, help="default: the bundled sample")
     parser.add_argument("--threshold", type=float, default=None, help="decision threshold (default: calibrated)")
     parser.add_argument("--size", default="1480x960", help="window size WIDTHxHEIGHT")
+    parser.add_argument("--only", default="", help="comma-separated names of the screenshots to take (default: all)")
     args = parser.parse_args(argv)
+    wanted = {name.strip().removesuffix(".png") for name in args.only.split(",") if name.strip()}
     app = create_app([sys.argv[0]])
     from jndviewer.app.main_window import MainWindow
     from jndviewer.cli import SAMPLE_IMAGE
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         _wait(app, lambda: session.loaded is not None and not session.busy)
 
         def shoot(name: str, settle: float = 0.6, widget=None) -> None:
+            if wanted and name not in wanted:
+                return
             _wait(app, lambda: not session.busy)
             end = time.monotonic() + settle
             while time.monotonic() < end:
@@ -92,8 +98,31 @@ def main(argv: list[str] | None = None) -> int:
         shoot("jnd_overlay")
         window.analysis_dock.resize(window.analysis_dock.width(), 380)
         shoot("plots", widget=window.analysis_dock)
+        if not wanted or "patch_weights" in wanted:
+            _patch_weights(app, window, shoot)
         window.close()
     return 0
+
+
+def _patch_weights(app, window, shoot) -> None:
+    """SG-JND's patch weights over the image a few levels below its PW-JND (where the patches differ most)."""
+    from jndviewer.core.pwjnd import sgjnd
+
+    weights = sgjnd.DEFAULT_WEIGHTS
+    if not weights.exists():
+        print(f"skipped patch_weights.png: the SG-JND weights {weights} do not exist yet ('jndviewer train sgjnd')")
+        return
+    session, state, canvas = window.session, window.state, window.canvas
+    _wait(app, lambda: session.sgjnd_prediction is not None or bool(session.sgjnd_error))
+    if session.sgjnd_prediction is None:
+        print(f"skipped patch_weights.png: {session.sgjnd_error}")
+        return
+    state.level = max(5, session.sgjnd_prediction.level - 8)
+    state.mode = CompareMode.DISTORTED
+    state.patch_overlay = True
+    canvas.fit()
+    _wait(app, lambda: canvas.patches is not None and canvas.patches.level == state.level)
+    shoot("patch_weights")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ only swaps arrays:
 
 * *interactive* pool: loading a file, preparing a codec's ladder, encoding the level the user asked for, rendering
   derived pictures (difference, visibility, JND layer);
-* *background* pool: the JND map, the rate/visibility curve (one point per level, streamed), the PW-JND prediction,
-  probing devices and codecs.
+* *background* pool: the JND map, the rate/visibility curve (one point per level, streamed), the PW-JND predictions
+  (the training-free visibility predictor and, when its weights exist, SG-JND), probing devices and codecs.
+
+SG-JND's patch weights of the level shown (the canvas overlay) are computed on the interactive pool, like the other
+pictures of the current level, and cached per (image, codec, level).
 
 Level changes are throttled on the leading edge: a cached rung (``Ladder.peek``) is shown at once; otherwise the
 first change starts an encode immediately and changes that arrive while it runs collapse into the latest one, which
@@ -38,6 +41,8 @@ from jndviewer.core.errors import JndViewerError
 LADDER_CACHE_MB = 384
 #: How many derived pictures (difference, visibility, JND layers) are kept.
 DERIVED_CACHE_ENTRIES = 12
+#: How many SG-JND patch reports (one per image, codec and level) are kept.
+PATCH_CACHE_ENTRIES = 64
 #: The codec used when the chosen one cannot run and no other was working.
 FALLBACK_CODEC = "jpeg"
 #: How much nicer (Linux thread priority) background jobs run than the interface and the encodes it waits for.
@@ -115,6 +120,12 @@ class Session(QObject):
     prediction_started = Signal()
     prediction_ready = Signal(object)  # PWJND
     prediction_failed = Signal(str)
+    sgjnd_started = Signal()
+    sgjnd_ready = Signal(object)  # PWJND from SG-JND
+    sgjnd_failed = Signal(str)  # SG-JND ran and failed (e.g. an unreadable checkpoint)
+    sgjnd_unavailable = Signal(str)  # SG-JND cannot run here (no weights): the reason
+    patches_ready = Signal(object)  # compute.PatchReport of the level shown
+    patches_unavailable = Signal(str)  # the reason
     devices_ready = Signal(object)  # (list of device names, description of the chosen one)
     codecs_ready = Signal(object)  # list of core.codecs.CodecInfo
 
@@ -135,10 +146,12 @@ class Session(QObject):
         self.jnd_runner = JobRunner("JND map", background, self.notifier, self, nice=low)
         self.curve_runner = JobRunner("rate curve", background, self.notifier, self, nice=low)
         self.predict_runner = JobRunner("PW-JND prediction", background, None, self, nice=low)
+        self.sgjnd_runner = JobRunner("SG-JND prediction", background, None, self, nice=low)
+        self.patch_runner = JobRunner("patch weights", interactive, self.notifier, self)
         self.probe_runner = JobRunner("devices", background, self.notifier, self, nice=low)
         self.runners = (
             self.load_runner, self.codec_runner, self.rung_runner, self.derived_runner, self.jnd_runner,
-            self.curve_runner, self.predict_runner, self.probe_runner,
+            self.curve_runner, self.predict_runner, self.sgjnd_runner, self.patch_runner, self.probe_runner,
         )  # fmt: skip
 
         self.loaded: LoadedImage | None = None
@@ -147,19 +160,25 @@ class Session(QObject):
         self.jnd: compute.JndResult | None = None
         self.prediction: Any = None  # core.pwjnd.result.PWJND
         self.prediction_error = ""
+        self.sgjnd_prediction: Any = None  # core.pwjnd.result.PWJND from SG-JND
+        self.sgjnd_error = ""  # why SG-JND failed or cannot run (one sentence)
+        self.sgjnd_missing = False  # sgjnd_error says SG-JND cannot run here (no weights), not that it failed
         self.curve: dict[int, dict[str, Any]] = {}
         self.frame: Frame | None = None
         self._jnd_serial = 0
         self._derived: OrderedDict[tuple[Any, ...], Derived] = OrderedDict()
         self._rung_wanted: int | None = None
         self._derived_wanted: tuple[Any, ...] | None = None
+        self._patches: OrderedDict[tuple[Any, ...], compute.PatchReport] = OrderedDict()
+        self._patches_wanted: tuple[Any, ...] | None = None
+        self._image_serial = 0
         self._loading_path = ""
         self._closed = False
 
         self._jnd_timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS)
         self._jnd_timer.timeout.connect(self.compute_jnd)
         self._predict_timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS)
-        self._predict_timer.timeout.connect(self.predict)
+        self._predict_timer.timeout.connect(self.predict_visibility)
 
         self.load_runner.finished.connect(self._on_loaded)
         self.load_runner.failed.connect(self._on_load_failed)
@@ -173,6 +192,10 @@ class Session(QObject):
         self.curve_runner.partial.connect(self._on_curve_point)
         self.predict_runner.finished.connect(self._on_prediction)
         self.predict_runner.failed.connect(self._on_prediction_failed)
+        self.sgjnd_runner.finished.connect(self._on_sgjnd)
+        self.sgjnd_runner.failed.connect(self._on_sgjnd_failed)
+        self.patch_runner.finished.connect(self._on_patches)
+        self.patch_runner.failed.connect(lambda _: self._next_patches())
         self.probe_runner.finished.connect(self._on_probe)
 
         state.image_path_changed.connect(self._on_path_changed)
@@ -181,6 +204,7 @@ class Session(QObject):
         state.mode_changed.connect(lambda _: self.refresh_derived())
         state.component_changed.connect(lambda _: self.refresh_derived())
         state.difference_gain_changed.connect(lambda _: self.refresh_derived())
+        state.patch_overlay_changed.connect(lambda _: self.refresh_patches())
         for signal in (state.jnd_model_changed, state.model_params_changed, state.ppd_changed, state.device_changed):
             signal.connect(self._schedule_jnd)
         for signal in (state.jnd_model_changed, state.ppd_changed, state.device_changed, state.threshold_changed,
@@ -215,7 +239,16 @@ class Session(QObject):
         )  # fmt: skip
 
     def predict(self) -> None:
-        """Predict the PW-JND of the current image through the current ladder (in the background)."""
+        """Predict the PW-JND of the current image through the current ladder with both predictors (background).
+
+        SG-JND does not depend on the JND model, viewing condition, threshold or pooling, so changes of those rerun
+        only the visibility predictor (:meth:`predict_visibility`).
+        """
+        self.predict_visibility()
+        self.predict_sgjnd()
+
+    def predict_visibility(self) -> None:
+        """Predict the PW-JND with the training-free visibility predictor (in the background)."""
         self._predict_timer.stop()
         if self.loaded is None or self.ladder is None:
             return
@@ -226,6 +259,27 @@ class Session(QObject):
             _predict_job, self.loaded, self.ladder, self.predictor_params(), self.state.device,
             description="Predicting the PW-JND",
         )  # fmt: skip
+
+    def predict_sgjnd(self) -> None:
+        """Predict the PW-JND with SG-JND (in the background); answers ``sgjnd_unavailable`` without its weights."""
+        if self.loaded is None or self.ladder is None:
+            return
+        self.sgjnd_prediction = None
+        self.sgjnd_error = ""
+        self.sgjnd_missing = False
+        self.sgjnd_started.emit()
+        self.sgjnd_runner.submit(_sgjnd_job, self.loaded, self.ladder, description="Predicting the PW-JND with SG-JND")
+
+    @property
+    def chosen_prediction(self) -> Any:
+        """The prediction "Go to JND" and the exports use (the state's ``go_predictor``); None until it is there."""
+        return self.sgjnd_prediction if self.state.go_predictor == "sgjnd" else self.prediction
+
+    def patches(self, level: int | None) -> compute.PatchReport | None:
+        """SG-JND's patch report of ``level`` of the current image and codec, if computed (never blocks)."""
+        if self.loaded is None or self.ladder_info is None or level is None:
+            return None
+        return self._patches.get((self._image_serial, self.ladder_info.codec, level))
 
     def predictor_params(self) -> Any:
         s = self.state
@@ -268,6 +322,7 @@ class Session(QObject):
             or self._predict_timer.isActive()
             or self._rung_wanted is not None
             or self._derived_wanted is not None
+            or self._patches_wanted is not None
         )
 
     def cancel_all(self) -> None:
@@ -276,6 +331,7 @@ class Session(QObject):
         self._predict_timer.stop()
         self._rung_wanted = None
         self._derived_wanted = None
+        self._patches_wanted = None
         for runner in self.runners:
             runner.cancel()
 
@@ -300,13 +356,19 @@ class Session(QObject):
     def _on_loaded(self, loaded: LoadedImage) -> None:
         self._loading_path = ""
         for runner in (self.codec_runner, self.rung_runner, self.derived_runner, self.jnd_runner, self.curve_runner,
-                       self.predict_runner):
+                       self.predict_runner, self.sgjnd_runner, self.patch_runner):
             runner.cancel()
         self._close_ladder()
         self.loaded = loaded
+        self._image_serial += 1
         self.jnd = None
         self.prediction = None
         self.prediction_error = ""
+        self.sgjnd_prediction = None
+        self.sgjnd_error = ""
+        self.sgjnd_missing = False
+        self._patches.clear()
+        self._patches_wanted = None
         self.frame = None
         self.curve = {}
         self._derived.clear()
@@ -345,12 +407,15 @@ class Session(QObject):
         if self.loaded is None or ladder.reference.shape != self.loaded.rgb.shape:
             ladder.close()
             return
-        for runner in (self.rung_runner, self.derived_runner, self.curve_runner, self.predict_runner):
+        for runner in (self.rung_runner, self.derived_runner, self.curve_runner, self.predict_runner,
+                       self.sgjnd_runner, self.patch_runner):
             runner.cancel()
         self._close_ladder()
         self.ladder = ladder
         self.ladder_info = info
         self.prediction = None
+        self.sgjnd_prediction = None
+        self._patches_wanted = None
         self.curve = {}
         self._rung_wanted = None
         self._derived = OrderedDict((k, v) for k, v in self._derived.items() if k[0] == "jnd")
@@ -405,6 +470,7 @@ class Session(QObject):
         self.frame = frame
         self.frame_ready.emit(frame)
         self.refresh_derived()
+        self.refresh_patches()
 
     # ------------------------------------------------------------------------------------------------------------
     # Derived pictures
@@ -457,6 +523,57 @@ class Session(QObject):
             self.refresh_derived()
 
     # ------------------------------------------------------------------------------------------------------------
+    # SG-JND patch weights of the level shown
+    # ------------------------------------------------------------------------------------------------------------
+
+    def wanted_patches(self) -> tuple[Any, ...] | None:
+        """The cache key (image, codec, level) of the patch report the overlay needs now, or None."""
+        frame = self.frame
+        if not self.state.patch_overlay or self.loaded is None or self.ladder_info is None or frame is None:
+            return None
+        if frame.level != self.state.level:
+            return None  # asked again when the level's frame is shown
+        return (self._image_serial, self.ladder_info.codec, frame.level)
+
+    def refresh_patches(self) -> None:
+        """Give the overlay the current level's patch report: from the cache, or computed in the background."""
+        key = self.wanted_patches()
+        if key is None:
+            return
+        cached = self._patches.get(key)
+        if cached is not None:
+            self._patches.move_to_end(key)
+            self.patches_ready.emit(cached)
+            return
+        if self.patch_runner.busy:
+            self._patches_wanted = key
+            return
+        self._patches_wanted = None
+        assert self.loaded is not None and self.frame is not None
+        self.patch_runner.submit(
+            _patch_job, key, self.frame.level, self.loaded.rgb, self.frame.rgb,
+            description=f"SG-JND patch weights at level {self.frame.level}",
+        )  # fmt: skip
+
+    def _on_patches(self, result: Any) -> None:
+        if isinstance(result, compute.Unavailable):
+            self._patches_wanted = None  # no weights: asking again for another level would say the same
+            self.patches_unavailable.emit(result.reason)
+            return
+        if result.key[0] == self._image_serial:
+            self._patches[result.key] = result
+            while len(self._patches) > PATCH_CACHE_ENTRIES:
+                self._patches.popitem(last=False)
+        if result.key == self.wanted_patches():
+            self.patches_ready.emit(result)
+        self._next_patches()
+
+    def _next_patches(self) -> None:
+        wanted, self._patches_wanted = self._patches_wanted, None
+        if wanted is not None and wanted == self.wanted_patches():
+            self.refresh_patches()
+
+    # ------------------------------------------------------------------------------------------------------------
     # JND map, curve, prediction
     # ------------------------------------------------------------------------------------------------------------
 
@@ -502,6 +619,24 @@ class Session(QObject):
         self.prediction = None
         self.prediction_error = message
         self.prediction_failed.emit(message)
+
+    def _on_sgjnd(self, result: Any) -> None:
+        if isinstance(result, compute.Unavailable):
+            self.sgjnd_prediction = None
+            self.sgjnd_error = result.reason
+            self.sgjnd_missing = True
+            self.sgjnd_unavailable.emit(result.reason)
+            return
+        self.sgjnd_prediction = result
+        self.sgjnd_error = ""
+        self.sgjnd_missing = False
+        self.sgjnd_ready.emit(result)
+
+    def _on_sgjnd_failed(self, message: str) -> None:
+        self.sgjnd_prediction = None
+        self.sgjnd_error = message
+        self.sgjnd_missing = False
+        self.sgjnd_failed.emit(message)
 
     def _on_probe(self, result: tuple[list[str], str, list[Any]]) -> None:
         devices, description, codecs = result
@@ -597,6 +732,19 @@ def _predict_job(context: JobContext, loaded: LoadedImage, ladder: Any, params: 
         context.progress(done, 0, f"{done} encodes, now level {level}")
 
     return predictor.predict(loaded.image, ladder, name=loaded.path, progress=progress, cancel=context.cancel)
+
+
+def _sgjnd_job(context: JobContext, loaded: LoadedImage, ladder: Any) -> Any:
+    def progress(done: int, level: int) -> None:
+        context.progress(done, 0, f"SG-JND: {done} levels, now level {level}")
+
+    return compute.predict_sgjnd(loaded.image, ladder, name=loaded.path, progress=progress, cancel=context.cancel)
+
+
+def _patch_job(context: JobContext, key: tuple[Any, ...], level: int, reference: np.ndarray,
+               decoded: np.ndarray) -> Any:
+    context.check()
+    return compute.patch_report(key, level, reference, decoded)
 
 
 def _probe_job(context: JobContext, preference: str) -> tuple[list[str], str, list[Any]]:

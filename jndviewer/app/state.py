@@ -24,6 +24,8 @@ APPLICATION = "jndviewer"
 DEFAULT_PPD = 38.0
 PPD_RANGE = (5.0, 760.0)
 MAX_RECENT = 8
+#: The predictors whose PW-JND "Go to JND" and the exports use (``go_predictor``).
+GO_PREDICTORS = ("visibility", "sgjnd")
 
 
 def open_settings() -> QSettings:
@@ -91,6 +93,10 @@ class ViewState(QObject):
         Decision threshold of the PW-JND predictor (None: the calibrated one).
     pooling, strategy : str
         Pooling and search strategy of the predictor.
+    go_predictor : str
+        Whose PW-JND "Go to JND" and the exports use: ``visibility`` (training-free) or ``sgjnd``.
+    patch_overlay : bool
+        Draw SG-JND's patch weights of the current level over the image.
     """
 
     image_path_changed = Signal(str)
@@ -109,11 +115,13 @@ class ViewState(QObject):
     threshold_changed = Signal(object)
     pooling_changed = Signal(str)
     strategy_changed = Signal(str)
+    go_predictor_changed = Signal(str)
+    patch_overlay_changed = Signal(bool)
 
     #: Fields written to and read from the settings (image_path and level are session-only).
     PERSISTENT = (
         "codec", "mode", "wipe", "flicker_hz", "difference_gain", "jnd_model", "model_params", "ppd", "component",
-        "overlay_opacity", "device", "threshold", "pooling", "strategy",
+        "overlay_opacity", "device", "threshold", "pooling", "strategy", "go_predictor", "patch_overlay",
     )  # fmt: skip
 
     image_path = _field("image_path", str)
@@ -132,6 +140,8 @@ class ViewState(QObject):
     threshold = _field("threshold", float)
     pooling = _field("pooling", str)
     strategy = _field("strategy", str)
+    go_predictor = _field("go_predictor", str)
+    patch_overlay = _field("patch_overlay", bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -157,6 +167,8 @@ class ViewState(QObject):
             "threshold": None,
             "pooling": "minkowski",
             "strategy": "block",
+            "go_predictor": "visibility",
+            "patch_overlay": False,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -215,6 +227,10 @@ class ViewState(QObject):
             return None if raw in ("", None) else float(raw)
         if name == "jnd_model":
             return str(raw) if str(raw) in JND_MODEL_NAMES else default
+        if name == "go_predictor":
+            return str(raw) if str(raw) in GO_PREDICTORS else default
+        if isinstance(default, bool):  # INI files give "true" / "false"
+            return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("true", "1", "yes")
         if isinstance(default, float):
             return float(raw)
         return str(raw)

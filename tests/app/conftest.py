@@ -154,3 +154,94 @@ def unit_ppd() -> float:
     from jndviewer.core.pwjnd.visibility import default_params
 
     return float(default_params().model_ppd)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# SG-JND
+# --------------------------------------------------------------------------------------------------------------------
+
+#: The JPEG quality at which the tiny SG-JND network's image logit on ``scene`` is 0 (its decision flips there).
+TINY_SGJND_CROSSING = 30
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_sgjnd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """SG-JND never sees the shipped weights (``models/sgjnd.pt`` may or may not exist): by default its weights are
+    missing, so GUI tests behave the same either way; ``sgjnd_weights`` points it at tiny ones instead."""
+    from jndviewer.core.pwjnd import sgjnd
+
+    missing = tmp_path / "no-sgjnd.pt"
+    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", missing)
+    return missing
+
+
+def scene_rgb() -> np.ndarray:
+    """A 256 x 192 test picture: gradients, a noisy texture, stripes and a flat band (SG-JND needs some content)."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:192, 0:256].astype(float)
+    base = np.stack([40 + 0.7 * x, 60 + 0.6 * y, 180 - 0.4 * x], axis=-1)
+    base[40:150, 30:200] += rng.normal(0, 25, (110, 170, 3))
+    base += 30 * np.sin(x / 6.0)[..., None] * (y > 120)[..., None]
+    base[:, 220:] = 235
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Path:
+    path = tmp_path / "scene.png"
+    Image.fromarray(scene_rgb()).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sgjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny SG-JND weights (64-pixel patches, 6 of them) in the real export format, as ``tests/core/test_sgjnd.py``
+    makes them, but with a hand-set quality head so that the decisions follow the distortion.
+
+    A random head's logit hardly depends on the level (every level is "not visible"). Here the projections read only
+    the |distorted - reference| feature channels and the quality head averages them, so a patch's logit grows with
+    its distortion; the bias puts the image logit of ``scene`` at 0 at JPEG quality 30, so worse levels are visible
+    and better ones are not. The weight head stays random (seeded), so the patch weights differ.
+    """
+    import torch
+
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDConfig, SGJNDHead, load_network
+
+    torch.manual_seed(0)
+    config = SGJNDConfig(patch=64, patches=6)
+    channels = (24, 40, 112, 320)
+    head = SGJNDHead(channels, config.width)
+    with torch.no_grad():
+        for conv, c in zip(head.attention.project, channels, strict=True):
+            conv.weight.zero_()
+            conv.weight[:, c:, 0, 0] = 4.0 / c  # the difference half of the pooled features
+            conv.bias.zero_()
+        first, last = head.quality[0], head.quality[2]
+        first.weight.fill_(1.0 / first.in_features)
+        first.bias.zero_()
+        last.weight.fill_(1e-3)
+        last.bias.zero_()
+    folder = tmp_path_factory.mktemp("sgjnd")
+
+    def export(path: Path) -> Path:
+        torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()},
+                   path)  # fmt: skip
+        return path
+
+    network = load_network(export(folder / "uncalibrated.pt"))
+    rgb = scene_rgb()
+    positions, reference = network.reference_state(rgb)
+    decoded = create_codec("jpeg").encode(rgb, TINY_SGJND_CROSSING).decoded
+    with torch.no_grad():
+        last.bias.fill_(-network.evaluate(reference, positions, decoded)["logit"])
+    return export(folder / "tiny.pt")
+
+
+@pytest.fixture
+def sgjnd_weights(tiny_sgjnd: Path, no_shipped_sgjnd: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app's SG-JND (its default weights) at the tiny weights for this test."""
+    from jndviewer.core.pwjnd import sgjnd
+
+    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", tiny_sgjnd)
+    return tiny_sgjnd
