@@ -45,6 +45,19 @@ def interpolate(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
     return float(np.interp(x, xs, ys))
 
 
+def jpeg_msssim_at(bpp: float, jpeg_bpp: np.ndarray, rgb: np.ndarray, decoded: list[np.ndarray],
+                   known: dict[int, float]) -> float:
+    """JPEG's MS-SSIM interpolated at ``bpp``, computing it only for the two QFs that bracket it (cached in known)."""
+    if bpp < jpeg_bpp.min() or bpp > jpeg_bpp.max():
+        return math.nan
+    above = int(np.searchsorted(jpeg_bpp, bpp))  # JPEG sizes rise with QF
+    for index in {max(above - 1, 0), min(above, len(jpeg_bpp) - 1)}:
+        if index not in known:
+            known[index] = msssim_rgb(rgb, decoded[index])
+    indices = sorted(known)
+    return interpolate(bpp, jpeg_bpp[indices], np.array([known[k] for k in indices]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=str(REPO / "models" / "learned_codec.pt"))
@@ -69,13 +82,15 @@ def main() -> int:
     for path in files:
         rgb = load(path).rgb8()
         pixels = rgb.shape[0] * rgb.shape[1]
-        jpeg_bpp, jpeg_psnr, jpeg_msssim = [], [], []
+        jpeg_bpp, jpeg_psnr, jpeg_decoded = [], [], []
         for quality in jpeg.levels():
             encoded = jpeg.encode(rgb, quality)
             jpeg_bpp.append(8 * encoded.nbytes / pixels)
             jpeg_psnr.append(psnr(rgb, encoded.decoded))
-            jpeg_msssim.append(msssim_rgb(rgb, encoded.decoded))
-        jb, jp, jm = np.array(jpeg_bpp), np.array(jpeg_psnr), np.array(jpeg_msssim)
+            jpeg_decoded.append(encoded.decoded)
+        jb, jp = np.array(jpeg_bpp), np.array(jpeg_psnr)
+        jpeg_msssim: dict[int, float] = {}  # MS-SSIM only where it is interpolated
+
         image_rows = []
         for level in learned.levels():
             encoded = learned.encode(rgb, level)
@@ -83,7 +98,7 @@ def main() -> int:
             row = {
                 "image": path.name, "level": level, "bpp": bpp, "psnr": psnr(rgb, encoded.decoded),
                 "msssim": msssim_rgb(rgb, encoded.decoded), "jpeg_psnr": interpolate(bpp, jb, jp),
-                "jpeg_msssim": interpolate(bpp, jb, jm),
+                "jpeg_msssim": jpeg_msssim_at(bpp, jb, rgb, jpeg_decoded, jpeg_msssim),
             }
             rows[level].append(row)
             image_rows.append(row)
