@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         self.stop_button.setText("■")
         self.stop_button.setToolTip("Cancel the background jobs (Esc)")
         self.stop_button.setVisible(False)
-        self.stop_button.clicked.connect(self.session.cancel_all)
+        self.stop_button.clicked.connect(self.cancel_jobs)
         self.zoom_label = QLabel("")
         bar.addWidget(self.status_label, 1)
         bar.addPermanentWidget(self.jobs_label)
@@ -256,7 +256,7 @@ class MainWindow(QMainWindow):
             "play": self._action("&Play / pause", "Space", self.toggle_play),
             "jnd": self._action("&Go to the predicted JND", "G", self.go_to_jnd),
             "predict": self._action("P&redict PW-JND", "P", self.session.predict),
-            "cancel": self._action("&Cancel background jobs", "Esc", self.session.cancel_all),
+            "cancel": self._action("&Cancel background jobs", "Esc", self.cancel_jobs),
         }
         for action in self.level_actions.values():
             level_menu.addAction(action)
@@ -519,6 +519,13 @@ class MainWindow(QMainWindow):
         self.plots.add_point(point)
         if self.session.frame is not None and point["level"] == self.session.frame.level:
             self._show_current_readout()
+
+    def cancel_jobs(self) -> None:
+        """Cancel every background job (Esc); a prediction that was running says so instead of "predicting…"."""
+        self.session.cancel_all()
+        for predictor in ("visibility", "sgjnd"):
+            self.readouts.cancel_pending(predictor)
+        self._update_go_button()
 
     def _on_prediction_started(self) -> None:
         self.readouts.set_pending("visibility")

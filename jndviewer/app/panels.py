@@ -862,7 +862,9 @@ class ReadoutsPanel(QWidget):
     DETAIL_KEYS = ("size", "saving", "psnr", "search")
     STYLES: ClassVar[dict[str, str]] = {
         "chosen": "font-weight: bold;", "plain": "", "error": "color: #c62828;", "missing": "color: gray;",
+        "pending": "",
     }
+    PENDING: ClassVar[str] = "predicting…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -881,7 +883,7 @@ class ReadoutsPanel(QWidget):
             self.titles[key] = form.labelForField(label)
         self.times: dict[str, str] = {}
         self.results: dict[str, Any] = {"visibility": None, "sgjnd": None}
-        self.states: dict[str, str] = {"visibility": "plain", "sgjnd": "plain"}  # plain, error or missing
+        self.states: dict[str, str] = {"visibility": "plain", "sgjnd": "plain"}  # plain, pending, error or missing
         self.level_name = "level"
         self.chosen = "visibility"
         self._restyle()
@@ -916,7 +918,13 @@ class ReadoutsPanel(QWidget):
 
     def set_pending(self, predictor: str) -> None:
         self.show_prediction(None, "", predictor)
-        self.set_text(self.SUMMARY_KEYS[predictor], "predicting…")
+        self.set_text(self.SUMMARY_KEYS[predictor], self.PENDING)
+        self.states[predictor] = "pending"
+
+    def cancel_pending(self, predictor: str) -> None:
+        """A pending prediction was cancelled: say so (grey) rather than "predicting…" forever."""
+        if self.states.get(predictor) == "pending":
+            self.show_prediction_error("cancelled (P predicts again)", predictor, missing=True)
 
     def set_chosen(self, predictor: str) -> None:
         """The predictor whose details are shown (the one Go/Export uses); its summary row is bold."""

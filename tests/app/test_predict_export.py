@@ -131,3 +131,20 @@ def test_exports_before_results_are_one_sentence(make_window) -> None:
     for export in (window.export_jnd_map, window.export_at_jnd, window.export_results):
         with pytest.raises(JndViewerError, match=r"yet\.$"):
             export("/tmp/never-written.json")
+
+
+def test_cancelled_prediction_says_so(make_window, qtbot, idle, gray, fakes, unit_ppd) -> None:
+    window = make_window(gray, codec="steps", jnd_model="flat", ppd=unit_ppd, threshold=4.0)
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
+    idle(window)
+    window.session.predict_visibility()
+    assert window.readouts.text("jnd") == "predicting…"
+    window.cancel_jobs()  # Esc, before the worker's result can be delivered: the generation counter drops it
+    idle(window)
+    qtbot.wait(200)
+    assert window.readouts.text("jnd") == "cancelled (P predicts again)"
+    assert window.session.prediction is None
+    assert not window.controls.go_button.isEnabled()
+    window.session.predict()
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
+    assert window.readouts.text("jnd").startswith("step 3 ")
