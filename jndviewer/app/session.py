@@ -171,6 +171,7 @@ class Session(QObject):
         self._derived_wanted: tuple[Any, ...] | None = None
         self._patches: OrderedDict[tuple[Any, ...], compute.PatchReport] = OrderedDict()
         self._patches_wanted: tuple[Any, ...] | None = None
+        self._sgjnd_deferred = False  # SG-JND waits for the visibility prediction (see predict)
         self._image_serial = 0
         self._loading_path = ""
         self._closed = False
@@ -243,9 +244,12 @@ class Session(QObject):
 
         SG-JND does not depend on the JND model, viewing condition, threshold or pooling, so changes of those rerun
         only the visibility predictor (:meth:`predict_visibility`).
+
+        SG-JND starts when the visibility prediction has finished: on two cores, both at once beside the JND map and
+        the rate curve starved the interface thread (bench_gui measured 270-320 ms stalls while scrubbing).
         """
         self.predict_visibility()
-        self.predict_sgjnd()
+        self.predict_sgjnd(after_visibility=True)
 
     def predict_visibility(self) -> None:
         """Predict the PW-JND with the training-free visibility predictor (in the background)."""
@@ -260,14 +264,24 @@ class Session(QObject):
             description="Predicting the PW-JND",
         )  # fmt: skip
 
-    def predict_sgjnd(self) -> None:
-        """Predict the PW-JND with SG-JND (in the background); answers ``sgjnd_unavailable`` without its weights."""
+    def predict_sgjnd(self, *, after_visibility: bool = False) -> None:
+        """Predict the PW-JND with SG-JND (in the background); answers ``sgjnd_unavailable`` without its weights.
+
+        With ``after_visibility`` and a visibility prediction running, the job is submitted when that one ends.
+        """
         if self.loaded is None or self.ladder is None:
             return
         self.sgjnd_prediction = None
         self.sgjnd_error = ""
         self.sgjnd_missing = False
         self.sgjnd_started.emit()
+        self.sgjnd_runner.cancel(emit_idle=False)
+        self._sgjnd_deferred = after_visibility and self.predict_runner.busy
+        if not self._sgjnd_deferred:
+            self._submit_sgjnd()
+
+    def _submit_sgjnd(self) -> None:
+        self._sgjnd_deferred = False
         self.sgjnd_runner.submit(_sgjnd_job, self.loaded, self.ladder, description="Predicting the PW-JND with SG-JND")
 
     @property
@@ -323,6 +337,7 @@ class Session(QObject):
             or self._rung_wanted is not None
             or self._derived_wanted is not None
             or self._patches_wanted is not None
+            or self._sgjnd_deferred
         )
 
     def cancel_all(self) -> None:
@@ -332,6 +347,7 @@ class Session(QObject):
         self._rung_wanted = None
         self._derived_wanted = None
         self._patches_wanted = None
+        self._sgjnd_deferred = False
         for runner in self.runners:
             runner.cancel()
 
@@ -614,11 +630,15 @@ class Session(QObject):
         self.prediction = result
         self.prediction_error = ""
         self.prediction_ready.emit(result)
+        if self._sgjnd_deferred:
+            self._submit_sgjnd()
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction = None
         self.prediction_error = message
         self.prediction_failed.emit(message)
+        if self._sgjnd_deferred:
+            self._submit_sgjnd()
 
     def _on_sgjnd(self, result: Any) -> None:
         if isinstance(result, compute.Unavailable):

@@ -304,3 +304,26 @@ def test_predictor_choice_and_overlay_persist(app, tmp_path) -> None:
     fallback = ViewState()
     fallback.restore(settings)
     assert (fallback.go_predictor, fallback.patch_overlay) == ("visibility", False)
+
+
+def test_sgjnd_starts_after_the_visibility_prediction(make_window, qtbot, idle, scene, sgjnd_weights) -> None:
+    """On two cores both predictions at once starved the interface: SG-JND waits for the visibility one."""
+    window = make_window(scene, jnd_model="chou1995", threshold=1.5)
+    session = window.session
+    qtbot.waitUntil(lambda: session.prediction is not None and session.sgjnd_prediction is not None, timeout=90_000)
+    idle(window)
+    order: list[str] = []
+    session.prediction_ready.connect(lambda _: order.append("visibility"))
+    session.sgjnd_ready.connect(lambda _: order.append("sgjnd"))
+    session.predict()
+    assert window.readouts.text("sgjnd") == "predicting…"  # shown as pending at once
+    assert session.predict_runner.busy and not session.sgjnd_runner.busy and session.busy
+    qtbot.waitUntil(lambda: "sgjnd" in order, timeout=90_000)
+    assert order.index("visibility") < order.index("sgjnd")
+    # cancelling while SG-JND waits drops it for good
+    session.predict()
+    window.cancel_jobs()
+    idle(window)
+    qtbot.wait(200)
+    assert session.sgjnd_prediction is None and not session.sgjnd_runner.busy
+    assert window.readouts.text("sgjnd") == "cancelled (P predicts again)"
