@@ -618,8 +618,11 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             line.sigPositionChangeFinished.connect(self._on_line_dragged)
             plot.addItem(line)
             self.current_lines.append(line)
+            # In the visibility plot the legend covers the top: the label sits lower there.
+            label_at = 0.9 if plot is self.rate else 0.62
             jnd = pg.InfiniteLine(angle=90, pen=pg.mkPen(JND_COLOR, width=2, style=Qt.PenStyle.DashLine),
-                                  label="PW-JND", labelOpts={"position": 0.9, "color": JND_COLOR, "fill": "#ffffffc0"})
+                                  label="PW-JND",
+                                  labelOpts={"position": label_at, "color": JND_COLOR, "fill": "#ffffffc0"})
             jnd.setVisible(False)
             plot.addItem(jnd)
             self.jnd_lines.append(jnd)
