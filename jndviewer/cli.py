@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     sgjnd.add_argument("--export", default="models/sgjnd.pt")
     sgjnd.add_argument("--steps", type=_positive_int, default=4000)
     sgjnd.add_argument("--threads", type=_positive_int, default=2)
+    sgjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
         sub.add_argument(
@@ -300,10 +301,11 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     if args.train_kind == "sgjnd":
+        from jndviewer.core.device import select_device
         from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
 
         config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
-                                     threads=args.threads)
+                                     threads=args.threads, device=str(select_device(args.device)))
         print(f"wrote {train_sgjnd(config)}")
         return 0
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")

@@ -49,6 +49,7 @@ class SGJNDTrainingConfig:
     validation_share: float = 0.15
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # where the backbone (feature caching) and the head run; the cache itself stays on the CPU
     config: dict = field(default_factory=lambda: SGJNDConfig().to_dict())
 
 
@@ -77,13 +78,14 @@ def _decoded(sample: Any, level: int, rgb: np.ndarray, codec: Any) -> np.ndarray
     return codec.encode(rgb, level).decoded
 
 
-def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path, log: TrainingLog) -> dict:
-    """Features for every sample and cached level (resumes a partly built cache)."""
+def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path, log: TrainingLog,
+                device: torch.device | str = "cpu") -> dict:
+    """Features for every sample and cached level (resumes a partly built cache); stored on the CPU."""
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
 
     cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
-    backbone = make_backbone(config.backbone)
+    backbone = make_backbone(config.backbone).to(device)
     todo = [s for s in samples if f"{s.source}|{s.codec}" not in cache["items"]]
     for index, sample in enumerate(tqdm(todo, desc="features", mininterval=10)):
         if sample.reference is None:
@@ -92,15 +94,15 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = tile_positions(*rgb.shape[:2], config.patch, config.patches)
         with torch.no_grad():
-            reference_maps = backbone(crop_patches(rgb, positions, config.patch))
+            reference_maps = backbone(crop_patches(rgb, positions, config.patch).to(device))
             pooled = pool_features(reference_maps, None, config.grid)
-            reference_features = [f[:, : f.shape[1] // 2].half() for f in pooled]
+            reference_features = [f[:, : f.shape[1] // 2].half().cpu() for f in pooled]
             levels = cached_levels(sample, window)
             differences = []
             for level in levels:
-                distorted_maps = backbone(crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch))
-                features = pool_features(reference_maps, distorted_maps, config.grid)
-                differences.append([f[:, f.shape[1] // 2 :].half() for f in features])
+                patches = crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch).to(device)
+                features = pool_features(reference_maps, backbone(patches), config.grid)
+                differences.append([f[:, f.shape[1] // 2 :].half().cpu() for f in features])
         cache["items"][f"{sample.source}|{sample.codec}"] = {
             "reference": reference_features,
             "levels": torch.tensor(levels),
@@ -136,12 +138,17 @@ def _visible(item: dict, level: int) -> bool:
 @torch.no_grad()
 def evaluate_items(head: SGJNDHead, items: list[dict]) -> dict[str, float]:
     """Exhaustive PW-JND over each item's cached levels: mean absolute error and accuracy of the decisions."""
+    if not items:  # a split too small to hold a validation image
+        return {"mae": None, "accuracy": None, "items": 0}
     head.eval()
+    device = next(head.parameters()).device
     errors, correct, total = [], 0, 0
     for index, item in enumerate(items):
         picks = [(index, j) for j in range(len(item["levels"]))]
         features, labels, patches = _batch(items, picks)
-        logits, _, _ = head(features, patches)
+        with torch.no_grad():
+            logits, _, _ = head([f.to(device) for f in features], patches)
+        logits = logits.cpu()
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
         total += len(labels)
@@ -170,12 +177,13 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
         raise JndViewerError("None of the training samples has its images available.")
     train, validation, _ = split_by_source(samples, 0.0, config.validation_share, config.seed)
     model_config = SGJNDConfig.from_dict(config.config)
-    cache = build_cache(samples, model_config, config.window, run / "features.pt", log)
+    device = torch.device(config.device)
+    cache = build_cache(samples, model_config, config.window, run / "features.pt", log, device)
     items = cache["items"]
     train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
     val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
-    head = SGJNDHead(channels, model_config.width)
+    head = SGJNDHead(channels, model_config.width).to(device)
     optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     checkpoint = run / "checkpoint.pt"
     step = 0
@@ -191,15 +199,14 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     rng = np.random.default_rng(config.seed + step)
     pairs = [(i, j) for i, item in enumerate(train_items) for j in range(len(item["levels"]))]
     bar = tqdm(total=config.steps, initial=step, disable=not progress, mininterval=10, desc="train sgjnd")
-    best = math.inf
     started = time.perf_counter()
     while step < config.steps:
         for group in optimiser.param_groups:
             group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
         features, labels, patches = _batch(train_items, picks)
-        logits, _, _ = head(features, patches)
-        loss = F.binary_cross_entropy_with_logits(logits, labels)
+        logits, _, _ = head([f.to(device) for f in features], patches)
+        loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -209,15 +216,15 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
             metrics = evaluate_items(head, val_items)
             log.write({"event": "validation", "step": step, "loss": float(loss.detach()), **metrics,
                        "seconds": round(time.perf_counter() - started, 1)})
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
+            if metrics["mae"] is not None:
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
             save_checkpoint(checkpoint, {"head": head.state_dict(), "optimiser": optimiser.state_dict(), "step": step})
-            best = min(best, metrics["mae"])
     bar.close()
     metrics = evaluate_items(head, val_items)
     path = Path(config.export)
     save_checkpoint(path, {
         "format": EXPORT_FORMAT, "version": 1, "config": model_config.to_dict(),
-        "head": {k: v.detach().clone() for k, v in head.state_dict().items()},
+        "head": {k: v.detach().cpu().clone() for k, v in head.state_dict().items()},
         "training": {"steps": step, "data": list(config.data), "train_items": len(train_items),
                      "validation_items": len(val_items), "validation": metrics},
     })

@@ -1,0 +1,73 @@
+"""`jndviewer train sgjnd` end to end on generated images: cache, train, export, resume, load (the real backbone)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from jndviewer.core.codecs import create_codec
+from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
+from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDPredictor
+from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
+
+
+@pytest.fixture
+def labelled(tmp_path: Path) -> str:
+    """Six small images of different sizes (so patch counts differ), labelled at JPEG quality 20-45."""
+    rng = np.random.default_rng(3)
+    labels = []
+    for index, (height, width) in enumerate([(96, 160), (128, 128), (96, 96), (80, 160), (128, 192), (96, 128)]):
+        _, x = np.mgrid[0:height, 0:width]
+        rgb = 60 + 0.8 * x[..., None] + rng.normal(0, 12 + 6 * index, (height, width, 3))
+        path = tmp_path / "images" / "set" / f"img{index}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path)
+        labels.append(ReferenceLabel(f"set/img{index}.png", "jpeg", "standard_fhd", 38.0, 9.0, 20 + 5 * index, 1000,
+                                     100, 9000, 51))  # fmt: skip
+    write_labels(labels, tmp_path / "labels.csv")
+    return f"reference:{tmp_path / 'labels.csv'},images={tmp_path / 'images'},codec=jpeg"
+
+
+def test_training_without_validation_images_still_exports(labelled: str, tmp_path: Path) -> None:
+    config = SGJNDTrainingConfig(
+        data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "sgjnd.pt"), steps=3, batch=4,
+        window=6, threads=1, validation_share=0.0,
+        config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 2, "grid": 2, "width": 8},
+    )
+    state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
+    assert state["training"]["validation_items"] == 0 and state["training"]["validation"]["mae"] is None
+
+
+def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = SGJNDTrainingConfig(
+        data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "sgjnd.pt"), steps=20, batch=8,
+        window=10, threads=1, validation_share=0.5,
+        config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 3, "grid": 2, "width": 16},
+    )
+    path = train_sgjnd(config, progress=False)
+    state = torch.load(path, weights_only=True)
+    assert state["format"] == EXPORT_FORMAT and state["training"]["steps"] == 20
+    assert state["training"]["train_items"] + state["training"]["validation_items"] == 6
+    assert state["training"]["validation_items"] >= 1
+    cache = torch.load(tmp_path / "run" / "features.pt", weights_only=True)["items"]
+    assert len(cache) == 6 and {item["reference"][0].shape[0] for item in cache.values()} == {1, 2, 3}
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    validation = [r for r in log if r["event"] == "validation"]
+    assert [r["step"] for r in validation] == [20] and 0 <= validation[0]["mae"] <= 99
+    # the exported head drives the predictor: a PW-JND on a real JPEG ladder, weights summing to 1
+    image = np.asarray(Image.open(tmp_path / "images" / "set" / "img4.png").convert("RGB"))
+    result = SGJNDPredictor(path).predict(image, create_codec("jpeg"))
+    assert 1 <= result.level <= 100 and result.encodes == len(result.trace) > 0
+    assert sum(result.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+    # the same command with more steps resumes from the checkpoint instead of starting over
+    config.steps = 30
+    train_sgjnd(config, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert {"event": "resumed", "step": 20}.items() <= next(r for r in log if r["event"] == "resumed").items()
+    assert torch.load(path, weights_only=True)["training"]["steps"] == 30
