@@ -22,10 +22,9 @@ from jndviewer.core.data._tables import (
     read_rows,
 )
 from jndviewer.core.data.sample import (
-    JND_POINTS,
     JNDSample,
+    check_label_options,
     lossless_level,
-    parse_aggregate,
     pwjnd_from_subjects,
     snap_level,
 )
@@ -102,12 +101,7 @@ def read_cnn_jnd(
     JndViewerError
         Missing or malformed files (one sentence naming the file).
     """
-    try:
-        parse_aggregate(aggregate)
-    except ValueError as err:
-        raise JndViewerError(str(err)) from None
-    if jnd_point not in JND_POINTS:
-        raise JndViewerError(f"jnd_point must be one of {', '.join(JND_POINTS)}, not {jnd_point!r}.")
+    check_label_options(aggregate, jnd_point)
     root_path = existing_folder(root, "CNN-JND folder")
     labels_path = existing_file(
         judgements_csv if judgements_csv is not None else root_path / JUDGEMENTS_FILE, "CNN-JND judgements file"

@@ -19,10 +19,9 @@ from jndviewer.core.data._tables import (
     read_rows,
 )
 from jndviewer.core.data.sample import (
-    JND_POINTS,
     JNDSample,
+    check_label_options,
     lossless_level,
-    parse_aggregate,
     pwjnd_from_subjects,
     snap_level,
 )
@@ -132,12 +131,7 @@ def read_konjnd(
     JndViewerError
         Missing or malformed files (one sentence naming the file).
     """
-    try:
-        parse_aggregate(aggregate)
-    except ValueError as err:
-        raise JndViewerError(str(err)) from None
-    if jnd_point not in JND_POINTS:
-        raise JndViewerError(f"jnd_point must be one of {', '.join(JND_POINTS)}, not {jnd_point!r}.")
+    check_label_options(aggregate, jnd_point)
     wanted = _wanted_codecs(compression)
     root_path = existing_folder(root, "KonJND-1k folder")
     ratings_path = existing_file(

@@ -21,7 +21,7 @@ from jndviewer.core.data._tables import (
     parse_float,
     read_rows,
 )
-from jndviewer.core.data.sample import JNDSample, parse_aggregate, pwjnd_from_subjects
+from jndviewer.core.data.sample import JNDSample, check_label_options, pwjnd_from_subjects
 from jndviewer.core.errors import JndViewerError
 
 __all__ = [
@@ -305,10 +305,7 @@ def read_mcl_jci(
     JndViewerError
         Missing or malformed files (one sentence naming the file).
     """
-    try:
-        parse_aggregate(aggregate)
-    except ValueError as err:
-        raise JndViewerError(str(err)) from None
+    check_label_options(aggregate)
     root_path = existing_folder(root, "MCL-JCI folder") if root is not None else None
     if labels_csv is None:
         if root_path is None:

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from jndviewer.core.errors import JndViewerError
+
 __all__ = [
     "AGGREGATES",
     "JND_POINTS",
@@ -202,6 +204,16 @@ def parse_aggregate(aggregate: str) -> str | float:
         if 0.0 < share <= 1.0:
             return share
     raise ValueError(f"aggregate must be 'mean', 'median' or 'surP' with P in (0, 100], not {aggregate!r}.")
+
+
+def check_label_options(aggregate: str, jnd_point: str = "first-visible") -> None:
+    """A reader's ``aggregate`` and ``jnd_point`` options, checked before any file is read (one sentence each)."""
+    try:
+        parse_aggregate(aggregate)
+    except ValueError as err:
+        raise JndViewerError(str(err)) from None
+    if jnd_point not in JND_POINTS:
+        raise JndViewerError(f"jnd_point must be one of {', '.join(JND_POINTS)}, not {jnd_point!r}.")
 
 
 def pwjnd_from_subjects(
