@@ -297,15 +297,15 @@ class SGJNDHead(nn.Module):
         embedded = self.attention(features)
         quality = self.quality(embedded).squeeze(-1)
         weight = F.softplus(self.weight(embedded)).squeeze(-1) + 1e-6
-        if isinstance(patches, int):
-            quality, weight = quality.view(-1, patches), weight.view(-1, patches)
-            weight = weight / weight.sum(dim=1, keepdim=True)
-            return (weight * quality).sum(dim=1), quality, weight
-        counts = torch.as_tensor(patches, device=quality.device)
-        image_of_row = torch.repeat_interleave(torch.arange(len(patches), device=quality.device), counts)
-        totals = torch.zeros(len(patches), dtype=weight.dtype, device=weight.device).index_add(0, image_of_row, weight)
+        counts = [patches] * (quality.shape[0] // patches) if isinstance(patches, int) else list(patches)
+        image_of_row = torch.repeat_interleave(
+            torch.arange(len(counts), device=quality.device), torch.as_tensor(counts, device=quality.device)
+        )
+        totals = torch.zeros(len(counts), dtype=weight.dtype, device=weight.device).index_add(0, image_of_row, weight)
         weight = weight / totals[image_of_row]
         logits = torch.zeros_like(totals).index_add(0, image_of_row, weight * quality)
+        if isinstance(patches, int):
+            return logits, quality.view(-1, patches), weight.view(-1, patches)
         return logits, quality, weight
 
 
