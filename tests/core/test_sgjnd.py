@@ -171,3 +171,22 @@ def test_folded_backbone_equals_the_published_network() -> None:
     for got, want in zip(folded, expected, strict=True):
         assert got.shape == want.shape
         assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())
+
+
+def test_reference_maps_are_kept_for_the_same_image(weights: Path, rgb: np.ndarray) -> None:
+    """Patch reports of several levels of one image run the backbone on the reference once."""
+    network = SGJNDPredictor(weights).network
+    top, left = network.reference_state(rgb)[0][0]
+    image = rgb.copy()
+    image[top, left] = 255 - image[top, left]  # an image no earlier test showed this (shared) network
+    calls = []
+    handle = network.backbone.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        positions, first = network.reference_state(image)
+        again_positions, again = network.reference_state(image.copy())
+        assert again_positions == positions and all(a is b for a, b in zip(first, again, strict=True))
+        assert len(calls) == 1
+        network.reference_state(rgb)  # one pixel inside a patch differs: computed afresh
+        assert len(calls) == 2
+    finally:
+        handle.remove()

@@ -342,12 +342,26 @@ class SGJNDNetwork(nn.Module):
         self.config = config or SGJNDConfig()
         self.backbone = make_backbone(self.config.backbone)
         self.head = SGJNDHead(tuple(self.backbone.channels), self.config.width)
+        self._reference_lock = threading.Lock()
+        self._reference: tuple[list[tuple[int, int]], Tensor, list[Tensor]] | None = None
 
     @torch.no_grad()
     def reference_state(self, reference_rgb: np.ndarray) -> tuple[list[tuple[int, int]], list[Tensor]]:
-        """Patch positions and the reference patches' backbone maps (computed once per image)."""
+        """Patch positions and the reference patches' backbone maps.
+
+        The last image's maps are kept: the explorer asks for a patch report at every level it shows, and the
+        reference is the same each time (recognised by its patches, compared exactly).
+        """
         positions = tile_positions(*reference_rgb.shape[:2], self.config.patch, self.config.patches)
-        return positions, self.backbone(crop_patches(reference_rgb, positions, self.config.patch))
+        patches = crop_patches(reference_rgb, positions, self.config.patch)
+        with self._reference_lock:
+            kept = self._reference
+        if kept is not None and kept[0] == positions and torch.equal(kept[1], patches):
+            return positions, kept[2]
+        maps = self.backbone(patches)
+        with self._reference_lock:
+            self._reference = (positions, patches, maps)
+        return positions, maps
 
     @torch.no_grad()
     def evaluate(
