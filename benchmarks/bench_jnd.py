@@ -309,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-4k", action="store_true", help="also time the NumPy reference at >= 3840x2160")
     parser.add_argument("--wu2013-4k", action="store_true", help="also time wu2013 on the CPU at >= 3840x2160")
     parser.add_argument("--no-reference", action="store_true", help="skip the NumPy reference entirely")
+    parser.add_argument(
+        "--strip-rows",
+        type=int,
+        default=None,
+        help="rows per strip of the local models on the CPU (default: the library's STRIP_ROWS; 0 = whole image)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -318,10 +324,12 @@ def main(argv: list[str] | None = None) -> int:
     ensure_repo_on_path()
     from jndviewer.core.device import describe_device, select_device
     from jndviewer.core.errors import DeviceError
-    from jndviewer.core.jnd import MODELS, create_model
+    from jndviewer.core.jnd import MODELS, base, create_model
     from tests.reference import numpy_jnd
 
     torch.set_num_threads(args.threads)
+    if args.strip_rows is not None:
+        base.STRIP_ROWS = args.strip_rows
     models = args.models or list(MODELS)
     accel: torch.device | None = None
     accel_note = ""

@@ -312,6 +312,52 @@ def test_batch_equals_single_images(name: str, border: str) -> None:
             assert float((got - value).abs().max()) <= 1e-9, (key, i)
 
 
+STRIP_MODELS = tuple(name for name in MODEL_NAMES if MODELS[name].local_radius > 0)
+
+
+def test_the_local_models_are_computed_in_strips() -> None:
+    assert STRIP_MODELS == ("chou1995", "yang2005", "wu2017")
+    tall = torch.zeros(1, 1, 400, 30)
+    assert create_model("yang2005").uses_strips(tall)
+    assert not create_model("yang2005").uses_strips(tall[..., :200, :])
+    assert not create_model("wu2013").uses_strips(tall)
+
+
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("name", STRIP_MODELS)
+def test_strips_equal_the_whole_image_bit_for_bit(name: str, border: str) -> None:
+    images = [natural_image(150, 70, seed=3), random_image(97, 50, seed=4)]
+    luma = torch.from_numpy(np.stack(images[:1]))[:, None].float()
+    noise = as_batch(images[1], torch.float32)
+    model = create_model(name, border=border)
+    for image in (luma, noise):
+        whole_image = model.prepare(image)
+        whole = outputs(JNDMap(*model.compute(image, **whole_image)))
+        strips = outputs(JNDMap(*model._compute_in_strips(image, whole_image, strip_rows=16)))
+        assert strips.keys() == whole.keys()
+        for key, value in whole.items():
+            assert torch.equal(strips[key], value), key
+
+
+@pytest.mark.parametrize("name", STRIP_MODELS)
+def test_strips_with_one_row_less_context_differ(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The declared context is not more than needed: one row less changes the result near the strip seams."""
+    model = create_model(name)
+    image = torch.from_numpy(natural_image(150, 70, seed=3)).float()[None, None]
+    whole_image = model.prepare(image)
+    whole = model.compute(image, **whole_image)[0]
+    monkeypatch.setattr(type(model), "local_radius", model.local_radius - 1)
+    assert not torch.equal(model._compute_in_strips(image, whole_image, strip_rows=16)[0], whole)
+
+
+def test_forward_on_a_tall_image_equals_the_whole_image_computation() -> None:
+    image = torch.from_numpy(natural_image(420, 40, seed=6)).float()[None, None]
+    model = create_model("yang2005")
+    assert model.uses_strips(image)
+    expected = model.compute(image, **model.prepare(image))[0]
+    assert torch.equal(model(image).threshold, expected)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # 5. float64 vs float32
 # --------------------------------------------------------------------------------------------------------------------

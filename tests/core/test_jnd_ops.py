@@ -346,7 +346,7 @@ def test_hysteresis_iterate_equals_label(seed: int, shape: tuple[int, ...]) -> N
     for density in (0.3, 0.5, 0.65):
         weak = torch.from_numpy(rng.random(shape) < density)
         strong = weak & torch.from_numpy(rng.random(shape) < 0.03)
-        label = ops.hysteresis(weak, strong, method="label")
+        label = ops.hysteresis(weak, strong, method="sparse")
         iterate = ops.hysteresis(weak, strong, method="iterate")
         assert label.dtype == iterate.dtype == torch.bool
         assert torch.equal(label, iterate), density
@@ -360,7 +360,7 @@ def test_hysteresis_keeps_8_connected_components_with_a_strong_pixel() -> None:
     weak[0, 0, 6, 5:9] = True  # a separate run without a strong pixel
     strong = torch.zeros_like(weak)
     strong[0, 0, 1, 1] = True
-    for method in ("label", "iterate"):
+    for method in ("sparse", "iterate"):
         kept = ops.hysteresis(weak, strong, method=method)[0, 0]
         assert kept.nonzero().tolist() == [[1, 1], [2, 2], [3, 3]], method
     long_snake = torch.zeros(1, 1, 9, 40, dtype=torch.bool)

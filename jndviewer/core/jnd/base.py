@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -15,6 +16,12 @@ Tensor = torch.Tensor
 
 #: The smallest image side the models accept (the 5x5 operators and Canny's 13-tap filters need some room).
 MIN_IMAGE_SIDE = 8
+
+#: Rows per strip when a model's local part runs strip by strip on the CPU. Every step of these models is a
+#: memory-bound pass over the whole map; on strips the intermediate maps stay in the cache. At 1920x1080 (2 threads)
+#: yang2005's local part took 24.4 ms whole and 17.4 / 16.9 / 17.4 / 20.5 ms in strips of 270 / 180 / 135 / 90
+#: rows (``benchmarks/bench_jnd.py --strip-rows``).
+STRIP_ROWS = 180
 
 
 @dataclass
@@ -68,6 +75,11 @@ class JNDModel(torch.nn.Module):
 
     Subclasses set the class attributes and implement :meth:`compute`, which receives a validated floating-point
     ``N x 1 x H x W`` luma batch in [0, 255] and returns the threshold and its components.
+
+    A model whose output at a pixel depends only on the ``local_radius`` rows around it, given the whole-image maps
+    of :meth:`prepare` (edge maps, thresholds from image-wide maxima), is computed in horizontal strips of
+    :data:`STRIP_ROWS` rows on the CPU: each strip is computed with ``local_radius`` rows of real context above and
+    below, which are then dropped, so the result is bit for bit the whole-image result.
     """
 
     name: ClassVar[str] = ""
@@ -75,6 +87,8 @@ class JNDModel(torch.nn.Module):
     citation: ClassVar[str] = ""
     params_type: ClassVar[type] = BorderParams
     component_names: ClassVar[tuple[str, ...]] = ()
+    #: Rows of context :meth:`compute` needs on each side of an output row; 0 computes the whole image at once.
+    local_radius: ClassVar[int] = 0
 
     def __init__(self, params: Any | None = None, **overrides: Any) -> None:
         super().__init__()
@@ -99,11 +113,53 @@ class JNDModel(torch.nn.Module):
         if not luma.is_floating_point():
             luma = luma.float()
         with torch.no_grad():
-            threshold, components = self.compute(luma)
+            whole_image = self.prepare(luma)
+            if self.uses_strips(luma):
+                threshold, components = self._compute_in_strips(luma, whole_image)
+            else:
+                threshold, components = self.compute(luma, **whole_image)
         return JNDMap(threshold, components, self.name, dataclasses.asdict(self.params))
 
-    def compute(self, luma: Tensor) -> tuple[Tensor, dict[str, Tensor]]:  # pragma: no cover - abstract
+    def prepare(self, luma: Tensor) -> dict[str, Tensor]:
+        """Maps that need the whole image (keyword arguments of :meth:`compute`), each ``N x C x H x W``."""
+        return {}
+
+    def compute(self, luma: Tensor, **whole_image: Tensor) -> tuple[Tensor, dict[str, Tensor]]:  # pragma: no cover
         raise NotImplementedError
+
+    def uses_strips(self, luma: Tensor) -> bool:
+        """Whether :meth:`forward` computes ``luma`` strip by strip (CPU, a local model, more than 1.5 strips;
+        ``STRIP_ROWS = 0`` turns strips off)."""
+        on_cpu = luma.device.type == "cpu"
+        return on_cpu and self.local_radius > 0 and STRIP_ROWS > 0 and luma.shape[-2] > 1.5 * STRIP_ROWS
+
+    def _compute_in_strips(
+        self, luma: Tensor, whole_image: dict[str, Tensor], strip_rows: int | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        strip_rows = strip_rows or STRIP_ROWS
+        height = luma.shape[-2]
+        count = round(height / strip_rows)
+        bounds = [round(i * height / count) for i in range(count + 1)]
+        threshold: Tensor | None = None
+        components: dict[str, Tensor] = {}
+        for y0, y1 in itertools.pairwise(bounds):
+            top, bottom = max(0, y0 - self.local_radius), min(height, y1 + self.local_radius)
+            rows = slice(top, bottom)
+            part, part_components = self.compute(
+                luma[..., rows, :], **{name: value[..., rows, :] for name, value in whole_image.items()}
+            )
+            keep = slice(y0 - top, y1 - top)
+            if threshold is None:
+                threshold = part.new_empty((*part.shape[:-2], height, part.shape[-1]))
+                components = {
+                    name: value.new_empty((*value.shape[:-2], height, value.shape[-1]))
+                    for name, value in part_components.items()
+                }
+            threshold[..., y0:y1, :] = part[..., keep, :]
+            for name, value in part_components.items():
+                components[name][..., y0:y1, :] = value[..., keep, :]
+        assert threshold is not None
+        return threshold, components
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(self.params).items())

@@ -20,6 +20,8 @@ class Chou1995(JNDModel):
     title = "Chou & Li 1995"
     citation = "C.-H. Chou, Y.-C. Li, IEEE TCSVT 5(6):467-476, 1995"
     component_names = ("luminance_adaptation", "contrast_masking")
+    #: The 5x5 background and gradient operators reach 2 rows.
+    local_radius = 2
 
     def compute(self, luma: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         border = self.params.border

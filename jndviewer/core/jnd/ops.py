@@ -424,23 +424,39 @@ def canny_sector_masks(ix: Tensor, iy: Tensor) -> tuple[Tensor, Tensor, Tensor, 
     )
 
 
-def canny_weak_edges(grad_x: Tensor, grad_y: Tensor, magnitude: Tensor, low: Tensor) -> Tensor:
-    """Local maxima of MATLAB's Canny NMS whose magnitude exceeds ``low``, as a bool map.
+def canny_weak_edges(
+    grad_x: Tensor, grad_y: Tensor, magnitude: Tensor, peak: Tensor, low: Tensor
+) -> tuple[Tensor, Tensor]:
+    """MATLAB's Canny non-maximum suppression restricted to pixels above the low threshold (the weak edges).
 
-    Only pixels above ``low`` can become weak edges, so the interpolation runs on those candidates alone (gathered
-    by flat index); the outermost rows and columns are never maxima. The interpolation is MATLAB's exact
-    ``mag(a).*(1-d) + mag(b).*d`` (its rounding decides ties on plateaus, so ``torch.lerp`` is not used).
+    ``magnitude`` is the raw gradient magnitude; MATLAB first sets residue below :data:`CANNY_MIN_MAGNITUDE` to 0
+    and divides by each image's ``peak`` (``N x 1 x 1 x 1``, 1 where an image has no gradient). Only pixels whose
+    normalised magnitude exceeds ``low`` can become weak edges, so the normalisation and the interpolation run on
+    those candidates alone, gathered by flat index; normalising a gathered value gives the same float as gathering a
+    normalised one, so the result is MATLAB's bit for bit. The outermost rows and columns are never maxima. The
+    interpolation is MATLAB's exact ``mag(a).*(1-d) + mag(b).*d`` (its rounding decides ties on plateaus, so
+    ``torch.lerp`` is not used).
+
+    Returns the sorted flat indices of the weak edges and their normalised magnitudes.
     """
-    batch_shape = magnitude.shape
-    width = batch_shape[-1]
-    candidates = magnitude > low
+    height, width = magnitude.shape[-2:]
+    # A superset of the candidates in one pass over the raw magnitudes; the exact test follows on the few kept.
+    candidates = magnitude > low * peak * (1.0 - 1e-5)
     candidates[..., 0, :] = False
     candidates[..., -1, :] = False
     candidates[..., :, 0] = False
     candidates[..., :, -1] = False
     index = candidates.reshape(-1).nonzero().squeeze(1)
     flat_magnitude = magnitude.reshape(-1)
-    value = flat_magnitude[index]
+    residue = just_below(CANNY_MIN_MAGNITUDE, magnitude)
+    image_peak = peak.reshape(-1)[index // (height * width)]
+
+    def normalised(values: Tensor) -> Tensor:
+        return F.threshold(values, residue, 0.0).div_(image_peak)
+
+    value = normalised(flat_magnitude[index])
+    above_low = value > low.reshape(-1)[index // (height * width)]
+    index, value, image_peak = index[above_low], value[above_low], image_peak[above_low]
     ix = grad_x.reshape(-1)[index]
     iy = grad_y.reshape(-1)[index]
     ratios = {"y/x": (iy / ix).abs_(), "x/y": (ix / iy).abs_()}
@@ -449,7 +465,7 @@ def canny_weak_edges(grad_x: Tensor, grad_y: Tensor, magnitude: Tensor, low: Ten
 
     def neighbour(offset: tuple[int, int]) -> Tensor:
         if offset not in neighbour_cache:
-            neighbour_cache[offset] = flat_magnitude[index + (offset[0] * width + offset[1])]
+            neighbour_cache[offset] = normalised(flat_magnitude[index + (offset[0] * width + offset[1])])
         return neighbour_cache[offset]
 
     is_max = torch.zeros_like(value, dtype=torch.bool)
@@ -460,35 +476,57 @@ def canny_weak_edges(grad_x: Tensor, grad_y: Tensor, magnitude: Tensor, low: Ten
             interpolated = torch.addcmul(neighbour(first) * complement, neighbour(second), ratio)
             in_sector = in_sector & (value >= interpolated)
         is_max |= in_sector
-    weak = torch.zeros(flat_magnitude.shape, dtype=torch.bool, device=magnitude.device)
-    weak[index[is_max]] = True
-    return weak.reshape(batch_shape)
+    return index[is_max], value[is_max]
 
 
-def hysteresis(weak: Tensor, strong: Tensor, method: Literal["auto", "label", "iterate"] = "auto") -> Tensor:
+def connected_to_seeds(index: np.ndarray, seeds: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Which of the pixels at sorted flat ``index`` (of maps of ``shape``, ``... x H x W``) lie in an 8-connected
+    component of those pixels that contains a seed; ``seeds`` flags the seed pixels. Returns a bool per pixel.
+
+    The components are found on the graph of the listed pixels alone (scipy's sparse connected components), so the
+    cost follows the number of edge pixels, not the image size.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    count = index.size
+    if count == 0 or not seeds.any():
+        return np.zeros(count, dtype=bool)
+    height, width = int(shape[-2]), int(shape[-1])
+    row = (index // width) % height
+    column = index % width
+    sources, targets = [], []
+    for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each 8-neighbour pair once
+        inside = np.flatnonzero((row + dy < height) & (column + dx >= 0) & (column + dx < width))
+        wanted = index[inside] + (dy * width + dx)
+        position = np.minimum(np.searchsorted(index, wanted), count - 1)
+        hit = index[position] == wanted
+        sources.append(inside[hit])
+        targets.append(position[hit])
+    source = np.concatenate(sources)
+    graph = coo_matrix((np.ones(source.size, dtype=np.int8), (source, np.concatenate(targets))), shape=(count, count))
+    _, labels = connected_components(graph, directed=False)
+    keep = np.zeros(labels.max() + 1, dtype=bool)
+    keep[labels[seeds]] = True
+    return keep[labels]
+
+
+def hysteresis(weak: Tensor, strong: Tensor, method: Literal["auto", "sparse", "iterate"] = "auto") -> Tensor:
     """Keep the 8-connected components of ``weak`` that contain a ``strong`` pixel (MATLAB ``bwselect(...,8)``).
 
-    ``label`` uses scipy's connected-component labelling on the CPU; ``iterate`` grows the strong set inside the
-    weak set by 3x3 max-pooling until it stops changing (device-resident, used on GPUs). Both are exact.
+    ``sparse`` labels the components of the weak pixels with :func:`connected_to_seeds` on the CPU; ``iterate``
+    grows the strong set inside the weak set by 3x3 max-pooling until it stops changing (device-resident, used on
+    GPUs). Both are exact.
     """
     if method == "auto":
-        method = "iterate" if weak.device.type != "cpu" else "label"
-    if method == "label":
-        from scipy import ndimage
-
-        weak_np = weak.detach().cpu().numpy()
-        strong_np = strong.detach().cpu().numpy()
-        out = np.zeros_like(weak_np)
-        structure = np.ones((3, 3), dtype=bool)
-        for index in np.ndindex(*weak_np.shape[:-2]):
-            labels, count = ndimage.label(weak_np[index], structure=structure)
-            if count == 0:
-                continue
-            keep = np.zeros(count + 1, dtype=bool)
-            keep[np.unique(labels[strong_np[index]])] = True
-            keep[0] = False
-            out[index] = keep[labels]
-        return torch.from_numpy(out).to(weak.device)
+        method = "iterate" if weak.device.type != "cpu" else "sparse"
+    if method == "sparse":
+        index = weak.reshape(-1).nonzero().squeeze(1)
+        seeds = strong.reshape(-1)[index]
+        kept = connected_to_seeds(index.cpu().numpy(), seeds.cpu().numpy(), weak.shape)
+        out = torch.zeros(weak.numel(), dtype=torch.bool, device=weak.device)
+        out[index[torch.from_numpy(kept).to(weak.device)]] = True
+        return out.reshape(weak.shape)
     grown = (strong & weak).to(torch.float16 if weak.device.type != "cpu" else torch.float32)
     weak_f = weak.to(grown.dtype)
     while True:
@@ -503,18 +541,25 @@ def canny_matlab(x: Tensor, threshold: Tensor | float, sigma: float = CANNY_SIGM
     """MATLAB ``edge(I, 'canny', T)`` on each image of the batch; returns a bool edge map.
 
     ``threshold`` is the high threshold relative to the largest gradient magnitude of each image (a float or an
-    ``N``-vector); the low threshold is 0.4 of it (MATLAB's ``ThresholdRatio``).
+    ``N``-vector); the low threshold is 0.4 of it (MATLAB's ``ThresholdRatio``). Flat areas leave floating-point
+    residue (~1e-5 in float32) that the max-normalisation would turn into edges; it counts as 0.
     """
     grad_x, grad_y = canny_gradients(x, sigma)
     magnitude = torch.addcmul(grad_x * grad_x, grad_y, grad_y).sqrt_()
-    # Flat areas leave floating-point residue (~1e-5 in float32) that the max-normalisation would turn into edges.
-    magnitude = F.threshold(magnitude, just_below(CANNY_MIN_MAGNITUDE, magnitude), 0.0)
     peak = magnitude.amax(dim=(-1, -2, -3), keepdim=True)
-    magnitude = magnitude / torch.where(peak > 0, peak, torch.ones_like(peak))
-    high = torch.as_tensor(threshold, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
-    weak = canny_weak_edges(grad_x, grad_y, magnitude, high * CANNY_LOW_RATIO)
-    strong = weak & (magnitude > high)
-    return hysteresis(weak, strong)
+    peak = torch.where(peak > just_below(CANNY_MIN_MAGNITUDE, peak), peak, torch.ones_like(peak))
+    high = torch.as_tensor(threshold, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1).expand_as(peak)
+    index, value = canny_weak_edges(grad_x, grad_y, magnitude, peak, high * CANNY_LOW_RATIO)
+    strong = value > high.reshape(-1)[index // (x.shape[-1] * x.shape[-2])]
+    edges = torch.zeros(x.numel(), dtype=torch.bool, device=x.device)
+    if x.device.type == "cpu":
+        kept = connected_to_seeds(index.numpy(), strong.numpy(), x.shape)
+        edges[index[torch.from_numpy(kept)]] = True
+        return edges.reshape(x.shape)
+    weak_map = edges.clone()
+    weak_map[index] = True
+    edges[index[strong]] = True
+    return hysteresis(weak_map.reshape(x.shape), edges.reshape(x.shape), method="iterate")
 
 
 def disk_row_half_widths(radius: int) -> list[int]:

@@ -155,8 +155,17 @@ class Wu2017(JNDModel):
         "edge_protection",
         "visual_masking",
     )
+    #: Edge protection reaches furthest: the dilation by disk(3), then the 5x5 blur.
+    local_radius = EDGE_DILATION_RADIUS + EDGE_PROTECTION_BLUR[0] // 2
 
-    def compute(self, luma: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def prepare(self, luma: Tensor) -> dict[str, Tensor]:
+        """Canny edges need the whole image: their threshold is relative to the image's largest edge height."""
+        p: Wu2017Params = self.params
+        peak = edge_height(luma, p.border).amax(dim=(-1, -2, -3))
+        canny_threshold = (p.edge_height / peak).clamp_(max=p.max_canny_threshold)  # 60 / 0 = inf -> 0.8
+        return {"edges": ops.canny_matlab(luma, canny_threshold)}
+
+    def compute(self, luma: Tensor, edges: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         p: Wu2017Params = self.params
         zero_mode = p.border == "zero"
         padded = ops.extend(luma, 2, 2, 2, 2, p.border)
@@ -174,11 +183,8 @@ class Wu2017(JNDModel):
         complexity_transducer.div_(pattern_complexity.square().add_(p.complexity_offset**2))
         pattern_masking = luminance_contrast * complexity_transducer
 
-        heights = edge_height(luma, p.border, padded)
-        peak = heights.amax(dim=(-1, -2, -3))
-        canny_threshold = (p.edge_height / peak).clamp_(max=p.max_canny_threshold)  # 60 / 0 = inf -> 0.8
-        edges = ops.dilate_disk(ops.canny_matlab(luma, canny_threshold), EDGE_DILATION_RADIUS)
-        edge_protection = ops.gaussian_blur(1.0 - edges.to(luma.dtype), *EDGE_PROTECTION_BLUR, p.border)
+        dilated = ops.dilate_disk(edges, EDGE_DILATION_RADIUS)
+        edge_protection = ops.gaussian_blur(1.0 - dilated.to(luma.dtype), *EDGE_PROTECTION_BLUR, p.border)
         pattern_masking.mul_(edge_protection)
 
         visual_masking = torch.maximum(contrast_masking, pattern_masking)

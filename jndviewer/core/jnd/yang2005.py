@@ -49,14 +49,19 @@ class Yang2005(JNDModel):
     citation = "X. Yang, W. Lin, Z. Lu, E. Ong, S. Yao, IEEE TCSVT 15(6):742-752, 2005"
     params_type = Yang2005Params
     component_names = ("luminance_adaptation", "texture_masking", "edge_weight")
+    #: The 5x5 operators reach 2 rows, the edge-weight blur 3.
+    local_radius = EDGE_WEIGHT_BLUR[0] // 2
 
-    def compute(self, luma: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def prepare(self, luma: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Canny edges need the whole image (their threshold is relative to its largest gradient)."""
+        return {"edges": ops.canny_matlab(luma, self.params.canny_threshold)}
+
+    def compute(self, luma: torch.Tensor, edges: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         p: Yang2005Params = self.params
         padded = ops.extend(luma, 2, 2, 2, 2, p.border)
         bg = ops.background_luminance(luma, p.border, padded)
         mg = ops.max_weighted_gradient(luma, p.border, padded)
         luminance_adaptation = ops.luminance_adaptation_curve(bg)
-        edges = ops.canny_matlab(luma, p.canny_threshold)
         raw_weight = edges.to(luma.dtype).mul_(p.edge_weight - 1.0).add_(1.0)
         edge_weight = ops.gaussian_blur(raw_weight, *EDGE_WEIGHT_BLUR, p.border)
         texture_masking = mg.mul_(edge_weight).mul_(p.texture_gain)
