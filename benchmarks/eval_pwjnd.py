@@ -1,9 +1,10 @@
 """Evaluate the training-free PW-JND predictor on Kodak against the fitted reference (cvvdp proxy) labels.
 
 Per codec (JPEG, WebP, AVIF): mean absolute error in levels against the held-out Kodak labels
-(resources/labels/pwjnd_reference_kodak.csv, display standard_fhd = 38 ppd), the bias, the error of the best
-constant prediction (the training labels' median) for comparison, the bit-rate saving at the predicted and at the
-reference level, and encodes per image. For JPEG also the predicted distribution next to the human statistics
+(resources/labels/pwjnd_reference_kodak.csv, display standard_fhd = 38 ppd), the bias, the rank correlation
+(Spearman rho) with the labels, the error of the best constant prediction (the training labels' median) for
+comparison, the bit-rate saving at the predicted and at the reference level, and encodes per image. For JPEG also
+the predicted distribution next to the human statistics
 (MCL-JCI mean first-JND QF 28.1, sd 7.8, range 16.9-52.1) and, as a check of the viewing-condition input, the error at
 75 ppd against the standard_4k labels with the same thresholds. Finally the wall time per 1080p image of the predictor
 and of the same block search driven by cvvdp (tools/cvvdp/cvvdp_search.py, run in its own environment), in the
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -38,7 +40,7 @@ HUMAN = {"mean": 28.1, "sd": 7.8, "min": 16.9, "max": 52.1}
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--codecs", default="jpeg,webp,avif")
+    parser.add_argument("--codecs", default="jpeg,webp,avif", help="codecs to evaluate ('none': only the speed)")
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
@@ -57,13 +59,13 @@ def main() -> int:
     print("\n".join(machine_lines()))
     print(f"predictor: {base}")
     print(f"labels: {Path(args.labels).name} (cvvdp proxy, 9.0 JOD); Kodak is never used for calibration\n")
-    header = (f"{'codec':6s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'bias':>6s} {'const MAE':>9s} "
+    header = (f"{'codec':6s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'bias':>6s} {'rho':>5s} {'const MAE':>9s} "
               f"{'saving pred':>11s} {'saving ref':>10s} {'encodes':>8s} {'s/image':>8s}")
     print(header)
     print("-" * len(header))
     per_image: list[dict] = []
     jpeg_predictions: list[int] = []
-    for codec_name in args.codecs.split(","):
+    for codec_name in [name for name in args.codecs.split(",") if name not in ("", "none")]:
         codec = create_codec(codec_name)
         for display, ppd in (("standard_fhd", 38.0), ("standard_4k", 75.0)):
             if display == "standard_4k" and codec_name != "jpeg":
@@ -78,6 +80,7 @@ def main() -> int:
                                         and lb.display == display]))
             predictor = VisibilityPredictor(base, ppd=ppd)
             errors, biases, constant_errors, saving_pred, saving_ref, encodes, seconds = [], [], [], [], [], [], []
+            predicted, truth = [], []
             for label in chosen:
                 image = load(images_root / label.image)
                 result = predictor.predict(image, codec, name=label.image)
@@ -85,6 +88,8 @@ def main() -> int:
                 best_bytes = result.best_nbytes
                 errors.append(abs(result.level - label.pwjnd_level))
                 biases.append(result.level - label.pwjnd_level)
+                predicted.append(result.level)
+                truth.append(label.pwjnd_level)
                 constant_errors.append(abs(constant - label.pwjnd_level))
                 saving_pred.append(result.bitrate_saving)
                 saving_ref.append(1.0 - reference_bytes / best_bytes)
@@ -94,8 +99,9 @@ def main() -> int:
                                   "reference": label.pwjnd_level, "encodes": result.encodes})
                 if codec_name == "jpeg" and display == "standard_fhd":
                     jpeg_predictions.append(result.level)
+            rho = spearmanr(predicted, truth)[0] if len(chosen) > 2 else float("nan")
             print(f"{codec_name:6s} {ppd:4.0f} {len(chosen):6d} {np.mean(errors):6.2f} {np.mean(biases):+6.2f} "
-                  f"{np.mean(constant_errors):9.2f} {100 * np.mean(saving_pred):10.1f}% "
+                  f"{rho:5.2f} {np.mean(constant_errors):9.2f} {100 * np.mean(saving_pred):10.1f}% "
                   f"{100 * np.mean(saving_ref):9.1f}% "
                   f"{np.mean(encodes):8.1f} {np.mean(seconds):8.2f}", flush=True)
     if jpeg_predictions:

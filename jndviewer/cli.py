@@ -117,9 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
         sub.add_argument(
             "--predictor", default="visibility", choices=("visibility", "sgjnd"),
-            help="visibility (training-free, pixel JND maps) or sgjnd (the trained network)",
+            help="visibility (training-free: subband or pixel JND visibility) or sgjnd (the trained network)",
         )
-        sub.add_argument("--jnd-model", choices=JND_MODEL_NAMES, help="pixel JND model (default: the calibrated one)")
+        sub.add_argument(
+            "--jnd-model", choices=("subband", *JND_MODEL_NAMES),
+            help="subband (band-limited contrast thresholds) or a pixel JND model (default: the calibrated one)",
+        )
         sub.add_argument(
             "--ppd", type=float, help="viewing condition in pixels per degree (default 38: 24-inch 1080p at 60 cm)"
         )
@@ -158,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--images", type=Path, default=SHARED_IMAGES, help="folder the label paths are relative to")
     calibrate.add_argument("--codec", default="jpeg")
     calibrate.add_argument("--display", default="standard_fhd")
-    calibrate.add_argument("--models", default="chou1995,yang2005,wu2013,wu2017")
+    calibrate.add_argument(
+        "--models", default="subband,chou1995,yang2005,wu2013,wu2017", help="subband and/or pixel JND models"
+    )
     calibrate.add_argument("--model-ppds", default="13.3,19,26.6,38", help="candidate model ppds (analysis scales)")
     calibrate.add_argument("--cache", type=Path, default=Path("runs/calibration"), help="per-image score cache")
     calibrate.add_argument("-o", "--output", type=Path, help="calibration JSON (default: the packaged one)")

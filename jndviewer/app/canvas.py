@@ -227,6 +227,8 @@ class CompareCanvas(QWidget):
         self.jnd_colors: np.ndarray | None = None
         self.jnd_range = (0.0, 1.0)
         self.jnd_label = "JND (gray levels)"
+        #: What the visibility map measures (the predictor's model): colour-bar label and header text.
+        self.visibility_label = "|distortion| / JND"
         self.opacity = 0.75
         self.wipe = 0.5
         self.titles = {"A": "A · original", "B": "B · distorted"}
@@ -291,6 +293,13 @@ class CompareCanvas(QWidget):
         self.visibility_colors = colors
         if self.mode is CompareMode.VISIBILITY:
             show_rgb(self.base, colors, self.image_rect)
+
+    def set_visibility_label(self, label: str) -> None:
+        """Name what the visibility map measures (``|distortion| / JND`` or the subband model's ratio)."""
+        self.visibility_label = label
+        if self.mode is CompareMode.VISIBILITY:
+            self._configure_colorbar()
+            self._update_headers()
 
     def set_jnd_layer(self, colors: np.ndarray, vmin: float, vmax: float, label: str) -> None:
         """The coloured JND map (or component) shown over the image in JND mode, with its colour-bar range."""
@@ -436,7 +445,7 @@ class CompareCanvas(QWidget):
             self.colorbar.setLevels((low, high))
             ticks = [(math.log2(v), text) for v, text in ((0.25, "¼"), (0.5, "½"), (1, "1"), (2, "2"), (4, "4"))]
             axis.setTicks([ticks, []])
-            label.setLabel("|distortion| / JND")
+            label.setLabel(self.visibility_label)
         else:
             self.colorbar.setColorMap(_colormap("inferno"))
             self.colorbar.setLevels(self.jnd_range)
@@ -453,7 +462,7 @@ class CompareCanvas(QWidget):
             CompareMode.WIPE: f"{a}   ◀ A | B ▶   {b}",
             CompareMode.FLICKER: f"Flicker, now showing {b if self.flicker_phase else a}",
             CompareMode.DIFFERENCE: f"Difference |B − A|   {b}",
-            CompareMode.VISIBILITY: f"Visibility |B − A| / JND (blue: below the threshold, red: above)   {b}",
+            CompareMode.VISIBILITY: f"Visibility {self.visibility_label} (blue: below the threshold, red: above)   {b}",
             CompareMode.JND: f"JND map · {self.jnd_label} · over the original (opacity {self.opacity:.0%})",
         }[mode]
         if self.patches_visible and self.patch_note:  # over B when it has its own pane (the patches are B's)

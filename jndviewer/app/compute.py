@@ -85,11 +85,12 @@ class ModelInfo:
 def predictor_params(
     *, jnd_model: str, ppd: float, pooling: str, strategy: str, threshold: float | None
 ) -> Any:
-    """The PW-JND predictor's parameters: the calibration's defaults with the user's choices on top."""
+    """The PW-JND predictor's parameters: the calibration's best variant of ``jnd_model`` (``subband`` or a pixel
+    model) with the user's choices on top."""
     from jndviewer.core.pwjnd.visibility import default_params
 
     return replace(
-        default_params(), jnd_model=jnd_model, ppd=float(ppd), pooling=pooling, strategy=strategy, threshold=threshold
+        default_params(jnd_model), ppd=float(ppd), pooling=pooling, strategy=strategy, threshold=threshold
     )
 
 
@@ -134,14 +135,20 @@ class JndResult:
 
 
 def compute_jnd(
-    reference_rgb: np.ndarray, params: Any, model_params: dict[str, Any] | None = None, device: str = "auto"
+    reference_rgb: np.ndarray,
+    params: Any,
+    model_params: dict[str, Any] | None = None,
+    device: str = "auto",
+    pixel_model: str | None = None,
 ) -> JndResult:
-    """The JND map (and components) of an image as the PW-JND predictor sees it at ``params.ppd``.
+    """The JND map (and components) of an image as the PW-JND predictor sees it at ``params.ppd``, and its scorer.
 
     The reference is resampled by ``params.model_ppd / params.ppd`` exactly as
     :class:`~jndviewer.core.pwjnd.visibility.VisibilityScorer` does (it is built here and its luma reused); the model
     is then run with ``model_params`` so the map keeps its components. The scorer is switched to this map so that
-    pooled scores and the displayed visibility agree.
+    pooled scores and the displayed visibility agree. When the predictor uses the subband model
+    (``params.jnd_model == "subband"``) the scorer keeps its subband visibility, and the map shown is that of
+    ``pixel_model`` at the image's own resolution.
     """
     import torch
 
@@ -152,16 +159,17 @@ def compute_jnd(
     started = time.perf_counter()
     torch_device = select_device(device)
     scorer = VisibilityScorer(reference_rgb, params, torch_device)
-    model = create_model(params.jnd_model, **(model_params or {}))
+    model = create_model(pixel_model or params.jnd_model, **(model_params or {}))
     jnd = model(scorer.reference)
-    scorer.jnd = jnd.threshold
+    if scorer.subband is None:
+        scorer.jnd = jnd.threshold
     if torch_device.type == "cuda":
         torch.cuda.synchronize(torch_device)
     threshold = jnd.threshold[0, 0].float().cpu().numpy()
     components = {name: value[0, 0].float().cpu().numpy() for name, value in jnd.components.items()}
     info = describe_model(type(model))
     return JndResult(
-        model=params.jnd_model,
+        model=model.name,
         title=model.title,
         threshold=threshold,
         components=components,

@@ -510,6 +510,8 @@ class MainWindow(QMainWindow):
     def _on_jnd(self, result: compute.JndResult) -> None:
         self.controls.set_model_info(result.info)
         self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model} on {result.device})")
+        subband = result.scorer.subband is not None
+        self.canvas.set_visibility_label("band contrast / threshold (subband)" if subband else "|distortion| / JND")
         if abs(result.scale - 1.0) > 1e-6:
             self._set_status(
                 f"JND map at {result.scale:.2f}× the image size: the predictor's view at {self.state.ppd:g} ppd"

@@ -20,7 +20,8 @@ class CompareMode(enum.Enum):
     DIFFERENCE = ("difference", "X", "Difference", "|B - A| per channel, amplified by the difference gain")
     VISIBILITY = (
         "visibility", "V", "Visibility",
-        "|distortion| / JND: blue is below the threshold (invisible), white at 1, red above it (visible)",
+        "Distortion over its visibility threshold (the predictor's subband or pixel model): blue is below the "
+        "threshold (invisible), white at 1, red above it (visible)",
     )  # fmt: skip
     JND = ("jnd", "J", "JND map", "The JND map (or one of its components) over the image, with opacity and colour bar")
 

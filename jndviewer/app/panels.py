@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from jndviewer.app import compute
 from jndviewer.app.session import LadderInfo
-from jndviewer.app.state import PPD_RANGE, ViewState
+from jndviewer.app.state import PPD_RANGE, VISIBILITY_MODEL_LABELS, ViewState
 from jndviewer.core.catalog import JND_MODEL_NAMES
 from jndviewer.core.codecs import CODECS
 
@@ -238,6 +238,15 @@ class ControlsPanel(QWidget):
         row.addWidget(self.calibrated_check)
         row.addWidget(self.threshold_spin, 1)
         form.addRow("Threshold", row)
+        self.visibility_model_combo = QComboBox()
+        self.visibility_model_combo.setObjectName("visibility_model")
+        for name, label in VISIBILITY_MODEL_LABELS:
+            self.visibility_model_combo.addItem(label, name)
+        self.visibility_model_combo.setToolTip(
+            "What the training-free predictor's visibility is relative to: band-limited contrast thresholds (CSF, "
+            "luminance and contrast masking; the calibrated default) or the JND map of the chosen pixel model"
+        )
+        form.addRow("Visibility", self.visibility_model_combo)
         self.pooling_combo = QComboBox()
         for name in ("minkowski", "max_window", "fraction"):
             self.pooling_combo.addItem(name, name)
@@ -306,6 +315,9 @@ class ControlsPanel(QWidget):
         self.pooling_combo.currentIndexChanged.connect(
             lambda _: setattr(s, "pooling", self.pooling_combo.currentData())
         )
+        self.visibility_model_combo.currentIndexChanged.connect(
+            lambda _: setattr(s, "visibility_model", self.visibility_model_combo.currentData())
+        )
         self.strategy_combo.currentIndexChanged.connect(
             lambda _: setattr(s, "strategy", self.strategy_combo.currentData())
         )
@@ -326,6 +338,7 @@ class ControlsPanel(QWidget):
         s.device_changed.connect(lambda _: self.sync_from_state())
         s.threshold_changed.connect(lambda _: self.sync_from_state())
         s.pooling_changed.connect(lambda _: self.sync_from_state())
+        s.visibility_model_changed.connect(lambda _: self.sync_from_state())
         s.strategy_changed.connect(lambda _: self.sync_from_state())
         s.flicker_hz_changed.connect(lambda _: self.sync_from_state())
         s.difference_gain_changed.connect(lambda _: self.sync_from_state())
@@ -339,7 +352,7 @@ class ControlsPanel(QWidget):
         for combo, value in (
             (self.codec_combo, s.codec), (self.model_combo, s.jnd_model), (self.component_combo, s.component),
             (self.device_combo, s.device), (self.pooling_combo, s.pooling), (self.strategy_combo, s.strategy),
-            (self.go_predictor_combo, s.go_predictor),
+            (self.go_predictor_combo, s.go_predictor), (self.visibility_model_combo, s.visibility_model),
         ):  # fmt: skip
             index = combo.findData(value)
             if index >= 0 and index != combo.currentIndex():

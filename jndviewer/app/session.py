@@ -206,10 +206,11 @@ class Session(QObject):
         state.component_changed.connect(lambda _: self.refresh_derived())
         state.difference_gain_changed.connect(lambda _: self.refresh_derived())
         state.patch_overlay_changed.connect(lambda _: self.refresh_patches())
-        for signal in (state.jnd_model_changed, state.model_params_changed, state.ppd_changed, state.device_changed):
+        for signal in (state.jnd_model_changed, state.model_params_changed, state.ppd_changed, state.device_changed,
+                       state.visibility_model_changed):
             signal.connect(self._schedule_jnd)
         for signal in (state.jnd_model_changed, state.ppd_changed, state.device_changed, state.threshold_changed,
-                       state.pooling_changed, state.strategy_changed):
+                       state.pooling_changed, state.strategy_changed, state.visibility_model_changed):
             signal.connect(self._schedule_predict)
         state.pooling_changed.connect(self._schedule_jnd)  # the scorer's pooling draws the curve
 
@@ -235,8 +236,8 @@ class Session(QObject):
         params = self.predictor_params()
         self.jnd_started.emit()
         self.jnd_runner.submit(
-            _jnd_job, self.loaded.rgb, params, dict(self.state.model_params), self.state.device,
-            description=f"Computing the {params.jnd_model} JND map",
+            _jnd_job, self.loaded.rgb, params, dict(self.state.model_params), self.state.device, self.state.jnd_model,
+            description=f"Computing the {self.state.jnd_model} JND map",
         )  # fmt: skip
 
     def predict(self) -> None:
@@ -298,8 +299,9 @@ class Session(QObject):
     def predictor_params(self) -> Any:
         s = self.state
         return compute.predictor_params(
-            jnd_model=s.jnd_model, ppd=s.ppd, pooling=s.pooling, strategy=s.strategy, threshold=s.threshold
-        )
+            jnd_model="subband" if s.visibility_model == "subband" else s.jnd_model,
+            ppd=s.ppd, pooling=s.pooling, strategy=s.strategy, threshold=s.threshold,
+        )  # fmt: skip
 
     def cached_frame(self, level: int) -> Frame | None:
         """The frame of ``level`` if its rung is cached (never blocks)."""
@@ -722,8 +724,10 @@ def _derived_job(context: JobContext, key: tuple[Any, ...], reference: np.ndarra
     return Derived(key, JndLayer(key[1], values, colors, low, high, jnd.layer_label(key[1])))
 
 
-def _jnd_job(context: JobContext, rgb: np.ndarray, params: Any, model_params: dict[str, Any], device: str) -> Any:
-    return compute.compute_jnd(rgb, params, model_params, device)
+def _jnd_job(
+    context: JobContext, rgb: np.ndarray, params: Any, model_params: dict[str, Any], device: str, pixel_model: str
+) -> Any:
+    return compute.compute_jnd(rgb, params, model_params, device, pixel_model)
 
 
 def _curve_job(context: JobContext, ladder: Any, levels: tuple[int, ...], scorer: Any) -> Any:

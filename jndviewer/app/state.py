@@ -26,6 +26,9 @@ PPD_RANGE = (5.0, 760.0)
 MAX_RECENT = 8
 #: The predictors whose PW-JND "Go to JND" and the exports use (``go_predictor``).
 GO_PREDICTORS = ("visibility", "sgjnd")
+#: What the training-free predictor's visibility is relative to, with their labels.
+VISIBILITY_MODEL_LABELS = (("subband", "subband contrast"), ("pixel", "JND map (pixel model)"))
+VISIBILITY_MODELS = tuple(name for name, _ in VISIBILITY_MODEL_LABELS)
 
 
 def open_settings() -> QSettings:
@@ -91,6 +94,9 @@ class ViewState(QObject):
         ``auto``, ``cpu``, ``cuda`` or ``mps``.
     threshold : float or None
         Decision threshold of the PW-JND predictor (None: the calibrated one).
+    visibility_model : str
+        What the training-free predictor's visibility is relative to: ``subband`` (band-limited contrast
+        thresholds, the calibrated default) or ``pixel`` (the JND map of ``jnd_model``).
     pooling, strategy : str
         Pooling and search strategy of the predictor.
     go_predictor : str
@@ -113,6 +119,7 @@ class ViewState(QObject):
     overlay_opacity_changed = Signal(float)
     device_changed = Signal(str)
     threshold_changed = Signal(object)
+    visibility_model_changed = Signal(str)
     pooling_changed = Signal(str)
     strategy_changed = Signal(str)
     go_predictor_changed = Signal(str)
@@ -121,7 +128,8 @@ class ViewState(QObject):
     #: Fields written to and read from the settings (image_path and level are session-only).
     PERSISTENT = (
         "codec", "mode", "wipe", "flicker_hz", "difference_gain", "jnd_model", "model_params", "ppd", "component",
-        "overlay_opacity", "device", "threshold", "pooling", "strategy", "go_predictor", "patch_overlay",
+        "overlay_opacity", "device", "threshold", "visibility_model", "pooling", "strategy", "go_predictor",
+        "patch_overlay",
     )  # fmt: skip
 
     image_path = _field("image_path", str)
@@ -138,6 +146,7 @@ class ViewState(QObject):
     overlay_opacity = _field("overlay_opacity", _clamp(0.0, 1.0))
     device = _field("device", str)
     threshold = _field("threshold", float)
+    visibility_model = _field("visibility_model", str)
     pooling = _field("pooling", str)
     strategy = _field("strategy", str)
     go_predictor = _field("go_predictor", str)
@@ -165,6 +174,7 @@ class ViewState(QObject):
             "overlay_opacity": 0.75,
             "device": "auto",
             "threshold": None,
+            "visibility_model": "subband",
             "pooling": "minkowski",
             "strategy": "block",
             "go_predictor": "visibility",
@@ -229,6 +239,8 @@ class ViewState(QObject):
             return str(raw) if str(raw) in JND_MODEL_NAMES else default
         if name == "go_predictor":
             return str(raw) if str(raw) in GO_PREDICTORS else default
+        if name == "visibility_model":
+            return str(raw) if str(raw) in VISIBILITY_MODELS else default
         if isinstance(default, bool):  # INI files give "true" / "false"
             return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("true", "1", "yes")
         if isinstance(default, float):

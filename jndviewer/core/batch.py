@@ -41,7 +41,7 @@ def make_predictor(name: str, options: dict[str, Any]) -> Any:
     if name == "visibility":
         from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params
 
-        base = default_params()
+        base = default_params(options.get("jnd_model"))
         return VisibilityPredictor(base, **{k: v for k, v in options.items() if v is not None})
     if name == "sgjnd":
         from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor

@@ -94,9 +94,9 @@ def pool_visibility(
     mean = masked.sum(dim=(-1, -2, -3)) / count
     peak = masked.amax(dim=(-1, -2, -3), keepdim=True).clamp(min=1e-300)
     # Minkowski pooling with the peak factored out, so that large exponents cannot overflow.
-    minkowski = peak.flatten() * (
-        (masked / peak).pow(minkowski_exponent).sum(dim=(-1, -2, -3)) / count
-    ).pow(1.0 / minkowski_exponent)
+    minkowski = peak.flatten() * ((masked / peak).pow(minkowski_exponent).sum(dim=(-1, -2, -3)) / count).pow(
+        1.0 / minkowski_exponent
+    )
     side = min(window, *v.shape[-2:])
     max_window = (window_sum_valid(masked, side) / (side * side)).amax(dim=(-1, -2, -3))
     return [
@@ -110,3 +110,30 @@ def pool_visibility(
         )
         for i in range(v.shape[0])
     ]
+
+
+def pooled_score(
+    visibility: Tensor,
+    pooling: str,
+    *,
+    minkowski_exponent: float = DEFAULT_MINKOWSKI_EXPONENT,
+    window: int = DEFAULT_WINDOW,
+) -> float:
+    """One pooling (``minkowski``, ``max_window`` or ``fraction``) of one visibility map, as :func:`pool_visibility`
+    computes it for a map without a mask, without computing the others (the predictor's decision per level)."""
+    v = visibility.double()
+    if pooling == "minkowski":
+        if minkowski_exponent <= 0:
+            raise JndViewerError("The Minkowski exponent must be positive.")
+        peak = v.amax().clamp(min=1e-300)
+        return float(peak * ((v / peak).pow(minkowski_exponent).sum() / v.numel()).pow(1.0 / minkowski_exponent))
+    if pooling == "max_window":
+        if window < 1:
+            raise JndViewerError("The pooling window must be at least one pixel.")
+        side = min(window, *v.shape[-2:])
+        if v.dim() == 2:
+            v = v[None, None]
+        return float((window_sum_valid(v, side) / (side * side)).amax())
+    if pooling == "fraction":
+        return float((v > 1.0).sum().double() / v.numel())
+    raise JndViewerError(f"Unknown pooling {pooling!r}; use minkowski, max_window or fraction.")

@@ -153,7 +153,7 @@ def unit_ppd() -> float:
     """The viewing condition at which the predictor analyses the image at its own size (scale 1)."""
     from jndviewer.core.pwjnd.visibility import default_params
 
-    return float(default_params().model_ppd)
+    return float(default_params("flat").model_ppd)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ def rendered(window, x: float, y: float, pane=None) -> tuple[int, int, int]:
 @pytest.fixture
 def steps_window(make_window, qtbot, idle, gray, fakes, unit_ppd):
     """A flat gray image through the exact test codec and the flat JND model, at level 4 (v = 0.5, 1, 2)."""
-    window = make_window(gray, codec="steps", jnd_model="flat", ppd=unit_ppd, threshold=1.2, level=4)
+    window = make_window(
+        gray, codec="steps", jnd_model="flat", visibility_model="pixel", ppd=unit_ppd, threshold=1.2, level=4
+    )
     qtbot.waitUntil(lambda: window.session.jnd is not None and window.session.frame is not None, timeout=30_000)
     idle(window)
     window.canvas.fit()

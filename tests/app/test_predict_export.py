@@ -10,6 +10,7 @@ pytest.importorskip("PySide6", reason="PySide6 and pytest-qt are not installed: 
 pytest.importorskip("pytestqt", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
 
 import numpy as np
+import torch
 from PIL import Image
 from PySide6.QtGui import QImage
 
@@ -23,7 +24,7 @@ from jndviewer.core.report import read_results
 
 
 def test_predict_fills_readouts_and_plots(make_window, qtbot, idle, gray, fakes, unit_ppd) -> None:
-    window = make_window(gray, codec="steps", jnd_model="flat", ppd=unit_ppd, threshold=4.0)
+    window = make_window(gray, codec="steps", jnd_model="flat", visibility_model="pixel", ppd=unit_ppd, threshold=4.0)
     qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
     idle(window)
     result = window.session.prediction
@@ -56,11 +57,46 @@ def test_predict_fills_readouts_and_plots(make_window, qtbot, idle, gray, fakes,
     assert window.state.level == 5
 
 
+def test_the_default_predictor_is_the_subband_model(make_window, qtbot, idle, photo) -> None:
+    """By default the training-free prediction, the curve and the visibility mode use the subband model, the J mode
+    still shows the chosen pixel model's map; the Visibility box switches the predictor to that pixel model."""
+    from jndviewer.core.image import rgb_to_luma
+    from jndviewer.core.pwjnd.subband import SubbandVisibility
+
+    window = make_window(photo, jnd_model="chou1995", threshold=None, mode=CompareMode.VISIBILITY, level=30)
+    assert window.controls.visibility_model_combo.currentData() == "subband"
+    qtbot.waitUntil(lambda: window.session.prediction is not None and window.session.jnd is not None, timeout=30_000)
+    idle(window)
+    result = window.session.prediction
+    assert result.params["jnd_model"] == "subband" and window.session.jnd.model == "chou1995"
+    assert window.session.jnd.scale == 1.0 and window.session.jnd.threshold.shape == (64, 96)
+    expected = VisibilityPredictor(window.session.predictor_params()).predict(load(photo), create_codec("jpeg"))
+    assert (result.level, result.trace) == (expected.level, expected.trace)
+    qtbot.waitUntil(lambda: window.session.visibility(30) is not None, timeout=30_000)
+    reference = load(photo).rgb8()
+    decoded = create_codec("jpeg").encode(reference, 30).decoded
+
+    def as_luma(rgb: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(rgb_to_luma(rgb).astype(np.float32))[None, None]
+
+    subband = SubbandVisibility(as_luma(reference), window.state.ppd).visibility(as_luma(decoded))
+    np.testing.assert_allclose(window.session.visibility(30).values, subband[0, 0].numpy(), rtol=1e-5)
+    assert window.canvas.pane_a.header.text().startswith("Visibility band contrast / threshold (subband)")
+    window.controls.visibility_model_combo.setCurrentIndex(window.controls.visibility_model_combo.findData("pixel"))
+    assert window.state.visibility_model == "pixel"
+    qtbot.waitUntil(
+        lambda: window.session.prediction is not None and window.session.prediction.params["jnd_model"] == "chou1995",
+        timeout=30_000,
+    )
+    idle(window)
+    assert window.canvas.pane_a.header.text().startswith("Visibility |distortion| / JND")
+
+
 def test_missing_calibration_is_one_sentence(make_window, qtbot, idle, photo, monkeypatch) -> None:
     from jndviewer.core.pwjnd import visibility
 
     monkeypatch.setattr(visibility, "load_calibration", lambda path=None: {})
-    window = make_window(photo, jnd_model="chou1995", threshold=None)
+    window = make_window(photo, jnd_model="chou1995", visibility_model="pixel", threshold=None)
     qtbot.waitUntil(lambda: bool(window.session.prediction_error), timeout=30_000)
     idle(window)
     text = window.readouts.text("jnd")
@@ -77,7 +113,7 @@ def test_viewing_condition(make_window, qtbot, idle, photo, monkeypatch) -> None
     assert ppd_from_display(24, 1920, 1080, 120) == pytest.approx(2 * ppd_from_display(24, 1920, 1080, 60))
     with pytest.raises(JndViewerError):
         ppd_from_display(24, 1920, 1080, 0)
-    window = make_window(photo, jnd_model="chou1995", threshold=1.5)
+    window = make_window(photo, jnd_model="chou1995", visibility_model="pixel", threshold=1.5)
     qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
     idle(window)
     from jndviewer.app import dialogs
@@ -134,7 +170,7 @@ def test_exports_before_results_are_one_sentence(make_window) -> None:
 
 
 def test_cancelled_prediction_says_so(make_window, qtbot, idle, gray, fakes, unit_ppd) -> None:
-    window = make_window(gray, codec="steps", jnd_model="flat", ppd=unit_ppd, threshold=4.0)
+    window = make_window(gray, codec="steps", jnd_model="flat", visibility_model="pixel", ppd=unit_ppd, threshold=4.0)
     qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=30_000)
     idle(window)
     window.session.predict_visibility()

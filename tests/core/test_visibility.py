@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.visibility import pool_visibility, visibility_map
+from jndviewer.core.visibility import pool_visibility, pooled_score, visibility_map
 
 
 def test_visibility_is_distortion_over_threshold() -> None:
@@ -50,6 +50,18 @@ def test_pooled_scores_by_hand() -> None:
     # The best 4x4 window covers the two rows at 2 and two rows at 0.5.
     assert scores.max_window_mean == pytest.approx((8 * 2 + 8 * 0.5) / 16)
     assert scores.window == 4
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 37, 23), (37, 23)])
+def test_one_pooled_score_equals_the_full_pooling(shape: tuple[int, ...]) -> None:
+    v = torch.rand(*shape, generator=torch.Generator().manual_seed(1), dtype=torch.float32) * 2.5
+    (scores,) = pool_visibility(v, minkowski_exponent=2.0, window=8)
+    options = {"minkowski_exponent": 2.0, "window": 8}
+    assert pooled_score(v, "minkowski", **options) == pytest.approx(scores.minkowski, rel=1e-12)
+    assert pooled_score(v, "max_window", **options) == pytest.approx(scores.max_window_mean, rel=1e-12)
+    assert pooled_score(v, "fraction", **options) == scores.fraction_visible
+    with pytest.raises(JndViewerError, match="Unknown pooling"):
+        pooled_score(v, "median")
 
 
 def test_minkowski_tends_to_max_for_large_exponent_without_overflow() -> None:

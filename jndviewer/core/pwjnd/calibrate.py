@@ -32,6 +32,7 @@ VARIANTS: tuple[tuple[str, str, float], ...] = (
     ("max_window", "window", 16),
     ("max_window", "window", 32),
     ("fraction", "", 0.0),
+    ("minkowski", "minkowski_exponent", 1.0),
 )
 
 
@@ -166,9 +167,8 @@ def collect_scores(
     for index, label in enumerate(labels):
         key = f"{model}_{codec}_{ppd:g}_m{tag}_{label.image.replace('/', '_')}.npy"
         path = cache / key if cache else None
-        if path is not None and path.exists():
-            scores = np.load(path)
-        else:
+        scores = np.load(path) if path is not None and path.exists() else None
+        if scores is None or scores.shape[-1] != len(VARIANTS):  # absent, or cached before a variant was added
             scores = score_image(load(image_root / label.image).rgb8(), codec, model, ppd, levels, model_ppds)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,11 +180,30 @@ def collect_scores(
     return all_scores, positions, levels
 
 
+def parse_variant_key(key: str) -> tuple[str, float, float]:
+    """``(pooling, value, model_ppd)`` of a :func:`variant_key` (``fraction`` has value 0)."""
+    name, model_ppd = key.split("@")
+    pooling, _, value = name.partition(":")
+    return pooling, float(value or 0.0), float(model_ppd)
+
+
+def default_variant(thresholds: dict[str, dict[str, Any]], ppd: float) -> dict[str, Any]:
+    """The predictor parameters of the (model, variant) with the smallest MAE among all fitted ones."""
+    _, model, key = min((fit["mae"], model, key) for model, fits in thresholds.items() for key, fit in fits.items())
+    pooling, value, model_ppd = parse_variant_key(key)
+    default: dict[str, Any] = {"jnd_model": model, "pooling": pooling, "ppd": ppd, "model_ppd": model_ppd}
+    if pooling == "minkowski":
+        default["minkowski_exponent"] = value
+    elif pooling == "max_window":
+        default["window"] = int(value)
+    return default
+
+
 def calibrate(
     label_file: Path,
     image_root: Path,
     *,
-    models: Sequence[str] = ("chou1995", "yang2005", "wu2013", "wu2017"),
+    models: Sequence[str] = ("subband", "chou1995", "yang2005", "wu2013", "wu2017"),
     codec: str = "jpeg",
     display: str = "standard_fhd",
     model_ppds: Sequence[float] = MODEL_PPDS,
@@ -192,37 +211,48 @@ def calibrate(
     output: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Fit every (model, pooling) on ``codec`` labels for ``display``; return (and write) the calibration."""
+    """Fit every (model, pooling) on ``codec`` labels for ``display``; return (and write) the calibration.
+
+    Pixel models are scored at each of ``model_ppds``; the subband model takes the viewing condition in its contrast
+    sensitivity and is scored once. When ``output`` exists, the fitted models replace their entries in it and the
+    others are kept: the JPEG calibration's default is the smallest MAE over every model in the file, and other
+    codecs' thresholds go under ``codec_thresholds``.
+    """
     from jndviewer.core.pwjnd.labels import DISPLAY_PPD
+    from jndviewer.core.pwjnd.subband import SUBBAND
 
     labels = [lb for lb in read_labels(label_file) if lb.codec == codec and lb.display == display]
     if not labels:
         raise JndViewerError(f"{label_file.name} has no {codec} labels for display {display}.")
     ppd = DISPLAY_PPD[display]
     thresholds: dict[str, dict[str, Any]] = {}
-    best: tuple[float, str, str] | None = None
     for model in models:
         started = time.perf_counter()
-        scores, positions, levels = collect_scores(labels, image_root, model, ppd, cache, model_ppds=model_ppds)
+        scales = (ppd,) if model == SUBBAND else tuple(model_ppds)
+        scores, positions, levels = collect_scores(labels, image_root, model, ppd, cache, model_ppds=scales)
         thresholds[model] = {}
-        for scale_index, model_ppd in enumerate(model_ppds):
+        for scale_index, model_ppd in enumerate(scales):
             for column, (pooling, _, value) in enumerate(VARIANTS):
                 fit = fit_threshold([s[:, scale_index, column] for s in scores], positions, levels)
-                key = variant_key(pooling, value, model_ppd)
-                thresholds[model][key] = asdict(fit)
-                if best is None or fit.mae < best[0]:
-                    best = (fit.mae, model, key, pooling, value, model_ppd)
+                thresholds[model][variant_key(pooling, value, model_ppd)] = asdict(fit)
         ranked = sorted(thresholds[model].items(), key=lambda item: item[1]["mae"])[:4]
         summary = ", ".join(f"{k} {v['mae']:.2f}" for k, v in ranked)
         log(f"{model}: best MAE in QF: {summary} ({time.perf_counter() - started:.0f} s)")
-    assert best is not None
-    _, model, key, pooling, value, model_ppd = best
-    default: dict[str, Any] = {"jnd_model": model, "pooling": pooling, "ppd": ppd, "model_ppd": model_ppd}
-    if pooling == "minkowski":
-        default["minkowski_exponent"] = value
-    elif pooling == "max_window":
-        default["window"] = int(value)
+    existing = json.loads(output.read_text()) if output is not None and output.exists() else None
+    if codec != "jpeg" and existing is not None:
+        # Another codec's thresholds go next to the JPEG calibration, which keeps choosing the default variant.
+        existing.setdefault("codec_thresholds", {}).setdefault(codec, {}).update(thresholds)
+        existing.setdefault("codec_images", {})[codec] = len(labels)
+        assert output is not None
+        output.write_text(json.dumps(existing, indent=1))
+        log(f"added {codec} thresholds to {output}")
+        return existing
+    merged = dict(existing.get("thresholds", {})) if existing is not None and existing.get("codec") == codec else {}
+    merged.update(thresholds)
+    default = default_variant(merged, ppd)
+    label_levels = np.asarray([lb.pwjnd_level for lb in labels])
     result = {
+        **(existing or {}),
         "format": "jndviewer.pwjnd_calibration",
         "labels": label_file.name,
         "codec": codec,
@@ -230,23 +260,17 @@ def calibrate(
         "ppd": ppd,
         "images": len(labels),
         "model_ppds": list(model_ppds),
-        "baseline_constant_mae": float(np.mean(np.abs(
-            np.asarray([lb.pwjnd_level for lb in labels]) - np.median([lb.pwjnd_level for lb in labels])
-        ))),
-        "thresholds": thresholds,
+        "baseline_constant_mae": float(np.mean(np.abs(label_levels - np.median(label_levels)))),
+        "thresholds": merged,
         "default": default,
     }
-    if output is not None and codec != "jpeg" and output.exists():
-        # Another codec's thresholds go next to the JPEG calibration, which keeps choosing the default variant.
-        existing = json.loads(output.read_text())
-        existing.setdefault("codec_thresholds", {})[codec] = thresholds
-        existing.setdefault("codec_images", {})[codec] = len(labels)
-        output.write_text(json.dumps(existing, indent=1))
-        log(f"added {codec} thresholds to {output}")
-        return existing
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=1))
-        log(f"wrote {output}; default {model} with {key} pooling (MAE {best[0]:.2f} QF on {len(labels)} images)")
+        best = merged[default["jnd_model"]]
+        key = min(best, key=lambda k: best[k]["mae"])
+        log(
+            f"wrote {output}; default {default['jnd_model']} with {key} pooling "
+            f"(MAE {best[key]['mae']:.2f} QF on {len(labels)} images)"
+        )
     return result
-

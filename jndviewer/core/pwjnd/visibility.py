@@ -110,9 +110,21 @@ def calibrated_threshold(params: VisibilityPredictorParams, codec: str | None = 
     return float(entry["threshold"])
 
 
-def default_params() -> VisibilityPredictorParams:
-    """The calibration's recommended model and pooling (the plain defaults when no calibration is present)."""
-    chosen = load_calibration().get("default", {})
+def default_params(jnd_model: str | None = None) -> VisibilityPredictorParams:
+    """The calibration's recommended model and pooling (the plain defaults when no calibration is present).
+
+    With ``jnd_model``, the best calibrated pooling and analysis scale of that model (the plain defaults with that
+    model when it has none).
+    """
+    from jndviewer.core.pwjnd.calibrate import default_variant
+
+    calibration = load_calibration()
+    if jnd_model is None:
+        chosen = calibration.get("default", {})
+    elif calibration.get("thresholds", {}).get(jnd_model):
+        chosen = default_variant({jnd_model: calibration["thresholds"][jnd_model]}, calibration.get("ppd", DEFAULT_PPD))
+    else:
+        chosen = {"jnd_model": jnd_model}
     known = VisibilityPredictorParams.__annotations__
     return VisibilityPredictorParams(**{k: v for k, v in chosen.items() if k in known})
 
@@ -124,14 +136,29 @@ class VisibilityScorer:
         import torch
 
         from jndviewer.core.jnd import create_model
+        from jndviewer.core.pwjnd.subband import SUBBAND, SubbandVisibility
 
         self.params = params
         self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.scale = float(params.model_ppd) / float(params.ppd)
-        if not 0.05 <= self.scale <= 8.0:
-            raise JndViewerError(f"A viewing condition of {params.ppd:g} pixels per degree is out of range (5-760).")
-        self.reference = self._luma(reference_rgb)
-        self.jnd = create_model(params.jnd_model)(self.reference).threshold
+        self.subband: SubbandVisibility | None = None
+        if params.jnd_model == SUBBAND:
+            # The subband model takes the viewing condition in its contrast sensitivity: no resampling.
+            if not 5.0 <= params.ppd <= 760.0:
+                raise JndViewerError(
+                    f"A viewing condition of {params.ppd:g} pixels per degree is out of range (5-760)."
+                )
+            self.scale = 1.0
+            self.reference = self._luma(reference_rgb)
+            self.subband = SubbandVisibility(self.reference, params.ppd)
+            self.jnd = None
+        else:
+            self.scale = float(params.model_ppd) / float(params.ppd)
+            if not 0.05 <= self.scale <= 8.0:
+                raise JndViewerError(
+                    f"A viewing condition of {params.ppd:g} pixels per degree is out of range (5-760)."
+                )
+            self.reference = self._luma(reference_rgb)
+            self.jnd = create_model(params.jnd_model)(self.reference).threshold
         self._lock = threading.Lock()
 
     def _luma(self, rgb: np.ndarray) -> Any:
@@ -152,22 +179,22 @@ class VisibilityScorer:
         """The visibility map of a decoded image (1 x 1 x h x w, at the simulated viewing condition)."""
         from jndviewer.core.visibility import visibility_map
 
+        if self.subband is not None:
+            return self.subband.visibility(self._luma(decoded_rgb))
         return visibility_map(self.reference, self._luma(decoded_rgb), self.jnd)
 
     def score(self, decoded_rgb: np.ndarray) -> float:
         """The pooled visibility score the decision is made on."""
-        from jndviewer.core.visibility import pool_visibility
+        from jndviewer.core.visibility import pooled_score
 
-        (pooled,) = pool_visibility(
-            self.visibility(decoded_rgb), minkowski_exponent=self.params.minkowski_exponent, window=self.params.window
+        if self.params.pooling not in POOLINGS:
+            raise JndViewerError(f"Unknown pooling {self.params.pooling!r}; use one of {', '.join(POOLINGS)}.")
+        return pooled_score(
+            self.visibility(decoded_rgb),
+            self.params.pooling,
+            minkowski_exponent=self.params.minkowski_exponent,
+            window=self.params.window,
         )
-        if self.params.pooling == "minkowski":
-            return pooled.minkowski
-        if self.params.pooling == "max_window":
-            return pooled.max_window_mean
-        if self.params.pooling == "fraction":
-            return pooled.fraction_visible
-        raise JndViewerError(f"Unknown pooling {self.params.pooling!r}; use one of {', '.join(POOLINGS)}.")
 
 
 class VisibilityPredictor:
@@ -180,8 +207,8 @@ class VisibilityPredictor:
         self.params = replace(params, **overrides) if overrides else params
         if self.params.pooling not in POOLINGS:
             raise JndViewerError(f"Unknown pooling {self.params.pooling!r}; use one of {', '.join(POOLINGS)}.")
-        self.threshold = self.params.threshold if self.params.threshold is not None else calibrated_threshold(
-            self.params
+        self.threshold = (
+            self.params.threshold if self.params.threshold is not None else calibrated_threshold(self.params)
         )
         self.device = device
 
