@@ -537,12 +537,18 @@ def hysteresis(weak: Tensor, strong: Tensor, method: Literal["auto", "sparse", "
             return grown.bool()
 
 
-def canny_matlab(x: Tensor, threshold: Tensor | float, sigma: float = CANNY_SIGMA) -> Tensor:
+def canny_matlab(
+    x: Tensor,
+    threshold: Tensor | float,
+    sigma: float = CANNY_SIGMA,
+    method: Literal["auto", "sparse", "iterate"] = "auto",
+) -> Tensor:
     """MATLAB ``edge(I, 'canny', T)`` on each image of the batch; returns a bool edge map.
 
     ``threshold`` is the high threshold relative to the largest gradient magnitude of each image (a float or an
     ``N``-vector); the low threshold is 0.4 of it (MATLAB's ``ThresholdRatio``). Flat areas leave floating-point
-    residue (~1e-5 in float32) that the max-normalisation would turn into edges; it counts as 0.
+    residue (~1e-5 in float32) that the max-normalisation would turn into edges; it counts as 0. ``method`` is the
+    hysteresis's (:func:`hysteresis`; ``auto``: sparse labelling on the CPU, iteration on other devices).
     """
     grad_x, grad_y = canny_gradients(x, sigma)
     magnitude = torch.addcmul(grad_x * grad_x, grad_y, grad_y).sqrt_()
@@ -552,9 +558,11 @@ def canny_matlab(x: Tensor, threshold: Tensor | float, sigma: float = CANNY_SIGM
     index, value = canny_weak_edges(grad_x, grad_y, magnitude, peak, high * CANNY_LOW_RATIO)
     strong = value > high.reshape(-1)[index // (x.shape[-1] * x.shape[-2])]
     edges = torch.zeros(x.numel(), dtype=torch.bool, device=x.device)
-    if x.device.type == "cpu":
-        kept = connected_to_seeds(index.numpy(), strong.numpy(), x.shape)
-        edges[index[torch.from_numpy(kept)]] = True
+    if method == "auto":
+        method = "sparse" if x.device.type == "cpu" else "iterate"
+    if method == "sparse":
+        kept = connected_to_seeds(index.cpu().numpy(), strong.cpu().numpy(), x.shape)
+        edges[index[torch.from_numpy(kept).to(x.device)]] = True
         return edges.reshape(x.shape)
     weak_map = edges.clone()
     weak_map[index] = True

@@ -1,0 +1,63 @@
+"""Strip-by-strip against whole-image computation of the local JND models on the CPU, interleaved in one process.
+
+The local models (chou1995, yang2005, wu2017) are computed in horizontal strips of ``STRIP_ROWS`` rows on the CPU
+(``jndviewer/core/jnd/base.py``); the result is bit for bit the whole-image one (tests/core/test_jnd_models.py).
+This times both ways alternately, run after run, so that the drift of a shared machine hits both alike, and prints
+the medians and their ratio. Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_strips.py [--size 1920x1080] [--repeats 20] [--strip-rows 180]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from jndviewer.core.jnd import MODELS, base, create_model  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--strip-rows", type=int, default=base.STRIP_ROWS)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--image", default=str(REPO.parent / "shared/data/images/kodak/kodim23.png"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    width, height = (int(v) for v in args.size.split("x"))
+    source = Path(args.image) if Path(args.image).exists() else REPO / "resources" / "sample.png"
+    luma = Image.open(source).convert("L").resize((width, height), Image.Resampling.BICUBIC)
+    x = torch.from_numpy(np.asarray(luma, dtype=np.float32).copy())[None, None]
+    print(f"input: {source.name} at {width}x{height}, {args.threads} threads, strips of {args.strip_rows} rows, "
+          f"median of {args.repeats} interleaved runs each")
+    print(f"{'model':10s} {'whole ms':>9s} {'strips ms':>10s} {'ratio':>6s}")
+    for name in (n for n in MODELS if MODELS[n].local_radius > 0):
+        model = create_model(name)
+        times: dict[int, list[float]] = {0: [], args.strip_rows: []}
+        for rows in times:  # warm-up
+            base.STRIP_ROWS = rows
+            model(x)
+        for _ in range(args.repeats):
+            for rows in times:
+                base.STRIP_ROWS = rows
+                started = time.perf_counter()
+                model(x)
+                times[rows].append(1000 * (time.perf_counter() - started))
+        whole, strips = statistics.median(times[0]), statistics.median(times[args.strip_rows])
+        print(f"{name:10s} {whole:9.1f} {strips:10.1f} {whole / strips:5.2f}x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
