@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     sgjnd.add_argument("--steps", type=_positive_int, default=4000)
     sgjnd.add_argument("--threads", type=_positive_int, default=2)
     sgjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
+    sgjnd.add_argument(
+        "--patch-keep-min", type=int, default=None,
+        help="patch dropout: each training sample keeps at least this many patches (0: all; default: the config's)",
+    )
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
         sub.add_argument(
@@ -310,7 +314,8 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
 
         config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
-                                     threads=args.threads, device=str(select_device(args.device)))
+                                     threads=args.threads, device=str(select_device(args.device)),
+                                     **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}))
         print(f"wrote {train_sgjnd(config)}")
         return 0
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")

@@ -71,3 +71,31 @@ def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: 
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert {"event": "resumed", "step": 20}.items() <= next(r for r in log if r["event"] == "resumed").items()
     assert torch.load(path, weights_only=True)["training"]["steps"] == 30
+
+
+def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:
+    from jndviewer.core.train.sgjnd import _batch
+
+    def item(patches: int, label: int) -> dict:
+        rows = torch.arange(patches, dtype=torch.float32)[:, None].repeat(1, 3)  # row r holds the value r
+        return {
+            "reference": [rows], "differences": [torch.stack([rows + 100 * level for level in range(3)])],
+            "levels": torch.tensor([10, 20, 30]), "label": label, "better": "higher",
+        }  # fmt: skip
+
+    items = [item(12, 25), item(5, 15)]
+    picks = [(0, 0), (0, 2), (1, 1), (0, 1)]
+    whole, labels, patches = _batch(items, picks)
+    assert patches == [12, 12, 5, 12] and whole[0].shape == (41, 6) and labels.tolist() == [1.0, 0.0, 0.0, 1.0]
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(20):
+        features, dropped_labels, kept = _batch(items, picks, rng, keep_min=4)
+        assert torch.equal(dropped_labels, labels)
+        assert all(4 <= k <= 12 for k in kept[:2] + kept[3:]) and 4 <= kept[2] <= 5
+        assert features[0].shape == (sum(kept), 6)
+        first = features[0][: kept[0]]
+        assert torch.equal(first[:, 3:] - first[:, :3], torch.zeros_like(first[:, :3]))  # level 0: difference = row
+        assert bool((first[1:, 0] > first[:-1, 0]).all())  # distinct patches, in order
+        seen.add(kept[0])
+    assert len(seen) > 3  # the subset size varies

@@ -47,6 +47,8 @@ class SGJNDTrainingConfig:
     weight_decay: float = 1e-4
     window: int = 24  # levels cached on each side of the label
     validation_share: float = 0.15
+    #: Patch dropout: each training sample keeps a random subset of at least this many of its patches (0: all).
+    patch_keep_min: int = 0
     seed: int = 0
     threads: int = 2
     device: str = "cpu"  # where the backbone (feature caching) and the head run; the cache itself stays on the CPU
@@ -117,14 +119,34 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     return cache
 
 
-def _batch(items: list[dict], picks: list[tuple[int, int]]) -> tuple[list[torch.Tensor], torch.Tensor, list[int]]:
-    """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ)."""
-    patches = [int(items[i]["reference"][0].shape[0]) for i, _ in picks]
+def _batch(
+    items: list[dict],
+    picks: list[tuple[int, int]],
+    rng: np.random.Generator | None = None,
+    keep_min: int = 0,
+) -> tuple[list[torch.Tensor], torch.Tensor, list[int]]:
+    """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ).
+
+    With ``keep_min`` > 0 each pick keeps a random subset of its patches, of a random size from ``keep_min`` to all
+    (patch dropout: the weighted pooling must not lean on a few patches).
+    """
+    chosen: list[slice | torch.Tensor] = []
+    for i, _ in picks:
+        count = int(items[i]["reference"][0].shape[0])
+        if keep_min > 0 and rng is not None and count > keep_min:
+            size = int(rng.integers(keep_min, count + 1))
+            chosen.append(torch.from_numpy(np.sort(rng.choice(count, size, replace=False))))
+        else:
+            chosen.append(slice(None))
+    patches = [int(items[i]["reference"][0][rows].shape[0]) for (i, _), rows in zip(picks, chosen, strict=True)]
     depths = len(items[0]["reference"])
     features = []
     for depth in range(depths):
-        rows = [torch.cat([items[i]["reference"][depth], items[i]["differences"][depth][j]], dim=1) for i, j in picks]
-        features.append(torch.cat(rows).float())
+        parts = [
+            torch.cat([items[i]["reference"][depth][rows], items[i]["differences"][depth][j][rows]], dim=1)
+            for (i, j), rows in zip(picks, chosen, strict=True)
+        ]
+        features.append(torch.cat(parts).float())
     labels = torch.tensor([
         1.0 if _visible(items[i], int(items[i]["levels"][j])) else 0.0 for i, j in picks
     ])
@@ -204,7 +226,7 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
         for group in optimiser.param_groups:
             group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
-        features, labels, patches = _batch(train_items, picks)
+        features, labels, patches = _batch(train_items, picks, rng, config.patch_keep_min)
         logits, _, _ = head([f.to(device) for f in features], patches)
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
         optimiser.zero_grad(set_to_none=True)
