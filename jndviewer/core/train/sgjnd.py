@@ -47,8 +47,9 @@ class SGJNDTrainingConfig:
     weight_decay: float = 1e-4
     window: int = 24  # levels cached on each side of the label
     validation_share: float = 0.15
-    #: Patch dropout: each training sample keeps a random subset of at least this many of its patches (0: all).
-    patch_keep_min: int = 0
+    #: Patch dropout: each training sample keeps a random subset of at least this many of its patches (0: all). On
+    #: the validation images (4,000 steps): no dropout 5.77 levels MAE, at least 4 kept 4.47, 2: 4.00, 1: 3.74.
+    patch_keep_min: int = 1
     seed: int = 0
     threads: int = 2
     device: str = "cpu"  # where the backbone (feature caching) and the head run; the cache itself stays on the CPU
