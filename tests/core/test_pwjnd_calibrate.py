@@ -73,3 +73,16 @@ def test_shipped_calibration_names_an_existing_variant() -> None:
     default = visibility.default_params()
     assert calibrated_threshold(default) > 0
     assert calibration["images"] > 100 and calibration["display"] == "standard_fhd"
+
+
+def test_every_model_has_its_best_calibrated_variant_in_the_shipped_file() -> None:
+    """``default_params(model)`` is what ``--jnd-model`` and the explorer's pixel-model predictor start from."""
+    from jndviewer.core.jnd import MODELS
+
+    calibration = visibility.load_calibration()
+    for name in ("subband", *MODELS):
+        params = visibility.default_params(name)
+        assert params.jnd_model == name
+        fits = calibration["thresholds"][name]
+        assert calibrated_threshold(params) == fits[params.variant()]["threshold"]
+        assert fits[params.variant()]["mae"] == min(fit["mae"] for fit in fits.values())
