@@ -145,8 +145,8 @@ def compute_jnd(
 
     The reference is resampled by ``params.model_ppd / params.ppd`` exactly as
     :class:`~jndviewer.core.pwjnd.visibility.VisibilityScorer` does (it is built here and its luma reused); the model
-    is then run with ``model_params`` so the map keeps its components. The scorer is switched to this map so that
-    pooled scores and the displayed visibility agree. When the predictor uses the subband model
+    is run once, with ``model_params``, and the scorer keeps that map (with its components), so that pooled scores and
+    the displayed visibility agree. When the predictor uses the subband model
     (``params.jnd_model == "subband"``) the scorer keeps its subband visibility, and the map shown is that of
     ``pixel_model`` at the image's own resolution.
     """
@@ -158,11 +158,9 @@ def compute_jnd(
 
     started = time.perf_counter()
     torch_device = select_device(device)
-    scorer = VisibilityScorer(reference_rgb, params, torch_device)
     model = create_model(pixel_model or params.jnd_model, **(model_params or {}))
-    jnd = model(scorer.reference)
-    if scorer.subband is None:
-        scorer.jnd = jnd.threshold
+    scorer = VisibilityScorer(reference_rgb, params, torch_device, model=model)
+    jnd = scorer.jnd_map if scorer.jnd_map is not None else model(scorer.reference)
     if torch_device.type == "cuda":
         torch.cuda.synchronize(torch_device)
     threshold = jnd.threshold[0, 0].float().cpu().numpy()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from jndviewer.cli import main
@@ -55,6 +56,19 @@ def test_visibility_scores_fall_as_quality_rises(photo: np.ndarray) -> None:
     scores = [scorer.score(codec.encode(photo, q).decoded) for q in (5, 30, 60, 95)]
     assert scores == sorted(scores, reverse=True)
     assert scorer.score(photo) == 0.0
+
+
+def test_the_scorer_uses_a_given_model_once_and_keeps_its_whole_map(photo: np.ndarray) -> None:
+    from jndviewer.core.jnd import create_model
+
+    calls = []
+    model = create_model("chou1995", border="zero")
+    model.register_forward_hook(lambda *_: calls.append(1))
+    scorer = VisibilityScorer(photo, VisibilityPredictorParams(jnd_model="chou1995"), model=model)
+    assert len(calls) == 1
+    assert scorer.jnd_map is not None and scorer.jnd_map.params["border"] == "zero"
+    assert torch.equal(scorer.jnd, create_model("chou1995", border="zero")(scorer.reference).threshold)
+    assert set(scorer.jnd_map.components) == {"luminance_adaptation", "contrast_masking"}
 
 
 def test_viewing_distance_changes_the_prediction(photo: np.ndarray) -> None:

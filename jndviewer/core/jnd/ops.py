@@ -511,6 +511,14 @@ def connected_to_seeds(index: np.ndarray, seeds: np.ndarray, shape: Sequence[int
     return keep[labels]
 
 
+def seeded_components_map(index: Tensor, seeds: Tensor, shape: Sequence[int]) -> Tensor:
+    """Bool maps of ``shape`` with the pixels at sorted flat ``index`` that :func:`connected_to_seeds` keeps."""
+    kept = connected_to_seeds(index.cpu().numpy(), seeds.cpu().numpy(), shape)
+    out = torch.zeros(math.prod(shape), dtype=torch.bool, device=index.device)
+    out[index[torch.from_numpy(kept).to(index.device)]] = True
+    return out.reshape(tuple(shape))
+
+
 def hysteresis(weak: Tensor, strong: Tensor, method: Literal["auto", "sparse", "iterate"] = "auto") -> Tensor:
     """Keep the 8-connected components of ``weak`` that contain a ``strong`` pixel (MATLAB ``bwselect(...,8)``).
 
@@ -522,11 +530,7 @@ def hysteresis(weak: Tensor, strong: Tensor, method: Literal["auto", "sparse", "
         method = "iterate" if weak.device.type != "cpu" else "sparse"
     if method == "sparse":
         index = weak.reshape(-1).nonzero().squeeze(1)
-        seeds = strong.reshape(-1)[index]
-        kept = connected_to_seeds(index.cpu().numpy(), seeds.cpu().numpy(), weak.shape)
-        out = torch.zeros(weak.numel(), dtype=torch.bool, device=weak.device)
-        out[index[torch.from_numpy(kept).to(weak.device)]] = True
-        return out.reshape(weak.shape)
+        return seeded_components_map(index, strong.reshape(-1)[index], weak.shape)
     grown = (strong & weak).to(torch.float16 if weak.device.type != "cpu" else torch.float32)
     weak_f = weak.to(grown.dtype)
     while True:
@@ -557,17 +561,15 @@ def canny_matlab(
     high = torch.as_tensor(threshold, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1).expand_as(peak)
     index, value = canny_weak_edges(grad_x, grad_y, magnitude, peak, high * CANNY_LOW_RATIO)
     strong = value > high.reshape(-1)[index // (x.shape[-1] * x.shape[-2])]
-    edges = torch.zeros(x.numel(), dtype=torch.bool, device=x.device)
     if method == "auto":
         method = "sparse" if x.device.type == "cpu" else "iterate"
     if method == "sparse":
-        kept = connected_to_seeds(index.cpu().numpy(), strong.cpu().numpy(), x.shape)
-        edges[index[torch.from_numpy(kept).to(x.device)]] = True
-        return edges.reshape(x.shape)
-    weak_map = edges.clone()
+        return seeded_components_map(index, strong, x.shape)
+    weak_map = torch.zeros(x.numel(), dtype=torch.bool, device=x.device)
     weak_map[index] = True
-    edges[index[strong]] = True
-    return hysteresis(weak_map.reshape(x.shape), edges.reshape(x.shape), method="iterate")
+    seed_map = torch.zeros_like(weak_map)
+    seed_map[index[strong]] = True
+    return hysteresis(weak_map.reshape(x.shape), seed_map.reshape(x.shape), method="iterate")
 
 
 def disk_row_half_widths(radius: int) -> list[int]:

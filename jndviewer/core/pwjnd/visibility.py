@@ -132,7 +132,11 @@ def default_params(jnd_model: str | None = None) -> VisibilityPredictorParams:
 class VisibilityScorer:
     """Reference-side state for one image: its (resampled) luma and JND map; scores any decoded version."""
 
-    def __init__(self, reference_rgb: np.ndarray, params: VisibilityPredictorParams, device: Any = None) -> None:
+    def __init__(
+        self, reference_rgb: np.ndarray, params: VisibilityPredictorParams, device: Any = None, model: Any = None
+    ) -> None:
+        """``model``: the pixel JND model to use (e.g. one with non-default parameters); by default
+        ``params.jnd_model``'s. Its whole map (with components) is kept as :attr:`jnd_map`."""
         import torch
 
         from jndviewer.core.jnd import create_model
@@ -140,25 +144,16 @@ class VisibilityScorer:
 
         self.params = params
         self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.subband: SubbandVisibility | None = None
-        if params.jnd_model == SUBBAND:
-            # The subband model takes the viewing condition in its contrast sensitivity: no resampling.
-            if not 5.0 <= params.ppd <= 760.0:
-                raise JndViewerError(
-                    f"A viewing condition of {params.ppd:g} pixels per degree is out of range (5-760)."
-                )
-            self.scale = 1.0
-            self.reference = self._luma(reference_rgb)
-            self.subband = SubbandVisibility(self.reference, params.ppd)
-            self.jnd = None
-        else:
-            self.scale = float(params.model_ppd) / float(params.ppd)
-            if not 0.05 <= self.scale <= 8.0:
-                raise JndViewerError(
-                    f"A viewing condition of {params.ppd:g} pixels per degree is out of range (5-760)."
-                )
-            self.reference = self._luma(reference_rgb)
-            self.jnd = create_model(params.jnd_model)(self.reference).threshold
+        subband = params.jnd_model == SUBBAND
+        # The subband model takes the viewing condition in its contrast sensitivity: no resampling.
+        self.scale = 1.0 if subband else float(params.model_ppd) / float(params.ppd)
+        in_range = 5.0 <= params.ppd <= 760.0 if subband else 0.05 <= self.scale <= 8.0
+        if not in_range:
+            raise JndViewerError(f"A viewing condition of {params.ppd:g} pixels per degree is out of range (5-760).")
+        self.reference = self._luma(reference_rgb)
+        self.subband = SubbandVisibility(self.reference, params.ppd) if subband else None
+        self.jnd_map = None if subband else (model or create_model(params.jnd_model))(self.reference)
+        self.jnd = None if self.jnd_map is None else self.jnd_map.threshold
         self._lock = threading.Lock()
 
     def _luma(self, rgb: np.ndarray) -> Any:
@@ -187,8 +182,6 @@ class VisibilityScorer:
         """The pooled visibility score the decision is made on."""
         from jndviewer.core.visibility import pooled_score
 
-        if self.params.pooling not in POOLINGS:
-            raise JndViewerError(f"Unknown pooling {self.params.pooling!r}; use one of {', '.join(POOLINGS)}.")
         return pooled_score(
             self.visibility(decoded_rgb),
             self.params.pooling,

@@ -169,8 +169,7 @@ def evaluate_items(head: SGJNDHead, items: list[dict]) -> dict[str, float]:
     for index, item in enumerate(items):
         picks = [(index, j) for j in range(len(item["levels"]))]
         features, labels, patches = _batch(items, picks)
-        with torch.no_grad():
-            logits, _, _ = head([f.to(device) for f in features], patches)
+        logits, _, _ = head([f.to(device) for f in features], patches)
         logits = logits.cpu()
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
