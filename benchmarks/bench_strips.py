@@ -2,7 +2,8 @@
 
 The local models (chou1995, yang2005, wu2017) are computed in horizontal strips of ``STRIP_ROWS`` rows on the CPU
 (``jndviewer/core/jnd/base.py``); the result is bit for bit the whole-image one (tests/core/test_jnd_models.py).
-This times both ways alternately, run after run, so that the drift of a shared machine hits both alike, and prints
+The same for wu2017's edge-height peak, the only whole-image quantity its Canny threshold needs. This times both
+ways alternately, run after run, so that the drift of a shared machine hits both alike, and prints
 the medians and their ratio. Run from the repository root::
 
     .venv/bin/python benchmarks/bench_strips.py [--size 1920x1080] [--repeats 20] [--strip-rows 180]
@@ -56,6 +57,19 @@ def main() -> int:
                 times[rows].append(1000 * (time.perf_counter() - started))
         whole, strips = statistics.median(times[0]), statistics.median(times[args.strip_rows])
         print(f"{name:10s} {whole:9.1f} {strips:10.1f} {whole / strips:5.2f}x", flush=True)
+    # wu2017's Canny threshold needs the image's largest edge height: its whole map against strips' maxima
+    from jndviewer.core.jnd.wu2017 import edge_height, edge_height_peak
+
+    peak_times: dict[str, list[float]] = {"whole": [], "strips": []}
+    ways = {"whole": lambda: edge_height(x, "replicate").amax(dim=(-1, -2, -3)),
+            "strips": lambda: edge_height_peak(x, "replicate", args.strip_rows)}
+    for _ in range(args.repeats):
+        for way, run in ways.items():
+            started = time.perf_counter()
+            run()
+            peak_times[way].append(1000 * (time.perf_counter() - started))
+    whole, strips = statistics.median(peak_times["whole"]), statistics.median(peak_times["strips"])
+    print(f"{'wu2017 peak':10s} {whole:9.1f} {strips:10.1f} {whole / strips:5.2f}x  (edge-height peak only)")
     return 0
 
 

@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--patch-keep-min", type=int, default=None,
         help="patch dropout: each training sample keeps at least this many patches (0: all; default: the config's)",
     )
+    sgjnd.add_argument("--heads", type=_positive_int, default=None,
+                       help="heads trained from different random starts and averaged (default: the config's, 1)")
+    sgjnd.add_argument(
+        "--reference-chroma", choices=("full", "420"), default="full",
+        help="the reference patches' chroma: full (default) or 420 (reduced like the 4:2:0 training sources)",
+    )
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
         sub.add_argument(
@@ -311,11 +317,14 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     if args.train_kind == "sgjnd":
         from jndviewer.core.device import select_device
+        from jndviewer.core.pwjnd.sgjnd import SGJNDConfig
         from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
 
+        network = SGJNDConfig(reference_chroma=args.reference_chroma).to_dict()
         config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
-                                     threads=args.threads, device=str(select_device(args.device)),
-                                     **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}))
+                                     threads=args.threads, device=str(select_device(args.device)), config=network,
+                                     **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),
+                                     **({} if args.heads is None else {"heads": args.heads}))
         print(f"wrote {train_sgjnd(config)}")
         return 0
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")

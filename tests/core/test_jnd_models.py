@@ -285,6 +285,17 @@ def test_wu2017_zero_mode_has_no_contrast_masking_on_the_frame() -> None:
     assert torch.allclose(zero[2:-2, 2:-2], replicate[2:-2, 2:-2], rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("border", BORDERS)
+def test_wu2017_edge_height_peak_in_strips_equals_the_whole_maps_peak(border: str) -> None:
+    from jndviewer.core.jnd.wu2017 import edge_height, edge_height_peak
+
+    images = torch.from_numpy(np.stack(batch_images(47, 33))[:, None]).double()
+    images[1, 0, 0, 5] = 255.0  # an outlier on the first row: inside the peak for replicate, on the frame for zero
+    whole = edge_height(images, border).amax(dim=(-1, -2, -3))
+    for rows in (5, 10, 47, 100):  # strips that divide the height, that do not, one strip, more than the height
+        assert torch.equal(edge_height_peak(images, border, rows), whole)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # 4. Batch equals single
 # --------------------------------------------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import ModelError
@@ -16,9 +18,12 @@ from jndviewer.core.pwjnd.sgjnd import (
     EXPORT_FORMAT,
     ResNet50Backbone,
     SGJNDConfig,
+    SGJNDEnsemble,
     SGJNDHead,
     SGJNDPredictor,
     crop_patches,
+    reference_patches,
+    subsample_chroma_420,
     tile_positions,
 )
 
@@ -80,6 +85,32 @@ def test_head_pools_images_with_different_patch_counts_separately() -> None:
         torch.testing.assert_close(logits[index], alone[0])
         torch.testing.assert_close(weight[start : start + count], alone_weight[0])
         start += count
+
+
+def test_an_ensemble_averages_its_heads_and_a_file_can_hold_one(tmp_path: Path, rgb: np.ndarray) -> None:
+    torch.manual_seed(1)
+    channels = (24, 40, 112, 320)
+    heads = [SGJNDHead(channels, 16).eval() for _ in range(3)]
+    features = [torch.rand(2 * 5, 2 * c, 4, 4) for c in channels]
+    logits, quality, weight = SGJNDEnsemble(heads)(features, 5)
+    alone = [head(features, 5) for head in heads]
+    torch.testing.assert_close(logits, sum(a[0] for a in alone) / 3)
+    torch.testing.assert_close(quality, sum(a[1] for a in alone) / 3)
+    torch.testing.assert_close(weight.sum(dim=1), torch.ones(2))
+    assert not torch.allclose(alone[0][0], alone[1][0])  # the heads do differ
+    config = SGJNDConfig(patch=64, patches=6, width=16)
+    path = tmp_path / "three.pt"
+    torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(),
+                "heads": [h.state_dict() for h in heads]}, path)  # fmt: skip
+    predictor = SGJNDPredictor(path)
+    assert len(predictor.network.head.heads) == 3
+    for head, original in zip(predictor.network.head.heads, heads, strict=True):
+        torch.testing.assert_close(head.quality[2].weight, original.quality[2].weight)
+    report = predictor.patch_report(rgb, create_codec("jpeg").encode(rgb, 20).decoded)
+    assert sum(report["weight"]) == pytest.approx(1.0, abs=1e-5)
+    torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(), "heads": []}, tmp_path / "none.pt")
+    with pytest.raises(ModelError, match=r"none\.pt holds no SG-JND head"):
+        SGJNDPredictor(tmp_path / "none.pt")
 
 
 def test_inference_is_deterministic(weights: Path, rgb: np.ndarray) -> None:
@@ -190,3 +221,46 @@ def test_reference_maps_are_kept_for_the_same_image(weights: Path, rgb: np.ndarr
         assert len(calls) == 2
     finally:
         handle.remove()
+
+
+def _ycbcr(patches: torch.Tensor) -> torch.Tensor:
+    matrix = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+    return torch.einsum("ij,njhw->nihw", matrix.double(), patches.double())
+
+
+def test_chroma_420_keeps_luma_and_gray_and_removes_what_a_jpeg_420_codec_removes() -> None:
+    rng = np.random.default_rng(5)
+    gray = torch.from_numpy(rng.uniform(0.2, 0.8, (2, 1, 32, 30))).float().expand(2, 3, 32, 30)
+    assert torch.allclose(subsample_chroma_420(gray.clone()), gray, atol=1e-5)  # no chroma: nothing changes
+    # colour detail at the pixel scale, kept away from the gamut's edges so that no clamping happens
+    base = 0.5 + 0.1 * torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    patches = base.clamp(0.25, 0.75)
+    reduced = subsample_chroma_420(patches.clone())
+    assert reduced.shape == patches.shape
+    assert torch.allclose(_ycbcr(reduced)[:, 0], _ycbcr(patches)[:, 0], atol=1e-5)  # luma untouched
+    # a 2x2 checkerboard of chroma (one 2x2 block = one chroma sample) averages out to the block mean
+    checker = torch.full((1, 3, 8, 8), 0.5)
+    checker[0, 0, ::2, ::2], checker[0, 2, ::2, ::2] = 0.7, 0.3
+    flat = _ycbcr(subsample_chroma_420(checker))[0, 1:]
+    assert float(flat.std(dim=(-1, -2)).max()) < 1e-5
+    # what the reduction takes away is what Pillow's JPEG 4:2:0 at quality 100 takes away (its DCT error is small)
+    rgb = (patches[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=100, subsampling=2)
+    codec = torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
+    original = torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1)
+    ours = subsample_chroma_420(original[None].clone())[0]
+    assert float((ours - codec).abs().mean()) < 0.3 * float((original - codec).abs().mean())
+
+
+def test_reference_chroma_is_part_of_the_configuration(rgb: np.ndarray) -> None:
+    positions = tile_positions(*rgb.shape[:2], 64, 3)
+    full = reference_patches(rgb, positions, SGJNDConfig(patch=64))
+    assert torch.equal(full, crop_patches(rgb, positions, 64))
+    reduced = reference_patches(rgb, positions, SGJNDConfig(patch=64, reference_chroma="420"))
+    assert float((reduced - full).abs().max()) > 0.02  # the noisy colour fixture has chroma detail to lose
+    assert SGJNDConfig.from_dict({**SGJNDConfig().to_dict(), "reference_chroma": "420"}).reference_chroma == "420"
+    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "reference_chroma"}
+    assert SGJNDConfig.from_dict(old_file).reference_chroma == "full"  # files from before the option behave as then
+    with pytest.raises(ModelError, match="reference_chroma must be one of"):
+        SGJNDConfig(reference_chroma="444")

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from jndviewer.core.codecs import create_codec
+from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
 from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDPredictor
 from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
@@ -36,7 +37,7 @@ def labelled(tmp_path: Path) -> str:
 def test_training_without_validation_images_still_exports(labelled: str, tmp_path: Path) -> None:
     config = SGJNDTrainingConfig(
         data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "sgjnd.pt"), steps=3, batch=4,
-        window=6, threads=1, validation_share=0.0,
+        window=6, threads=1, validation_share=0.0, heads=1,
         config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 2, "grid": 2, "width": 8},
     )
     state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
@@ -47,19 +48,23 @@ def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: 
     torch.manual_seed(0)
     config = SGJNDTrainingConfig(
         data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "sgjnd.pt"), steps=20, batch=8,
-        window=10, threads=1, validation_share=0.5,
+        window=10, threads=1, validation_share=0.5, heads=2,
         config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 3, "grid": 2, "width": 16},
     )
     path = train_sgjnd(config, progress=False)
     state = torch.load(path, weights_only=True)
     assert state["format"] == EXPORT_FORMAT and state["training"]["steps"] == 20
+    assert len(state["heads"]) == 2 and not torch.equal(state["heads"][0]["quality.2.weight"],
+                                                        state["heads"][1]["quality.2.weight"])  # fmt: skip
     assert state["training"]["train_items"] + state["training"]["validation_items"] == 6
     assert state["training"]["validation_items"] >= 1
     cache = torch.load(tmp_path / "run" / "features.pt", weights_only=True)["items"]
     assert len(cache) == 6 and {item["reference"][0].shape[0] for item in cache.values()} == {1, 2, 3}
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     validation = [r for r in log if r["event"] == "validation"]
-    assert [r["step"] for r in validation] == [20] and 0 <= validation[0]["mae"] <= 99
+    assert [(r["head"], r["step"]) for r in validation] == [(0, 20), (1, 20)]
+    assert all(0 <= r["mae"] <= 99 for r in validation)
+    assert next(r for r in log if r["event"] == "ensemble")["heads"] == 2
     # the exported head drives the predictor: a PW-JND on a real JPEG ladder, weights summing to 1
     image = np.asarray(Image.open(tmp_path / "images" / "set" / "img4.png").convert("RGB"))
     result = SGJNDPredictor(path).predict(image, create_codec("jpeg"))
@@ -69,8 +74,13 @@ def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: 
     config.steps = 30
     train_sgjnd(config, progress=False)
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    assert {"event": "resumed", "step": 20}.items() <= next(r for r in log if r["event"] == "resumed").items()
+    resumed = [r for r in log if r["event"] == "resumed"]
+    assert [(r["head"], r["step"]) for r in resumed] == [(0, 20), (1, 20)]
     assert torch.load(path, weights_only=True)["training"]["steps"] == 30
+    # a feature cache belongs to one network configuration
+    config.config = {**config.config, "reference_chroma": "420"}  # the cache above was made with "full"
+    with pytest.raises(JndViewerError, match="another network configuration"):
+        train_sgjnd(config, progress=False)
 
 
 def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:

@@ -446,26 +446,35 @@ def canny_weak_edges(
     candidates[..., -1, :] = False
     candidates[..., :, 0] = False
     candidates[..., :, -1] = False
-    index = candidates.reshape(-1).nonzero().squeeze(1)
+    index = _flat_nonzero(candidates)
     flat_magnitude = magnitude.reshape(-1)
     residue = just_below(CANNY_MIN_MAGNITUDE, magnitude)
-    image_peak = peak.reshape(-1)[index // (height * width)]
 
-    def normalised(values: Tensor) -> Tensor:
+    def per_image(values: Tensor, at: Tensor) -> Tensor:
+        """Each candidate's image's entry of an N-vector (a plain broadcast for a single image)."""
+        values = values.reshape(-1)
+        return values.expand(at.shape[0]) if values.shape[0] == 1 else values[at // (height * width)]
+
+    def gathered(flat: Tensor, at: Tensor) -> Tensor:
+        return flat.index_select(0, at)  # about 1.7x faster than flat[at] for these 1-D gathers
+
+    def normalised(values: Tensor, image_peak: Tensor) -> Tensor:
         return F.threshold(values, residue, 0.0).div_(image_peak)
 
-    value = normalised(flat_magnitude[index])
-    above_low = value > low.reshape(-1)[index // (height * width)]
-    index, value, image_peak = index[above_low], value[above_low], image_peak[above_low]
-    ix = grad_x.reshape(-1)[index]
-    iy = grad_y.reshape(-1)[index]
+    value = normalised(gathered(flat_magnitude, index), per_image(peak, index))
+    kept = _flat_nonzero(value > per_image(low, index))
+    index, value = index.index_select(0, kept), value.index_select(0, kept)
+    image_peak = per_image(peak, index)
+    ix = gathered(grad_x.reshape(-1), index)
+    iy = gathered(grad_y.reshape(-1), index)
     ratios = {"y/x": (iy / ix).abs_(), "x/y": (ix / iy).abs_()}
     complements = {key: 1.0 - ratio for key, ratio in ratios.items()}
     neighbour_cache: dict[tuple[int, int], Tensor] = {}
 
     def neighbour(offset: tuple[int, int]) -> Tensor:
         if offset not in neighbour_cache:
-            neighbour_cache[offset] = normalised(flat_magnitude[index + (offset[0] * width + offset[1])])
+            at = index + (offset[0] * width + offset[1])
+            neighbour_cache[offset] = normalised(gathered(flat_magnitude, at), image_peak)
         return neighbour_cache[offset]
 
     is_max = torch.zeros_like(value, dtype=torch.bool)
@@ -476,7 +485,15 @@ def canny_weak_edges(
             interpolated = torch.addcmul(neighbour(first) * complement, neighbour(second), ratio)
             in_sector = in_sector & (value >= interpolated)
         is_max |= in_sector
-    return index[is_max], value[is_max]
+    kept = _flat_nonzero(is_max)
+    return index.index_select(0, kept), value.index_select(0, kept)
+
+
+def _flat_nonzero(mask: Tensor) -> Tensor:
+    """Flat int64 indices of the true entries of a bool tensor, ascending (NumPy's on the CPU: about 2x faster)."""
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.reshape(-1).numpy()))
+    return mask.reshape(-1).nonzero().squeeze(1)
 
 
 def connected_to_seeds(index: np.ndarray, seeds: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -560,7 +577,9 @@ def canny_matlab(
     peak = torch.where(peak > just_below(CANNY_MIN_MAGNITUDE, peak), peak, torch.ones_like(peak))
     high = torch.as_tensor(threshold, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1).expand_as(peak)
     index, value = canny_weak_edges(grad_x, grad_y, magnitude, peak, high * CANNY_LOW_RATIO)
-    strong = value > high.reshape(-1)[index // (x.shape[-1] * x.shape[-2])]
+    image_high = high.reshape(-1)
+    strong = value > (image_high.expand(index.shape[0]) if image_high.shape[0] == 1 else
+                      image_high[index // (x.shape[-1] * x.shape[-2])])
     if method == "auto":
         method = "sparse" if x.device.type == "cpu" else "iterate"
     if method == "sparse":

