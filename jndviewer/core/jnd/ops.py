@@ -451,9 +451,7 @@ def canny_weak_edges(
     residue = just_below(CANNY_MIN_MAGNITUDE, magnitude)
 
     def per_image(values: Tensor, at: Tensor) -> Tensor:
-        """Each candidate's image's entry of an N-vector (a plain broadcast for a single image)."""
-        values = values.reshape(-1)
-        return values.expand(at.shape[0]) if values.shape[0] == 1 else values[at // (height * width)]
+        return _per_candidate(values, at, height * width)
 
     def gathered(flat: Tensor, at: Tensor) -> Tensor:
         return flat.index_select(0, at)  # about 1.7x faster than flat[at] for these 1-D gathers
@@ -487,6 +485,12 @@ def canny_weak_edges(
         is_max |= in_sector
     kept = _flat_nonzero(is_max)
     return index.index_select(0, kept), value.index_select(0, kept)
+
+
+def _per_candidate(values: Tensor, index: Tensor, plane: int) -> Tensor:
+    """Each flat ``index``'s image's entry of an N-vector (images of ``plane`` pixels; a broadcast for one image)."""
+    values = values.reshape(-1)
+    return values.expand(index.shape[0]) if values.shape[0] == 1 else values[index // plane]
 
 
 def _flat_nonzero(mask: Tensor) -> Tensor:
@@ -546,7 +550,7 @@ def hysteresis(weak: Tensor, strong: Tensor, method: Literal["auto", "sparse", "
     if method == "auto":
         method = "iterate" if weak.device.type != "cpu" else "sparse"
     if method == "sparse":
-        index = weak.reshape(-1).nonzero().squeeze(1)
+        index = _flat_nonzero(weak)
         return seeded_components_map(index, strong.reshape(-1)[index], weak.shape)
     grown = (strong & weak).to(torch.float16 if weak.device.type != "cpu" else torch.float32)
     weak_f = weak.to(grown.dtype)
@@ -577,9 +581,7 @@ def canny_matlab(
     peak = torch.where(peak > just_below(CANNY_MIN_MAGNITUDE, peak), peak, torch.ones_like(peak))
     high = torch.as_tensor(threshold, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1).expand_as(peak)
     index, value = canny_weak_edges(grad_x, grad_y, magnitude, peak, high * CANNY_LOW_RATIO)
-    image_high = high.reshape(-1)
-    strong = value > (image_high.expand(index.shape[0]) if image_high.shape[0] == 1 else
-                      image_high[index // (x.shape[-1] * x.shape[-2])])
+    strong = value > _per_candidate(high, index, x.shape[-1] * x.shape[-2])
     if method == "auto":
         method = "sparse" if x.device.type == "cpu" else "iterate"
     if method == "sparse":

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jndviewer.core.errors import JndViewerError, ModelError
+from jndviewer.core.image import LUMA_WEIGHTS
 from jndviewer.core.pwjnd.result import PWJND, LevelRecord
 
 Tensor = torch.Tensor
@@ -46,8 +47,8 @@ EXPORT_FORMAT = "jndviewer.sgjnd"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 REFERENCE_CHROMA = ("420", "full")
-#: JPEG's (JFIF) full-range BT.601 RGB -> YCbCr matrix; YCbCr -> RGB is its inverse.
-RGB_TO_YCBCR = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+#: JPEG's (JFIF) full-range BT.601 RGB -> YCbCr matrix (its luma row is the project's luma); the inverse goes back.
+RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 
 
 @dataclass(frozen=True)

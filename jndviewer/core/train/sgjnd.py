@@ -216,7 +216,9 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
     val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
-    log.write({"event": "started", "config": asdict(config), "train": len(train_items), "validation": len(val_items)})
+    if not (run / "checkpoint.pt").exists():  # head 0's checkpoint: a run that has begun resumes instead
+        log.write({"event": "started", "config": asdict(config), "train": len(train_items),
+                   "validation": len(val_items)})
     heads = [
         _train_head(index, config, channels, model_config.width, train_items, val_items, run, log, device, progress)
         for index in range(config.heads)
