@@ -111,6 +111,13 @@ def test_an_ensemble_averages_its_heads_and_a_file_can_hold_one(tmp_path: Path, 
     torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(), "heads": []}, tmp_path / "none.pt")
     with pytest.raises(ModelError, match=r"none\.pt holds no SG-JND head"):
         SGJNDPredictor(tmp_path / "none.pt")
+    torch.save({"format": EXPORT_FORMAT, "version": 2, "config": {**config.to_dict(), "reference_chroma": "444"},
+                "heads": [heads[0].state_dict()]}, tmp_path / "chroma.pt")  # fmt: skip
+    with pytest.raises(ModelError, match=r"^chroma\.pt: reference_chroma must be one of 420, full, not '444'\.$"):
+        SGJNDPredictor(tmp_path / "chroma.pt")
+    torch.save({"format": EXPORT_FORMAT, "version": 2, "heads": [heads[0].state_dict()]}, tmp_path / "noconfig.pt")
+    with pytest.raises(ModelError, match=r"^noconfig\.pt: The SG-JND configuration is not readable"):
+        SGJNDPredictor(tmp_path / "noconfig.pt")
 
 
 def test_inference_is_deterministic(weights: Path, rgb: np.ndarray) -> None:

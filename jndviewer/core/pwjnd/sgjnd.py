@@ -454,7 +454,11 @@ def _load_network(path: str) -> SGJNDNetwork:
     head_states = state["heads"] if "heads" in state else [state.get("head")]  # version 2 holds an ensemble
     if not isinstance(head_states, list) or not head_states or not all(isinstance(h, dict) for h in head_states):
         raise ModelError(f"{Path(path).name} holds no SG-JND head.")
-    network = SGJNDNetwork(SGJNDConfig.from_dict(state["config"]), heads=len(head_states))
+    try:
+        config = SGJNDConfig.from_dict(state.get("config") or {})
+    except ModelError as err:
+        raise ModelError(f"{Path(path).name}: {err}") from err
+    network = SGJNDNetwork(config, heads=len(head_states))
     try:
         for head, head_state in zip(network.head.heads, head_states, strict=True):
             head.load_state_dict(head_state)
