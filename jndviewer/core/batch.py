@@ -8,6 +8,7 @@ resumes where it stopped (images already in the output are skipped).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -93,7 +94,10 @@ def run_batch(
             _deliver(path, predict_one(path, codec_spec, predictor_name, options), on_result, on_error, progress)
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(threads,)) as pool:
+    # Fresh interpreters, not forks: a fork of a process whose OpenMP thread pools (torch's, numba's) are running
+    # cannot use them.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, context, initializer=_worker_init, initargs=(threads,)) as pool:
         futures = {pool.submit(predict_one, p, codec_spec, predictor_name, options): p for p in pending}
         for future in as_completed(futures):
             _deliver(futures[future], future.result(), on_result, on_error, progress)

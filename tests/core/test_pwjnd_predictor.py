@@ -132,6 +132,28 @@ def test_predict_command_is_resumable_and_reports_bad_files(photo: np.ndarray, t
     assert {r.image: r.level for r in read_results(output)} == first
 
 
+@pytest.mark.slow
+def test_parallel_workers_give_the_single_process_results_after_kernels_ran_here(
+    photo: np.ndarray, tmp_path: Path
+) -> None:
+    """Workers are fresh interpreters: a fork of this process, whose OpenMP pools (torch's, numba's) already ran a
+    JND map just below, could not use them."""
+    from jndviewer.core.jnd import create_model
+
+    create_model("chou1995")(torch.from_numpy(photo[..., 1].astype(np.float32))[None, None])
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(photo).save(folder / "one.png")
+    Image.fromarray(photo[:, ::-1]).save(folder / "two.png")
+    levels = {}
+    for jobs in ("1", "2"):
+        output = tmp_path / f"jobs{jobs}.json"
+        args = ["predict", str(folder), "--jnd-model", "chou1995", "--threshold", "1.5", "--jobs", jobs, "-o"]
+        assert main([*args, str(output)]) == 0
+        levels[jobs] = {Path(r.image).name: (r.level, r.nbytes) for r in read_results(output)}
+    assert levels["2"] == levels["1"] and len(levels["1"]) == 2
+
+
 def test_export_keeps_metadata_and_writes_a_sidecar(photo: np.ndarray, tmp_path: Path) -> None:
     from PIL import ImageCms
 

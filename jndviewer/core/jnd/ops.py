@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from jndviewer.core.errors import ModelError
+from jndviewer.core.jnd import kernels
 
 Tensor = torch.Tensor
 BorderMode = Literal["replicate", "zero"]
@@ -169,6 +170,8 @@ def correlate_separable(
     """'same' correlation with the separable kernel ``outer(column_taps, row_taps)`` (both of odd length)."""
     rh, rw = len(column_taps) // 2, len(row_taps) // 2
     padded = extend(x, rh, rh, rw, rw, border)
+    if kernels.use_kernels(padded):
+        return kernels.separable_correlation(padded, column_taps, row_taps)
     return correlate_rows(correlate_cols(padded, column_taps), row_taps)
 
 
@@ -262,6 +265,8 @@ def background_luminance(x: Tensor, border: Extension, padded: Tensor | None = N
     if _use_conv(padded):
         weight = torch.tensor(BACKGROUND_KERNEL, dtype=padded.dtype, device=padded.device)
         return F.conv2d(padded, weight.view(1, 1, 5, 5)) / BACKGROUND_KERNEL_SUM
+    if kernels.use_kernels(padded):
+        return kernels.per_plane(kernels.background_luminance_rows, padded, 2, 2)
     height, width = x.shape[-2:]
     rows3 = padded[..., 1 : 1 + height, :] + padded[..., 2 : 2 + height, :]
     rows3.add_(padded[..., 3 : 3 + height, :])
@@ -288,6 +293,8 @@ def max_weighted_gradient(x: Tensor, border: Extension, padded: Tensor | None = 
         weight = torch.tensor(GRADIENT_KERNELS, dtype=padded.dtype, device=padded.device).unsqueeze(1)
         grads = F.conv2d(padded, weight * GRADIENT_KERNEL_SCALE)
         return grads.abs().amax(dim=1, keepdim=True)
+    if kernels.use_kernels(padded):
+        return kernels.per_plane(kernels.max_weighted_gradient_rows, padded, 2, 2)
     height, width = x.shape[-2:]
     # Row difference V(y, x') = P(y+1, x') - P(y+3, x'), over the padded width.
     row_difference = padded[..., 1 : 1 + height, :] - padded[..., 3 : 3 + height, :]
@@ -393,10 +400,16 @@ def canny_taps(sigma: float = CANNY_SIGMA) -> tuple[np.ndarray, np.ndarray]:
 
 
 def canny_gradients(x: Tensor, sigma: float = CANNY_SIGMA) -> tuple[Tensor, Tensor]:
-    """Smoothed gradients (GX along columns, GY along rows) with replicate extension, as MATLAB computes them."""
+    """Smoothed gradients (GX along columns, GY along rows) with replicate extension, as MATLAB computes them.
+
+    On the CPU (float32) the four separable passes run fused in one compiled kernel
+    (:func:`jndviewer.core.jnd.kernels.smoothed_gradients`).
+    """
     gauss, deriv = canny_taps(sigma)
     radius = len(gauss) // 2
     padded = extend(x, radius, radius, radius, radius, "replicate")
+    if kernels.use_kernels(padded):
+        return kernels.smoothed_gradients(padded, gauss, deriv)
     smoothed_along_y = correlate_cols(padded, gauss)
     grad_x = correlate_rows(smoothed_along_y, deriv)
     smoothed_along_x = correlate_rows(padded, gauss)

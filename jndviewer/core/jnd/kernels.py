@@ -1,0 +1,423 @@
+"""Compiled CPU kernels (numba) for the passes that eager PyTorch runs as many memory-bound sweeps.
+
+Each kernel computes exactly what the torch code beside its caller computes (the tests compare the two on random
+images); it only fuses the sweeps into one loop that keeps its values in registers. They run on the CPU with NumPy
+arrays; CUDA tensors keep the torch path. Compiled code is cached next to this file (numba ``cache=True``), so the
+compilation (a few seconds) happens once per installation, not once per run.
+
+Why numba and not ``torch.compile``: inductor's CPU backend needs a C++ compiler at run time and compiles for tens
+of seconds per shape, which a desktop tool cannot ask of its users.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numba
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+#: Output rows per parallel work item of the row kernels (a few rows of intermediates stay in the cache).
+TILE_ROWS = 32
+
+#: Numba picks its threading layer itself (OpenMP here). Not the work-queue layer: it aborts the process when two
+#: threads launch kernels at once, as the explorer's workers do.
+
+#: LLVM may contract a*b+c into fused multiply-adds; no other fast-math liberty (infinities and NaN must behave).
+_FASTMATH = {"contract"}
+
+#: Taylor coefficients of 2^f = e^(f ln 2) on f in [-1/2, 1/2] up to f^6 (relative error below 1.2e-7, within
+#: float32 rounding): ln(2)^k / k!.
+_EXP2_TAYLOR = tuple(math.log(2.0) ** k / math.factorial(k) for k in range(7))
+
+
+def use_kernels(x: Tensor) -> bool:
+    """The compiled kernels serve float32 tensors on the CPU (the product's maps are float32; float64, used to check
+    precision, keeps the torch path and its libm-accurate ``exp2``)."""
+    return x.device.type == "cpu" and x.dtype == torch.float32
+
+
+def set_threads() -> None:
+    """Run numba's parallel loops on as many threads as torch uses (``--threads`` and the benchmarks set those)."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _exp2_parts(e: float, c: np.ndarray) -> tuple[float, np.int32]:  # pragma: no cover - compiled
+    """2^e for |e| <= 126 as ``(2^f, bits)`` with e = n + f, f in [-1/2, 1/2], and ``bits`` the IEEE-754 float32
+    bit pattern of 2^n, so that ``2^f * bits.view(float32)`` is 2^e (to float32 rounding of 2^f).
+
+    ``c`` holds, in float32, the Taylor coefficients ``c[0..6]``, 1/2 (``c[7]``), the float32 exponent
+    bias 127 (``c[9]``) and 2^23 (``c[10]``): a Python float constant would promote the work to float64. The bit
+    pattern ``(n + 127) * 2^23`` is computed in floating point (exact: an integer below 2^31 with at most 8
+    significant bits) and converted to int32 once, which AVX2 vectorises (a float-to-int64 conversion it does not).
+    """
+    n = np.floor(e + c[7])
+    f = e - n
+    p = c[6] * f + c[5]
+    p = p * f + c[4]
+    p = p * f + c[3]
+    p = p * f + c[2]
+    p = p * f + c[1]
+    p = p * f + c[0]
+    return p, np.int32((n + c[9]) * c[10])
+
+
+@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+def wu2013_prediction_rows(
+    extended: np.ndarray,
+    centre: np.ndarray,
+    inverse_h2: np.ndarray,
+    y0: int,
+    patch_radius: int,
+    search_radius: int,
+    stabiliser: np.ndarray,
+    compute_stabiliser: bool,
+    shift: np.ndarray,
+    use_shift: bool,
+    constants: np.ndarray,
+    prediction: np.ndarray,
+    top: np.ndarray,
+    tile_rows: int,
+    tile_cols: int,
+) -> None:  # pragma: no cover - compiled
+    """The non-local AR prediction of :func:`jndviewer.core.jnd.wu2013._prediction_rows` for one image's rows.
+
+    ``extended`` is the image extended by ``margin = patch_radius + search_radius`` on every side; ``centre``,
+    ``inverse_h2`` (already times log2 e), ``stabiliser``, ``shift``, ``prediction`` and ``top`` cover output rows
+    ``y0 : y0 + rows``. ``constants``: the exp2 coefficients (see :func:`_exp2_parts`) and the exponent limit
+    (``constants[8]``). All arrays are float32. Fills ``prediction`` (before rounding), ``top`` and, when
+    ``compute_stabiliser``, ``stabiliser``.
+
+    Tiles of ``tile_rows x tile_cols`` pixels run in parallel, small enough that their accumulators stay in the
+    core's cache. The offsets are visited in pairs +o / -o, whose patch-difference sums are one array read at two
+    positions (D_{-o}(x) = D_o(x - o)), as in the torch code.
+    """
+    r, big_r = patch_radius, search_radius
+    margin = r + big_r
+    rows, width = centre.shape
+    dtype = centre.dtype
+    limit = constants[8]
+    tiles_down = (rows + tile_rows - 1) // tile_rows
+    tiles_across = (width + tile_cols - 1) // tile_cols
+    for tile in numba.prange(tiles_down * tiles_across):
+        ya = (tile // tiles_across) * tile_rows
+        xa = (tile % tiles_across) * tile_cols
+        count = min(rows, ya + tile_rows) - ya
+        tw = min(width, xa + tile_cols) - xa
+        span_w = tw + big_r + 2 * r
+        squared = np.empty((count + big_r + 2 * r, span_w), dtype)
+        vertical = np.empty((count + big_r, span_w), dtype)
+        sums = np.empty((count + big_r, tw + big_r), dtype)
+        numerator = np.zeros((count, tw), dtype)
+        denominator = np.zeros((count, tw), dtype)
+        best = np.full((count, tw), -np.inf, dtype)
+        mantissa = np.empty(tw, dtype)
+        scale_bits = np.empty(tw, np.int32)
+        scale = scale_bits.view(np.float32)
+        if compute_stabiliser:
+            nearest = np.full((count, tw), np.inf, dtype)
+        else:
+            nearest = stabiliser[ya : ya + count, xa : xa + tw].copy()
+        for stage in range(2):
+            if stage == 0 and not compute_stabiliser:
+                continue
+            for u in range(0, big_r + 1):
+                for v in range(-big_r, big_r + 1):
+                    if u == 0 and v <= 0:
+                        continue
+                    if stage == 0 and (u > 1 or abs(v) > 1):
+                        continue
+                    # D_o, o = (u, v), at rows ya - u .. ya + count - 1 and columns xa + min(0, -v) onwards
+                    av = abs(v)
+                    span_h = count + u + 2 * r
+                    span_c = tw + av + 2 * r
+                    row0 = margin + y0 + ya - u - r
+                    col0 = margin + xa + min(0, -v) - r
+                    for a in range(span_h):
+                        target = squared[a]
+                        upper = extended[row0 + a]
+                        lower = extended[row0 + a + u]
+                        for b in range(span_c):
+                            d = upper[col0 + b] - lower[col0 + b + v]
+                            target[b] = d * d
+                    for a in range(count + u):
+                        target = vertical[a]
+                        target[:span_c] = squared[a, :span_c]
+                        for k in range(1, 2 * r + 1):
+                            source = squared[a + k]
+                            for b in range(span_c):
+                                target[b] += source[b]
+                    for a in range(count + u):
+                        target = sums[a]
+                        source = vertical[a]
+                        target[: tw + av] = source[: tw + av]
+                        for k in range(1, 2 * r + 1):
+                            for b in range(tw + av):
+                                target[b] += source[b + k]
+                    for side in range(2):
+                        # +o reads the sums at (i + u, j + max(0, v)); -o at (i, j + max(0, -v)).
+                        di = u if side == 0 else 0
+                        dj = max(0, v) if side == 0 else max(0, -v)
+                        sign = 1 if side == 0 else -1
+                        for i in range(count):
+                            y = ya + i
+                            row_sums = sums[i + di, dj : dj + tw]
+                            row_nearest = nearest[i]
+                            if stage == 0:
+                                for j in range(tw):
+                                    row_nearest[j] = min(row_nearest[j], row_sums[j])
+                                continue
+                            row_inverse = inverse_h2[y, xa : xa + tw]
+                            row_shift = shift[y, xa : xa + tw] if use_shift else row_inverse
+                            row_best = best[i]
+                            for j in range(tw):
+                                e = row_nearest[j] - row_sums[j] * row_inverse[j]
+                                if use_shift:
+                                    e -= row_shift[j]
+                                row_best[j] = max(row_best[j], e)
+                                p, bits = _exp2_parts(min(max(e, -limit), limit), constants)
+                                mantissa[j] = p
+                                scale_bits[j] = bits
+                            nx = margin + xa + sign * v
+                            neighbours = extended[margin + y0 + y + sign * u, nx : nx + tw]
+                            row_numerator = numerator[i]
+                            row_denominator = denominator[i]
+                            for j in range(tw):
+                                w = mantissa[j] * scale[j]
+                                row_numerator[j] += w * neighbours[j]
+                                row_denominator[j] += w
+            if stage == 0:
+                for i in range(count):
+                    row_inverse = inverse_h2[ya + i, xa : xa + tw]
+                    for j in range(tw):
+                        nearest[i, j] *= row_inverse[j]
+                stabiliser[ya : ya + count, xa : xa + tw] = nearest
+        for i in range(count):
+            row_best = best[i]
+            for j in range(tw):
+                p, bits = _exp2_parts(min(max(row_best[j], -limit), limit), constants)
+                mantissa[j] = p
+                scale_bits[j] = bits
+            row_centre = centre[ya + i, xa : xa + tw]
+            row_prediction = prediction[ya + i, xa : xa + tw]
+            for j in range(tw):
+                w = mantissa[j] * scale[j]
+                row_prediction[j] = (numerator[i, j] + w * row_centre[j]) / (denominator[i, j] + w)
+            top[ya + i, xa : xa + tw] = row_best
+
+
+def wu2013_prediction(
+    extended: Tensor,
+    centre: Tensor,
+    inverse_h2: Tensor,
+    y0: int,
+    patch_radius: int,
+    search_radius: int,
+    limit: float,
+    stabiliser: Tensor | None,
+    shift: Tensor | None,
+    tile_rows: int = 32,
+    tile_cols: int = 256,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Torch front of :func:`wu2013_prediction_rows` for ``1 x 1 x H x W`` tensors; returns (prediction before
+    rounding, top exponent, stabiliser) shaped like ``centre``."""
+    set_threads()
+    ext = extended[0, 0].contiguous().numpy()
+    cen = centre[0, 0].contiguous().numpy()
+    inv = inverse_h2[0, 0].contiguous().numpy()
+    compute = stabiliser is None
+    stab = np.empty_like(cen) if compute else stabiliser[0, 0].contiguous().numpy()
+    shf = shift[0, 0].contiguous().numpy() if shift is not None else np.empty((0, 0), cen.dtype)
+    constants = np.array([*_EXP2_TAYLOR, 0.5, limit, 127.0, 2.0**23], dtype=cen.dtype)
+    prediction = np.empty_like(cen)
+    top = np.empty_like(cen)
+    wu2013_prediction_rows(
+        ext, cen, inv, y0, patch_radius, search_radius, stab, compute, shf, shift is not None, constants,
+        prediction, top, tile_rows, tile_cols,
+    )  # fmt: skip
+    as_tensor = lambda a: torch.from_numpy(a)[None, None]  # noqa: E731
+    return as_tensor(prediction), as_tensor(top), as_tensor(stab) if compute else stabiliser
+
+
+@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+def smoothed_gradients_rows(
+    padded: np.ndarray, gauss: np.ndarray, deriv: np.ndarray, grad_x: np.ndarray, grad_y: np.ndarray, tile_rows: int
+) -> None:  # pragma: no cover - compiled
+    """:func:`jndviewer.core.jnd.ops.canny_gradients` for one image extended by ``r = len(gauss) // 2`` on every side:
+    ``grad_x`` = rows(deriv) of cols(gauss), ``grad_y`` = cols(deriv) of rows(gauss), 'valid' correlations.
+
+    Row tiles run in parallel; each keeps its smoothed intermediate rows (a few hundred kB) in the cache instead of
+    writing whole-image intermediates, which is what the four eager torch passes spend their time on.
+    """
+    taps = gauss.size
+    height, width = grad_x.shape
+    padded_width = padded.shape[1]
+    tiles = (height + tile_rows - 1) // tile_rows
+    for tile in numba.prange(tiles):
+        ya = tile * tile_rows
+        count = min(height, ya + tile_rows) - ya
+        along_y = np.empty(padded_width, padded.dtype)
+        along_x = np.empty((count + taps - 1, width), padded.dtype)
+        for i in range(count + taps - 1):
+            source = padded[ya + i]
+            target = along_x[i]
+            target[:] = gauss[0] * source[:width]
+            for k in range(1, taps):
+                weight = gauss[k]
+                for x in range(width):
+                    target[x] += weight * source[x + k]
+        for i in range(count):
+            along_y[:] = gauss[0] * padded[ya + i]
+            for k in range(1, taps):
+                weight = gauss[k]
+                source = padded[ya + i + k]
+                for x in range(padded_width):
+                    along_y[x] += weight * source[x]
+            target = grad_x[ya + i]
+            target[:] = deriv[0] * along_y[:width]
+            for k in range(1, taps):
+                weight = deriv[k]
+                for x in range(width):
+                    target[x] += weight * along_y[x + k]
+            target = grad_y[ya + i]
+            target[:] = deriv[0] * along_x[i]
+            for k in range(1, taps):
+                weight = deriv[k]
+                source = along_x[i + k]
+                for x in range(width):
+                    target[x] += weight * source[x]
+
+
+def smoothed_gradients(
+    padded: Tensor, gauss: np.ndarray, deriv: np.ndarray, tile_rows: int = 64
+) -> tuple[Tensor, Tensor]:
+    """Torch front of :func:`smoothed_gradients_rows` for an ``N x 1 x (H + 2r) x (W + 2r)`` float32 tensor."""
+    set_threads()
+    radius = len(gauss) // 2
+    n, channels, height, width = padded.shape
+    grad_x = torch.empty((n, channels, height - 2 * radius, width - 2 * radius), dtype=padded.dtype)
+    grad_y = torch.empty_like(grad_x)
+    taps = [np.asarray(t, dtype=np.float32) for t in (gauss, deriv)]
+    for index in range(n):
+        for channel in range(channels):
+            smoothed_gradients_rows(
+                padded[index, channel].contiguous().numpy(), *taps, grad_x[index, channel].numpy(),
+                grad_y[index, channel].numpy(), tile_rows,
+            )  # fmt: skip
+    return grad_x, grad_y
+
+
+@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+def background_luminance_rows(padded: np.ndarray, out: np.ndarray, tile_rows: int) -> None:  # pragma: no cover
+    """:func:`jndviewer.core.jnd.ops.background_luminance` (Chou & Li 1995, Eq. 9) for one image extended by 2:
+    B = ones(5x5) + ones(3x3) - 2 delta, summed as the torch code sums it, divided by 32."""
+    height, width = out.shape
+    padded_width = padded.shape[1]
+    tiles = (height + tile_rows - 1) // tile_rows
+    for tile in numba.prange(tiles):
+        ya = tile * tile_rows
+        rows3 = np.empty(padded_width, padded.dtype)
+        rows5 = np.empty(padded_width, padded.dtype)
+        for y in range(ya, min(height, ya + tile_rows)):
+            p0, p1, p2, p3, p4 = padded[y], padded[y + 1], padded[y + 2], padded[y + 3], padded[y + 4]
+            for x in range(padded_width):
+                three = p1[x] + p2[x] + p3[x]
+                rows3[x] = three
+                rows5[x] = three + p0[x] + p4[x]
+            target = out[y]
+            for x in range(width):
+                total = rows3[x + 1] + rows3[x + 2] + rows3[x + 3]
+                outer = rows5[x] + rows5[x + 4] + rows5[x + 1] + rows5[x + 2] + rows5[x + 3]
+                target[x] = (total + outer - 2 * p2[x + 2]) * (1 / 32)
+
+
+@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+def max_weighted_gradient_rows(padded: np.ndarray, out: np.ndarray, tile_rows: int) -> None:  # pragma: no cover
+    """:func:`jndviewer.core.jnd.ops.max_weighted_gradient` (Chou & Li 1995, Eq. 7-8) for one image extended by 2,
+    with the same shared sums: G1, G4 separable; max(|G2|, |G3|) = (|G2 + G3| + |G2 - G3|) / 2."""
+    height, width = out.shape
+    padded_width = padded.shape[1]
+    tiles = (height + tile_rows - 1) // tile_rows
+    for tile in numba.prange(tiles):
+        ya = tile * tile_rows
+        row_difference = np.empty(padded_width, padded.dtype)
+        for y in range(ya, min(height, ya + tile_rows)):
+            p0, p1, p2, p3, p4 = padded[y], padded[y + 1], padded[y + 2], padded[y + 3], padded[y + 4]
+            for x in range(padded_width):
+                row_difference[x] = p1[x] - p3[x]
+            target = out[y]
+            for x in range(width):
+                outer = row_difference[x] + row_difference[x + 4]
+                inner = row_difference[x + 1] + row_difference[x + 3]
+                centre = row_difference[x + 2]
+                g1 = outer + 3 * inner + 8 * centre  # 16 G1
+                half_sum = p0[x + 2] - p4[x + 2] + 4 * inner + 3 * centre  # 16 (G2 + G3) / 2
+                c0 = p0[x + 1] - p0[x + 3]
+                c1 = p1[x + 1] - p1[x + 3]
+                c2 = p2[x + 1] - p2[x + 3]
+                c3 = p3[x + 1] - p3[x + 3]
+                c4 = p4[x + 1] - p4[x + 3]
+                g4 = (c0 + c4) + 3 * (c1 + c3) + 8 * c2  # 16 G4
+                half_difference = p2[x] - p2[x + 4] + 4 * (c1 + c3) + 3 * c2  # 16 (G2 - G3) / 2
+                largest = max(abs(g1), abs(g4), abs(half_sum) + abs(half_difference))
+                target[x] = largest * (1 / 16)
+
+
+def per_plane(kernel: Callable[..., None], padded: Tensor, rows: int, cols: int, *args: object) -> Tensor:
+    """Run a row kernel ``kernel(padded_plane, *args, out_plane, tile_rows)`` on every plane of an ``N x C`` float32
+    tensor extended by ``rows`` above and below and ``cols`` left and right; returns the ``N x C x H x W`` output."""
+    set_threads()
+    n, channels, height, width = padded.shape
+    out = torch.empty((n, channels, height - 2 * rows, width - 2 * cols), dtype=padded.dtype)
+    for index in range(n):
+        for channel in range(channels):
+            kernel(padded[index, channel].contiguous().numpy(), *args, out[index, channel].numpy(), TILE_ROWS)
+    return out
+
+
+def separable_correlation(padded: Tensor, column_taps: Sequence[float], row_taps: Sequence[float]) -> Tensor:
+    """'valid' separable correlation of an extended float32 tensor (see :func:`separable_correlation_rows`)."""
+    columns = np.asarray(column_taps, dtype=np.float32)
+    rows = np.asarray(row_taps, dtype=np.float32)
+    return per_plane(separable_correlation_rows, padded, columns.size // 2, rows.size // 2, columns, rows)
+
+
+@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+def separable_correlation_rows(
+    padded: np.ndarray, column_taps: np.ndarray, row_taps: np.ndarray, out: np.ndarray, tile_rows: int
+) -> None:  # pragma: no cover - compiled
+    """:func:`jndviewer.core.jnd.ops.correlate_separable` for one extended image: down the columns first, then along
+    the rows, taps in order (zero taps included; they add nothing)."""
+    height, width = out.shape
+    padded_width = padded.shape[1]
+    tiles = (height + tile_rows - 1) // tile_rows
+    for tile in numba.prange(tiles):
+        ya = tile * tile_rows
+        along_columns = np.empty(padded_width, padded.dtype)
+        for y in range(ya, min(height, ya + tile_rows)):
+            along_columns[:] = column_taps[0] * padded[y]
+            for k in range(1, column_taps.size):
+                weight = column_taps[k]
+                source = padded[y + k]
+                for x in range(padded_width):
+                    along_columns[x] += weight * source[x]
+            target = out[y]
+            target[:] = row_taps[0] * along_columns[:width]
+            for k in range(1, row_taps.size):
+                weight = row_taps[k]
+                for x in range(width):
+                    target[x] += weight * along_columns[x + k]
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel once, on a tiny image; ``./dev`` runs this after setup so
+    that the first map in the explorer does not wait for the compiler (about half a minute in all)."""
+    from jndviewer.core.jnd import MODELS, create_model
+
+    luma = torch.linspace(0.0, 255.0, 48 * 64).reshape(1, 1, 48, 64)
+    for name in MODELS:
+        create_model(name)(luma)
