@@ -143,3 +143,4 @@ def test_separable_correlation_equals_the_torch_path(monkeypatch: pytest.MonkeyP
     want = ops.correlate_separable(x, column_taps, row_taps, border)
     assert got.shape == want.shape == x.shape
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-4)
+

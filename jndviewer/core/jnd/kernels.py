@@ -1,9 +1,15 @@
 """Compiled CPU kernels (numba) for the passes that eager PyTorch runs as many memory-bound sweeps.
 
-Each kernel computes exactly what the torch code beside its caller computes (the tests compare the two on random
-images); it only fuses the sweeps into one loop that keeps its values in registers. They run on the CPU with NumPy
-arrays; CUDA tensors keep the torch path. Compiled code is cached next to this file (numba ``cache=True``), so the
-compilation (a few seconds) happens once per installation, not once per run.
+Each kernel computes what the torch code beside its caller computes, fused into one pass that keeps its values in
+registers and the cache: the separable filters, Chou's operators and Canny's gradients to float32 rounding, wu2013's
+prediction up to its ``2^x`` (a polynomial here, within float32 rounding), which moves a rounded gray level by 1 on
+a few pixels per million. ``tests/core/test_jnd_kernels.py`` compares both paths; ``benchmarks/bench_kernels.py``
+times them interleaved. They run on float32 CPU tensors; CUDA tensors and float64 keep the torch path.
+
+Compiled code is cached next to this file (numba ``cache=True``): the compilation (about half a minute for all of
+them) happens once per installation, at ``./dev`` setup, not once per run. The kernels release the GIL
+(``nogil=True``), as torch's operators do, so the explorer's event loop keeps running while a map is computed.
+Numba's OpenMP threads cannot be used in a forked child, so worker processes are spawned (``core/batch.py``).
 
 Why numba and not ``torch.compile``: inductor's CPU backend needs a C++ compiler at run time and compiles for tens
 of seconds per shape, which a desktop tool cannot ask of its users.
@@ -66,7 +72,7 @@ def _exp2_parts(e: float, c: np.ndarray) -> tuple[float, np.int32]:  # pragma: n
     return p, np.int32((n + c[9]) * c[10])
 
 
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
 def wu2013_prediction_rows(
     extended: np.ndarray,
     centre: np.ndarray,
@@ -243,75 +249,7 @@ def wu2013_prediction(
     return as_tensor(prediction), as_tensor(top), as_tensor(stab) if compute else stabiliser
 
 
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
-def smoothed_gradients_rows(
-    padded: np.ndarray, gauss: np.ndarray, deriv: np.ndarray, grad_x: np.ndarray, grad_y: np.ndarray, tile_rows: int
-) -> None:  # pragma: no cover - compiled
-    """:func:`jndviewer.core.jnd.ops.canny_gradients` for one image extended by ``r = len(gauss) // 2`` on every side:
-    ``grad_x`` = rows(deriv) of cols(gauss), ``grad_y`` = cols(deriv) of rows(gauss), 'valid' correlations.
-
-    Row tiles run in parallel; each keeps its smoothed intermediate rows (a few hundred kB) in the cache instead of
-    writing whole-image intermediates, which is what the four eager torch passes spend their time on.
-    """
-    taps = gauss.size
-    height, width = grad_x.shape
-    padded_width = padded.shape[1]
-    tiles = (height + tile_rows - 1) // tile_rows
-    for tile in numba.prange(tiles):
-        ya = tile * tile_rows
-        count = min(height, ya + tile_rows) - ya
-        along_y = np.empty(padded_width, padded.dtype)
-        along_x = np.empty((count + taps - 1, width), padded.dtype)
-        for i in range(count + taps - 1):
-            source = padded[ya + i]
-            target = along_x[i]
-            target[:] = gauss[0] * source[:width]
-            for k in range(1, taps):
-                weight = gauss[k]
-                for x in range(width):
-                    target[x] += weight * source[x + k]
-        for i in range(count):
-            along_y[:] = gauss[0] * padded[ya + i]
-            for k in range(1, taps):
-                weight = gauss[k]
-                source = padded[ya + i + k]
-                for x in range(padded_width):
-                    along_y[x] += weight * source[x]
-            target = grad_x[ya + i]
-            target[:] = deriv[0] * along_y[:width]
-            for k in range(1, taps):
-                weight = deriv[k]
-                for x in range(width):
-                    target[x] += weight * along_y[x + k]
-            target = grad_y[ya + i]
-            target[:] = deriv[0] * along_x[i]
-            for k in range(1, taps):
-                weight = deriv[k]
-                source = along_x[i + k]
-                for x in range(width):
-                    target[x] += weight * source[x]
-
-
-def smoothed_gradients(
-    padded: Tensor, gauss: np.ndarray, deriv: np.ndarray, tile_rows: int = 64
-) -> tuple[Tensor, Tensor]:
-    """Torch front of :func:`smoothed_gradients_rows` for an ``N x 1 x (H + 2r) x (W + 2r)`` float32 tensor."""
-    set_threads()
-    radius = len(gauss) // 2
-    n, channels, height, width = padded.shape
-    grad_x = torch.empty((n, channels, height - 2 * radius, width - 2 * radius), dtype=padded.dtype)
-    grad_y = torch.empty_like(grad_x)
-    taps = [np.asarray(t, dtype=np.float32) for t in (gauss, deriv)]
-    for index in range(n):
-        for channel in range(channels):
-            smoothed_gradients_rows(
-                padded[index, channel].contiguous().numpy(), *taps, grad_x[index, channel].numpy(),
-                grad_y[index, channel].numpy(), tile_rows,
-            )  # fmt: skip
-    return grad_x, grad_y
-
-
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
 def background_luminance_rows(padded: np.ndarray, out: np.ndarray, tile_rows: int) -> None:  # pragma: no cover
     """:func:`jndviewer.core.jnd.ops.background_luminance` (Chou & Li 1995, Eq. 9) for one image extended by 2:
     B = ones(5x5) + ones(3x3) - 2 delta, summed as the torch code sums it, divided by 32."""
@@ -335,7 +273,7 @@ def background_luminance_rows(padded: np.ndarray, out: np.ndarray, tile_rows: in
                 target[x] = (total + outer - 2 * p2[x + 2]) * (1 / 32)
 
 
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
 def max_weighted_gradient_rows(padded: np.ndarray, out: np.ndarray, tile_rows: int) -> None:  # pragma: no cover
     """:func:`jndviewer.core.jnd.ops.max_weighted_gradient` (Chou & Li 1995, Eq. 7-8) for one image extended by 2,
     with the same shared sums: G1, G4 separable; max(|G2|, |G3|) = (|G2 + G3| + |G2 - G3|) / 2."""
@@ -386,7 +324,7 @@ def separable_correlation(padded: Tensor, column_taps: Sequence[float], row_taps
     return per_plane(separable_correlation_rows, padded, columns.size // 2, rows.size // 2, columns, rows)
 
 
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
 def separable_correlation_rows(
     padded: np.ndarray, column_taps: np.ndarray, row_taps: np.ndarray, out: np.ndarray, tile_rows: int
 ) -> None:  # pragma: no cover - compiled

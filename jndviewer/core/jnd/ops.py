@@ -402,14 +402,14 @@ def canny_taps(sigma: float = CANNY_SIGMA) -> tuple[np.ndarray, np.ndarray]:
 def canny_gradients(x: Tensor, sigma: float = CANNY_SIGMA) -> tuple[Tensor, Tensor]:
     """Smoothed gradients (GX along columns, GY along rows) with replicate extension, as MATLAB computes them.
 
-    On the CPU (float32) the four separable passes run fused in one compiled kernel
-    (:func:`jndviewer.core.jnd.kernels.smoothed_gradients`).
+    On the CPU (float32) each runs as one compiled separable correlation
+    (:func:`jndviewer.core.jnd.kernels.separable_correlation`).
     """
     gauss, deriv = canny_taps(sigma)
     radius = len(gauss) // 2
     padded = extend(x, radius, radius, radius, radius, "replicate")
-    if kernels.use_kernels(padded):
-        return kernels.smoothed_gradients(padded, gauss, deriv)
+    if kernels.use_kernels(padded):  # grad_y sums down the columns last here; equal to float32 rounding
+        return kernels.separable_correlation(padded, gauss, deriv), kernels.separable_correlation(padded, deriv, gauss)
     smoothed_along_y = correlate_cols(padded, gauss)
     grad_x = correlate_rows(smoothed_along_y, deriv)
     smoothed_along_x = correlate_rows(padded, gauss)
