@@ -32,6 +32,9 @@ TILE_ROWS = 32
 #: Numba picks its threading layer itself (OpenMP here). Not the work-queue layer: it aborts the process when two
 #: threads launch kernels at once, as the explorer's workers do.
 
+#: The compiled wu2013 prediction sums 7x7 patches (the released code's and the default); other sizes run in torch.
+WU2013_PATCH_RADIUS = 3
+
 #: LLVM may contract a*b+c into fused multiply-adds; no other fast-math liberty (infinities and NaN must behave).
 _FASTMATH = {"contract"}
 
@@ -102,6 +105,8 @@ def wu2013_prediction_rows(
     core's cache. The offsets are visited in pairs +o / -o, whose patch-difference sums are one array read at two
     positions (D_{-o}(x) = D_o(x - o)), as in the torch code.
     """
+    if patch_radius != WU2013_PATCH_RADIUS:
+        raise ValueError("the compiled wu2013 prediction sums 7x7 patches (patch_radius 3)")
     r, big_r = patch_radius, search_radius
     margin = r + big_r
     rows, width = centre.shape
@@ -150,20 +155,19 @@ def wu2013_prediction_rows(
                         for b in range(span_c):
                             d = upper[col0 + b] - lower[col0 + b + v]
                             target[b] = d * d
+                    # 7-row and 7-column window sums in one pass each, added in the order of the torch code's
+                    # doubling (pairs, pairs of pairs, then + pair + single), so that they round alike
                     for a in range(count + u):
                         target = vertical[a]
-                        target[:span_c] = squared[a, :span_c]
-                        for k in range(1, 2 * r + 1):
-                            source = squared[a + k]
-                            for b in range(span_c):
-                                target[b] += source[b]
+                        r0, r1, r2, r3 = squared[a], squared[a + 1], squared[a + 2], squared[a + 3]
+                        r4, r5, r6 = squared[a + 4], squared[a + 5], squared[a + 6]
+                        for b in range(span_c):
+                            target[b] = ((r0[b] + r1[b]) + (r2[b] + r3[b])) + (r4[b] + r5[b]) + r6[b]
                     for a in range(count + u):
                         target = sums[a]
-                        source = vertical[a]
-                        target[: tw + av] = source[: tw + av]
-                        for k in range(1, 2 * r + 1):
-                            for b in range(tw + av):
-                                target[b] += source[b + k]
+                        c = vertical[a]
+                        for b in range(tw + av):
+                            target[b] = ((c[b] + c[b + 1]) + (c[b + 2] + c[b + 3])) + (c[b + 4] + c[b + 5]) + c[b + 6]
                     for side in range(2):
                         # +o reads the sums at (i + u, j + max(0, v)); -o at (i, j + max(0, -v)).
                         di = u if side == 0 else 0

@@ -111,7 +111,7 @@ def _prediction_rows(
     exponent before clamping: where it exceeds the limit the clamp changed the result and the caller recomputes.
     """
     r, big_r = params.patch_radius, params.search_radius
-    if kernels.use_kernels(centre) and math.prod(centre.shape[:-2]) == 1:
+    if kernels.use_kernels(centre) and math.prod(centre.shape[:-2]) == 1 and r == kernels.WU2013_PATCH_RADIUS:
         prediction, top, stabiliser = kernels.wu2013_prediction(
             extended, centre, inverse_h2, y0, r, big_r, EXP2_ARGUMENT_LIMIT, stabiliser, shift
         )
