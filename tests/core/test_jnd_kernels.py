@@ -132,6 +132,9 @@ def test_models_with_the_kernels_equal_the_torch_path(monkeypatch: pytest.Monkey
     torch_path(monkeypatch)
     want = create_model(name)(x)
     torch.testing.assert_close(got.threshold, want.threshold, rtol=1e-5, atol=1e-4)
+    assert got.components.keys() == want.components.keys()
+    for name in want.components:
+        torch.testing.assert_close(got.components[name], want.components[name], rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("border", ["replicate", "zero", "symmetric"])

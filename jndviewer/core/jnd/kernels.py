@@ -253,60 +253,127 @@ def wu2013_prediction(
     return as_tensor(prediction), as_tensor(top), as_tensor(stab) if compute else stabiliser
 
 
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _chou_row_sums(
+    p0: np.ndarray,
+    p1: np.ndarray,
+    p2: np.ndarray,
+    p3: np.ndarray,
+    p4: np.ndarray,
+    rows3: np.ndarray,
+    rows5: np.ndarray,
+    row_difference: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Per padded column: the 3-row and 5-row sums of the background kernel and the row difference P(y+1) - P(y+3)
+    that G1 and (G2 + G3) share, for the output row whose 5 padded rows are ``p0..p4``."""
+    for x in range(p0.size):
+        three = p1[x] + p2[x] + p3[x]
+        rows3[x] = three
+        rows5[x] = three + p0[x] + p4[x]
+        row_difference[x] = p1[x] - p3[x]
+
+
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _background_at(p2: np.ndarray, rows3: np.ndarray, rows5: np.ndarray, x: int) -> float:  # pragma: no cover
+    """bg = filt(Y, B) / 32 (Chou & Li 1995, Eq. 9) with B = ones(5x5) + ones(3x3) - 2 delta, summed as the torch
+    code sums it."""
+    total = rows3[x + 1] + rows3[x + 2] + rows3[x + 3]
+    outer = rows5[x] + rows5[x + 4] + rows5[x + 1] + rows5[x + 2] + rows5[x + 3]
+    return (total + outer - 2 * p2[x + 2]) * (1 / 32)
+
+
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _gradient_at(
+    p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, p4: np.ndarray, row_difference: np.ndarray, x: int
+) -> float:  # pragma: no cover - compiled
+    """mg = max_k |filt(Y, G_k)| / 16 (Chou & Li 1995, Eq. 7-8) with the torch code's shared sums: G1 and G4
+    separable, max(|G2|, |G3|) = (|G2 + G3| + |G2 - G3|) / 2."""
+    outer = row_difference[x] + row_difference[x + 4]
+    inner = row_difference[x + 1] + row_difference[x + 3]
+    centre = row_difference[x + 2]
+    g1 = outer + 3 * inner + 8 * centre  # 16 G1
+    half_sum = p0[x + 2] - p4[x + 2] + 4 * inner + 3 * centre  # 16 (G2 + G3) / 2
+    c1 = p1[x + 1] - p1[x + 3]
+    c2 = p2[x + 1] - p2[x + 3]
+    c3 = p3[x + 1] - p3[x + 3]
+    g4 = ((p0[x + 1] - p0[x + 3]) + (p4[x + 1] - p4[x + 3])) + 3 * (c1 + c3) + 8 * c2  # 16 G4
+    half_difference = p2[x] - p2[x + 4] + 4 * (c1 + c3) + 3 * c2  # 16 (G2 - G3) / 2
+    return max(abs(g1), abs(g4), abs(half_sum) + abs(half_difference)) * (1 / 16)
+
+
 @numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
-def background_luminance_rows(padded: np.ndarray, out: np.ndarray, tile_rows: int) -> None:  # pragma: no cover
-    """:func:`jndviewer.core.jnd.ops.background_luminance` (Chou & Li 1995, Eq. 9) for one image extended by 2:
-    B = ones(5x5) + ones(3x3) - 2 delta, summed as the torch code sums it, divided by 32."""
+def chou_operators_rows(
+    padded: np.ndarray, which: int, out: np.ndarray, tile_rows: int
+) -> None:  # pragma: no cover - compiled
+    """Background luminance (``which`` 0) or maximum weighted gradient (1) of one image extended by 2:
+    :func:`jndviewer.core.jnd.ops.background_luminance`, :func:`jndviewer.core.jnd.ops.max_weighted_gradient`."""
     height, width = out.shape
     padded_width = padded.shape[1]
     tiles = (height + tile_rows - 1) // tile_rows
     for tile in numba.prange(tiles):
-        ya = tile * tile_rows
         rows3 = np.empty(padded_width, padded.dtype)
         rows5 = np.empty(padded_width, padded.dtype)
-        for y in range(ya, min(height, ya + tile_rows)):
+        row_difference = np.empty(padded_width, padded.dtype)
+        for y in range(tile * tile_rows, min(height, (tile + 1) * tile_rows)):
             p0, p1, p2, p3, p4 = padded[y], padded[y + 1], padded[y + 2], padded[y + 3], padded[y + 4]
-            for x in range(padded_width):
-                three = p1[x] + p2[x] + p3[x]
-                rows3[x] = three
-                rows5[x] = three + p0[x] + p4[x]
+            _chou_row_sums(p0, p1, p2, p3, p4, rows3, rows5, row_difference)
             target = out[y]
-            for x in range(width):
-                total = rows3[x + 1] + rows3[x + 2] + rows3[x + 3]
-                outer = rows5[x] + rows5[x + 4] + rows5[x + 1] + rows5[x + 2] + rows5[x + 3]
-                target[x] = (total + outer - 2 * p2[x + 2]) * (1 / 32)
+            if which == 0:
+                for x in range(width):
+                    target[x] = _background_at(p2, rows3, rows5, x)
+            else:
+                for x in range(width):
+                    target[x] = _gradient_at(p0, p1, p2, p3, p4, row_difference, x)
 
 
 @numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
-def max_weighted_gradient_rows(padded: np.ndarray, out: np.ndarray, tile_rows: int) -> None:  # pragma: no cover
-    """:func:`jndviewer.core.jnd.ops.max_weighted_gradient` (Chou & Li 1995, Eq. 7-8) for one image extended by 2,
-    with the same shared sums: G1, G4 separable; max(|G2|, |G3|) = (|G2 + G3| + |G2 - G3|) / 2."""
-    height, width = out.shape
+def yang2005_rows(
+    padded: np.ndarray,
+    edge_weight: np.ndarray,
+    constants: np.ndarray,
+    threshold: np.ndarray,
+    luminance_adaptation: np.ndarray,
+    texture_masking: np.ndarray,
+    tile_rows: int,
+) -> None:  # pragma: no cover - compiled
+    """Yang et al. 2005's NAMM from the luma extended by 2 and the blurred edge weight W_e, in one pass:
+    f2(bg) (Chou & Li 1995, Eq. 5-6), T_t = eta mg W_e, JND = T_l + T_t - C min(T_l, T_t), as
+    :class:`jndviewer.core.jnd.yang2005.Yang2005` computes them in torch. ``constants``: the LA knee 127, T0 = 17,
+    gamma = 3/128 (:mod:`jndviewer.core.jnd.ops`), eta and C, in float32."""
+    knee, t0, gamma, gain, overlap = constants[0], constants[1], constants[2], constants[3], constants[4]
+    height, width = threshold.shape
     padded_width = padded.shape[1]
     tiles = (height + tile_rows - 1) // tile_rows
     for tile in numba.prange(tiles):
-        ya = tile * tile_rows
+        rows3 = np.empty(padded_width, padded.dtype)
+        rows5 = np.empty(padded_width, padded.dtype)
         row_difference = np.empty(padded_width, padded.dtype)
-        for y in range(ya, min(height, ya + tile_rows)):
+        for y in range(tile * tile_rows, min(height, (tile + 1) * tile_rows)):
             p0, p1, p2, p3, p4 = padded[y], padded[y + 1], padded[y + 2], padded[y + 3], padded[y + 4]
-            for x in range(padded_width):
-                row_difference[x] = p1[x] - p3[x]
-            target = out[y]
+            _chou_row_sums(p0, p1, p2, p3, p4, rows3, rows5, row_difference)
+            weight, la_row, tm_row, out = edge_weight[y], luminance_adaptation[y], texture_masking[y], threshold[y]
             for x in range(width):
-                outer = row_difference[x] + row_difference[x + 4]
-                inner = row_difference[x + 1] + row_difference[x + 3]
-                centre = row_difference[x + 2]
-                g1 = outer + 3 * inner + 8 * centre  # 16 G1
-                half_sum = p0[x + 2] - p4[x + 2] + 4 * inner + 3 * centre  # 16 (G2 + G3) / 2
-                c0 = p0[x + 1] - p0[x + 3]
-                c1 = p1[x + 1] - p1[x + 3]
-                c2 = p2[x + 1] - p2[x + 3]
-                c3 = p3[x + 1] - p3[x + 3]
-                c4 = p4[x + 1] - p4[x + 3]
-                g4 = (c0 + c4) + 3 * (c1 + c3) + 8 * c2  # 16 G4
-                half_difference = p2[x] - p2[x + 4] + 4 * (c1 + c3) + 3 * c2  # 16 (G2 - G3) / 2
-                largest = max(abs(g1), abs(g4), abs(half_sum) + abs(half_difference))
-                target[x] = largest * (1 / 16)
+                bg = _background_at(p2, rows3, rows5, x)
+                dark = np.sqrt(min(max(bg, 0), knee) * (1 / knee)) * -t0 + (t0 + 3)
+                la = dark + max(bg - knee, 0) * gamma
+                texture = _gradient_at(p0, p1, p2, p3, p4, row_difference, x) * weight[x] * gain
+                la_row[x] = la
+                tm_row[x] = texture
+                out[x] = (la + texture) - min(la, texture) * overlap
+
+
+def yang2005_local(padded: Tensor, edge_weight: Tensor, constants: Sequence[float]) -> tuple[Tensor, Tensor, Tensor]:
+    """Torch front of :func:`yang2005_rows` for ``N x 1`` tensors: (threshold, luminance adaptation, texture
+    masking)."""
+    set_threads()
+    threshold, la, texture = (torch.empty_like(edge_weight) for _ in range(3))
+    values = np.asarray(constants, dtype=np.float32)
+    for index in range(padded.shape[0]):
+        yang2005_rows(
+            padded[index, 0].contiguous().numpy(), edge_weight[index, 0].contiguous().numpy(), values,
+            threshold[index, 0].numpy(), la[index, 0].numpy(), texture[index, 0].numpy(), TILE_ROWS,
+        )  # fmt: skip
+    return threshold, la, texture
 
 
 def per_plane(kernel: Callable[..., None], padded: Tensor, rows: int, cols: int, *args: object) -> Tensor:
