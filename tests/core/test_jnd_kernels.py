@@ -147,3 +147,25 @@ def test_separable_correlation_equals_the_torch_path(monkeypatch: pytest.MonkeyP
     assert got.shape == want.shape == x.shape
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-4)
 
+
+@pytest.mark.parametrize("low", [0.05, 0.2, 0.4])
+def test_canny_non_maximum_suppression_kernel_equals_the_torch_path(
+    monkeypatch: pytest.MonkeyPatch, low: float
+) -> None:
+    """Bit for bit: same weak-edge indices and normalised magnitudes, per image of a batch with different peaks
+    (plateaus and a flat image included, where MATLAB's rounding of the interpolation decides)."""
+    x = luma_batch(41, 50, 64)
+    x[1] *= 0.5
+    x[1, 0, 10:30, 20:40] = 100.0  # a plateau with a step around it
+    x = torch.cat([x, torch.full_like(x[:1], 77.0)])  # no gradient at all: peak 1, no edges
+    grad_x, grad_y = ops.canny_gradients(x)
+    magnitude = torch.addcmul(grad_x * grad_x, grad_y, grad_y).sqrt_()
+    peak = magnitude.amax(dim=(-1, -2, -3), keepdim=True)
+    peak = torch.where(peak > 1e-3, peak, torch.ones_like(peak))
+    threshold = torch.full_like(peak, low)
+    got = ops.canny_weak_edges(grad_x, grad_y, magnitude, peak, threshold)
+    torch_path(monkeypatch)
+    want = ops.canny_weak_edges(grad_x, grad_y, magnitude, peak, threshold)
+    assert got[0].numel() > 0
+    assert torch.equal(got[0], want[0])
+    assert torch.equal(got[1], want[1])

@@ -376,6 +376,67 @@ def yang2005_local(padded: Tensor, edge_weight: Tensor, constants: Sequence[floa
     return threshold, la, texture
 
 
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def canny_weak_edges_rows(
+    grad_x: np.ndarray,
+    grad_y: np.ndarray,
+    magnitude: np.ndarray,
+    peak: np.float32,
+    low: np.float32,
+    residue: np.float32,
+    ratio_kinds: np.ndarray,
+    sides: np.ndarray,
+    weak: np.ndarray,
+    tile_rows: int,
+) -> None:  # pragma: no cover - compiled
+    """MATLAB's Canny non-maximum suppression of one image, as :func:`jndviewer.core.jnd.ops.canny_weak_edges`
+    computes it on its candidates: marks ``weak`` where the normalised magnitude exceeds ``low`` and is a maximum
+    across the gradient direction in one of the four sectors.
+
+    No fast-math here, not even contraction: MATLAB's ``mag(a).*(1-d) + mag(b).*d`` rounding decides ties on
+    plateaus. ``ratio_kinds[s]`` is 0 for |iy/ix|, 1 for |ix/iy|; ``sides[s, k, j]`` the (dy, dx) of the first
+    (j = 0) and second (j = 1) neighbour on side k of sector s (``ops.CANNY_SECTORS``).
+    """
+    height, width = magnitude.shape
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    coarse = low * peak * np.float32(1.0 - 1e-5)
+    tiles = (height - 2 + tile_rows - 1) // tile_rows
+    for tile in numba.prange(tiles):
+        for y in range(1 + tile * tile_rows, min(height - 1, 1 + (tile + 1) * tile_rows)):
+            for x in range(1, width - 1):
+                raw = magnitude[y, x]
+                if not raw > coarse:
+                    continue
+                value = (raw if raw > residue else zero) / peak
+                if not value > low:
+                    continue
+                ix, iy = grad_x[y, x], grad_y[y, x]
+                in_sectors = (
+                    ((iy <= 0) and (ix > -iy)) or ((iy >= 0) and (ix < -iy)),
+                    ((ix > 0) and (-iy >= ix)) or ((ix < 0) and (-iy <= ix)),
+                    ((ix <= 0) and (ix > iy)) or ((ix >= 0) and (ix < iy)),
+                    ((iy < 0) and (ix <= iy)) or ((iy > 0) and (ix >= iy)),
+                )
+                is_max = False
+                for sector in range(4):
+                    if not in_sectors[sector]:
+                        continue
+                    ratio = abs(iy / ix) if ratio_kinds[sector] == 0 else abs(ix / iy)
+                    complement = one - ratio
+                    maximum = True
+                    for side in range(2):
+                        a = magnitude[y + sides[sector, side, 0, 0], x + sides[sector, side, 0, 1]]
+                        b = magnitude[y + sides[sector, side, 1, 0], x + sides[sector, side, 1, 1]]
+                        a = (a if a > residue else zero) / peak
+                        b = (b if b > residue else zero) / peak
+                        if not value >= a * complement + b * ratio:
+                            maximum = False
+                    if maximum:
+                        is_max = True
+                weak[y, x] = is_max
+
+
 def per_plane(kernel: Callable[..., None], padded: Tensor, rows: int, cols: int, *args: object) -> Tensor:
     """Run a row kernel ``kernel(padded_plane, *args, out_plane, tile_rows)`` on every plane of an ``N x C`` float32
     tensor extended by ``rows`` above and below and ``cols`` left and right; returns the ``N x C x H x W`` output."""

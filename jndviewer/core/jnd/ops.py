@@ -453,6 +453,22 @@ def canny_weak_edges(
     Returns the sorted flat indices of the weak edges and their normalised magnitudes.
     """
     height, width = magnitude.shape[-2:]
+    residue = just_below(CANNY_MIN_MAGNITUDE, magnitude)
+    if kernels.use_kernels(magnitude):  # the same per pixel in one compiled pass
+        weak = torch.zeros(magnitude.shape, dtype=torch.bool)
+        ratio_kinds = np.array([0 if kind == "y/x" else 1 for kind, _, _ in CANNY_SECTORS], dtype=np.int64)
+        sides = np.array([[side1, side2] for _, side1, side2 in CANNY_SECTORS], dtype=np.int64)
+        for image in range(magnitude.shape[0]):
+            kernels.set_threads()
+            kernels.canny_weak_edges_rows(
+                grad_x[image, 0].contiguous().numpy(), grad_y[image, 0].contiguous().numpy(),
+                magnitude[image, 0].contiguous().numpy(), np.float32(peak.reshape(-1)[image]),
+                np.float32(low.reshape(-1)[image]), np.float32(residue), ratio_kinds, sides, weak[image, 0].numpy(),
+                kernels.TILE_ROWS,
+            )  # fmt: skip
+        index = _flat_nonzero(weak)
+        value = F.threshold(magnitude.reshape(-1).index_select(0, index), residue, 0.0)
+        return index, value.div_(_per_candidate(peak, index, height * width))
     # A superset of the candidates in one pass over the raw magnitudes; the exact test follows on the few kept.
     candidates = magnitude > low * peak * (1.0 - 1e-5)
     candidates[..., 0, :] = False
@@ -461,7 +477,6 @@ def canny_weak_edges(
     candidates[..., :, -1] = False
     index = _flat_nonzero(candidates)
     flat_magnitude = magnitude.reshape(-1)
-    residue = just_below(CANNY_MIN_MAGNITUDE, magnitude)
 
     def per_image(values: Tensor, at: Tensor) -> Tensor:
         return _per_candidate(values, at, height * width)
