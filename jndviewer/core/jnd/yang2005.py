@@ -52,6 +52,11 @@ class Yang2005(JNDModel):
     #: The 5x5 operators reach 2 rows, the edge-weight blur 3.
     local_radius = EDGE_WEIGHT_BLUR[0] // 2
 
+    def uses_strips(self, luma: torch.Tensor) -> bool:
+        """Not with the compiled local pass, which keeps its intermediates in the cache by itself: at 1080p the
+        whole image took 44.9 ms against 48.3 ms in strips (``benchmarks/bench_strips.py``, interleaved)."""
+        return not kernels.use_kernels(luma) and super().uses_strips(luma)
+
     def prepare(self, luma: torch.Tensor) -> dict[str, torch.Tensor]:
         """Canny edges need the whole image (their threshold is relative to its largest gradient)."""
         return {"edges": ops.canny_matlab(luma, self.params.canny_threshold)}
