@@ -20,13 +20,10 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def test_exp2_parts_is_accurate_to_float32_rounding_over_the_clamped_range() -> None:
+def test_exp2_is_accurate_to_float32_rounding_over_the_clamped_range() -> None:
     exponents = np.linspace(-100.0, 100.0, 20001, dtype=np.float32)
     constants = np.array([*kernels._EXP2_TAYLOR, 0.5, 100.0, 127.0, 2.0**23], dtype=np.float32)
-    got = np.empty(exponents.size)
-    for i, e in enumerate(exponents):
-        mantissa, bits = kernels._exp2_parts(e, constants)
-        got[i] = float(mantissa) * float(np.array([bits], np.int32).view(np.float32)[0])
+    got = np.array([kernels._exp2(e, constants) for e in exponents], dtype=np.float64)
     relative = np.abs(got / np.exp2(exponents.astype(np.float64)) - 1.0)
     assert relative.max() < 2.5e-7
 

@@ -23,6 +23,9 @@ from collections.abc import Callable, Sequence
 import numba
 import numpy as np
 import torch
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 Tensor = torch.Tensor
 
@@ -54,15 +57,25 @@ def set_threads() -> None:
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
-@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
-def _exp2_parts(e: float, c: np.ndarray) -> tuple[float, np.int32]:  # pragma: no cover - compiled
-    """2^e for |e| <= 126 as ``(2^f, bits)`` with e = n + f, f in [-1/2, 1/2], and ``bits`` the IEEE-754 float32
-    bit pattern of 2^n, so that ``2^f * bits.view(float32)`` is 2^e (to float32 rounding of 2^f).
+@intrinsic
+def _float32_from_bits(typingctx: object, bits: types.Type) -> tuple[types.Type, Callable]:  # pragma: no cover
+    """Reinterpret an int32's bits as a float32 (LLVM ``bitcast``; numba has no scalar ``view``)."""
 
-    ``c`` holds, in float32, the Taylor coefficients ``c[0..6]``, 1/2 (``c[7]``), the float32 exponent
-    bias 127 (``c[9]``) and 2^23 (``c[10]``): a Python float constant would promote the work to float64. The bit
-    pattern ``(n + 127) * 2^23`` is computed in floating point (exact: an integer below 2^31 with at most 8
-    significant bits) and converted to int32 once, which AVX2 vectorises (a float-to-int64 conversion it does not).
+    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: Sequence[ir.Value]) -> ir.Value:
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
+def _exp2(e: float, c: np.ndarray) -> float:  # pragma: no cover - compiled
+    """2^e in float32 for |e| <= 126: e = n + f with f in [-1/2, 1/2], 2^f by its Taylor polynomial, 2^n exactly
+    from its IEEE-754 bits.
+
+    ``c`` holds, in float32, the Taylor coefficients ``c[0..6]``, 1/2 (``c[7]``), the float32 exponent bias 127
+    (``c[9]``) and 2^23 (``c[10]``): a Python float constant would promote the work to float64. The bit pattern
+    ``(n + 127) * 2^23`` is computed in floating point (exact: an integer below 2^31 with at most 8 significant
+    bits) and converted to int32, which AVX2 vectorises (a float-to-int64 conversion it does not).
     """
     n = np.floor(e + c[7])
     f = e - n
@@ -72,7 +85,7 @@ def _exp2_parts(e: float, c: np.ndarray) -> tuple[float, np.int32]:  # pragma: n
     p = p * f + c[2]
     p = p * f + c[1]
     p = p * f + c[0]
-    return p, np.int32((n + c[9]) * c[10])
+    return p * _float32_from_bits(np.int32((n + c[9]) * c[10]))
 
 
 @numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
@@ -97,7 +110,7 @@ def wu2013_prediction_rows(
 
     ``extended`` is the image extended by ``margin = patch_radius + search_radius`` on every side; ``centre``,
     ``inverse_h2`` (already times log2 e), ``stabiliser``, ``shift``, ``prediction`` and ``top`` cover output rows
-    ``y0 : y0 + rows``. ``constants``: the exp2 coefficients (see :func:`_exp2_parts`) and the exponent limit
+    ``y0 : y0 + rows``. ``constants``: the exp2 coefficients (see :func:`_exp2`) and the exponent limit
     (``constants[8]``). All arrays are float32. Fills ``prediction`` (before rounding), ``top`` and, when
     ``compute_stabiliser``, ``stabiliser``.
 
@@ -126,9 +139,6 @@ def wu2013_prediction_rows(
         numerator = np.zeros((count, tw), dtype)
         denominator = np.zeros((count, tw), dtype)
         best = np.full((count, tw), -np.inf, dtype)
-        mantissa = np.empty(tw, dtype)
-        scale_bits = np.empty(tw, np.int32)
-        scale = scale_bits.view(np.float32)
         if compute_stabiliser:
             nearest = np.full((count, tw), np.inf, dtype)
         else:
@@ -184,20 +194,16 @@ def wu2013_prediction_rows(
                             row_inverse = inverse_h2[y, xa : xa + tw]
                             row_shift = shift[y, xa : xa + tw] if use_shift else row_inverse
                             row_best = best[i]
-                            for j in range(tw):
-                                e = row_nearest[j] - row_sums[j] * row_inverse[j]
-                                if use_shift:
-                                    e -= row_shift[j]
-                                row_best[j] = max(row_best[j], e)
-                                p, bits = _exp2_parts(min(max(e, -limit), limit), constants)
-                                mantissa[j] = p
-                                scale_bits[j] = bits
                             nx = margin + xa + sign * v
                             neighbours = extended[margin + y0 + y + sign * u, nx : nx + tw]
                             row_numerator = numerator[i]
                             row_denominator = denominator[i]
                             for j in range(tw):
-                                w = mantissa[j] * scale[j]
+                                e = row_nearest[j] - row_sums[j] * row_inverse[j]
+                                if use_shift:
+                                    e -= row_shift[j]
+                                row_best[j] = max(row_best[j], e)
+                                w = _exp2(min(max(e, -limit), limit), constants)
                                 row_numerator[j] += w * neighbours[j]
                                 row_denominator[j] += w
             if stage == 0:
@@ -208,14 +214,10 @@ def wu2013_prediction_rows(
                 stabiliser[ya : ya + count, xa : xa + tw] = nearest
         for i in range(count):
             row_best = best[i]
-            for j in range(tw):
-                p, bits = _exp2_parts(min(max(row_best[j], -limit), limit), constants)
-                mantissa[j] = p
-                scale_bits[j] = bits
             row_centre = centre[ya + i, xa : xa + tw]
             row_prediction = prediction[ya + i, xa : xa + tw]
             for j in range(tw):
-                w = mantissa[j] * scale[j]
+                w = _exp2(min(max(row_best[j], -limit), limit), constants)
                 row_prediction[j] = (numerator[i, j] + w * row_centre[j]) / (denominator[i, j] + w)
             top[ya + i, xa : xa + tw] = row_best
 
