@@ -178,34 +178,36 @@ def wu2013_prediction_rows(
                         c = vertical[a]
                         for b in range(tw + av):
                             target[b] = ((c[b] + c[b + 1]) + (c[b + 2] + c[b + 3])) + (c[b + 4] + c[b + 5]) + c[b + 6]
-                    for side in range(2):
-                        # +o reads the sums at (i + u, j + max(0, v)); -o at (i, j + max(0, -v)).
-                        di = u if side == 0 else 0
-                        dj = max(0, v) if side == 0 else max(0, -v)
-                        sign = 1 if side == 0 else -1
-                        for i in range(count):
-                            y = ya + i
-                            row_sums = sums[i + di, dj : dj + tw]
-                            row_nearest = nearest[i]
-                            if stage == 0:
-                                for j in range(tw):
-                                    row_nearest[j] = min(row_nearest[j], row_sums[j])
-                                continue
-                            row_inverse = inverse_h2[y, xa : xa + tw]
-                            row_shift = shift[y, xa : xa + tw] if use_shift else row_inverse
-                            row_best = best[i]
-                            nx = margin + xa + sign * v
-                            neighbours = extended[margin + y0 + y + sign * u, nx : nx + tw]
-                            row_numerator = numerator[i]
-                            row_denominator = denominator[i]
+                    # +o reads the sums at (i + u, j + max(0, v)), -o at (i, j + max(0, -v)); both in one loop,
+                    # +o first, as the torch code adds them
+                    for i in range(count):
+                        y = ya + i
+                        plus_sums = sums[i + u, max(0, v) : max(0, v) + tw]
+                        minus_sums = sums[i, max(0, -v) : max(0, -v) + tw]
+                        row_nearest = nearest[i]
+                        if stage == 0:
                             for j in range(tw):
-                                e = row_nearest[j] - row_sums[j] * row_inverse[j]
-                                if use_shift:
-                                    e -= row_shift[j]
-                                row_best[j] = max(row_best[j], e)
-                                w = _exp2(min(max(e, -limit), limit), constants)
-                                row_numerator[j] += w * neighbours[j]
-                                row_denominator[j] += w
+                                row_nearest[j] = min(min(row_nearest[j], plus_sums[j]), minus_sums[j])
+                            continue
+                        row_inverse = inverse_h2[y, xa : xa + tw]
+                        row_shift = shift[y, xa : xa + tw] if use_shift else row_inverse
+                        row_best = best[i]
+                        plus_neighbours = extended[margin + y0 + y + u, margin + xa + v : margin + xa + v + tw]
+                        minus_neighbours = extended[margin + y0 + y - u, margin + xa - v : margin + xa - v + tw]
+                        row_numerator = numerator[i]
+                        row_denominator = denominator[i]
+                        for j in range(tw):
+                            plus = row_nearest[j] - plus_sums[j] * row_inverse[j]
+                            minus = row_nearest[j] - minus_sums[j] * row_inverse[j]
+                            if use_shift:
+                                plus -= row_shift[j]
+                                minus -= row_shift[j]
+                            row_best[j] = max(max(row_best[j], plus), minus)
+                            plus_weight = _exp2(min(max(plus, -limit), limit), constants)
+                            minus_weight = _exp2(min(max(minus, -limit), limit), constants)
+                            numerator_j = row_numerator[j] + plus_weight * plus_neighbours[j]
+                            row_numerator[j] = numerator_j + minus_weight * minus_neighbours[j]
+                            row_denominator[j] = (row_denominator[j] + plus_weight) + minus_weight
             if stage == 0:
                 for i in range(count):
                     row_inverse = inverse_h2[ya + i, xa : xa + tw]
