@@ -11,20 +11,16 @@ root::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.bench_strips import timing_arguments, timing_input  # noqa: E402
 from jndviewer.core.jnd import create_model, kernels, ops, wu2013  # noqa: E402
 
 EAGER_ONLY = staticmethod(lambda x: False)
@@ -54,17 +50,8 @@ def largest_difference(a: object, b: object) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--image", default=str(REPO.parent / "shared/data/images/kodak/kodim23.png"))
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    width, height = (int(v) for v in args.size.split("x"))
-    source = Path(args.image) if Path(args.image).exists() else REPO / "resources" / "sample.png"
-    luma = Image.open(source).convert("L").resize((width, height), Image.Resampling.BICUBIC)
-    x = torch.from_numpy(np.asarray(luma, dtype=np.float32).copy())[None, None]
+    args = timing_arguments(__doc__.split("\n\n")[0], repeats=10).parse_args()
+    source, width, height, x = timing_input(args)
     print(f"input: {source.name} at {width}x{height}, {args.threads} threads, medians of interleaved runs")
     print(f"{'what':28s} {'kernels ms':>11s} {'torch ms':>9s} {'ratio':>6s} {'max |diff|':>11s}")
     params = wu2013.Wu2013Params()

@@ -27,19 +27,31 @@ sys.path.insert(0, str(REPO))
 from jndviewer.core.jnd import MODELS, base, create_model  # noqa: E402
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def timing_arguments(description: str, repeats: int) -> argparse.ArgumentParser:
+    """The options these interleaved timings share: image size, repeats, threads and the source image."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--strip-rows", type=int, default=base.STRIP_ROWS)
+    parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--image", default=str(REPO.parent / "shared/data/images/kodak/kodim23.png"))
-    args = parser.parse_args()
+    return parser
+
+
+def timing_input(args: argparse.Namespace) -> tuple[Path, int, int, torch.Tensor]:
+    """Set the thread count; the source (kodim23, or the bundled sample without ../shared) resized to ``--size``
+    as a 1 x 1 x H x W float32 luma tensor."""
     torch.set_num_threads(args.threads)
     width, height = (int(v) for v in args.size.split("x"))
     source = Path(args.image) if Path(args.image).exists() else REPO / "resources" / "sample.png"
     luma = Image.open(source).convert("L").resize((width, height), Image.Resampling.BICUBIC)
-    x = torch.from_numpy(np.asarray(luma, dtype=np.float32).copy())[None, None]
+    return source, width, height, torch.from_numpy(np.asarray(luma, dtype=np.float32).copy())[None, None]
+
+
+def main() -> int:
+    parser = timing_arguments(__doc__.split("\n\n")[0], repeats=20)
+    parser.add_argument("--strip-rows", type=int, default=base.STRIP_ROWS)
+    args = parser.parse_args()
+    source, width, height, x = timing_input(args)
     print(f"input: {source.name} at {width}x{height}, {args.threads} threads, strips of {args.strip_rows} rows, "
           f"median of {args.repeats} interleaved runs each")
     print(f"{'model':10s} {'whole ms':>9s} {'strips ms':>10s} {'ratio':>6s}")

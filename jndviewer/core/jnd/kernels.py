@@ -35,6 +35,11 @@ TILE_ROWS = 32
 #: Numba picks its threading layer itself (OpenMP here). Not the work-queue layer: it aborts the process when two
 #: threads launch kernels at once, as the explorer's workers do.
 
+#: float32 constants for the compiled code: a Python number there is typed int64 or float64 and promotes float32
+#: work to float64 (half the vector width).
+_F32_0, _F32_1, _F32_2, _F32_3, _F32_4, _F32_8 = (np.float32(v) for v in (0, 1, 2, 3, 4, 8))
+_F32_1_16, _F32_1_32 = np.float32(1 / 16), np.float32(1 / 32)
+
 #: The compiled wu2013 prediction sums 7x7 patches (the released code's and the default); other sizes run in torch.
 WU2013_PATCH_RADIUS = 3
 
@@ -283,7 +288,7 @@ def _background_at(p2: np.ndarray, rows3: np.ndarray, rows5: np.ndarray, x: int)
     code sums it."""
     total = rows3[x + 1] + rows3[x + 2] + rows3[x + 3]
     outer = rows5[x] + rows5[x + 4] + rows5[x + 1] + rows5[x + 2] + rows5[x + 3]
-    return (total + outer - 2 * p2[x + 2]) * (1 / 32)
+    return (total + outer - _F32_2 * p2[x + 2]) * _F32_1_32
 
 
 @numba.njit(fastmath=_FASTMATH, cache=True, inline="always")
@@ -295,57 +300,43 @@ def _gradient_at(
     outer = row_difference[x] + row_difference[x + 4]
     inner = row_difference[x + 1] + row_difference[x + 3]
     centre = row_difference[x + 2]
-    g1 = outer + 3 * inner + 8 * centre  # 16 G1
-    half_sum = p0[x + 2] - p4[x + 2] + 4 * inner + 3 * centre  # 16 (G2 + G3) / 2
+    g1 = outer + _F32_3 * inner + _F32_8 * centre  # 16 G1
+    half_sum = p0[x + 2] - p4[x + 2] + _F32_4 * inner + _F32_3 * centre  # 16 (G2 + G3) / 2
     c1 = p1[x + 1] - p1[x + 3]
     c2 = p2[x + 1] - p2[x + 3]
     c3 = p3[x + 1] - p3[x + 3]
-    g4 = ((p0[x + 1] - p0[x + 3]) + (p4[x + 1] - p4[x + 3])) + 3 * (c1 + c3) + 8 * c2  # 16 G4
-    half_difference = p2[x] - p2[x + 4] + 4 * (c1 + c3) + 3 * c2  # 16 (G2 - G3) / 2
-    return max(abs(g1), abs(g4), abs(half_sum) + abs(half_difference)) * (1 / 16)
+    g4 = ((p0[x + 1] - p0[x + 3]) + (p4[x + 1] - p4[x + 3])) + _F32_3 * (c1 + c3) + _F32_8 * c2  # 16 G4
+    half_difference = p2[x] - p2[x + 4] + _F32_4 * (c1 + c3) + _F32_3 * c2  # 16 (G2 - G3) / 2
+    return max(abs(g1), abs(g4), abs(half_sum) + abs(half_difference)) * _F32_1_16
+
+
+#: What :func:`chou_fields_rows` computes.
+BACKGROUND, GRADIENT, YANG2005 = 0, 1, 2
 
 
 @numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
-def chou_operators_rows(
-    padded: np.ndarray, which: int, out: np.ndarray, tile_rows: int
-) -> None:  # pragma: no cover - compiled
-    """Background luminance (``which`` 0) or maximum weighted gradient (1) of one image extended by 2:
-    :func:`jndviewer.core.jnd.ops.background_luminance`, :func:`jndviewer.core.jnd.ops.max_weighted_gradient`."""
-    height, width = out.shape
-    padded_width = padded.shape[1]
-    tiles = (height + tile_rows - 1) // tile_rows
-    for tile in numba.prange(tiles):
-        rows3 = np.empty(padded_width, padded.dtype)
-        rows5 = np.empty(padded_width, padded.dtype)
-        row_difference = np.empty(padded_width, padded.dtype)
-        for y in range(tile * tile_rows, min(height, (tile + 1) * tile_rows)):
-            p0, p1, p2, p3, p4 = padded[y], padded[y + 1], padded[y + 2], padded[y + 3], padded[y + 4]
-            _chou_row_sums(p0, p1, p2, p3, p4, rows3, rows5, row_difference)
-            target = out[y]
-            if which == 0:
-                for x in range(width):
-                    target[x] = _background_at(p2, rows3, rows5, x)
-            else:
-                for x in range(width):
-                    target[x] = _gradient_at(p0, p1, p2, p3, p4, row_difference, x)
-
-
-@numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
-def yang2005_rows(
+def chou_fields_rows(
     padded: np.ndarray,
+    which: int,
     edge_weight: np.ndarray,
     constants: np.ndarray,
-    threshold: np.ndarray,
-    luminance_adaptation: np.ndarray,
-    texture_masking: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    third: np.ndarray,
     tile_rows: int,
 ) -> None:  # pragma: no cover - compiled
-    """Yang et al. 2005's NAMM from the luma extended by 2 and the blurred edge weight W_e, in one pass:
-    f2(bg) (Chou & Li 1995, Eq. 5-6), T_t = eta mg W_e, JND = T_l + T_t - C min(T_l, T_t), as
-    :class:`jndviewer.core.jnd.yang2005.Yang2005` computes them in torch. ``constants``: the LA knee 127, T0 = 17,
-    gamma = 3/128 (:mod:`jndviewer.core.jnd.ops`), eta and C, in float32."""
-    knee, t0, gamma, gain, overlap = constants[0], constants[1], constants[2], constants[3], constants[4]
-    height, width = threshold.shape
+    """Chou & Li's local fields of one image extended by 2, into ``first`` (and ``second``, ``third``):
+
+    - ``BACKGROUND``: bg, :func:`jndviewer.core.jnd.ops.background_luminance`;
+    - ``GRADIENT``: mg, :func:`jndviewer.core.jnd.ops.max_weighted_gradient`;
+    - ``YANG2005``: Yang et al. 2005's NAMM in one pass, given the blurred edge weight W_e: the threshold
+      JND = T_l + T_t - C min(T_l, T_t), T_l = f2(bg) (Chou & Li 1995, Eq. 5-6) and T_t = eta mg W_e, as
+      :class:`jndviewer.core.jnd.yang2005.Yang2005` computes them in torch. ``constants``: the LA knee 127, T0 = 17,
+      gamma = 3/128 (:mod:`jndviewer.core.jnd.ops`), eta and C, in float32.
+
+    The unused arrays may be empty.
+    """
+    height, width = first.shape
     padded_width = padded.shape[1]
     tiles = (height + tile_rows - 1) // tile_rows
     for tile in numba.prange(tiles):
@@ -355,26 +346,48 @@ def yang2005_rows(
         for y in range(tile * tile_rows, min(height, (tile + 1) * tile_rows)):
             p0, p1, p2, p3, p4 = padded[y], padded[y + 1], padded[y + 2], padded[y + 3], padded[y + 4]
             _chou_row_sums(p0, p1, p2, p3, p4, rows3, rows5, row_difference)
-            weight, la_row, tm_row, out = edge_weight[y], luminance_adaptation[y], texture_masking[y], threshold[y]
-            for x in range(width):
-                bg = _background_at(p2, rows3, rows5, x)
-                dark = np.sqrt(min(max(bg, 0), knee) * (1 / knee)) * -t0 + (t0 + 3)
-                la = dark + max(bg - knee, 0) * gamma
-                texture = _gradient_at(p0, p1, p2, p3, p4, row_difference, x) * weight[x] * gain
-                la_row[x] = la
-                tm_row[x] = texture
-                out[x] = (la + texture) - min(la, texture) * overlap
+            target = first[y]
+            if which == BACKGROUND:
+                for x in range(width):
+                    target[x] = _background_at(p2, rows3, rows5, x)
+            elif which == GRADIENT:
+                for x in range(width):
+                    target[x] = _gradient_at(p0, p1, p2, p3, p4, row_difference, x)
+            else:
+                knee, t0, gamma, gain, overlap = constants[0], constants[1], constants[2], constants[3], constants[4]
+                weight, la_row, tm_row = edge_weight[y], second[y], third[y]
+                for x in range(width):
+                    bg = _background_at(p2, rows3, rows5, x)
+                    dark = np.sqrt(min(max(bg, _F32_0), knee) * (_F32_1 / knee)) * -t0 + (t0 + _F32_3)
+                    la = dark + max(bg - knee, _F32_0) * gamma
+                    texture = _gradient_at(p0, p1, p2, p3, p4, row_difference, x) * weight[x] * gain
+                    la_row[x] = la
+                    tm_row[x] = texture
+                    target[x] = (la + texture) - min(la, texture) * overlap
+
+
+def chou_field(padded: Tensor, which: int) -> Tensor:
+    """bg (``BACKGROUND``) or mg (``GRADIENT``) of an ``N x 1`` float32 tensor extended by 2."""
+    set_threads()
+    out = torch.empty((*padded.shape[:-2], padded.shape[-2] - 4, padded.shape[-1] - 4), dtype=padded.dtype)
+    unused = np.empty((0, 0), np.float32)
+    for index in range(padded.shape[0]):
+        chou_fields_rows(
+            padded[index, 0].contiguous().numpy(), which, unused, np.empty(0, np.float32), out[index, 0].numpy(),
+            unused, unused, TILE_ROWS,
+        )  # fmt: skip
+    return out
 
 
 def yang2005_local(padded: Tensor, edge_weight: Tensor, constants: Sequence[float]) -> tuple[Tensor, Tensor, Tensor]:
-    """Torch front of :func:`yang2005_rows` for ``N x 1`` tensors: (threshold, luminance adaptation, texture
-    masking)."""
+    """Yang et al. 2005's local part (:func:`chou_fields_rows`, ``YANG2005``) for ``N x 1`` tensors: (threshold,
+    luminance adaptation, texture masking)."""
     set_threads()
     threshold, la, texture = (torch.empty_like(edge_weight) for _ in range(3))
     values = np.asarray(constants, dtype=np.float32)
     for index in range(padded.shape[0]):
-        yang2005_rows(
-            padded[index, 0].contiguous().numpy(), edge_weight[index, 0].contiguous().numpy(), values,
+        chou_fields_rows(
+            padded[index, 0].contiguous().numpy(), YANG2005, edge_weight[index, 0].contiguous().numpy(), values,
             threshold[index, 0].numpy(), la[index, 0].numpy(), texture[index, 0].numpy(), TILE_ROWS,
         )  # fmt: skip
     return threshold, la, texture

@@ -266,7 +266,7 @@ def background_luminance(x: Tensor, border: Extension, padded: Tensor | None = N
         weight = torch.tensor(BACKGROUND_KERNEL, dtype=padded.dtype, device=padded.device)
         return F.conv2d(padded, weight.view(1, 1, 5, 5)) / BACKGROUND_KERNEL_SUM
     if kernels.use_kernels(padded):
-        return kernels.per_plane(kernels.chou_operators_rows, padded, 2, 2, 0)
+        return kernels.chou_field(padded, kernels.BACKGROUND)
     height, width = x.shape[-2:]
     rows3 = padded[..., 1 : 1 + height, :] + padded[..., 2 : 2 + height, :]
     rows3.add_(padded[..., 3 : 3 + height, :])
@@ -294,7 +294,7 @@ def max_weighted_gradient(x: Tensor, border: Extension, padded: Tensor | None = 
         grads = F.conv2d(padded, weight * GRADIENT_KERNEL_SCALE)
         return grads.abs().amax(dim=1, keepdim=True)
     if kernels.use_kernels(padded):
-        return kernels.per_plane(kernels.chou_operators_rows, padded, 2, 2, 1)
+        return kernels.chou_field(padded, kernels.GRADIENT)
     height, width = x.shape[-2:]
     # Row difference V(y, x') = P(y+1, x') - P(y+3, x'), over the padded width.
     row_difference = padded[..., 1 : 1 + height, :] - padded[..., 3 : 3 + height, :]
