@@ -166,3 +166,17 @@ def test_canny_non_maximum_suppression_kernel_equals_the_torch_path(
     assert got[0].numel() > 0
     assert torch.equal(got[0], want[0])
     assert torch.equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("border", ["replicate", "zero"])
+def test_orientation_complexity_kernel_equals_the_torch_path(monkeypatch: pytest.MonkeyPatch, border: str) -> None:
+    from jndviewer.core.jnd import wu2017
+
+    x = luma_batch(51)
+    x[0, 0, 5:20, 5:30] = 90.0  # plain pixels beside textured ones
+    bits, textured = wu2017.orientation_bits(x)
+    got = wu2017.orientation_complexity(bits, textured, border == "zero")
+    torch_path(monkeypatch)
+    want = wu2017.orientation_complexity(bits, textured, border == "zero")
+    assert torch.equal(got, want)
+    assert float(want.min()) == 1.0 and float(want.max()) > 3.0

@@ -393,6 +393,29 @@ def yang2005_local(padded: Tensor, edge_weight: Tensor, constants: Sequence[floa
     return threshold, la, texture
 
 
+@numba.njit(parallel=True, nogil=True, cache=True)
+def orientation_count_rows(
+    padded_bits: np.ndarray, textured: np.ndarray, out: np.ndarray, tile_rows: int
+) -> None:  # pragma: no cover - compiled
+    """wu2017's orientation complexity (:func:`jndviewer.core.jnd.wu2017.orientation_complexity`) of one image: the
+    number of set bits in the OR of each pixel's 3x3 neighbourhood of one-bit orientation codes (``padded_bits``,
+    int32, extended by 1), counted by the same SWAR steps, and 1 where the pixel is plain (``textured`` 0)."""
+    height, width = out.shape
+    tiles = (height + tile_rows - 1) // tile_rows
+    for tile in numba.prange(tiles):
+        for y in range(tile * tile_rows, min(height, (tile + 1) * tile_rows)):
+            above, centre, below = padded_bits[y], padded_bits[y + 1], padded_bits[y + 2]
+            flags, target = textured[y], out[y]
+            for x in range(width):
+                union = above[x] | above[x + 1] | above[x + 2] | centre[x] | centre[x + 1] | centre[x + 2]
+                union = union | below[x] | below[x + 1] | below[x + 2]
+                union = union - ((union >> 1) & 0x555555)
+                union = (union & 0x333333) + ((union >> 2) & 0x333333)
+                union = (union + (union >> 4)) & 0x0F0F0F
+                count = (union & 0xFF) + ((union >> 8) & 0xFF) + ((union >> 16) & 0xFF)
+                target[x] = (np.float32(count) - _F32_1) * flags[x] + _F32_1
+
+
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 def canny_weak_edges_rows(
     grad_x: np.ndarray,

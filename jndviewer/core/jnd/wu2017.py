@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import ops
+from jndviewer.core.jnd import kernels, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 Tensor = torch.Tensor
@@ -120,6 +120,15 @@ def orientation_complexity(bits: Tensor, textured: Tensor, zero_mode: bool) -> T
     padded = torch.cat([bits[..., :1, :], bits, bits[..., -1:, :]], dim=-2)
     padded = torch.cat([padded[..., :, :1], padded, padded[..., :, -1:]], dim=-1)
     height, width = bits.shape[-2:]
+    if kernels.use_kernels(textured):  # the same in one compiled pass
+        count = torch.empty_like(textured)
+        kernels.set_threads()
+        for image in range(bits.shape[0]):
+            kernels.orientation_count_rows(
+                padded[image, 0].contiguous().numpy(), textured[image, 0].contiguous().numpy(),
+                count[image, 0].numpy(), kernels.TILE_ROWS,
+            )  # fmt: skip
+        return zero_frame(count, 1, 1.0) if zero_mode else count
     union = padded[..., 1 : 1 + height, 1 : 1 + width].clone()
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
