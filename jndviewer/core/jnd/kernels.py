@@ -477,23 +477,20 @@ def canny_weak_edges_rows(
                 weak[y, x] = is_max
 
 
-def per_plane(kernel: Callable[..., None], padded: Tensor, rows: int, cols: int, *args: object) -> Tensor:
-    """Run a row kernel ``kernel(padded_plane, *args, out_plane, tile_rows)`` on every plane of an ``N x C`` float32
-    tensor extended by ``rows`` above and below and ``cols`` left and right; returns the ``N x C x H x W`` output."""
-    set_threads()
-    n, channels, height, width = padded.shape
-    out = torch.empty((n, channels, height - 2 * rows, width - 2 * cols), dtype=padded.dtype)
-    for index in range(n):
-        for channel in range(channels):
-            kernel(padded[index, channel].contiguous().numpy(), *args, out[index, channel].numpy(), TILE_ROWS)
-    return out
-
-
 def separable_correlation(padded: Tensor, column_taps: Sequence[float], row_taps: Sequence[float]) -> Tensor:
-    """'valid' separable correlation of an extended float32 tensor (see :func:`separable_correlation_rows`)."""
+    """'valid' separable correlation of an extended ``N x C`` float32 tensor (:func:`separable_correlation_rows` on
+    every plane)."""
+    set_threads()
     columns = np.asarray(column_taps, dtype=np.float32)
     rows = np.asarray(row_taps, dtype=np.float32)
-    return per_plane(separable_correlation_rows, padded, columns.size // 2, rows.size // 2, columns, rows)
+    n, channels, height, width = padded.shape
+    out = torch.empty((n, channels, height - columns.size + 1, width - rows.size + 1), dtype=padded.dtype)
+    for index in range(n):
+        for channel in range(channels):
+            separable_correlation_rows(
+                padded[index, channel].contiguous().numpy(), columns, rows, out[index, channel].numpy(), TILE_ROWS
+            )
+    return out
 
 
 @numba.njit(parallel=True, nogil=True, fastmath=_FASTMATH, cache=True)
