@@ -425,6 +425,9 @@ CANNY_SECTORS = (
     ("x/y", ((-1, 0), (-1, -1)), ((1, 0), (1, 1))),
     ("y/x", ((0, -1), (-1, -1)), ((0, 1), (1, 1))),
 )
+#: The same sectors as arrays for the compiled NMS: 0 for |iy/ix|, 1 for |ix/iy|; (sector, side, neighbour, dy/dx).
+CANNY_SECTOR_RATIO_KINDS = np.array([0 if kind == "y/x" else 1 for kind, _, _ in CANNY_SECTORS], dtype=np.int64)
+CANNY_SECTOR_SIDES = np.array([[side1, side2] for _, side1, side2 in CANNY_SECTORS], dtype=np.int64)
 
 
 def canny_sector_masks(ix: Tensor, iy: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -454,28 +457,6 @@ def canny_weak_edges(
     """
     height, width = magnitude.shape[-2:]
     residue = just_below(CANNY_MIN_MAGNITUDE, magnitude)
-    if kernels.use_kernels(magnitude):  # the same per pixel in one compiled pass
-        weak = torch.zeros(magnitude.shape, dtype=torch.bool)
-        ratio_kinds = np.array([0 if kind == "y/x" else 1 for kind, _, _ in CANNY_SECTORS], dtype=np.int64)
-        sides = np.array([[side1, side2] for _, side1, side2 in CANNY_SECTORS], dtype=np.int64)
-        for image in range(magnitude.shape[0]):
-            kernels.set_threads()
-            kernels.canny_weak_edges_rows(
-                grad_x[image, 0].contiguous().numpy(), grad_y[image, 0].contiguous().numpy(),
-                magnitude[image, 0].contiguous().numpy(), np.float32(peak.reshape(-1)[image]),
-                np.float32(low.reshape(-1)[image]), np.float32(residue), ratio_kinds, sides, weak[image, 0].numpy(),
-                kernels.TILE_ROWS,
-            )  # fmt: skip
-        index = _flat_nonzero(weak)
-        value = F.threshold(magnitude.reshape(-1).index_select(0, index), residue, 0.0)
-        return index, value.div_(_per_candidate(peak, index, height * width))
-    # A superset of the candidates in one pass over the raw magnitudes; the exact test follows on the few kept.
-    candidates = magnitude > low * peak * (1.0 - 1e-5)
-    candidates[..., 0, :] = False
-    candidates[..., -1, :] = False
-    candidates[..., :, 0] = False
-    candidates[..., :, -1] = False
-    index = _flat_nonzero(candidates)
     flat_magnitude = magnitude.reshape(-1)
 
     def per_image(values: Tensor, at: Tensor) -> Tensor:
@@ -487,6 +468,25 @@ def canny_weak_edges(
     def normalised(values: Tensor, image_peak: Tensor) -> Tensor:
         return F.threshold(values, residue, 0.0).div_(image_peak)
 
+    if kernels.use_kernels(magnitude):  # the same per pixel in one compiled pass
+        weak = torch.zeros(magnitude.shape, dtype=torch.bool)
+        kernels.set_threads()
+        for image in range(magnitude.shape[0]):
+            kernels.canny_weak_edges_rows(
+                grad_x[image, 0].contiguous().numpy(), grad_y[image, 0].contiguous().numpy(),
+                magnitude[image, 0].contiguous().numpy(), np.float32(peak.reshape(-1)[image]),
+                np.float32(low.reshape(-1)[image]), np.float32(residue), CANNY_SECTOR_RATIO_KINDS, CANNY_SECTOR_SIDES,
+                weak[image, 0].numpy(), kernels.TILE_ROWS,
+            )  # fmt: skip
+        index = _flat_nonzero(weak)
+        return index, normalised(gathered(flat_magnitude, index), per_image(peak, index))
+    # A superset of the candidates in one pass over the raw magnitudes; the exact test follows on the few kept.
+    candidates = magnitude > low * peak * (1.0 - 1e-5)
+    candidates[..., 0, :] = False
+    candidates[..., -1, :] = False
+    candidates[..., :, 0] = False
+    candidates[..., :, -1] = False
+    index = _flat_nonzero(candidates)
     value = normalised(gathered(flat_magnitude, index), per_image(peak, index))
     kept = _flat_nonzero(value > per_image(low, index))
     index, value = index.index_select(0, kept), value.index_select(0, kept)

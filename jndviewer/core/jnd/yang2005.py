@@ -64,23 +64,17 @@ class Yang2005(JNDModel):
     def compute(self, luma: torch.Tensor, edges: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         p: Yang2005Params = self.params
         padded = ops.extend(luma, 2, 2, 2, 2, p.border)
-        if kernels.use_kernels(luma):  # the same in one compiled pass after the blur
-            raw_weight = edges.to(luma.dtype).mul_(p.edge_weight - 1.0).add_(1.0)
-            edge_weight = ops.gaussian_blur(raw_weight, *EDGE_WEIGHT_BLUR, p.border)
-            constants = (ops.LA_KNEE, ops.LA_T0, ops.LA_GAMMA, p.texture_gain, p.overlap)
-            threshold, luminance_adaptation, texture_masking = kernels.yang2005_local(padded, edge_weight, constants)
-            return threshold, {
-                "luminance_adaptation": luminance_adaptation,
-                "texture_masking": texture_masking,
-                "edge_weight": edge_weight,
-            }
-        bg = ops.background_luminance(luma, p.border, padded)
-        mg = ops.max_weighted_gradient(luma, p.border, padded)
-        luminance_adaptation = ops.luminance_adaptation_curve(bg)
         raw_weight = edges.to(luma.dtype).mul_(p.edge_weight - 1.0).add_(1.0)
         edge_weight = ops.gaussian_blur(raw_weight, *EDGE_WEIGHT_BLUR, p.border)
-        texture_masking = mg.mul_(edge_weight).mul_(p.texture_gain)
-        threshold = ops.namm(luminance_adaptation, texture_masking, p.overlap)
+        if kernels.use_kernels(luma):  # the rest in one compiled pass
+            constants = (ops.LA_KNEE, ops.LA_T0, ops.LA_GAMMA, p.texture_gain, p.overlap)
+            threshold, luminance_adaptation, texture_masking = kernels.yang2005_local(padded, edge_weight, constants)
+        else:
+            bg = ops.background_luminance(luma, p.border, padded)
+            mg = ops.max_weighted_gradient(luma, p.border, padded)
+            luminance_adaptation = ops.luminance_adaptation_curve(bg)
+            texture_masking = mg.mul_(edge_weight).mul_(p.texture_gain)
+            threshold = ops.namm(luminance_adaptation, texture_masking, p.overlap)
         return threshold, {
             "luminance_adaptation": luminance_adaptation,
             "texture_masking": texture_masking,
