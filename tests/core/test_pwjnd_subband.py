@@ -114,14 +114,28 @@ def test_dark_regions_hide_the_same_gray_level_distortion_less_than_a_pure_weber
     assert dark / mid < 0.5 * (dark_weber / mid_weber)
 
 
+def test_a_batch_scores_each_image_as_if_alone() -> None:
+    references = [textured(seed=1), flat(90.0), textured(seed=2)]
+    distorted = [r + 6.0 * np.random.default_rng(9 + i).standard_normal(r.shape) for i, r in enumerate(references)]
+    batch = SubbandVisibility(torch.cat([luma(r) for r in references]), 38.0)
+    together = batch.visibility(torch.cat([luma(d) for d in distorted]))
+    assert together.shape == (3, 1, 128, 128)
+    for index, (reference, version) in enumerate(zip(references, distorted, strict=True)):
+        alone = SubbandVisibility(luma(reference), 38.0).visibility(luma(version))
+        torch.testing.assert_close(together[index : index + 1], alone, rtol=1e-5, atol=1e-6)
+    assert float(together[1].mean()) != pytest.approx(float(together[0].mean()), rel=0.05)
+
+
 def test_bad_inputs_are_one_sentence_errors() -> None:
     model = SubbandVisibility(luma(flat()), 38.0)
     with pytest.raises(JndViewerError, match="does not match"):
         model.visibility(luma(flat(size=64)))
     with pytest.raises(JndViewerError, match="pixels per degree"):
         SubbandVisibility(luma(flat()), 0.0)
-    with pytest.raises(JndViewerError, match="1 x 1 x H x W"):
-        SubbandVisibility(torch.zeros(2, 1, 16, 16), 38.0)
+    with pytest.raises(JndViewerError, match="N x 1 x H x W"):
+        SubbandVisibility(torch.zeros(1, 2, 16, 16), 38.0)
+    with pytest.raises(JndViewerError, match="does not match"):
+        SubbandVisibility(torch.zeros(2, 1, 16, 16), 38.0).visibility(torch.zeros(1, 1, 16, 16))
     rgb = np.zeros((32, 32, 3), dtype=np.uint8)
     with pytest.raises(JndViewerError, match="out of range"):
         VisibilityScorer(rgb, VisibilityPredictorParams(jnd_model="subband", ppd=2.0))

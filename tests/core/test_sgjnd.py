@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.sgjnd import (
     DEFAULT_WEIGHTS,
     EXPORT_FORMAT,
+    PATCH_VISIBILITY_FLOOR,
+    PatchVisibility,
     ResNet50Backbone,
     SGJNDConfig,
     SGJNDEnsemble,
@@ -222,7 +225,7 @@ def test_reference_maps_are_kept_for_the_same_image(weights: Path, rgb: np.ndarr
     try:
         positions, first = network.reference_state(image)
         again_positions, again = network.reference_state(image.copy())
-        assert again_positions == positions and all(a is b for a, b in zip(first, again, strict=True))
+        assert again_positions == positions and again is first
         assert len(calls) == 1
         network.reference_state(rgb)  # one pixel inside a patch differs: computed afresh
         assert len(calls) == 2
@@ -271,3 +274,50 @@ def test_reference_chroma_is_part_of_the_configuration(rgb: np.ndarray) -> None:
     assert SGJNDConfig.from_dict(old_file).reference_chroma == "full"  # files from before the option behave as then
     with pytest.raises(ModelError, match="reference_chroma must be one of"):
         SGJNDConfig(reference_chroma="444")
+
+
+def test_patch_visibility_grows_with_the_distortion_and_the_heads_read_it(rgb: np.ndarray) -> None:
+    positions = tile_positions(*rgb.shape[:2], 64, 4)
+    reference = crop_patches(rgb, positions, 64)
+    visibility = PatchVisibility(reference)
+    same = visibility(reference)
+    assert same.shape == (4, 1)
+    assert torch.allclose(same, torch.full((4, 1), float(np.log(PATCH_VISIBILITY_FLOOR))), atol=1e-4)
+    noise = torch.from_numpy(np.random.default_rng(5).standard_normal(reference.shape).astype(np.float32))
+    scores = [visibility((reference + amplitude / 255 * noise).clamp(0, 1)) for amplitude in (1.0, 4.0, 16.0)]
+    assert all(bool((low < high).all()) for low, high in itertools.pairwise(scores))
+    # a head built to read it refuses to run without it, and its answer depends on it
+    torch.manual_seed(1)
+    head = SGJNDHead((24, 40, 112, 320), 16, visibility_inputs=1).eval()
+    features = [torch.rand(4, 2 * c, 2, 2) for c in (24, 40, 112, 320)]
+    with pytest.raises(ModelError, match="reads 1 visibility"):
+        head(features, 4)
+    with torch.no_grad():
+        low, _, weight = head(features, 4, scores[0])
+        high, _, _ = head(features, 4, scores[2])
+    assert float(low[0]) != pytest.approx(float(high[0]), abs=1e-4)
+    assert float(weight.sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.ndarray) -> None:
+    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "patch_visibility"}
+    assert SGJNDConfig.from_dict(old_file).patch_visibility == "none"  # files from before it read no visibility
+    with pytest.raises(ModelError, match="patch_visibility must be one of"):
+        SGJNDConfig(patch_visibility="ssim")
+    config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband")
+    torch.manual_seed(2)
+    head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
+    path = tmp_path / "visibility.pt"
+    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
+    network = SGJNDPredictor(path).network
+    positions, state = network.reference_state(rgb)
+    assert state.visibility is not None
+    calls = []
+    original = state.visibility.model.visibility
+    state.visibility.model.visibility = lambda luma: calls.append(1) or original(luma)
+    report = network.evaluate(state, positions, create_codec("jpeg").encode(rgb, 10).decoded)
+    assert calls == [1] and sum(report["weight"]) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ModelError, match="does not match the SG-JND architecture"):
+        torch.save({"format": EXPORT_FORMAT, "version": 1, "config": {**config.to_dict(), "patch_visibility": "none"},
+                    "head": head.state_dict()}, tmp_path / "mismatch.pt")  # fmt: skip
+        SGJNDPredictor(tmp_path / "mismatch.pt")

@@ -44,6 +44,35 @@ def test_training_without_validation_images_still_exports(labelled: str, tmp_pat
     assert state["training"]["validation_items"] == 0 and state["training"]["validation"]["mae"] is None
 
 
+def test_heads_that_read_patch_visibility_train_on_a_cache_of_it(labelled: str, tmp_path: Path) -> None:
+    """The visibility cache holds, per sample, levels x patches x 1 for the feature cache's levels and patches;
+    it reuses a feature cache made without it, and more distortion gives more visibility."""
+    common = {"backbone": "efficientnet-lite0", "patch": 64, "patches": 2, "grid": 2, "width": 8}
+    config = SGJNDTrainingConfig(
+        data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "plain.pt"), steps=2, batch=4,
+        window=8, threads=1, validation_share=0.0, config=common,
+    )
+    train_sgjnd(config, progress=False)
+    config.config = {**common, "patch_visibility": "subband"}
+    config.export = str(tmp_path / "visibility.pt")
+    with pytest.raises(JndViewerError, match="head of another configuration"):
+        train_sgjnd(config, progress=False)  # the run's checkpoint holds the plain head
+    (tmp_path / "run" / "checkpoint.pt").unlink()
+    state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
+    assert state["config"]["patch_visibility"] == "subband"
+    assert state["heads"][0]["quality.0.weight"].shape[1] == 8 * 4 + 1  # four depths' tokens and the visibility
+    features = torch.load(tmp_path / "run" / "features.pt", weights_only=True)["items"]
+    visibility = torch.load(tmp_path / "run" / "visibility.pt", weights_only=True)["items"]
+    assert visibility.keys() == features.keys()
+    for key, item in features.items():
+        assert visibility[key].shape == (len(item["levels"]), item["reference"][0].shape[0], 1)
+        worst, best = visibility[key][0].mean(), visibility[key][-1].mean()  # levels ascend: quality 1 ... 100
+        assert float(worst) > float(best) + 1.0
+    image = np.asarray(Image.open(tmp_path / "images" / "set" / "img1.png").convert("RGB"))
+    result = SGJNDPredictor(config.export).predict(image, create_codec("jpeg"))
+    assert 1 <= result.level <= 100 and sum(result.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+
+
 def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     config = SGJNDTrainingConfig(
@@ -95,12 +124,12 @@ def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:
 
     items = [item(12, 25), item(5, 15)]
     picks = [(0, 0), (0, 2), (1, 1), (0, 1)]
-    whole, labels, patches = _batch(items, picks)
+    whole, labels, patches, _ = _batch(items, picks)
     assert patches == [12, 12, 5, 12] and whole[0].shape == (41, 6) and labels.tolist() == [1.0, 0.0, 0.0, 1.0]
     rng = np.random.default_rng(0)
     seen = set()
     for _ in range(20):
-        features, dropped_labels, kept = _batch(items, picks, rng, keep_min=4)
+        features, dropped_labels, kept, _ = _batch(items, picks, rng, keep_min=4)
         assert torch.equal(dropped_labels, labels)
         assert all(4 <= k <= 12 for k in kept[:2] + kept[3:]) and 4 <= kept[2] <= 5
         assert features[0].shape == (sum(kept), 6)

@@ -15,7 +15,9 @@ The seed's three modules, as built here:
    the next shallower level's positions, that result queries the level below, and so on, so higher-level features
    guide where lower-level distortion evidence is read.
 3. **JND prediction.** Per patch a quality head gives a logit q_i ("the distortion is visible in this patch") and a
-   weight head a positive weight w_i; the image logit is the weighted mean ``sum(w_i q_i) / sum(w_i)`` (WaDIQaM-style
+   weight head a positive weight w_i. With ``patch_visibility="subband"`` both heads also read the patch's pooled
+   subband visibility, the training-free predictor's calibrated low-level evidence (:class:`PatchVisibility`), beside
+   the semantic tokens; the image logit is the weighted mean ``sum(w_i q_i) / sum(w_i)`` (WaDIQaM-style
    pooling, as in the seed and in VP-JND's released network). A level is visible when the logit is > 0; the PW-JND
    is found over the levels with the sliding-window refinement of ``core.pwjnd.search``.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,13 @@ EXPORT_FORMAT = "jndviewer.sgjnd"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 REFERENCE_CHROMA = ("420", "full")
+#: What the heads read besides the semantic tokens: nothing, or each patch's pooled subband visibility.
+PATCH_VISIBILITY = ("none", "subband")
+#: Pixels per degree at which the patch visibility is computed: the training-free predictor's calibrated viewing
+#: condition (cvvdp ``standard_fhd``), at which the reference labels were made.
+PATCH_VISIBILITY_PPD = 38.0
+#: Added to the pooled visibility before its logarithm: a patch with no distortion gets log(1e-2), not -inf.
+PATCH_VISIBILITY_FLOOR = 1e-2
 #: JPEG's (JFIF) full-range BT.601 RGB -> YCbCr matrix (its luma row is the project's luma); the inverse goes back.
 RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 
@@ -64,20 +73,34 @@ class SGJNDConfig:
     #: as every BSDS500 training source (300 of 300 are 4:2:0 JPEGs) already is. Measured, not adopted: a 5-head
     #: "420" model scored Kodak JPEG 4.58 against the shipped "full" head's 4.33 (models/MODEL_CARD.md).
     reference_chroma: str = "full"
+    #: "none": the heads read the semantic tokens only; "subband": also each patch's pooled subband visibility
+    #: (:class:`PatchVisibility`).
+    patch_visibility: str = "none"
 
     def __post_init__(self) -> None:
-        if self.reference_chroma not in REFERENCE_CHROMA:
-            raise ModelError(f"reference_chroma must be one of {', '.join(REFERENCE_CHROMA)}, not "
-                             f"{self.reference_chroma!r}.")
+        for name, allowed in (("reference_chroma", REFERENCE_CHROMA), ("patch_visibility", PATCH_VISIBILITY)):
+            if getattr(self, name) not in allowed:
+                raise ModelError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}.")
+
+    @property
+    def visibility_inputs(self) -> int:
+        """How many numbers per patch the heads read besides the semantic tokens."""
+        return PatchVisibility.inputs if self.patch_visibility == "subband" else 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def feature_key(self) -> dict[str, Any]:
+        """The fields the cached backbone features depend on (the heads' width and inputs do not change them)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("width", "patch_visibility")}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SGJNDConfig:
+        """Read a stored configuration; fields added later take the value that files from before them meant."""
         try:
-            fields = {k: data[k] for k in ("backbone", "patch", "patches", "grid", "width")}
-            return cls(**fields, reference_chroma=data.get("reference_chroma", "full"))
+            required = {k: data[k] for k in ("backbone", "patch", "patches", "grid", "width")}
+            optional = {f.name: data[f.name] for f in fields(cls) if f.name not in required and f.name in data}
+            return cls(**required, **optional)
         except (KeyError, TypeError) as err:
             raise ModelError(f"The SG-JND configuration is not readable ({err}).") from err
 
@@ -293,17 +316,23 @@ class CrossScaleAttention(nn.Module):
 
 
 class SGJNDHead(nn.Module):
-    """The trainable part: cross-scale attention, patch quality and patch weight heads, weighted pooling."""
+    """The trainable part: cross-scale attention, patch quality and patch weight heads, weighted pooling.
 
-    def __init__(self, channels: tuple[int, ...], width: int) -> None:
+    ``visibility_inputs`` > 0: both heads also read that many numbers per patch (:class:`PatchVisibility`).
+    """
+
+    def __init__(self, channels: tuple[int, ...], width: int, visibility_inputs: int = 0) -> None:
         super().__init__()
         self.attention = CrossScaleAttention(channels, width)
-        size = width * len(channels)
+        self.visibility_inputs = visibility_inputs
+        size = width * len(channels) + visibility_inputs
         self.quality = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
         self.weight = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
 
-    def forward(self, features: list[Tensor], patches: int | list[int]) -> tuple[Tensor, Tensor, Tensor]:
-        """Image logits from patch rows.
+    def forward(
+        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Image logits from patch rows (``visibility``: rows x ``visibility_inputs``, when the head reads it).
 
         With ``patches`` an int, ``features`` hold B*patches rows and the result is (image logits B, patch logits
         B x P, normalised weights B x P). With a list of per-image patch counts (images of different sizes, as in
@@ -311,6 +340,10 @@ class SGJNDHead(nn.Module):
         flat, one entry per row.
         """
         embedded = self.attention(features)
+        if self.visibility_inputs:
+            if visibility is None or visibility.shape != (embedded.shape[0], self.visibility_inputs):
+                raise ModelError(f"This SG-JND head reads {self.visibility_inputs} visibility number(s) per patch.")
+            embedded = torch.cat([embedded, visibility.to(embedded.dtype)], dim=1)
         quality = self.quality(embedded).squeeze(-1)
         weight = F.softplus(self.weight(embedded)).squeeze(-1) + 1e-6
         counts = [patches] * (quality.shape[0] // patches) if isinstance(patches, int) else list(patches)
@@ -343,9 +376,11 @@ class SGJNDEnsemble(nn.Module):
             raise ModelError("An SG-JND ensemble needs at least one head.")
         self.heads = nn.ModuleList(heads)
 
-    def forward(self, features: list[Tensor], patches: int | list[int]) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`SGJNDHead.forward` of every head, averaged."""
-        outputs = [head(features, patches) for head in self.heads]
+        outputs = [head(features, patches, visibility) for head in self.heads]
         if len(outputs) == 1:
             return outputs[0]
         logits, quality, weight = (torch.stack(parts).mean(dim=0) for parts in zip(*outputs, strict=True))
@@ -397,6 +432,44 @@ def reference_patches(rgb: np.ndarray, positions: list[tuple[int, int]], config:
     return subsample_chroma_420(patches) if config.reference_chroma == "420" else patches
 
 
+def patch_luma(patches: Tensor) -> Tensor:
+    """N x 1 x P x P luma in gray levels (0-255, BT.601 weights) of N x 3 x P x P RGB patches in [0, 1]."""
+    weights = torch.tensor(LUMA_WEIGHTS, dtype=patches.dtype, device=patches.device).view(1, 3, 1, 1)
+    return (patches * weights).sum(dim=1, keepdim=True).mul_(255.0)
+
+
+class PatchVisibility:
+    """Each patch's subband visibility: the training-free predictor's low-level evidence, pooled per patch.
+
+    The subband model (:mod:`jndviewer.core.pwjnd.subband`: band-limited contrast, CSF, luminance and contrast
+    masking) runs on every reference patch at the calibration viewing condition; a distorted patch's map ``V`` is
+    pooled as that predictor pools a whole image (Minkowski, exponent 2), and the heads read ``log(floor + score)``.
+    The semantic features alone carried a shift from the training images to Kodak (JPEG bias +3.5 levels, while the
+    subband predictor's was +0.1); this gives the heads evidence that is calibrated in threshold units.
+    """
+
+    inputs = 1
+
+    def __init__(self, reference_patches: Tensor) -> None:
+        from jndviewer.core.pwjnd.subband import SubbandVisibility
+
+        self.model = SubbandVisibility(patch_luma(reference_patches.float()), PATCH_VISIBILITY_PPD)
+
+    def __call__(self, distorted_patches: Tensor) -> Tensor:
+        """Rows x 1: ``log(floor + sqrt(mean V^2))`` per patch."""
+        visibility = self.model.visibility(patch_luma(distorted_patches.float()))
+        score = visibility.square().mean(dim=(1, 2, 3)).sqrt()
+        return torch.log(score + PATCH_VISIBILITY_FLOOR)[:, None]
+
+
+@dataclass
+class ReferenceFeatures:
+    """What the network keeps of a reference image: its patches' backbone maps and, when read, patch visibility."""
+
+    maps: list[Tensor]
+    visibility: PatchVisibility | None
+
+
 class SGJNDNetwork(nn.Module):
     """Backbone + head, for inference on whole images."""
 
@@ -405,36 +478,40 @@ class SGJNDNetwork(nn.Module):
         self.config = config or SGJNDConfig()
         self.backbone = make_backbone(self.config.backbone)
         channels = tuple(self.backbone.channels)
-        self.head = SGJNDEnsemble([SGJNDHead(channels, self.config.width) for _ in range(heads)])
+        inputs = self.config.visibility_inputs
+        self.head = SGJNDEnsemble([SGJNDHead(channels, self.config.width, inputs) for _ in range(heads)])
         self._reference_lock = threading.Lock()
-        self._reference: tuple[list[tuple[int, int]], Tensor, list[Tensor]] | None = None
+        self._reference: tuple[list[tuple[int, int]], Tensor, ReferenceFeatures] | None = None
 
     @torch.no_grad()
-    def reference_state(self, reference_rgb: np.ndarray) -> tuple[list[tuple[int, int]], list[Tensor]]:
-        """Patch positions and the reference patches' backbone maps.
+    def reference_state(self, reference_rgb: np.ndarray) -> tuple[list[tuple[int, int]], ReferenceFeatures]:
+        """Patch positions and the reference patches' backbone maps (and visibility model, when the heads read it).
 
         The last image's maps are kept: the explorer asks for a patch report at every level it shows, and the
         reference is the same each time (recognised by its patches, compared exactly).
         """
         positions = tile_positions(*reference_rgb.shape[:2], self.config.patch, self.config.patches)
-        patches = reference_patches(reference_rgb, positions, self.config)
+        original = crop_patches(reference_rgb, positions, self.config.patch)
         with self._reference_lock:
             kept = self._reference
-        if kept is not None and kept[0] == positions and torch.equal(kept[1], patches):
+        if kept is not None and kept[0] == positions and torch.equal(kept[1], original):
             return positions, kept[2]
-        maps = self.backbone(patches)
+        patches = subsample_chroma_420(original) if self.config.reference_chroma == "420" else original
+        state = ReferenceFeatures(self.backbone(patches), PatchVisibility(original) if self.config.visibility_inputs
+                                  else None)  # fmt: skip
         with self._reference_lock:
-            self._reference = (positions, patches, maps)
-        return positions, maps
+            self._reference = (positions, original, state)
+        return positions, state
 
     @torch.no_grad()
     def evaluate(
-        self, reference_maps: list[Tensor], positions: list[tuple[int, int]], distorted_rgb: np.ndarray
+        self, reference: ReferenceFeatures, positions: list[tuple[int, int]], distorted_rgb: np.ndarray
     ) -> dict:
         """Image logit, per-patch logits and normalised weights of one distorted version."""
-        distorted = self.backbone(crop_patches(distorted_rgb, positions, self.config.patch))
-        features = pool_features(reference_maps, distorted, self.config.grid)
-        logit, quality, weight = self.head(features, len(positions))
+        patches = crop_patches(distorted_rgb, positions, self.config.patch)
+        features = pool_features(reference.maps, self.backbone(patches), self.config.grid)
+        visibility = reference.visibility(patches) if reference.visibility is not None else None
+        logit, quality, weight = self.head(features, len(positions), visibility)
         return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}
 
 
@@ -484,8 +561,8 @@ class SGJNDPredictor:
     def patch_report(self, image: Any, distorted_rgb: np.ndarray) -> dict:
         """Patch positions, logits and weights for one distorted version (for the explorer's overlay)."""
         reference = image.rgb8() if hasattr(image, "rgb8") else np.asarray(image)
-        positions, patches = self.network.reference_state(reference)
-        report = self.network.evaluate(patches, positions, distorted_rgb)
+        positions, state = self.network.reference_state(reference)
+        report = self.network.evaluate(state, positions, distorted_rgb)
         report["positions"] = positions
         report["patch"] = self.network.config.patch
         return report
@@ -501,7 +578,7 @@ class SGJNDPredictor:
         ladder = Ladder(image, codec_or_ladder) if own else codec_or_ladder
         try:
             codec, reference = ladder.codec, ladder.reference
-            positions, patches = self.network.reference_state(reference)
+            positions, state = self.network.reference_state(reference)
             ordered = codec.ordered_worst_to_best()
             records: dict[int, LevelRecord] = {}
             reports: dict[int, dict] = {}
@@ -509,7 +586,7 @@ class SGJNDPredictor:
             def decide(position: int) -> bool:
                 level = ordered[position]
                 rung = ladder.rung(level, cancel=cancel)
-                report = self.network.evaluate(patches, positions, rung.decoded)
+                report = self.network.evaluate(state, positions, rung.decoded)
                 reports[level] = report
                 visible = report["logit"] > 0.0
                 records[level] = LevelRecord(level, visible, report["logit"], rung.nbytes, rung.bpp)
@@ -522,7 +599,7 @@ class SGJNDPredictor:
             rung = ladder.rung(level, cancel=cancel)
             best = ladder.rung(codec.best_level(), cancel=cancel)
             trace = [ordered[p] for p in found.visited]
-            report = reports.get(level) or self.network.evaluate(patches, positions, rung.decoded)
+            report = reports.get(level) or self.network.evaluate(state, positions, rung.decoded)
             height, width = reference.shape[:2]
             return PWJND(
                 image=name, codec=codec.name, predictor=self.name, level=int(level), nbytes=rung.nbytes, bpp=rung.bpp,
@@ -546,4 +623,5 @@ def is_available(weights: str | Path | None = None) -> tuple[bool, str]:
     return True, ""
 
 
-__all__ = ["JndViewerError", "SGJNDConfig", "SGJNDHead", "SGJNDNetwork", "SGJNDPredictor", "load_network"]
+__all__ = ["JndViewerError", "PatchVisibility", "ReferenceFeatures", "SGJNDConfig", "SGJNDHead", "SGJNDNetwork",
+           "SGJNDPredictor", "load_network"]

