@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--patch-visibility", choices=("none", "subband"), default="none",
         help="what the heads read besides the semantic features: none, or each patch's subband visibility",
     )
+    sgjnd.add_argument(
+        "--no-backbone-differences", action="store_true",
+        help="the backbone sees only the reference; the distortion enters through --patch-visibility",
+    )
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
         sub.add_argument(
@@ -324,7 +328,8 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.pwjnd.sgjnd import SGJNDConfig
         from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
 
-        network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility).to_dict()
+        network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
+                              backbone_differences=not args.no_backbone_differences).to_dict()
         config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
                                      **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),

@@ -321,3 +321,27 @@ def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.n
         torch.save({"format": EXPORT_FORMAT, "version": 1, "config": {**config.to_dict(), "patch_visibility": "none"},
                     "head": head.state_dict()}, tmp_path / "mismatch.pt")  # fmt: skip
         SGJNDPredictor(tmp_path / "mismatch.pt")
+
+
+def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_path: Path, rgb: np.ndarray) -> None:
+    with pytest.raises(ModelError, match="needs patch_visibility"):
+        SGJNDConfig(backbone_differences=False)
+    config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=False)
+    assert SGJNDConfig.from_dict(config.to_dict()) == config
+    assert SGJNDConfig.from_dict({**config.to_dict(), "backbone_differences": True}).backbone_differences
+    torch.manual_seed(3)
+    head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
+    path = tmp_path / "reference_only.pt"
+    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
+    predictor = SGJNDPredictor(path)
+    calls = []
+    handle = predictor.network.backbone.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        result = predictor.predict(rgb, create_codec("jpeg"))
+    finally:
+        handle.remove()
+    assert calls == [1] and result.encodes >= 3  # the reference once, no distorted level
+    positions, state = predictor.network.reference_state(rgb)
+    logits = [predictor.network.evaluate(state, positions, create_codec("jpeg").encode(rgb, q).decoded)["logit"]
+              for q in (5, 95)]  # fmt: skip
+    assert logits[0] != pytest.approx(logits[1], abs=1e-4)  # the levels differ through the patch visibility alone

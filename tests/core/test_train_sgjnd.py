@@ -71,6 +71,15 @@ def test_heads_that_read_patch_visibility_train_on_a_cache_of_it(labelled: str, 
     image = np.asarray(Image.open(tmp_path / "images" / "set" / "img1.png").convert("RGB"))
     result = SGJNDPredictor(config.export).predict(image, create_codec("jpeg"))
     assert 1 <= result.level <= 100 and sum(result.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+    # the same caches train a head that reads no backbone differences
+    config.config = {**config.config, "backbone_differences": False}
+    config.run_dir, config.export = str(tmp_path / "run2"), str(tmp_path / "reference_only.pt")
+    (tmp_path / "run2").mkdir()
+    for name in ("features.pt", "visibility.pt"):
+        (tmp_path / "run2" / name).symlink_to(tmp_path / "run" / name)
+    state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
+    assert state["config"]["backbone_differences"] is False
+    assert not SGJNDPredictor(config.export).network.config.backbone_differences
 
 
 def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: Path) -> None:

@@ -76,11 +76,17 @@ class SGJNDConfig:
     #: "none": the heads read the semantic tokens only; "subband": also each patch's pooled subband visibility
     #: (:class:`PatchVisibility`).
     patch_visibility: str = "none"
+    #: Whether the tokens hold |distorted - reference| backbone features (the seed's distortion evidence). Without
+    #: them the backbone sees the reference only, and the distortion enters through ``patch_visibility``.
+    backbone_differences: bool = True
 
     def __post_init__(self) -> None:
         for name, allowed in (("reference_chroma", REFERENCE_CHROMA), ("patch_visibility", PATCH_VISIBILITY)):
             if getattr(self, name) not in allowed:
                 raise ModelError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}.")
+        if not self.backbone_differences and self.patch_visibility == "none":
+            raise ModelError("An SG-JND network without backbone differences needs patch_visibility to see the "
+                             "distortion.")
 
     @property
     def visibility_inputs(self) -> int:
@@ -92,7 +98,8 @@ class SGJNDConfig:
 
     def feature_key(self) -> dict[str, Any]:
         """The fields the cached backbone features depend on (the heads' width and inputs do not change them)."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("width", "patch_visibility")}
+        heads_only = ("width", "patch_visibility", "backbone_differences")
+        return {k: v for k, v in self.to_dict().items() if k not in heads_only}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SGJNDConfig:
@@ -464,9 +471,12 @@ class PatchVisibility:
 
 @dataclass
 class ReferenceFeatures:
-    """What the network keeps of a reference image: its patches' backbone maps and, when read, patch visibility."""
+    """What the network keeps of a reference image: its patches' backbone maps, their pooled features with a zero
+    difference half (the tokens of every level when the network reads no backbone differences) and, when read, the
+    patch visibility model."""
 
     maps: list[Tensor]
+    pooled: list[Tensor]
     visibility: PatchVisibility | None
 
 
@@ -497,8 +507,9 @@ class SGJNDNetwork(nn.Module):
         if kept is not None and kept[0] == positions and torch.equal(kept[1], original):
             return positions, kept[2]
         patches = subsample_chroma_420(original) if self.config.reference_chroma == "420" else original
-        state = ReferenceFeatures(self.backbone(patches), PatchVisibility(original) if self.config.visibility_inputs
-                                  else None)  # fmt: skip
+        maps = self.backbone(patches)
+        visibility = PatchVisibility(original) if self.config.visibility_inputs else None
+        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility)
         with self._reference_lock:
             self._reference = (positions, original, state)
         return positions, state
@@ -509,7 +520,10 @@ class SGJNDNetwork(nn.Module):
     ) -> dict:
         """Image logit, per-patch logits and normalised weights of one distorted version."""
         patches = crop_patches(distorted_rgb, positions, self.config.patch)
-        features = pool_features(reference.maps, self.backbone(patches), self.config.grid)
+        if self.config.backbone_differences:
+            features = pool_features(reference.maps, self.backbone(patches), self.config.grid)
+        else:
+            features = reference.pooled
         visibility = reference.visibility(patches) if reference.visibility is not None else None
         logit, quality, weight = self.head(features, len(positions), visibility)
         return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}

@@ -186,7 +186,7 @@ def _batch(
     features = []
     for depth in range(depths):
         parts = [
-            torch.cat([items[i]["reference"][depth][rows], items[i]["differences"][depth][j][rows]], dim=1)
+            torch.cat([items[i]["reference"][depth][rows], _differences(items[i], depth, j, rows)], dim=1)
             for (i, j), rows in zip(picks, chosen, strict=True)
         ]
         features.append(torch.cat(parts).float())
@@ -197,6 +197,13 @@ def _batch(
     if "visibility" in items[0]:
         visibility = torch.cat([items[i]["visibility"][j][rows] for (i, j), rows in zip(picks, chosen, strict=True)])
     return features, labels, patches, visibility
+
+
+def _differences(item: dict, depth: int, level_index: int, rows: slice | torch.Tensor) -> torch.Tensor:
+    """The cached difference features, or zeros for a network that reads no backbone differences."""
+    if item["differences"] is None:
+        return torch.zeros_like(item["reference"][depth][rows])
+    return item["differences"][depth][level_index][rows]
 
 
 def _visible(item: dict, level: int) -> bool:
@@ -254,6 +261,8 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     if model_config.visibility_inputs:
         visibility = build_visibility_cache(samples, cache, model_config, run / "visibility.pt", log)["items"]
         items = {key: {**item, "visibility": visibility[key]} for key, item in items.items()}
+    if not model_config.backbone_differences:  # cached all the same: the cache serves either kind of network
+        items = {key: {**item, "differences": None} for key, item in items.items()}
     train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
     val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
