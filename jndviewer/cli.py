@@ -118,18 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="patch dropout: each training sample keeps at least this many patches (0: all; default: the config's)",
     )
     sgjnd.add_argument("--heads", type=_positive_int, default=None,
-                       help="heads trained from different random starts and averaged (default: the config's, 1)")
+                       help="heads trained from different random starts and averaged (default: the config's, 3)")
     sgjnd.add_argument(
         "--reference-chroma", choices=("full", "420"), default="full",
         help="the reference patches' chroma: full (default) or 420 (reduced like the 4:2:0 training sources)",
     )
     sgjnd.add_argument(
-        "--patch-visibility", choices=("none", "subband"), default="none",
-        help="what the heads read besides the semantic features: none, or each patch's subband visibility",
+        "--patch-visibility", choices=("none", "subband"), default="subband",
+        help="what the heads read besides the semantic features: each patch's subband visibility (default) or none",
     )
     sgjnd.add_argument(
-        "--no-backbone-differences", action="store_true",
-        help="the backbone sees only the reference; the distortion enters through --patch-visibility",
+        "--backbone-differences", action="store_true",
+        help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
     )
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
@@ -329,7 +329,7 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
 
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
-                              backbone_differences=not args.no_backbone_differences).to_dict()
+                              backbone_differences=args.backbone_differences).to_dict()
         config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
                                      **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),

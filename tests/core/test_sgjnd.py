@@ -45,7 +45,7 @@ def rgb() -> np.ndarray:
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
-    config = SGJNDConfig(patch=64, patches=6)
+    config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True)
     head = SGJNDHead((24, 40, 112, 320), config.width)
     path = tmp_path_factory.mktemp("sgjnd") / "tiny.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
@@ -101,7 +101,7 @@ def test_an_ensemble_averages_its_heads_and_a_file_can_hold_one(tmp_path: Path, 
     torch.testing.assert_close(quality, sum(a[1] for a in alone) / 3)
     torch.testing.assert_close(weight.sum(dim=1), torch.ones(2))
     assert not torch.allclose(alone[0][0], alone[1][0])  # the heads do differ
-    config = SGJNDConfig(patch=64, patches=6, width=16)
+    config = SGJNDConfig(patch=64, patches=6, width=16, patch_visibility="none", backbone_differences=True)
     path = tmp_path / "three.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(),
                 "heads": [h.state_dict() for h in heads]}, path)  # fmt: skip
@@ -165,6 +165,7 @@ def test_shipped_weights_reproduce_the_model_card() -> None:
     from jndviewer.core.image import load
 
     assert DEFAULT_WEIGHTS.exists() and DEFAULT_WEIGHTS.stat().st_size <= 30 * 2**20
+    assert SGJNDPredictor().network.config == SGJNDConfig()  # 'jndviewer train sgjnd' defaults to the shipped form
     card = json.loads((REPO / "models" / "sgjnd.reference.json").read_text())
     result = SGJNDPredictor().predict(load(REPO / "resources" / "sample.png"), create_codec("jpeg"))
     assert result.level == card["sample_image"]["level"]
@@ -300,11 +301,13 @@ def test_patch_visibility_grows_with_the_distortion_and_the_heads_read_it(rgb: n
 
 
 def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.ndarray) -> None:
-    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "patch_visibility"}
-    assert SGJNDConfig.from_dict(old_file).patch_visibility == "none"  # files from before it read no visibility
+    added = ("patch_visibility", "backbone_differences")
+    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k not in added}
+    old = SGJNDConfig.from_dict(old_file)  # files from before these options hold the seed's form
+    assert old.patch_visibility == "none" and old.backbone_differences
     with pytest.raises(ModelError, match="patch_visibility must be one of"):
         SGJNDConfig(patch_visibility="ssim")
-    config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband")
+    config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=True)
     torch.manual_seed(2)
     head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
     path = tmp_path / "visibility.pt"
@@ -325,7 +328,7 @@ def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.n
 
 def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_path: Path, rgb: np.ndarray) -> None:
     with pytest.raises(ModelError, match="needs patch_visibility"):
-        SGJNDConfig(backbone_differences=False)
+        SGJNDConfig(patch_visibility="none")
     config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=False)
     assert SGJNDConfig.from_dict(config.to_dict()) == config
     assert SGJNDConfig.from_dict({**config.to_dict(), "backbone_differences": True}).backbone_differences

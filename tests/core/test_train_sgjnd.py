@@ -50,7 +50,7 @@ def test_heads_that_read_patch_visibility_train_on_a_cache_of_it(labelled: str, 
     common = {"backbone": "efficientnet-lite0", "patch": 64, "patches": 2, "grid": 2, "width": 8}
     config = SGJNDTrainingConfig(
         data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "plain.pt"), steps=2, batch=4,
-        window=8, threads=1, validation_share=0.0, config=common,
+        window=8, threads=1, validation_share=0.0, heads=1, config=common,
     )
     train_sgjnd(config, progress=False)
     config.config = {**common, "patch_visibility": "subband"}
