@@ -80,6 +80,16 @@ def test_heads_that_read_patch_visibility_train_on_a_cache_of_it(labelled: str, 
     state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
     assert state["config"]["backbone_differences"] is False
     assert not SGJNDPredictor(config.export).network.config.backbone_differences
+    # from nothing, such a run caches no distorted features, and trains the same head
+    config.run_dir, config.export = str(tmp_path / "run3"), str(tmp_path / "fresh.pt")
+    fresh = torch.load(train_sgjnd(config, progress=False), weights_only=True)
+    cache = torch.load(tmp_path / "run3" / "features.pt", weights_only=True)
+    assert cache["differences"] is False and all(item["differences"] is None for item in cache["items"].values())
+    assert all(torch.equal(fresh["heads"][0][k], v) for k, v in state["heads"][0].items())
+    config.config = {**config.config, "backbone_differences": True}
+    config.export = str(tmp_path / "refused.pt")
+    with pytest.raises(JndViewerError, match="holds no backbone differences"):
+        train_sgjnd(config, progress=False)
 
 
 def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: Path) -> None:

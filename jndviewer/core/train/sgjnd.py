@@ -93,7 +93,11 @@ def _decoded(sample: Any, level: int, rgb: np.ndarray, codec: Any) -> np.ndarray
 
 def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path, log: TrainingLog,
                 device: torch.device | str = "cpu") -> dict:
-    """Features for every sample and cached level (resumes a partly built cache); stored on the CPU."""
+    """Features for every sample and cached level (resumes a partly built cache); stored on the CPU.
+
+    The distorted levels' backbone differences are computed only for a network that reads them (most of the
+    cost: one backbone pass per level); a cache records whether it holds them.
+    """
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
 
@@ -104,6 +108,12 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     if recorded != config.feature_key() and cache["items"]:
         raise JndViewerError(f"The feature cache {path} was made with another network configuration; train in a new "
                              f"run folder (--run).")
+    if not cache["items"]:
+        cache["differences"] = config.backbone_differences
+    with_differences = cache.get("differences", True)  # caches from before this flag hold them
+    if config.backbone_differences and not with_differences:
+        raise JndViewerError(f"The feature cache {path} holds no backbone differences, which this network reads; "
+                             f"train in a new run folder (--run).")
     backbone = make_backbone(config.backbone).to(device)
     todo = [s for s in samples if f"{s.source}|{s.codec}" not in cache["items"]]
     for index, sample in enumerate(tqdm(todo, desc="features", mininterval=10)):
@@ -118,14 +128,15 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
             reference_features = [f[:, : f.shape[1] // 2].half().cpu() for f in pooled]
             levels = cached_levels(sample, window)
             differences = []
-            for level in levels:
+            for level in levels if with_differences else []:
                 patches = crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch).to(device)
                 features = pool_features(reference_maps, backbone(patches), config.grid)
                 differences.append([f[:, f.shape[1] // 2 :].half().cpu() for f in features])
         cache["items"][f"{sample.source}|{sample.codec}"] = {
             "reference": reference_features,
             "levels": torch.tensor(levels),
-            "differences": [torch.stack([d[depth] for d in differences]) for depth in range(len(reference_features))],
+            "differences": [torch.stack([d[depth] for d in differences]) for depth in range(len(reference_features))]
+            if with_differences else None,
             "label": float(sample.jnd_level),
             "better": sample.better,
             "source": sample.source,
