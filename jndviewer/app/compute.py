@@ -345,7 +345,7 @@ def patch_report(key: tuple[Any, ...], level: int, reference: Any, decoded_rgb: 
     if not available:
         return Unavailable(reason)
     started = time.perf_counter()
-    report = SGJNDPredictor().patch_report(reference, decoded_rgb)
+    report = SGJNDPredictor().patch_report(reference, decoded_rgb, codec=str(key[1]))  # key: (image, codec, level)
     return PatchReport(
         key=key,
         level=int(level),

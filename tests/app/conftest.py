@@ -209,7 +209,8 @@ def tiny_sgjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDConfig, SGJNDHead, load_network
 
     torch.manual_seed(0)
-    config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True)
+    config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
+                         codec_families=())
     channels = (24, 40, 112, 320)
     head = SGJNDHead(channels, config.width)
     with torch.no_grad():

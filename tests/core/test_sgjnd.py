@@ -17,6 +17,7 @@ from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.sgjnd import (
     DEFAULT_WEIGHTS,
     EXPORT_FORMAT,
+    LEGACY_CONFIG,
     PATCH_VISIBILITY_FLOOR,
     PatchVisibility,
     ResNet50Backbone,
@@ -24,6 +25,7 @@ from jndviewer.core.pwjnd.sgjnd import (
     SGJNDEnsemble,
     SGJNDHead,
     SGJNDPredictor,
+    codec_family,
     crop_patches,
     reference_patches,
     subsample_chroma_420,
@@ -45,7 +47,8 @@ def rgb() -> np.ndarray:
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
-    config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True)
+    config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
+                         codec_families=())
     head = SGJNDHead((24, 40, 112, 320), config.width)
     path = tmp_path_factory.mktemp("sgjnd") / "tiny.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
@@ -101,7 +104,8 @@ def test_an_ensemble_averages_its_heads_and_a_file_can_hold_one(tmp_path: Path, 
     torch.testing.assert_close(quality, sum(a[1] for a in alone) / 3)
     torch.testing.assert_close(weight.sum(dim=1), torch.ones(2))
     assert not torch.allclose(alone[0][0], alone[1][0])  # the heads do differ
-    config = SGJNDConfig(patch=64, patches=6, width=16, patch_visibility="none", backbone_differences=True)
+    config = SGJNDConfig(patch=64, patches=6, width=16, patch_visibility="none", backbone_differences=True,
+                         codec_families=())
     path = tmp_path / "three.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(),
                 "heads": [h.state_dict() for h in heads]}, path)  # fmt: skip
@@ -307,7 +311,8 @@ def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.n
     assert old.patch_visibility == "none" and old.backbone_differences
     with pytest.raises(ModelError, match="patch_visibility must be one of"):
         SGJNDConfig(patch_visibility="ssim")
-    config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=True)
+    config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=True,
+                         codec_families=())
     torch.manual_seed(2)
     head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
     path = tmp_path / "visibility.pt"
@@ -333,7 +338,7 @@ def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_p
     assert SGJNDConfig.from_dict(config.to_dict()) == config
     assert SGJNDConfig.from_dict({**config.to_dict(), "backbone_differences": True}).backbone_differences
     torch.manual_seed(3)
-    head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
+    head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs, len(config.codec_families))
     path = tmp_path / "reference_only.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
     predictor = SGJNDPredictor(path)
@@ -348,3 +353,22 @@ def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_p
     logits = [predictor.network.evaluate(state, positions, create_codec("jpeg").encode(rgb, q).decoded)["logit"]
               for q in (5, 95)]  # fmt: skip
     assert logits[0] != pytest.approx(logits[1], abs=1e-4)  # the levels differ through the patch visibility alone
+
+
+def test_codec_offsets_shift_the_image_logit_per_codec_family() -> None:
+    families = ("jpeg", "webp", "avif")
+    assert [codec_family(name, families) for name in ("jpeg", "jpeg444", "webp", "avif", "jp2", "folder", None)] == [
+        0, 0, 1, 2, -1, -1, -1]
+    assert codec_family("jpeg", ()) == -1
+    torch.manual_seed(4)
+    head = SGJNDHead((24, 40, 112, 320), 16, codecs=3).eval()
+    with torch.no_grad():
+        head.codec_offsets.copy_(torch.tensor([-1.0, 2.0, 0.5]))
+        features = [torch.rand(8, 2 * c, 2, 2) for c in (24, 40, 112, 320)]
+        plain, quality, weight = head(features, 4)  # no codec given: every image gets the offsets' mean
+        shifted, same_quality, same_weight = head(features, 4, codecs=torch.tensor([0, 1]))
+    assert torch.allclose(shifted - plain, torch.tensor([-1.0 - 0.5, 2.0 - 0.5]), atol=1e-6)
+    assert torch.equal(quality, same_quality) and torch.equal(weight, same_weight)  # patches are not shifted
+    assert SGJNDConfig(codec_families=["jpeg", "webp"]).codec_families == ("jpeg", "webp")
+    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "codec_families"}
+    assert SGJNDConfig.from_dict(old_file).codec_families == LEGACY_CONFIG["codec_families"] == ()

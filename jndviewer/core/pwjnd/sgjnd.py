@@ -18,8 +18,10 @@ The seed's three modules, as built here:
    weight head a positive weight w_i. With ``patch_visibility="subband"`` both heads also read the patch's pooled
    subband visibility, the training-free predictor's calibrated low-level evidence (:class:`PatchVisibility`), beside
    the semantic tokens; the image logit is the weighted mean ``sum(w_i q_i) / sum(w_i)`` (WaDIQaM-style
-   pooling, as in the seed and in VP-JND's released network). A level is visible when the logit is > 0; the PW-JND
-   is found over the levels with the sliding-window refinement of ``core.pwjnd.search``.
+   pooling, as in the seed and in VP-JND's released network), plus a learned offset per codec family
+   (``codec_families``; the training-free predictor likewise calibrates its threshold per codec). A level is visible
+   when the logit is > 0; the PW-JND is found over the levels with the sliding-window refinement of
+   ``core.pwjnd.search``.
 
 **Shipped form** (the defaults): the semantic tokens of the *reference* guide the patch weights and the per-patch
 decision, and the distortion enters through the patch visibility only, so the backbone runs once per image, not once
@@ -67,7 +69,8 @@ RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.0
 
 #: What files from before a field existed meant by its absence: the seed's form (backbone differences, no patch
 #: visibility, full-chroma references).
-LEGACY_CONFIG: dict[str, Any] = {"reference_chroma": "full", "patch_visibility": "none", "backbone_differences": True}
+LEGACY_CONFIG: dict[str, Any] = {"reference_chroma": "full", "patch_visibility": "none", "backbone_differences": True,
+                                 "codec_families": ()}
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,13 @@ class SGJNDConfig:
     #: On the validation images the seed's form over-fitted: 3.79 levels MAE with the patch visibility, 2.75 without
     #: the differences (models/MODEL_CARD.md).
     backbone_differences: bool = False
+    #: Codec families with a learned offset on the image logit (their decision thresholds differ, as the
+    #: training-free predictor's per-codec thresholds do); other codecs get the offsets' mean. See
+    #: :func:`codec_family`.
+    codec_families: tuple[str, ...] = ("jpeg", "webp", "avif")
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "codec_families", tuple(self.codec_families))
         for name, allowed in (("reference_chroma", REFERENCE_CHROMA), ("patch_visibility", PATCH_VISIBILITY)):
             if getattr(self, name) not in allowed:
                 raise ModelError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}.")
@@ -110,7 +118,7 @@ class SGJNDConfig:
 
     def feature_key(self) -> dict[str, Any]:
         """The fields the cached backbone features depend on (the heads' width and inputs do not change them)."""
-        heads_only = ("width", "patch_visibility", "backbone_differences")
+        heads_only = ("width", "patch_visibility", "backbone_differences", "codec_families")
         return {k: v for k, v in self.to_dict().items() if k not in heads_only}
 
     @classmethod
@@ -334,24 +342,39 @@ class CrossScaleAttention(nn.Module):
         return torch.cat(guided, dim=1)
 
 
+def codec_family(name: str | None, families: tuple[str, ...]) -> int:
+    """Index of a codec's family in ``families`` (JPEG at any chroma subsampling is "jpeg"), or -1 for others."""
+    if not name:
+        return -1
+    if name in families:
+        return families.index(name)
+    if name.startswith("jpeg") and "jpeg" in families:  # jpeg422, jpeg444
+        return families.index("jpeg")
+    return -1
+
+
 class SGJNDHead(nn.Module):
     """The trainable part: cross-scale attention, patch quality and patch weight heads, weighted pooling.
 
     ``visibility_inputs`` > 0: both heads also read that many numbers per patch (:class:`PatchVisibility`).
+    ``codecs`` > 0: a learned offset per codec family is added to the image logit (family -1: their mean).
     """
 
-    def __init__(self, channels: tuple[int, ...], width: int, visibility_inputs: int = 0) -> None:
+    def __init__(self, channels: tuple[int, ...], width: int, visibility_inputs: int = 0, codecs: int = 0) -> None:
         super().__init__()
         self.attention = CrossScaleAttention(channels, width)
         self.visibility_inputs = visibility_inputs
+        self.codec_offsets = nn.Parameter(torch.zeros(codecs)) if codecs else None
         size = width * len(channels) + visibility_inputs
         self.quality = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
         self.weight = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
 
     def forward(
-        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None
+        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
+        codecs: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """Image logits from patch rows (``visibility``: rows x ``visibility_inputs``, when the head reads it).
+        """Image logits from patch rows (``visibility``: rows x ``visibility_inputs``, when the head reads it;
+        ``codecs``: each image's codec family, when the head has offsets; None means -1 for all).
 
         With ``patches`` an int, ``features`` hold B*patches rows and the result is (image logits B, patch logits
         B x P, normalised weights B x P). With a list of per-image patch counts (images of different sizes, as in
@@ -372,6 +395,10 @@ class SGJNDHead(nn.Module):
         totals = torch.zeros(len(counts), dtype=weight.dtype, device=weight.device).index_add(0, image_of_row, weight)
         weight = weight / totals[image_of_row]
         logits = torch.zeros_like(totals).index_add(0, image_of_row, weight * quality)
+        if self.codec_offsets is not None:
+            families = codecs if codecs is not None else torch.full((len(counts),), -1, device=logits.device)
+            known = torch.cat([self.codec_offsets, self.codec_offsets.mean()[None]])  # index -1: the mean
+            logits = logits + known[families.to(logits.device)]
         if isinstance(patches, int):
             return logits, quality.view(-1, patches), weight.view(-1, patches)
         return logits, quality, weight
@@ -396,10 +423,11 @@ class SGJNDEnsemble(nn.Module):
         self.heads = nn.ModuleList(heads)
 
     def forward(
-        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None
+        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
+        codecs: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`SGJNDHead.forward` of every head, averaged."""
-        outputs = [head(features, patches, visibility) for head in self.heads]
+        outputs = [head(features, patches, visibility, codecs) for head in self.heads]
         if len(outputs) == 1:
             return outputs[0]
         logits, quality, weight = (torch.stack(parts).mean(dim=0) for parts in zip(*outputs, strict=True))
@@ -500,8 +528,8 @@ class SGJNDNetwork(nn.Module):
         self.config = config or SGJNDConfig()
         self.backbone = make_backbone(self.config.backbone)
         channels = tuple(self.backbone.channels)
-        inputs = self.config.visibility_inputs
-        self.head = SGJNDEnsemble([SGJNDHead(channels, self.config.width, inputs) for _ in range(heads)])
+        inputs, codecs = self.config.visibility_inputs, len(self.config.codec_families)
+        self.head = SGJNDEnsemble([SGJNDHead(channels, self.config.width, inputs, codecs) for _ in range(heads)])
         self._reference_lock = threading.Lock()
         self._reference: tuple[list[tuple[int, int]], Tensor, ReferenceFeatures] | None = None
 
@@ -528,16 +556,18 @@ class SGJNDNetwork(nn.Module):
 
     @torch.no_grad()
     def evaluate(
-        self, reference: ReferenceFeatures, positions: list[tuple[int, int]], distorted_rgb: np.ndarray
+        self, reference: ReferenceFeatures, positions: list[tuple[int, int]], distorted_rgb: np.ndarray,
+        codec: str | None = None,
     ) -> dict:
-        """Image logit, per-patch logits and normalised weights of one distorted version."""
+        """Image logit, per-patch logits and normalised weights of one distorted version made by ``codec``."""
         patches = crop_patches(distorted_rgb, positions, self.config.patch)
         if self.config.backbone_differences:
             features = pool_features(reference.maps, self.backbone(patches), self.config.grid)
         else:
             features = reference.pooled
         visibility = reference.visibility(patches) if reference.visibility is not None else None
-        logit, quality, weight = self.head(features, len(positions), visibility)
+        family = torch.tensor([codec_family(codec, self.config.codec_families)])
+        logit, quality, weight = self.head(features, len(positions), visibility, family)
         return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}
 
 
@@ -584,11 +614,11 @@ class SGJNDPredictor:
         self.network = load_network(weights)
         self.strategy = strategy
 
-    def patch_report(self, image: Any, distorted_rgb: np.ndarray) -> dict:
+    def patch_report(self, image: Any, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
         """Patch positions, logits and weights for one distorted version (for the explorer's overlay)."""
         reference = image.rgb8() if hasattr(image, "rgb8") else np.asarray(image)
         positions, state = self.network.reference_state(reference)
-        report = self.network.evaluate(state, positions, distorted_rgb)
+        report = self.network.evaluate(state, positions, distorted_rgb, codec)
         report["positions"] = positions
         report["patch"] = self.network.config.patch
         return report
@@ -612,7 +642,7 @@ class SGJNDPredictor:
             def decide(position: int) -> bool:
                 level = ordered[position]
                 rung = ladder.rung(level, cancel=cancel)
-                report = self.network.evaluate(state, positions, rung.decoded)
+                report = self.network.evaluate(state, positions, rung.decoded, codec.name)
                 reports[level] = report
                 visible = report["logit"] > 0.0
                 records[level] = LevelRecord(level, visible, report["logit"], rung.nbytes, rung.bpp)
@@ -625,7 +655,7 @@ class SGJNDPredictor:
             rung = ladder.rung(level, cancel=cancel)
             best = ladder.rung(codec.best_level(), cancel=cancel)
             trace = [ordered[p] for p in found.visited]
-            report = reports.get(level) or self.network.evaluate(state, positions, rung.decoded)
+            report = reports.get(level) or self.network.evaluate(state, positions, rung.decoded, codec.name)
             height, width = reference.shape[:2]
             return PWJND(
                 image=name, codec=codec.name, predictor=self.name, level=int(level), nbytes=rung.nbytes, bpp=rung.bpp,

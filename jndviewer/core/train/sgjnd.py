@@ -32,6 +32,7 @@ from jndviewer.core.pwjnd.sgjnd import (
     SGJNDConfig,
     SGJNDEnsemble,
     SGJNDHead,
+    codec_family,
     crop_patches,
     make_backbone,
     pool_features,
@@ -177,10 +178,11 @@ def _batch(
     picks: list[tuple[int, int]],
     rng: np.random.Generator | None = None,
     keep_min: int = 0,
-) -> tuple[list[torch.Tensor], torch.Tensor, list[int], torch.Tensor | None]:
+) -> tuple[list[torch.Tensor], torch.Tensor, list[int], torch.Tensor | None, torch.Tensor]:
     """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ).
 
-    Returns the features per depth, the labels, the patch counts and, when the items hold it, the patch visibility.
+    Returns the features per depth, the labels, the patch counts, the patch visibility when the items hold it, and
+    each pick's codec family (-1 when the items do not say).
 
     With ``keep_min`` > 0 each pick keeps a random subset of its patches, of a random size from ``keep_min`` to all
     (patch dropout: the weighted pooling must not lean on a few patches).
@@ -208,7 +210,8 @@ def _batch(
     visibility = None
     if "visibility" in items[0]:
         visibility = torch.cat([items[i]["visibility"][j][rows] for (i, j), rows in zip(picks, chosen, strict=True)])
-    return features, labels, patches, visibility
+    codecs = torch.tensor([int(items[i].get("codec_family", -1)) for i, _ in picks])
+    return features, labels, patches, visibility, codecs
 
 
 def _differences(item: dict, depth: int, level_index: int, rows: slice | torch.Tensor) -> torch.Tensor:
@@ -232,8 +235,8 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[s
     errors, correct, total = [], 0, 0
     for index, item in enumerate(items):
         picks = [(index, j) for j in range(len(item["levels"]))]
-        features, labels, patches, visibility = _batch(items, picks)
-        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device))
+        features, labels, patches, visibility, codecs = _batch(items, picks)
+        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device))
         logits = logits.cpu()
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
@@ -275,6 +278,8 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
         items = {key: {**item, "visibility": visibility[key]} for key, item in items.items()}
     if not model_config.backbone_differences:  # cached all the same: the cache serves either kind of network
         items = {key: {**item, "differences": None} for key, item in items.items()}
+    items = {key: {**item, "codec_family": codec_family(key.rsplit("|", 1)[1], model_config.codec_families)}
+             for key, item in items.items()}  # fmt: skip
     train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
     val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
@@ -315,7 +320,8 @@ def _train_head(
     """Train (or resume, or just load when finished) head ``index`` of the ensemble; seeds differ per head."""
     if index > 0:  # head 0 keeps the random stream of single-head training, so older runs reproduce
         torch.manual_seed(config.seed + index)
-    head = SGJNDHead(channels, model_config.width, model_config.visibility_inputs).to(device)
+    head = SGJNDHead(channels, model_config.width, model_config.visibility_inputs,
+                     len(model_config.codec_families)).to(device)
     optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     checkpoint = run / ("checkpoint.pt" if index == 0 else f"checkpoint_{index}.pt")
     step = 0
@@ -338,8 +344,8 @@ def _train_head(
         for group in optimiser.param_groups:
             group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
         picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
-        features, labels, patches, visibility = _batch(train_items, picks, rng, config.patch_keep_min)
-        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device))
+        features, labels, patches, visibility, codecs = _batch(train_items, picks, rng, config.patch_keep_min)
+        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device))
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
