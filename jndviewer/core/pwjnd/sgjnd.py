@@ -84,7 +84,7 @@ class SGJNDConfig:
     width: int = 64  # token width of the attention and the heads
     #: "full": the reference patches as given; "420": their chroma reduced to 4:2:0 resolution before the backbone,
     #: as every BSDS500 training source (300 of 300 are 4:2:0 JPEGs) already is. Measured, not adopted: a 5-head
-    #: "420" model scored Kodak JPEG 4.58 against the shipped "full" head's 4.33 (models/MODEL_CARD.md).
+    #: "420" model scored Kodak JPEG 4.58 against the then shipped "full" head's 4.33 (models/MODEL_CARD.md).
     reference_chroma: str = "full"
     #: "none": the heads read the semantic tokens only; "subband" (shipped): also each patch's pooled subband
     #: visibility (:class:`PatchVisibility`).

@@ -58,8 +58,8 @@ class SGJNDTrainingConfig:
     #: 4.47, 2: 4.00, 1: 3.74; the shipped form (2,000 steps): no dropout 4.75, at least 1 kept 2.75.
     patch_keep_min: int = 1
     #: Heads trained alike from different random starts and averaged (:class:`SGJNDEnsemble`). Single heads of one
-    #: recipe differ by several tenths of a level in validation MAE (shipped recipe: 2.45, 2.67, 2.58; averaged
-    #: 2.47); the average is the recipe's answer with that noise reduced, at no cost in speed (the heads are small).
+    #: recipe differ by tenths of a level in validation MAE (shipped recipe: 2.19, 2.22, 2.28; averaged
+    #: 2.06); the average is the recipe's answer with that noise reduced, at no cost in speed (the heads are small).
     heads: int = 3
     seed: int = 0
     threads: int = 2
