@@ -474,8 +474,12 @@ def subsample_chroma_420(patches: Tensor) -> Tensor:
 
 
 def reference_patches(rgb: np.ndarray, positions: list[tuple[int, int]], config: SGJNDConfig) -> Tensor:
-    """The reference's patches as the backbone sees them (:func:`crop_patches`, then the configured chroma)."""
-    patches = crop_patches(rgb, positions, config.patch)
+    """The reference's patches as the backbone sees them (:func:`crop_patches`, then :func:`backbone_reference`)."""
+    return backbone_reference(crop_patches(rgb, positions, config.patch), config)
+
+
+def backbone_reference(patches: Tensor, config: SGJNDConfig) -> Tensor:
+    """Cropped reference patches with the configured chroma (``reference_chroma``)."""
     return subsample_chroma_420(patches) if config.reference_chroma == "420" else patches
 
 
@@ -546,8 +550,7 @@ class SGJNDNetwork(nn.Module):
             kept = self._reference
         if kept is not None and kept[0] == positions and torch.equal(kept[1], original):
             return positions, kept[2]
-        patches = subsample_chroma_420(original) if self.config.reference_chroma == "420" else original
-        maps = self.backbone(patches)
+        maps = self.backbone(backbone_reference(original, self.config))
         visibility = PatchVisibility(original) if self.config.visibility_inputs else None
         state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility)
         with self._reference_lock:

@@ -77,6 +77,11 @@ def cached_levels(sample: Any, window: int) -> list[int]:
     return sorted(chosen)
 
 
+def cache_key(sample: Any) -> str:
+    """A sample's key in the caches: its source image and codec."""
+    return f"{sample.source}|{sample.codec}"
+
+
 def is_visible(sample: Any, level: int) -> bool:
     """The per-level training label: worse than the PW-JND is visible."""
     if sample.better == "higher":
@@ -116,7 +121,7 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
         raise JndViewerError(f"The feature cache {path} holds no backbone differences, which this network reads; "
                              f"train in a new run folder (--run).")
     backbone = make_backbone(config.backbone).to(device)
-    todo = [s for s in samples if f"{s.source}|{s.codec}" not in cache["items"]]
+    todo = [s for s in samples if cache_key(s) not in cache["items"]]
     for index, sample in enumerate(tqdm(todo, desc="features", mininterval=10)):
         if sample.reference is None:
             continue
@@ -133,7 +138,7 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
                 patches = crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch).to(device)
                 features = pool_features(reference_maps, backbone(patches), config.grid)
                 differences.append([f[:, f.shape[1] // 2 :].half().cpu() for f in features])
-        cache["items"][f"{sample.source}|{sample.codec}"] = {
+        cache["items"][cache_key(sample)] = {
             "reference": reference_features,
             "levels": torch.tensor(levels),
             "differences": [torch.stack([d[depth] for d in differences]) for depth in range(len(reference_features))]
@@ -156,10 +161,9 @@ def build_visibility_cache(
     from jndviewer.core.image import load
 
     cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
-    todo = [s for s in samples if f"{s.source}|{s.codec}" in features["items"]
-            and f"{s.source}|{s.codec}" not in cache["items"]]  # fmt: skip
+    todo = [s for s in samples if cache_key(s) in features["items"] and cache_key(s) not in cache["items"]]
     for index, sample in enumerate(tqdm(todo, desc="visibility", mininterval=10)):
-        key = f"{sample.source}|{sample.codec}"
+        key = cache_key(sample)
         rgb = load(sample.reference).rgb8()
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = tile_positions(*rgb.shape[:2], config.patch, config.patches)
@@ -272,16 +276,23 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     model_config = SGJNDConfig.from_dict(config.config)
     device = torch.device(config.device)
     cache = build_cache(samples, model_config, config.window, run / "features.pt", log, device)
-    items = cache["items"]
+    visibility = {}
     if model_config.visibility_inputs:
         visibility = build_visibility_cache(samples, cache, model_config, run / "visibility.pt", log)["items"]
-        items = {key: {**item, "visibility": visibility[key]} for key, item in items.items()}
-    if not model_config.backbone_differences:  # cached all the same: the cache serves either kind of network
-        items = {key: {**item, "differences": None} for key, item in items.items()}
-    items = {key: {**item, "codec_family": codec_family(key.rsplit("|", 1)[1], model_config.codec_families)}
-             for key, item in items.items()}  # fmt: skip
-    train_items = [items[f"{s.source}|{s.codec}"] for s in train if f"{s.source}|{s.codec}" in items]
-    val_items = [items[f"{s.source}|{s.codec}"] for s in validation if f"{s.source}|{s.codec}" in items]
+    items = {}
+    for sample in samples:
+        key = cache_key(sample)
+        if key in cache["items"]:
+            item = cache["items"][key]
+            items[key] = {
+                **item,
+                **({"visibility": visibility[key]} if visibility else {}),
+                # cached all the same when the network does not read them: the cache serves either kind of network
+                "differences": item["differences"] if model_config.backbone_differences else None,
+                "codec_family": codec_family(sample.codec, model_config.codec_families),
+            }
+    train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
+    val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
     if not (run / "checkpoint.pt").exists():  # head 0's checkpoint: a run that has begun resumes instead
         log.write({"event": "started", "config": asdict(config), "train": len(train_items),
