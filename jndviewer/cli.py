@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the heads read besides the semantic features: each patch's subband visibility (default) or none",
     )
     sgjnd.add_argument(
+        "--patch-layout", choices=("cover", "tiles"), default="cover",
+        help="cover (default): a grid of patches over the whole image; tiles: the seed's non-overlapping tiles",
+    )
+    sgjnd.add_argument("--patches", type=_positive_int, default=None,
+                       help="the most patches per image (default: the config's, 24)")
+    sgjnd.add_argument(
         "--backbone-differences", action="store_true",
         help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
     )
@@ -329,7 +335,8 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
 
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
-                              backbone_differences=args.backbone_differences).to_dict()
+                              backbone_differences=args.backbone_differences, patch_layout=args.patch_layout,
+                              **({} if args.patches is None else {"patches": args.patches})).to_dict()
         config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
                                      **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),

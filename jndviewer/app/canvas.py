@@ -130,13 +130,13 @@ class PatchLayer:
         if report is None:
             return
         lut = lookup_table(PATCH_COLORMAP)
-        for index, ((top, left), colour_index) in enumerate(
-            zip(report.positions, patch_color_indices(report.weights), strict=True)
+        for index, ((top, left, height, width), colour_index) in enumerate(
+            zip(report.cells(), patch_color_indices(report.weights), strict=True)
         ):
             fill = QColor(*(int(c) for c in lut[colour_index]), PATCH_FILL_ALPHA)
             outline = QPen(PATCH_VISIBLE_PEN if report.quality[index] > 0 else PATCH_INVISIBLE_PEN, 2)
             outline.setCosmetic(True)
-            rect = QGraphicsRectItem(QRectF(left, top, report.patch, report.patch), self.group)
+            rect = QGraphicsRectItem(QRectF(left, top, width, height), self.group)
             rect.setBrush(QBrush(fill))
             rect.setPen(outline)
             rect.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # panning and clicks go to the view
@@ -145,7 +145,7 @@ class PatchLayer:
             text = pg.TextItem(f"{report.weights[index]:.3f}", color="#ffffff", anchor=(0.5, 0.5),
                                fill=pg.mkBrush(0, 0, 0, 150))  # fmt: skip
             text.setParentItem(self.group)
-            text.setPos(left + report.patch / 2, top + report.patch / 2)
+            text.setPos(left + width / 2, top + height / 2)
             self.texts.append(text)
 
     def set_visible(self, visible: bool) -> None:

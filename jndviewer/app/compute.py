@@ -323,10 +323,22 @@ class PatchReport:
     logit: float
     seconds: float = 0.0
 
+    def cells(self) -> list[tuple[float, float, float, float]]:
+        """Each patch's cell on screen, ``(top, left, height, width)``: the patch itself, except that where two
+        neighbouring patches of the grid overlap, the overlap is split at its middle, so the cells tile the covered
+        image and every point belongs to one patch."""
+        rows = _axis_cells([top for top, _ in self.positions], self.patch)
+        cols = _axis_cells([left for _, left in self.positions], self.patch)
+        cells = []
+        for top, left in self.positions:
+            (row_start, row_end), (col_start, col_end) = rows[top], cols[left]
+            cells.append((row_start, col_start, row_end - row_start, col_end - col_start))
+        return cells
+
     def index_at(self, x: float, y: float) -> int | None:
-        """The patch under image point (x, y), or None."""
-        for index, (top, left) in enumerate(self.positions):
-            if left <= x < left + self.patch and top <= y < top + self.patch:
+        """The patch whose cell holds image point (x, y), or None."""
+        for index, (top, left, height, width) in enumerate(self.cells()):
+            if left <= x < left + width and top <= y < top + height:
                 return index
         return None
 
@@ -335,6 +347,20 @@ class PatchReport:
         quality = self.quality[index]
         verdict = "visible" if quality > 0 else "not visible"
         return f"patch {index + 1}: weight {self.weights[index]:.3f}, quality {quality:+.2f} ({verdict})"
+
+
+def _axis_cells(starts: list[int], patch: int) -> dict[int, tuple[float, float]]:
+    """Start and end of each distinct patch start along one axis, overlaps with the neighbours split in the middle."""
+    ordered = sorted(set(starts))
+    cells = {}
+    for index, start in enumerate(ordered):
+        low, high = float(start), float(start + patch)
+        if index > 0 and ordered[index - 1] + patch > start:
+            low = (start + ordered[index - 1] + patch) / 2
+        if index + 1 < len(ordered) and ordered[index + 1] < start + patch:
+            high = (ordered[index + 1] + start + patch) / 2
+        cells[start] = (low, high)
+    return cells
 
 
 def patch_report(key: tuple[Any, ...], level: int, reference: Any, decoded_rgb: np.ndarray) -> Any:

@@ -6,6 +6,8 @@ The tiny weights of ``tests/app/conftest.py`` (``sgjnd_weights``) stand in for `
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 pytest.importorskip("PySide6", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
@@ -17,6 +19,7 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from jndviewer.app.canvas import PATCH_COLORMAP, PATCH_FILL_ALPHA, PATCH_LUT_LOW, PATCH_VISIBLE_PEN
+from jndviewer.app.compute import PatchReport
 from jndviewer.app.modes import CompareMode
 from jndviewer.app.panels import format_bytes
 from jndviewer.app.state import ViewState
@@ -202,6 +205,16 @@ def test_patch_overlay_draws_the_patches_and_names_them(make_window, qtbot, idle
     hover(qtbot, window, canvas.pane_b, free[0][1] + 32.5, free[0][0] + 32.5)  # the middle of a tile not used
     assert "patch" not in window.cursor_label.text()
 
+    # where patches overlap (the covering layout on sides that are not multiples of the patch), each is drawn as its
+    # cell: the overlap is split in the middle
+    overlapping = dataclasses.replace(report, positions=[(0, 0), (0, 48), (48, 0), (48, 48)], weights=[0.25] * 4,
+                                      quality=[1.0, -1.0, 1.0, -1.0])  # fmt: skip
+    canvas.patch_layers[1].show(overlapping)
+    drawn = [r.rect() for r in canvas.patch_layers[1].rects]
+    assert [(r.x(), r.y(), r.width(), r.height()) for r in drawn] == [
+        (0, 0, 56, 56), (56, 0, 56, 56), (0, 56, 56, 56), (56, 56, 56, 56)]
+    canvas.patch_layers[1].show(report)
+
     # it follows zoom and pan
     canvas.show_region(QRectF(left, top, 64, 48))
     qtbot.wait(20)
@@ -287,6 +300,17 @@ def test_missing_weights_are_one_line_and_the_rest_works(make_window, qtbot, idl
     assert readouts.text("sgjnd").startswith("bad.pt is not a usable SG-JND checkpoint")
     assert "\n" not in readouts.text("sgjnd") and readouts.labels["sgjnd"].styleSheet() == "color: #c62828;"
     assert readouts.text("jnd") == summary(session.prediction)
+
+
+def test_patch_cells_split_overlaps_and_keep_gaps() -> None:
+    report = PatchReport(key=("a", "jpeg", 20), level=20, positions=[(0, 0), (0, 100), (60, 0), (60, 100)], patch=80,
+                         weights=[0.25] * 4, quality=[0.0] * 4, logit=0.0)  # fmt: skip
+    # rows overlap by 20 (60..80): split at 70; columns leave a gap (80..100): kept
+    assert report.cells() == [(0, 0, 70, 80), (0, 100, 70, 80), (70, 0, 70, 80), (70, 100, 70, 80)]
+    assert report.index_at(10, 69.5) == 0 and report.index_at(10, 70) == 2 and report.index_at(90, 10) is None
+    assert report.index_at(179.5, 139.5) == 3 and report.index_at(180, 10) is None and report.index_at(5, 140) is None
+    tiles = dataclasses.replace(report, positions=[(0, 0), (0, 80)])
+    assert tiles.cells() == [(0, 0, 80, 80), (0, 80, 80, 80)]  # touching, not overlapping: the patches themselves
 
 
 def test_predictor_choice_and_overlay_persist(app, tmp_path) -> None:

@@ -26,7 +26,9 @@ from jndviewer.core.pwjnd.sgjnd import (
     SGJNDHead,
     SGJNDPredictor,
     codec_family,
+    covering_positions,
     crop_patches,
+    patch_positions,
     reference_patches,
     subsample_chroma_420,
     tile_positions,
@@ -65,6 +67,44 @@ def test_tiles_are_non_overlapping_and_inside(rgb: np.ndarray) -> None:
             assert a == b or abs(a[0] - b[0]) >= 64 or abs(a[1] - b[1]) >= 64
     assert crop_patches(rgb, positions, 64).shape == (5, 3, 64, 64)
     assert crop_patches(rgb[:40, :50], [(0, 0)], 64).shape == (1, 3, 64, 64)  # small images are padded
+    assert tile_positions(40, 200, 64, 5) == [(0, 4), (0, 68), (0, 132)]  # short images: tops not negative
+    assert tile_positions(40, 50, 64, 5) == [(0, 0)]
+
+
+@pytest.mark.parametrize(("height", "width", "expected"), [
+    (321, 481, (3, 4)), (500, 500, (4, 4)), (512, 768, (4, 6)), (128, 128, (1, 1)), (100, 90, (1, 1)),
+])
+def test_covering_grid_reaches_every_pixel(height: int, width: int, expected: tuple[int, int]) -> None:
+    positions = covering_positions(height, width, 128, 24)
+    tops, lefts = sorted({t for t, _ in positions}), sorted({s for _, s in positions})
+    assert (len(tops), len(lefts)) == expected and len(positions) == expected[0] * expected[1]
+    covered = np.zeros((max(height, 128), max(width, 128)), bool)
+    for top, left in positions:
+        covered[top : top + 128, left : left + 128] = True
+    assert covered[:height, :width].all()
+    assert tops[0] == 0 and lefts[0] == 0 and tops[-1] == max(0, height - 128) and lefts[-1] == max(0, width - 128)
+    if height % 128 == 0 and width % 128 == 0:  # exact multiples: plain tiles, no overlap
+        assert np.diff(tops).tolist() == [128] * (len(tops) - 1) and np.diff(lefts).tolist() == [128] * (len(lefts) - 1)
+
+
+def test_covering_grid_thins_out_evenly_above_the_limit() -> None:
+    positions = covering_positions(1080, 1920, 128, 24)  # 9 x 15 would cover it
+    tops, lefts = sorted({t for t, _ in positions}), sorted({s for _, s in positions})
+    assert (len(tops), len(lefts)) == (4, 6) and len(positions) == 24
+    assert tops == [0, 317, 635, 952] and lefts[0] == 0 and lefts[-1] == 1920 - 128
+    assert len(set(np.diff(lefts).tolist()) - {358, 359}) == 0  # evenly spaced (rounding aside)
+    assert len(covering_positions(2160, 3840, 128, 5)) <= 5
+
+
+def test_patch_layout_is_stored_and_old_files_keep_tiles() -> None:
+    assert SGJNDConfig().patch_layout == "cover"
+    assert patch_positions(321, 481, SGJNDConfig(patches=12)) == covering_positions(321, 481, 128, 12)
+    assert patch_positions(321, 481, SGJNDConfig(patch_layout="tiles")) == tile_positions(321, 481, 128, 24)
+    assert len(tile_positions(321, 481, 128, 24)) == 6  # the seed's tiles leave a third of this image unseen
+    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "patch_layout"}
+    assert SGJNDConfig.from_dict(old_file).patch_layout == LEGACY_CONFIG["patch_layout"] == "tiles"
+    with pytest.raises(ModelError, match="patch_layout must be one of"):
+        SGJNDConfig(patch_layout="random")
 
 
 def test_head_shapes_and_normalised_weights() -> None:

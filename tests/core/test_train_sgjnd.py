@@ -157,3 +157,14 @@ def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:
         assert bool((first[1:, 0] > first[:-1, 0]).all())  # distinct patches, in order
         seen.add(kept[0])
     assert len(seen) > 3  # the subset size varies
+
+
+def test_cli_options_reach_the_exported_configuration(labelled: str, tmp_path: Path) -> None:
+    from jndviewer.cli import main
+
+    export = tmp_path / "cli.pt"
+    assert main(["train", "sgjnd", "--data", labelled, "--run", str(tmp_path / "cli"), "--export", str(export),
+                 "--steps", "2", "--threads", "1", "--heads", "1", "--patch-layout", "tiles", "--patches", "3"]) == 0
+    config = torch.load(export, weights_only=True)["config"]
+    assert (config["patch_layout"], config["patches"], config["patch"]) == ("tiles", 3, 128)
+    assert config["patch_visibility"] == "subband" and config["backbone_differences"] is False

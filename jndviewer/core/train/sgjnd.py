@@ -35,9 +35,9 @@ from jndviewer.core.pwjnd.sgjnd import (
     codec_family,
     crop_patches,
     make_backbone,
+    patch_positions,
     pool_features,
     reference_patches,
-    tile_positions,
 )
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
 
@@ -127,7 +127,7 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
             continue
         rgb = load(sample.reference).rgb8()
         codec = create_codec(sample.codec) if not sample.distorted else None
-        positions = tile_positions(*rgb.shape[:2], config.patch, config.patches)
+        positions = patch_positions(*rgb.shape[:2], config)
         with torch.no_grad():
             reference_maps = backbone(reference_patches(rgb, positions, config).to(device))
             pooled = pool_features(reference_maps, None, config.grid)
@@ -166,7 +166,7 @@ def build_visibility_cache(
         key = cache_key(sample)
         rgb = load(sample.reference).rgb8()
         codec = create_codec(sample.codec) if not sample.distorted else None
-        positions = tile_positions(*rgb.shape[:2], config.patch, config.patches)
+        positions = patch_positions(*rgb.shape[:2], config)
         visibility = PatchVisibility(crop_patches(rgb, positions, config.patch))
         rows = [visibility(crop_patches(_decoded(sample, int(level), rgb, codec), positions, config.patch))
                 for level in features["items"][key]["levels"].tolist()]  # fmt: skip
