@@ -71,7 +71,7 @@ RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.0
 
 
 #: What files from before a field existed meant by its absence: the seed's form (backbone differences, no patch
-#: visibility, full-chroma references).
+#: visibility, full-chroma references, no codec offsets, non-overlapping tiles).
 LEGACY_CONFIG: dict[str, Any] = {"reference_chroma": "full", "patch_visibility": "none", "backbone_differences": True,
                                  "codec_families": (), "patch_layout": "tiles"}
 
