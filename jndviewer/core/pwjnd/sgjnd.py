@@ -82,8 +82,8 @@ class SGJNDConfig:
 
     backbone: str = "efficientnet-lite0"
     patch: int = 128
-    #: The most patches per image (:func:`patch_positions`). 24 covers a 768 x 512 (Kodak) image; a 1920 x 1080
-    #: image gets 24 of its 135 covering positions, spread evenly (the whole prediction stays under 1 s there).
+    #: The most patches per image (:func:`patch_positions`). 24 cover a 768 x 512 (Kodak) image; a 1920 x 1080
+    #: image, which 135 would cover, gets a 4 x 6 grid spread evenly (the whole prediction stays under 1 s there).
     patches: int = 24
     grid: int = 4  # each depth's features are pooled to grid x grid before attention
     width: int = 64  # token width of the attention and the heads
