@@ -38,8 +38,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.core.assets import sample_image  # noqa: E402
 
-SAMPLE = REPO / "resources" / "sample.png"
+SAMPLE = sample_image()
 STARTUP_TARGET_S = 2.5
 CACHED_TARGET_MS = 16.0
 UNCACHED_TARGET_MS = 60.0

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import CODECS, create_codec  # noqa: E402
 from jndviewer.core.errors import JndViewerError  # noqa: E402
 from jndviewer.core.ladder import Ladder  # noqa: E402
@@ -60,7 +61,7 @@ def main() -> int:
     width, height = (int(v) for v in args.size.split("x"))
     source = Path(args.shared) / "data" / "images" / "kodak" / "kodim23.png"
     if not source.exists():
-        source = REPO / "resources" / "sample.png"
+        source = sample_image()
     rgb = np.asarray(Image.open(source).convert("RGB").resize((width, height), Image.Resampling.BICUBIC))
     print("\n".join(machine_lines()))
     print(f"input: {source.name} resized to {width}x{height}; median of {args.repeats} after 1 warm-up\n")

@@ -24,6 +24,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.jnd import MODELS, base, create_model  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def timing_input(args: argparse.Namespace) -> tuple[Path, int, int, torch.Tensor
     as a 1 x 1 x H x W float32 luma tensor."""
     torch.set_num_threads(args.threads)
     width, height = (int(v) for v in args.size.split("x"))
-    source = Path(args.image) if Path(args.image).exists() else REPO / "resources" / "sample.png"
+    source = Path(args.image) if Path(args.image).exists() else sample_image()
     luma = Image.open(source).convert("L").resize((width, height), Image.Resampling.BICUBIC)
     return source, width, height, torch.from_numpy(np.asarray(luma, dtype=np.float32).copy())[None, None]
 

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
@@ -83,7 +84,7 @@ def main() -> int:
 
     path = root / "kodak" / "kodim23.png"
     if not path.exists():
-        path = REPO / "resources" / "sample.png"
+        path = sample_image()
     rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
     codec = create_codec("jpeg")
     times = []
@@ -95,7 +96,7 @@ def main() -> int:
           f"{statistics.median(times):.2f} s median of 3 ({result.encodes} levels evaluated, "
           f"{len(result.params['patch_positions'])} patches)")
     if args.reference_json:
-        sample = SGJNDPredictor(args.weights).predict(load(REPO / "resources" / "sample.png"), codec)
+        sample = SGJNDPredictor(args.weights).predict(load(sample_image()), codec)
         Path(args.reference_json).write_text(json.dumps({"sample_image": {
             "level": sample.level, "trace": sample.trace, "patch_weights": sample.params["patch_weights"]}}, indent=1))
         print(f"wrote {args.reference_json}")

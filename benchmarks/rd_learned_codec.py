@@ -25,6 +25,7 @@ from pytorch_msssim import ms_ssim
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from jndviewer.core.assets import model_file, sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.codecs.learned import LearnedCodec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
@@ -60,7 +61,7 @@ def jpeg_msssim_at(bpp: float, jpeg_bpp: np.ndarray, rgb: np.ndarray, decoded: l
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", default=str(REPO / "models" / "learned_codec.pt"))
+    parser.add_argument("--weights", default=str(model_file("learned_codec.pt")))
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--json", help="write per-image results and the sample-image reference values here")
@@ -123,7 +124,7 @@ def main() -> int:
               f"{len(compared)}/{len(items)} |")
     print("\nΔPSNR compares the learned codec with JPEG on the images where JPEG reaches that bpp (QF >= 1).")
     if args.json:
-        sample = load(REPO / "resources" / "sample.png").rgb8()
+        sample = load(sample_image()).rgb8()
         reference = {}
         for level in learned.levels():
             encoded = learned.encode(sample, level)

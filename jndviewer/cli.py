@@ -15,12 +15,34 @@ from pathlib import Path
 from jndviewer import __version__
 from jndviewer.core.errors import JndViewerError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_IMAGE = REPO_ROOT / "resources" / "sample.png"
-SHARED_IMAGES = REPO_ROOT.parent / "shared" / "data" / "images"
+#: The reference labels the training and calibration commands default to (in a source checkout).
+TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
 
 
 COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export")
+
+
+def _shared_images(option: str) -> Path:
+    """../shared's image folder, the default of training and calibration; one sentence when it is not there."""
+    from jndviewer.core.assets import shared_images
+
+    folder = shared_images()
+    if folder is None:
+        raise JndViewerError(f"The project's images (../shared/data/images beside a source checkout) are not here; "
+                             f"pass {option}.")
+    return folder
+
+
+def _training_labels(option: str) -> Path:
+    """The reference labels of a source checkout, the default of training and calibration."""
+    from jndviewer.core.assets import checkout_file
+
+    labels = checkout_file(TRAINING_LABELS)
+    if labels is None or not labels.is_file():
+        raise JndViewerError(
+            f"The reference labels ({TRAINING_LABELS}) come with a source checkout only; pass {option}."
+        )
+    return labels
 
 
 def _positive_int(text: str) -> int:
@@ -87,10 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the variable-rate learned codec on folders of images (Kodak is refused: it is the held-out "
         "evaluation set). Resumes from RUN/checkpoint.pt when it exists; exports the final weights.",
     )
-    default_data = [str(SHARED_IMAGES / "bsds500"), str(SHARED_IMAGES / "mcmaster")]
-    codec.add_argument("--data", nargs="+", default=default_data, help="image folders (default: BSDS500, McMaster)")
+    codec.add_argument("--data", nargs="+", help="image folders (default: ../shared's BSDS500 and McMaster)")
     codec.add_argument("--run", default="runs/codec", help="folder for the checkpoint and log (default %(default)s)")
-    codec.add_argument("--export", default="models/learned_codec.pt", help="final weights (default %(default)s)")
+    codec.add_argument("--export", type=Path, help="final weights (default: the packaged learned_codec.pt)")
     codec.add_argument("--steps", type=_positive_int, default=30_000)
     codec.add_argument("--batch", type=_positive_int, default=8)
     codec.add_argument("--crop", type=_positive_int, default=128)
@@ -106,10 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train SG-JND on picture-wise JND datasets given as KIND:PATH[,option=value...] (kinds: reference, "
         "mcl-jci, konjnd, cnn-jnd). Split by source image; Kodak is never used. Resumes from RUN when it exists.",
     )
-    default_labels = f"reference:{REPO_ROOT / 'resources/labels/pwjnd_reference_train.csv'},images={SHARED_IMAGES}"
-    sgjnd.add_argument("--data", nargs="+", default=[default_labels + ",codec=jpeg"], help="datasets (KIND:PATH,...)")
+    sgjnd.add_argument("--data", nargs="+",
+                       help=f"datasets (KIND:PATH,...; default: the JPEG labels of {TRAINING_LABELS})")
     sgjnd.add_argument("--run", default="runs/sgjnd")
-    sgjnd.add_argument("--export", default="models/sgjnd.pt")
+    sgjnd.add_argument("--export", type=Path, help="final weights (default: the packaged sgjnd.pt)")
     sgjnd.add_argument("--steps", type=_positive_int, default=4000)
     sgjnd.add_argument("--threads", type=_positive_int, default=2)
     sgjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
@@ -181,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score every level of each labelled image with every JND model and pooling, fit the decision "
         "thresholds to the labels (smallest mean absolute error) and write the calibration file.",
     )
-    calibrate.add_argument("--labels", type=Path, default=REPO_ROOT / "resources/labels/pwjnd_reference_train.csv")
-    calibrate.add_argument("--images", type=Path, default=SHARED_IMAGES, help="folder the label paths are relative to")
+    calibrate.add_argument("--labels", type=Path, help=f"reference-label CSV (default: {TRAINING_LABELS})")
+    calibrate.add_argument("--images", type=Path, help="folder the label paths are relative to (default: ../shared's)")
     calibrate.add_argument("--codec", default="jpeg")
     calibrate.add_argument("--display", default="standard_fhd")
     calibrate.add_argument(
@@ -270,7 +291,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     calibrate(
-        args.labels, args.images, models=tuple(args.models.split(",")), codec=args.codec, display=args.display,
+        args.labels or _training_labels("--labels"), args.images or _shared_images("--images"),
+        models=tuple(args.models.split(",")), codec=args.codec, display=args.display,
         model_ppds=tuple(float(v) for v in args.model_ppds.split(",")),
         cache=args.cache, output=args.output or CALIBRATION_FILE, log=lambda line: print(line, flush=True),
     )
@@ -317,12 +339,16 @@ def run_map(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, model_file
+
     if args.train_kind == "codec":
         from jndviewer.core.device import select_device
         from jndviewer.core.train.codec import CodecTrainingConfig, export_from_checkpoint, train_codec
 
         config = CodecTrainingConfig(
-            data=args.data, run_dir=args.run, export=args.export, steps=args.steps, batch=args.batch, crop=args.crop,
+            data=args.data or [str(_shared_images("--data") / name) for name in ("bsds500", "mcmaster")],
+            run_dir=args.run, export=str(args.export or model_file(LEARNED_CODEC_WEIGHTS)), steps=args.steps,
+            batch=args.batch, crop=args.crop,
             channels=args.channels, latent_channels=args.latent_channels, threads=args.threads,
             device=str(select_device(args.device)), validate_every=args.validate_every,
         )
@@ -337,7 +363,9 @@ def run_train(args: argparse.Namespace) -> int:
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
                               backbone_differences=args.backbone_differences, patch_layout=args.patch_layout,
                               **({} if args.patches is None else {"patches": args.patches})).to_dict()
-        config = SGJNDTrainingConfig(data=args.data, run_dir=args.run, export=args.export, steps=args.steps,
+        data = args.data or [f"reference:{_training_labels('--data')},images={_shared_images('--data')},codec=jpeg"]
+        export = str(args.export or model_file(SGJND_WEIGHTS))
+        config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
                                      **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),
                                      **({} if args.heads is None else {"heads": args.heads}))

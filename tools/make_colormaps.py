@@ -20,7 +20,7 @@ def main() -> None:
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("pyqtgraph is not installed in this environment.")
     source = Path(next(iter(spec.submodule_search_locations))) / "colors" / "maps"
-    target = Path(__file__).resolve().parents[1] / "jndviewer" / "data" / "colormaps"
+    target = Path(__file__).resolve().parents[1] / "jndviewer" / "assets" / "colormaps"
     target.mkdir(parents=True, exist_ok=True)
     for name, filename in TABLES.items():
         rows = [line for line in (source / filename).read_text().splitlines() if line and not line.startswith(";")]

@@ -63,9 +63,9 @@ def run_app(path: str | Path | None = None, argv: Sequence[str] | None = None) -
     from jndviewer.app.main_window import MainWindow
 
     if path is None:
-        from jndviewer.cli import SAMPLE_IMAGE
+        from jndviewer.core.assets import sample_image
 
-        path = SAMPLE_IMAGE
+        path = sample_image()
     window = MainWindow(path)
     if os.environ.get(EXIT_AFTER_SHOW_ENV):
         window.installEventFilter(_FirstPaint(app))

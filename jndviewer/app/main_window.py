@@ -827,9 +827,9 @@ def _luma(rgb: np.ndarray) -> float:
 
 
 def _sample_image() -> Path:
-    from jndviewer.cli import SAMPLE_IMAGE
+    from jndviewer.core.assets import sample_image
 
-    return SAMPLE_IMAGE
+    return sample_image()
 
 
 __all__ = ["MainWindow"]

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {name.strip().removesuffix(".png") for name in args.only.split(",") if name.strip()}
     app = create_app([sys.argv[0]])
     from jndviewer.app.main_window import MainWindow
-    from jndviewer.cli import SAMPLE_IMAGE
+    from jndviewer.core.assets import sample_image
 
     width, height = (int(v) for v in args.size.split("x"))
     args.output.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         window.state.threshold = args.threshold
         window.resize(width, height)
         window.show()
-        window.open_path(args.image or SAMPLE_IMAGE)
+        window.open_path(args.image or sample_image())
         session, state, canvas = window.session, window.state, window.canvas
         _wait(app, lambda: session.loaded is not None and not session.busy)
 

@@ -1,6 +1,6 @@
 """Colour maps shared by the CLI's PNG output and the explorer (Qt-free).
 
-Tables live in ``jndviewer/data/colormaps`` (see LICENSES.md there): ``inferno`` and ``viridis`` for magnitudes
+Tables live in ``jndviewer/assets/colormaps`` (see LICENSES.md there): ``inferno`` and ``viridis`` for magnitudes
 (JND maps, components), ``diverging`` (CET-D1A, blue - white - red) for the visibility ratio.
 """
 
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
+from jndviewer.core.assets import asset
 from jndviewer.core.errors import JndViewerError
 
-COLORMAP_DIR = Path(__file__).resolve().parents[1] / "data" / "colormaps"
 COLORMAPS = ("inferno", "viridis", "diverging")
 
 #: The visibility ratio |distortion| / JND is shown on a fixed log2 scale from 1/4 to 4, centred (white) at 1.0.
@@ -26,7 +25,7 @@ def lookup_table(name: str) -> np.ndarray:
     """The 256 x 3 uint8 RGB table of a colour map."""
     if name not in COLORMAPS:
         raise JndViewerError(f"Unknown colour map {name!r}; choose one of {', '.join(COLORMAPS)}.")
-    table = np.loadtxt(COLORMAP_DIR / f"{name}.csv", delimiter=",", comments="#")
+    table = np.loadtxt(asset("colormaps", f"{name}.csv"), delimiter=",", comments="#")
     lut = np.clip(np.rint(table * 255.0), 0, 255).astype(np.uint8)
     lut.setflags(write=False)
     return lut

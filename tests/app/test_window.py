@@ -17,17 +17,17 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from jndviewer.app.modes import CompareMode
-from jndviewer.cli import SAMPLE_IMAGE
+from jndviewer.core.assets import sample_image
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.image import load
 
 
 def test_opens_on_the_sample(make_window, qtbot) -> None:
-    window = make_window(SAMPLE_IMAGE, jnd_model="chou1995", threshold=1.5)
+    window = make_window(sample_image(), jnd_model="chou1995", threshold=1.5)
     qtbot.waitUntil(lambda: window.session.frame is not None, timeout=20_000)
     assert window.windowTitle() == "sample.png — jndviewer"
     assert window.canvas.reference.shape == (512, 768, 3)
-    np.testing.assert_array_equal(window.canvas.reference, load(SAMPLE_IMAGE).rgb8())
+    np.testing.assert_array_equal(window.canvas.reference, load(sample_image()).rgb8())
     assert window.session.frame.level == 75  # JPEG quality 75 first
     # The background jobs (JND map, 100-level curve, prediction) are cancelled by closing the window; the leak check
     # of make_window then proves that their threads are gone.
@@ -189,7 +189,7 @@ def test_jndviewer_command_starts_the_window(tmp_path: Path) -> None:
     env = {**__import__("os").environ, "JNDVIEWER_EXIT_AFTER_SHOW": "1", "XDG_CONFIG_HOME": str(tmp_path),
            "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
     result = subprocess.run(
-        [sys.executable, "-c", "from jndviewer.cli import main; raise SystemExit(main())", str(SAMPLE_IMAGE)],
+        [sys.executable, "-c", "from jndviewer.cli import main; raise SystemExit(main())", str(sample_image())],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

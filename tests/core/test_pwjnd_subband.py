@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from jndviewer.core.assets import calibration_file
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd import calibrate as calibration
@@ -186,7 +187,7 @@ def test_calibration_merges_models_and_picks_the_default_over_all(tmp_path: Path
 
 
 def test_the_shipped_default_is_the_subband_model_and_beats_a_constant_on_the_training_labels() -> None:
-    shipped = json.loads(Path(calibration.__file__).parents[2].joinpath("data/pwjnd_calibration.json").read_text())
+    shipped = json.loads(calibration_file().read_text())
     default = shipped["default"]
     assert default["jnd_model"] == "subband"
     fit = shipped["thresholds"]["subband"][f"minkowski:{default['minkowski_exponent']:g}@{default['model_ppd']:g}"]

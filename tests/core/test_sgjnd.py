@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from jndviewer.core.assets import model_file, sample_image
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.sgjnd import (
@@ -33,8 +34,6 @@ from jndviewer.core.pwjnd.sgjnd import (
     subsample_chroma_420,
     tile_positions,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -210,8 +209,8 @@ def test_shipped_weights_reproduce_the_model_card() -> None:
 
     assert DEFAULT_WEIGHTS.exists() and DEFAULT_WEIGHTS.stat().st_size <= 30 * 2**20
     assert SGJNDPredictor().network.config == SGJNDConfig()  # 'jndviewer train sgjnd' defaults to the shipped form
-    card = json.loads((REPO / "models" / "sgjnd.reference.json").read_text())
-    result = SGJNDPredictor().predict(load(REPO / "resources" / "sample.png"), create_codec("jpeg"))
+    card = json.loads((model_file("sgjnd.reference.json")).read_text())
+    result = SGJNDPredictor().predict(load(sample_image()), create_codec("jpeg"))
     assert result.level == card["sample_image"]["level"]
     assert result.trace == card["sample_image"]["trace"]
     weights = result.params["patch_weights"]

@@ -1,4 +1,5 @@
-"""Codecs backed by the project's own trained network (``models/learned_codec.pt``, see models/MODEL_CARD.md).
+"""Codecs backed by the project's own trained network (``jndviewer/assets/models/learned_codec.pt``,
+see its MODEL_CARD.md).
 
 - ``learned``: the variable-rate factorized-prior codec at its trained rate points (level 1 = lowest rate),
   entropy-coded to real bitstreams.
@@ -17,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, model_file
 from jndviewer.core.codecs.base import Codec, CodecError, Encoded, Level, check_rgb
 from jndviewer.core.errors import JndViewerError
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_WEIGHTS = REPO_ROOT / "models" / "learned_codec.pt"
+DEFAULT_WEIGHTS = model_file(LEARNED_CODEC_WEIGHTS)
 EXPORT_FORMAT = "jndviewer.learned_codec"
 AUTOENCODER_LEVELS = 9
 

@@ -48,12 +48,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jndviewer.core.assets import SGJND_WEIGHTS, model_file
 from jndviewer.core.errors import JndViewerError, ModelError
 from jndviewer.core.image import LUMA_WEIGHTS
 from jndviewer.core.pwjnd.result import PWJND, LevelRecord
 
 Tensor = torch.Tensor
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "models" / "sgjnd.pt"
+DEFAULT_WEIGHTS = model_file(SGJND_WEIGHTS)
 EXPORT_FORMAT = "jndviewer.sgjnd"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from jndviewer.core.assets import calibration_file
 from jndviewer.core.codecs.base import Codec
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.result import PWJND, LevelRecord
 
-CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "data" / "pwjnd_calibration.json"
+CALIBRATION_FILE = calibration_file()
 #: Pixels per degree at which the thresholds were calibrated (cvvdp ``standard_fhd``), and the default viewing.
 CALIBRATION_PPD = 38.0
 DEFAULT_PPD = CALIBRATION_PPD
@@ -85,8 +86,11 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
     """The calibrated thresholds (``{model: {variant: {"threshold": t, ...}}, "default": {...}}``)."""
     try:
         return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        return {}
+    except FileNotFoundError as err:
+        raise JndViewerError(
+            f"The predictor calibration {Path(path).name} is missing from the installed jndviewer; reinstall it or run "
+            "'jndviewer calibrate'."
+        ) from err
     except (OSError, json.JSONDecodeError) as err:
         raise JndViewerError(f"The predictor calibration {Path(path).name} is not readable ({err}).") from err
 

@@ -41,7 +41,7 @@ class CodecTrainingConfig:
 
     data: list[str]
     run_dir: str = "runs/codec"
-    export: str = "models/learned_codec.pt"
+    export: str = "runs/codec/learned_codec.pt"
     steps: int = 30_000
     batch: int = 8
     crop: int = 128

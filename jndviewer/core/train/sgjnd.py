@@ -46,7 +46,7 @@ from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_check
 class SGJNDTrainingConfig:
     data: list[str]
     run_dir: str = "runs/sgjnd"
-    export: str = "models/sgjnd.pt"
+    export: str = "runs/sgjnd/sgjnd.pt"
     steps: int = 4000
     batch: int = 48
     learning_rate: float = 1e-3
