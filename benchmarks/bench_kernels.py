@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_strips import timing_arguments, timing_input  # noqa: E402
-from jndviewer.core.jnd import create_model, kernels, ops, wu2013  # noqa: E402
+from jndviewer.core.jnd import canny, create_model, kernels, ops, wu2013  # noqa: E402
 
 EAGER_ONLY = staticmethod(lambda x: False)
 
@@ -56,7 +56,7 @@ def main() -> int:
     print(f"{'what':28s} {'kernels ms':>11s} {'torch ms':>9s} {'ratio':>6s} {'max |diff|':>11s}")
     params = wu2013.Wu2013Params()
     operators: dict[str, Callable[[], object]] = {
-        "canny_gradients": lambda: ops.canny_gradients(x),
+        "canny_gradients": lambda: canny.canny_gradients(x),
         "background_luminance": lambda: ops.background_luminance(x, "replicate"),
         "max_weighted_gradient": lambda: ops.max_weighted_gradient(x, "replicate"),
         "gaussian_blur 7x7": lambda: ops.gaussian_blur(x, 7, 0.8, "replicate"),

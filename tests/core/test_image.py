@@ -18,9 +18,11 @@ from PIL import ExifTags, ImageCms, ImageOps, features
 from PIL import Image as PilImage
 
 import jndviewer.core.image as image_module
+import jndviewer.core.image.decode as decode_module
 from jndviewer.core.errors import ImageLoadError
 from jndviewer.core.image import (
     DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
     LUMA_WEIGHTS,
     Image,
     from_array,
@@ -702,7 +704,7 @@ def test_permission_error_on_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(image_module, "open", refuse, raising=False)
+    monkeypatch.setattr(decode_module, "open", refuse, raising=False)  # load() looks open up there
     with pytest.raises(ImageLoadError) as excinfo:
         load(path)
     assert str(excinfo.value) == "locked.png cannot be read: permission denied."
@@ -779,7 +781,7 @@ def test_heif_without_pillow_heif(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path = tmp_path / "photo.heic"
     ftyp_box = struct.pack(">I", 24) + b"ftyp" + b"heic" + b"\x00\x00\x00\x00" + b"mif1" + b"heic"
     path.write_bytes(ftyp_box + bytes(64))
-    monkeypatch.setattr(image_module, "_heif_support_available", lambda: False)
+    monkeypatch.setattr(decode_module, "_heif_support_available", lambda: False)  # the name load() calls
 
     with pytest.raises(ImageLoadError) as excinfo:
         load(path)
@@ -800,6 +802,16 @@ def test_isobmff_sniffing_tells_heif_from_avif() -> None:
     assert image_module._isobmff_kind(ftyp(b"mif1", b"avif")) == "avif"
     assert image_module._isobmff_kind(ftyp(b"isom", b"mp41")) is None
     assert image_module._isobmff_kind(b"\x89PNG\r\n\x1a\n" + bytes(16)) is None
+
+
+def test_image_suffixes_are_lower_case_and_readable() -> None:
+    assert isinstance(IMAGE_SUFFIXES, frozenset)
+    assert all(suffix.startswith(".") and suffix == suffix.lower() for suffix in IMAGE_SUFFIXES)
+    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".avif", ".heic", ".heif"} <= IMAGE_SUFFIXES
+    # Pillow opens every other one by itself (HEIF needs the optional extra, AVIF a Pillow built with it, and
+    # JPEG XL is listed for the codec ladders but has no decoder: see the constant's comment).
+    pillow_suffixes = set(PilImage.registered_extensions())
+    assert IMAGE_SUFFIXES - {".heic", ".heif", ".avif", ".jxl"} <= pillow_suffixes
 
 
 # --------------------------------------------------------------------------------------------------------------------

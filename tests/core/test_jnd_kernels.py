@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from jndviewer.core.jnd import kernels, ops, wu2013
+from jndviewer.core.jnd import canny, kernels, ops, wu2013
 from tests.core.test_jnd_models import natural_image
 
 
@@ -104,7 +104,7 @@ def luma_batch(seed: int, height: int = 45, width: int = 70) -> torch.Tensor:
 OPERATORS = {
     "background_luminance": lambda x, border: (ops.background_luminance(x, border),),
     "max_weighted_gradient": lambda x, border: (ops.max_weighted_gradient(x, border),),
-    "canny_gradients": lambda x, border: ops.canny_gradients(x),
+    "canny_gradients": lambda x, border: canny.canny_gradients(x),
 }
 
 
@@ -155,14 +155,14 @@ def test_canny_non_maximum_suppression_kernel_equals_the_torch_path(
     x[1] *= 0.5
     x[1, 0, 10:30, 20:40] = 100.0  # a plateau with a step around it
     x = torch.cat([x, torch.full_like(x[:1], 77.0)])  # no gradient at all: peak 1, no edges
-    grad_x, grad_y = ops.canny_gradients(x)
+    grad_x, grad_y = canny.canny_gradients(x)
     magnitude = torch.addcmul(grad_x * grad_x, grad_y, grad_y).sqrt_()
     peak = magnitude.amax(dim=(-1, -2, -3), keepdim=True)
     peak = torch.where(peak > 1e-3, peak, torch.ones_like(peak))
     threshold = torch.full_like(peak, low)
-    got = ops.canny_weak_edges(grad_x, grad_y, magnitude, peak, threshold)
+    got = canny.canny_weak_edges(grad_x, grad_y, magnitude, peak, threshold)
     torch_path(monkeypatch)
-    want = ops.canny_weak_edges(grad_x, grad_y, magnitude, peak, threshold)
+    want = canny.canny_weak_edges(grad_x, grad_y, magnitude, peak, threshold)
     assert got[0].numel() > 0
     assert torch.equal(got[0], want[0])
     assert torch.equal(got[1], want[1])

@@ -12,6 +12,7 @@ import pytest
 import torch
 from scipy import ndimage
 
+import jndviewer.core.jnd.canny as canny
 import jndviewer.core.jnd.ops as ops
 from jndviewer.core.errors import ModelError
 from tests.reference import numpy_jnd as reference
@@ -252,7 +253,7 @@ def test_indicator_at_least_and_power() -> None:
 
 
 def test_canny_taps() -> None:
-    gauss, deriv = ops.canny_taps()
+    gauss, deriv = canny.canny_taps()
     assert gauss.shape == deriv.shape == (13,)  # e = ceil(4 sqrt(2)) = 6
     assert math.isclose(gauss.sum(), 1.0, abs_tol=1e-15)
     assert np.argmax(gauss) == 6 and np.allclose(gauss, gauss[::-1], rtol=0, atol=0)
@@ -268,10 +269,10 @@ def test_canny_taps() -> None:
 
 def test_canny_gradients_point_uphill() -> None:
     yy, xx = np.mgrid[:20, :24].astype(np.float64)
-    gx, gy = ops.canny_gradients(as_batch(2.0 * xx))
+    gx, gy = canny.canny_gradients(as_batch(2.0 * xx))
     assert float(gx[..., :, 6:-6].min()) > 0 and float(gx.min()) >= 0
     assert float(gy.abs().max()) < 1e-9
-    gx, gy = ops.canny_gradients(as_batch(3.0 * yy))
+    gx, gy = canny.canny_gradients(as_batch(3.0 * yy))
     assert float(gy[..., 6:-6, :].min()) > 0 and float(gy.min()) >= 0
     assert float(gx.abs().max()) < 1e-9
 
@@ -279,13 +280,13 @@ def test_canny_gradients_point_uphill() -> None:
 @pytest.mark.parametrize("value", [0.0, 77.7, 128.0, 255.0])
 def test_canny_finds_nothing_on_a_constant_image(value: float) -> None:
     for dtype in (torch.float32, torch.float64):
-        assert not bool(ops.canny_matlab(torch.full((1, 1, 24, 30), value, dtype=dtype), 0.5).any())
+        assert not bool(canny.canny_matlab(torch.full((1, 1, 24, 30), value, dtype=dtype), 0.5).any())
 
 
 def test_canny_marks_the_columns_next_to_a_step() -> None:
     img = np.full((32, 40), 100.0)
     img[:, 20:] = 150.0
-    edges = ops.canny_matlab(as_batch(img), 0.5)[0, 0].numpy()
+    edges = canny.canny_matlab(as_batch(img), 0.5)[0, 0].numpy()
     columns = set(np.flatnonzero(edges.any(axis=0)).tolist())
     assert columns and columns <= {19, 20}
     assert edges[1:-1, 19:21].any(axis=1).all()  # every row but the outermost (never maxima) has an edge
@@ -296,7 +297,7 @@ def test_canny_closes_a_ring_around_a_disc() -> None:
     yy, xx = np.mgrid[:40, :40]
     radius = np.hypot(yy - 19.5, xx - 19.5)
     img = np.where(radius <= 10.0, 200.0, 50.0)
-    edges = ops.canny_matlab(as_batch(img), 0.5)[0, 0].numpy()
+    edges = canny.canny_matlab(as_batch(img), 0.5)[0, 0].numpy()
     assert edges.sum() > 40
     assert radius[edges].min() >= 8.5 and radius[edges].max() <= 11.5
     _, count = ndimage.label(edges, structure=np.ones((3, 3)))
@@ -310,7 +311,7 @@ def test_canny_threshold_is_monotone() -> None:
     previous = None
     counts = []
     for threshold in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0):
-        edges = ops.canny_matlab(x, threshold)
+        edges = canny.canny_matlab(x, threshold)
         counts.append(int(edges.sum()))
         if previous is not None:
             assert not bool((edges & ~previous).any()), threshold  # a higher threshold keeps a subset
@@ -324,13 +325,13 @@ def test_canny_matches_reference_and_thresholds_per_image(seed: int) -> None:
     images = [smooth_image(30, 36, seed), random_image(30, 36, seed), 0.25 * smooth_image(30, 36, seed + 10)]
     thresholds = torch.tensor([0.5, 0.7, 0.3], dtype=torch.float64)
     batch = torch.from_numpy(np.stack(images))[:, None]
-    together = ops.canny_matlab(batch, thresholds)
+    together = canny.canny_matlab(batch, thresholds)
     # The device path's hysteresis (iterated max-pooling) gives the same edges as the CPU's sparse labelling.
-    assert torch.equal(ops.canny_matlab(batch, thresholds, method="iterate"), together)
+    assert torch.equal(canny.canny_matlab(batch, thresholds, method="iterate"), together)
     for i, img in enumerate(images):
         want = reference.canny_matlab(img, float(thresholds[i]))
         np.testing.assert_array_equal(together[i, 0].numpy(), want)
-        np.testing.assert_array_equal(ops.canny_matlab(as_batch(img), float(thresholds[i]))[0, 0].numpy(), want)
+        np.testing.assert_array_equal(canny.canny_matlab(as_batch(img), float(thresholds[i]))[0, 0].numpy(), want)
     assert together[2].any()  # the low-contrast image keeps its edges: normalisation is per image
 
 
@@ -348,11 +349,11 @@ def test_hysteresis_iterate_equals_label(seed: int, shape: tuple[int, ...]) -> N
     for density in (0.3, 0.5, 0.65):
         weak = torch.from_numpy(rng.random(shape) < density)
         strong = weak & torch.from_numpy(rng.random(shape) < 0.03)
-        label = ops.hysteresis(weak, strong, method="sparse")
-        iterate = ops.hysteresis(weak, strong, method="iterate")
+        label = canny.hysteresis(weak, strong, method="sparse")
+        iterate = canny.hysteresis(weak, strong, method="iterate")
         assert label.dtype == iterate.dtype == torch.bool
         assert torch.equal(label, iterate), density
-        assert torch.equal(ops.hysteresis(weak, strong), label)  # "auto" on the CPU
+        assert torch.equal(canny.hysteresis(weak, strong), label)  # "auto" on the CPU
         assert bool((label <= weak).all()) and bool((strong <= label).all())
 
 
@@ -363,7 +364,7 @@ def test_hysteresis_keeps_8_connected_components_with_a_strong_pixel() -> None:
     strong = torch.zeros_like(weak)
     strong[0, 0, 1, 1] = True
     for method in ("sparse", "iterate"):
-        kept = ops.hysteresis(weak, strong, method=method)[0, 0]
+        kept = canny.hysteresis(weak, strong, method=method)[0, 0]
         assert kept.nonzero().tolist() == [[1, 1], [2, 2], [3, 3]], method
     long_snake = torch.zeros(1, 1, 9, 40, dtype=torch.bool)
     long_snake[0, 0, ::2, :] = True
@@ -371,7 +372,7 @@ def test_hysteresis_keeps_8_connected_components_with_a_strong_pixel() -> None:
     long_snake[0, 0, 3::4, 0] = True  # a serpentine much longer than the 16 steps of one iterate round
     start = torch.zeros_like(long_snake)
     start[0, 0, 0, 0] = True
-    assert torch.equal(ops.hysteresis(long_snake, start, method="iterate"), long_snake)
+    assert torch.equal(canny.hysteresis(long_snake, start, method="iterate"), long_snake)
 
 
 @pytest.mark.parametrize("radius", [1, 2, 3])

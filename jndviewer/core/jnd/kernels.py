@@ -429,13 +429,13 @@ def canny_weak_edges_rows(
     weak: np.ndarray,
     tile_rows: int,
 ) -> None:  # pragma: no cover - compiled
-    """MATLAB's Canny non-maximum suppression of one image, as :func:`jndviewer.core.jnd.ops.canny_weak_edges`
+    """MATLAB's Canny non-maximum suppression of one image, as :func:`jndviewer.core.jnd.canny.canny_weak_edges`
     computes it on its candidates: marks ``weak`` where the normalised magnitude exceeds ``low`` and is a maximum
     across the gradient direction in one of the four sectors.
 
     No fast-math here, not even contraction: MATLAB's ``mag(a).*(1-d) + mag(b).*d`` rounding decides ties on
     plateaus. ``ratio_kinds[s]`` is 0 for |iy/ix|, 1 for |ix/iy|; ``sides[s, k, j]`` the (dy, dx) of the first
-    (j = 0) and second (j = 1) neighbour on side k of sector s (``ops.CANNY_SECTORS``).
+    (j = 0) and second (j = 1) neighbour on side k of sector s (``canny.CANNY_SECTORS``).
     """
     height, width = magnitude.shape
     one = np.float32(1.0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import kernels, ops
+from jndviewer.core.jnd import canny, kernels, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 Tensor = torch.Tensor
@@ -298,7 +298,7 @@ class Wu2013(JNDModel):
         smoothed = ops.gaussian_blur(residual, *DISORDER_BLUR, border)
         smooth_region = ops.local_std(luma, 2 * p.patch_radius + 1, border) < SMOOTH_REGION_STD
         disorder = torch.where(smooth_region, torch.minimum(smoothed, residual), residual)
-        edges = ops.dilate_disk(ops.canny_matlab(luma, EDGE_CANNY_THRESHOLD), EDGE_DILATION_RADIUS)
+        edges = ops.dilate_disk(canny.canny_matlab(luma, EDGE_CANNY_THRESHOLD), EDGE_DILATION_RADIUS)
         edge_protection = ops.gaussian_blur(1.0 - EDGE_SUPPRESSION * edges.to(luma.dtype), *EDGE_BLUR, border)
         disorder = disorder.mul_(edge_protection)
 

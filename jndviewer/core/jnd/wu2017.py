@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import kernels, ops
+from jndviewer.core.jnd import canny, kernels, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 Tensor = torch.Tensor
@@ -192,7 +192,7 @@ class Wu2017(JNDModel):
         p: Wu2017Params = self.params
         peak = edge_height_peak(luma, p.border)
         canny_threshold = (p.edge_height / peak).clamp_(max=p.max_canny_threshold)  # 60 / 0 = inf -> 0.8
-        return {"edges": ops.canny_matlab(luma, canny_threshold)}
+        return {"edges": canny.canny_matlab(luma, canny_threshold)}
 
     def compute(self, luma: Tensor, edges: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         p: Wu2017Params = self.params

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import kernels, ops
+from jndviewer.core.jnd import canny, kernels, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 
@@ -59,7 +59,7 @@ class Yang2005(JNDModel):
 
     def prepare(self, luma: torch.Tensor) -> dict[str, torch.Tensor]:
         """Canny edges need the whole image (their threshold is relative to its largest gradient)."""
-        return {"edges": ops.canny_matlab(luma, self.params.canny_threshold)}
+        return {"edges": canny.canny_matlab(luma, self.params.canny_threshold)}
 
     def compute(self, luma: torch.Tensor, edges: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         p: Yang2005Params = self.params

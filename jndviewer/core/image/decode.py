@@ -1,36 +1,8 @@
-"""Loading images into one canonical form: RGB pixels, 8 or 16 bits per channel.
+"""Reading image files: :func:`load`, with its pixel limit, format sniffing and decoding by the mode rule.
 
-:func:`load` reads PNG (8 and 16 bit), JPEG, WebP, TIFF, BMP, AVIF, and anything else Pillow opens, plus HEIF/HEIC
-when the optional ``pillow_heif`` package is installed. :func:`from_array` builds the same :class:`Image` from a
-numpy array. Only the first frame of animated or multi-page files is read.
-
-Mode rule
----------
-Every source is turned into ``H x W x 3`` RGB by one rule, applied by :func:`load` and :func:`from_array` alike:
-
-* **Grayscale** (Pillow modes ``L``, ``I;16``, ``I``, ``F``, ``1``): R = G = B = gray. 16-bit gray stays 16-bit.
-  Mode ``I`` (32-bit integers) is taken to hold 16-bit data: it is clipped to [0, 65535] and stored as 16-bit.
-  Mode ``F`` (float) is taken to be on the 8-bit scale: it is clipped to [0, 255] and rounded to 8 bits.
-* **Palette** (``P``, ``PA``): expanded to the palette's RGB(A) colours.
-* **CMYK**: converted to sRGB through the embedded ICC profile with :mod:`PIL.ImageCms` when there is one, otherwise
-  (or when that profile is unusable) with Pillow's plain conversion. The result never keeps the CMYK profile:
-  ``icc_profile`` is ``None``.
-* **Alpha** (``RGBA``, ``LA``, ``PA``, palette or colour-key transparency, 16-bit RGBA): straight (not premultiplied)
-  alpha, composited over a white background, the usual viewer default: ``out = c * a + max * (1 - a)`` with
-  ``a = alpha / max``, rounded to the nearest integer. ``had_alpha`` is then ``True`` (even if every pixel is opaque).
-* **Bit depth**: 16-bit colour or gray PNG and TIFF files keep 16 bits (``uint16`` pixels); everything else is
-  ``uint8``. Pillow reduces 16-bit colour PNG/TIFF to 8 bits, so those are decoded with ``imagecodecs``.
-* **Orientation**: the EXIF orientation is applied (:func:`PIL.ImageOps.exif_transpose`); the returned ``exif``
-  bytes have their orientation tag set to 1.
-
-All other modes (``YCbCr``, ``LAB``, ``HSV``, ``RGBX``, ...) go through Pillow's ``convert("RGB")``.
-
-Every failure of :func:`load` raises :class:`~jndviewer.core.errors.ImageLoadError` with a one-sentence message that
-names the file. Images over a pixel limit (:data:`DEFAULT_MAX_PIXELS`, the ``max_pixels`` argument, or the
-``JNDVIEWER_MAX_PIXELS`` environment variable) are refused from their header, before any pixel is decoded.
-
-This module does not import torch (nor ``pillow_heif``) when it is imported; :func:`luma_tensor` and the torch
-branch of :func:`rgb_to_luma` import it when called.
+Also :data:`IMAGE_SUFFIXES`, the file suffixes jndviewer treats as images. The mode rule itself is described in
+:mod:`jndviewer.core.image`. Every failure of :func:`load` raises :class:`~jndviewer.core.errors.ImageLoadError`
+with a one-sentence message that names the file.
 """
 
 from __future__ import annotations
@@ -40,32 +12,20 @@ import functools
 import io
 import os
 import re
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, overload
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image as PilImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from jndviewer.core.errors import ImageLoadError
+from jndviewer.core.image.arrays import _colour_key_alpha, _composite_over_white, _gray_to_canonical_dtype, _gray_to_rgb
+from jndviewer.core.image.model import Image
 
-if TYPE_CHECKING:
-    import torch
-
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "LUMA_WEIGHTS",
-    "MAX_PIXELS_ENV_VAR",
-    "Image",
-    "from_array",
-    "load",
-    "luma_tensor",
-    "rgb_to_luma",
-]
+__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "MAX_PIXELS_ENV_VAR", "load"]
 
 DEFAULT_MAX_PIXELS: int = 120_000_000
 """Largest image (width x height) :func:`load` accepts unless told otherwise."""
@@ -73,8 +33,22 @@ DEFAULT_MAX_PIXELS: int = 120_000_000
 MAX_PIXELS_ENV_VAR = "JNDVIEWER_MAX_PIXELS"
 """Environment variable that overrides :data:`DEFAULT_MAX_PIXELS` when ``max_pixels`` is not given."""
 
-LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
-"""BT.601 luma weights of R, G and B."""
+#: Lower-case file suffixes (with the dot) of the files jndviewer treats as images, e.g. when it collects the images
+#: of a folder. What :func:`~jndviewer.core.image.load` needs beyond the required dependencies:
+#:
+#: * ``.heic`` and ``.heif`` need the optional ``heif`` extra (``pillow-heif``); without it loading them raises
+#:   :class:`~jndviewer.core.errors.ImageLoadError` that says so.
+#: * ``.avif`` needs a Pillow build with AVIF support (Pillow's own wheels have it).
+#: * ``.jxl`` is listed because the codec ladders hold JPEG XL encodes, but Pillow has no JPEG XL decoder, so
+#:   :func:`~jndviewer.core.image.load` cannot read these files at present.
+#:
+#: Everything else is read by Pillow alone (16-bit colour PNG and TIFF through ``imagecodecs``).
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {
+        ".avif", ".bmp", ".gif", ".heic", ".heif", ".j2k", ".jp2", ".jpeg", ".jpg", ".jxl", ".pgm", ".png", ".pnm",
+        ".ppm", ".tga", ".tif", ".tiff", ".webp",
+    }
+)  # fmt: skip
 
 _ORIENTATION_TAG = 0x0112
 _MAX_REASON_CHARS = 160
@@ -93,133 +67,6 @@ _SIGNATURES = (
 )
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# The Image type
-# --------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Image:
-    """A decoded image in canonical form (see the module docstring for the mode rule).
-
-    Attributes
-    ----------
-    pixels : numpy.ndarray
-        ``H x W x 3`` RGB, ``uint8`` or ``uint16``, C-contiguous and read-only.
-    path : pathlib.Path or None
-        The file it was loaded from, or ``None`` for an image made from an array.
-    format : str or None
-        Pillow's format name (``"PNG"``, ``"JPEG"``, ``"AVIF"``, ...), or ``None`` for an array.
-    source_mode : str
-        Pillow mode of the file as decoded (``"RGB"``, ``"L"``, ``"I;16"``, ``"P"``, ``"CMYK"``, ``"RGBA"``,
-        ``"LA"``, ...). 16-bit colour files report ``"RGB"``, ``"RGBA"`` or ``"LA"`` with ``bit_depth == 16``.
-    bit_depth : int
-        8 or 16, matching the dtype of ``pixels``.
-    had_alpha : bool
-        Whether the source had an alpha channel or transparency (flattened over white).
-    icc_profile : bytes or None
-        The embedded ICC profile as stored in the file; ``None`` when absent or after a CMYK conversion.
-    exif : bytes or None
-        The raw EXIF block, with the orientation tag set to 1 if it was applied; ``None`` when the file has none.
-
-    Notes
-    -----
-    Instances compare by identity (comparing pixel arrays element-wise has no single truth value).
-    """
-
-    pixels: np.ndarray
-    path: Path | None = None
-    format: str | None = None
-    source_mode: str = "RGB"
-    bit_depth: int = 8
-    had_alpha: bool = False
-    icc_profile: bytes | None = None
-    exif: bytes | None = None
-
-    def __post_init__(self) -> None:
-        pixels = self.pixels
-        if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] != 3:
-            shape = getattr(pixels, "shape", None)
-            raise ValueError(f"Image pixels must be an H x W x 3 numpy array, not shape {shape}.")
-        if pixels.dtype not in (np.uint8, np.uint16):
-            raise ValueError(f"Image pixels must be uint8 or uint16, not {pixels.dtype}.")
-        expected_depth = 16 if pixels.dtype == np.uint16 else 8
-        if self.bit_depth != expected_depth:
-            raise ValueError(f"bit_depth is {self.bit_depth} but the pixels are {pixels.dtype}.")
-        if not pixels.flags.c_contiguous:
-            pixels = np.ascontiguousarray(pixels)
-        if pixels.flags.writeable:
-            pixels = pixels.view()
-            pixels.setflags(write=False)
-        object.__setattr__(self, "pixels", pixels)
-        if self.path is not None and not isinstance(self.path, Path):
-            object.__setattr__(self, "path", Path(self.path))
-
-    @property
-    def height(self) -> int:
-        """Number of rows."""
-        return int(self.pixels.shape[0])
-
-    @property
-    def width(self) -> int:
-        """Number of columns."""
-        return int(self.pixels.shape[1])
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """``(width, height)``, in Pillow's order."""
-        return (self.width, self.height)
-
-    @property
-    def n_pixels(self) -> int:
-        """``width * height``."""
-        return self.width * self.height
-
-    def rgb8(self) -> np.ndarray:
-        """Return the pixels as 8-bit RGB.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``uint8``, ``H x W x 3``. For 8-bit images this is ``pixels`` itself (read-only); 16-bit values ``v``
-            become ``round(v * 255 / 65535)`` in a new array.
-        """
-        if self.pixels.dtype == np.uint8:
-            return self.pixels
-        # v * 255 / 65535 == v / 257; adding 128 before the floor division rounds to nearest (no ties occur).
-        return ((self.pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
-
-    def rgb_float(self) -> np.ndarray:
-        """Return the pixels as float32 RGB on the 8-bit scale.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``float32``, ``H x W x 3``, values in [0, 255]; 16-bit values are divided by 257. A new array.
-        """
-        rgb = self.pixels.astype(np.float32)
-        if self.pixels.dtype == np.uint16:
-            rgb /= np.float32(257.0)
-        return rgb
-
-    def luma(self) -> np.ndarray:
-        """Return the BT.601 luma of :meth:`rgb_float`.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``float32``, ``H x W``, values in [0, 255].
-        """
-        # Channel by channel from the integer pixels: the same numbers as rgb_to_luma(self.rgb_float()), without
-        # materialising the H x W x 3 float array.
-        return _channels_to_luma(self.pixels, divisor=257.0 if self.pixels.dtype == np.uint16 else None)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------------------------------------------------
-
-
 def load(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> Image:
     """Read an image file into canonical form.
 
@@ -235,7 +82,7 @@ def load(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> Imag
     Returns
     -------
     Image
-        The decoded image, converted by the module's mode rule.
+        The decoded image, converted by the mode rule of :mod:`jndviewer.core.image`.
 
     Raises
     ------
@@ -410,54 +257,6 @@ def _decode_with_pillow(pil_image: PilImage.Image, icc_profile: bytes | None) ->
     except ValueError:
         return None, source_mode, False, icc_profile
     return rgb, source_mode, False, icc_profile
-
-
-def _gray_to_canonical_dtype(gray: np.ndarray) -> np.ndarray:
-    """Map a gray plane of any Pillow mode to uint8 or uint16 by the mode rule."""
-    if gray.dtype == np.uint8:
-        return gray
-    if gray.dtype.kind == "f":  # mode F: 8-bit scale
-        return np.rint(np.clip(np.nan_to_num(gray), 0.0, 255.0)).astype(np.uint8)
-    if gray.dtype.kind == "u" and gray.dtype.itemsize == 2:  # I;16, I;16B, ...: fix the byte order
-        return gray.astype(np.uint16)
-    return np.clip(gray, 0, 65535).astype(np.uint16)  # mode I: 32-bit ints holding 16-bit data
-
-
-def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    """Repeat an H x W plane into H x W x 3."""
-    return np.repeat(gray[..., None], 3, axis=2)
-
-
-def _colour_key_alpha(colour: np.ndarray, key: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Alpha plane for PNG-style colour-key transparency: 0 where every channel equals ``key``, else opaque."""
-    is_key = np.all(colour == np.asarray(key, dtype=np.int64), axis=-1)
-    full = np.iinfo(dtype).max
-    return np.where(is_key, 0, full).astype(dtype)
-
-
-def _composite_over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Composite straight-alpha integer colour over white, rounding to nearest.
-
-    Parameters
-    ----------
-    colour : numpy.ndarray
-        ``H x W x C``, ``uint8`` or ``uint16``.
-    alpha : numpy.ndarray
-        ``H x W``, same dtype (0 is transparent, the dtype's maximum opaque).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``H x W x C`` in the dtype of ``colour``: ``round(c * a / max + max * (1 - a / max))``.
-    """
-    full = int(np.iinfo(colour.dtype).max)
-    # full * full + full // 2 fits in uint16 for 8-bit data and in uint32 for 16-bit data.
-    work_dtype = np.uint16 if colour.dtype == np.uint8 else np.uint32
-    c = colour.astype(work_dtype)
-    a = alpha.astype(work_dtype)[..., None]
-    blended = c * a + (full - a) * work_dtype(full) + work_dtype(full // 2)
-    # full is odd, so blended / full is never exactly half-way between integers: this is exact rounding.
-    return (blended // work_dtype(full)).astype(colour.dtype)
 
 
 def _cmyk_to_rgb(cmyk_image: PilImage.Image, icc_profile: bytes | None) -> np.ndarray:
@@ -676,194 +475,3 @@ def _short_reason(err: BaseException) -> str:
     if len(text) > _MAX_REASON_CHARS:
         text = text[: _MAX_REASON_CHARS - 1].rstrip() + "…"
     return text
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Arrays
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def from_array(array: np.ndarray, *, path: str | os.PathLike[str] | None = None) -> Image:
-    """Build an :class:`Image` from a numpy array by the module's mode rule.
-
-    Parameters
-    ----------
-    array : numpy.ndarray
-        ``H x W`` (gray), ``H x W x 1`` (gray), ``H x W x 2`` (gray + alpha), ``H x W x 3`` (RGB) or
-        ``H x W x 4`` (RGBA). ``uint8`` and ``uint16`` are kept as 8 and 16 bits; floating-point values are on
-        the 8-bit scale, clipped to [0, 255] and rounded to ``uint8`` (after compositing any alpha).
-        Alpha is straight and composited over white. The array is copied.
-    path : str or os.PathLike, optional
-        Recorded as :attr:`Image.path`.
-
-    Returns
-    -------
-    Image
-        With ``format=None``, no ICC profile and no EXIF.
-
-    Raises
-    ------
-    ValueError
-        If the shape or dtype is not one of the above, or a float array holds NaN or infinity.
-    """
-    values = np.asarray(array)
-    if values.ndim not in (2, 3) or (values.ndim == 3 and values.shape[2] not in (1, 2, 3, 4)):
-        raise ValueError(
-            f"Expected an H x W, H x W x 1, H x W x 2, H x W x 3 or H x W x 4 array, not shape {values.shape}."
-        )
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise ValueError(f"The array has no pixels (shape {values.shape}).")
-    is_float = values.dtype.kind == "f"
-    if not (is_float or values.dtype in (np.uint8, np.uint16)):
-        raise ValueError(f"Expected a uint8, uint16 or floating-point array, not {values.dtype}.")
-    if is_float and not np.all(np.isfinite(values)):
-        raise ValueError("The float array contains NaN or infinite values.")
-
-    channels = values if values.ndim == 3 else values[..., None]
-    channel_count = channels.shape[2]
-    colour, alpha = (channels[..., :-1], channels[..., -1]) if channel_count in (2, 4) else (channels, None)
-    if is_float:
-        colour = np.clip(colour.astype(np.float64), 0.0, 255.0)
-        if alpha is not None:
-            opacity = np.clip(alpha.astype(np.float64), 0.0, 255.0)[..., None] / 255.0
-            colour = colour * opacity + 255.0 * (1.0 - opacity)
-        colour = np.rint(colour).astype(np.uint8)
-    elif alpha is not None:
-        colour = _composite_over_white(colour, alpha)
-    pixels = _gray_to_rgb(colour[..., 0]) if colour.shape[2] == 1 else np.array(colour, order="C")
-
-    if channel_count == 1:
-        source_mode = "F" if is_float else ("I;16" if values.dtype == np.uint16 else "L")
-    else:
-        source_mode = {2: "LA", 3: "RGB", 4: "RGBA"}[channel_count]
-    return Image(
-        pixels=pixels,
-        path=None if path is None else Path(os.fspath(path)),
-        format=None,
-        source_mode=source_mode,
-        bit_depth=16 if pixels.dtype == np.uint16 else 8,
-        had_alpha=alpha is not None,
-        icc_profile=None,
-        exif=None,
-    )
-
-
-@overload
-def rgb_to_luma(rgb: np.ndarray) -> np.ndarray: ...
-
-
-@overload
-def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor: ...
-
-
-def rgb_to_luma(rgb: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """BT.601 luma ``0.299 R + 0.587 G + 0.114 B``, on the scale of the input.
-
-    Parameters
-    ----------
-    rgb : numpy.ndarray or torch.Tensor
-        A numpy array with channels last (``H x W x 3``, or any ``(..., 3)``), or a torch tensor with channels at
-        dim -3 (``3 x H x W``, ``N x 3 x H x W``, ...). Integer inputs are converted to float32; floating-point
-        inputs keep their dtype.
-
-    Returns
-    -------
-    numpy.ndarray or torch.Tensor
-        The same type as ``rgb``: a numpy array with the channel axis removed (``H x W``), or a tensor with the
-        channel dim kept as size 1 (``N x 1 x H x W``), on the input's device.
-
-    Raises
-    ------
-    ValueError
-        If the channel axis does not have size 3.
-    """
-    r_weight, g_weight, b_weight = LUMA_WEIGHTS
-    if _is_torch_tensor(rgb):
-        tensor: torch.Tensor = rgb  # type: ignore[assignment]
-        if tensor.dim() < 3 or tensor.shape[-3] != 3:
-            raise ValueError(f"Expected a tensor shaped (..., 3, H, W), not {tuple(tensor.shape)}.")
-        if not tensor.is_floating_point():
-            tensor = tensor.float()
-        red, green, blue = tensor.unbind(dim=-3)
-        return (red * r_weight + green * g_weight + blue * b_weight).unsqueeze(-3)
-
-    values = np.asarray(rgb)
-    if values.ndim < 1 or values.shape[-1] != 3:
-        raise ValueError(f"Expected an array shaped (..., 3) with channels last, not {values.shape}.")
-    return _channels_to_luma(values)
-
-
-def _channels_to_luma(values: np.ndarray, *, divisor: float | None = None) -> np.ndarray:
-    """BT.601 luma of a ``(..., 3)`` array, converting one channel at a time.
-
-    Integer channels become float32 (then divided by ``divisor`` when given); float channels keep their dtype.
-    """
-
-    def channel(index: int) -> np.ndarray:
-        plane = values[..., index]
-        if plane.dtype.kind == "f":
-            return plane
-        plane = plane.astype(np.float32)
-        if divisor is not None:
-            plane /= np.float32(divisor)
-        return plane
-
-    r_weight, g_weight, b_weight = LUMA_WEIGHTS
-    luma = channel(0) * r_weight
-    luma += channel(1) * g_weight
-    luma += channel(2) * b_weight
-    return luma
-
-
-def _is_torch_tensor(value: object) -> bool:
-    """Whether ``value`` is a torch tensor, without importing torch."""
-    torch_module = sys.modules.get("torch")
-    return torch_module is not None and isinstance(value, torch_module.Tensor)
-
-
-def luma_tensor(
-    image: Image | np.ndarray,
-    *,
-    device: str | torch.device | None = None,
-    dtype: torch.dtype | None = None,
-) -> torch.Tensor:
-    """BT.601 luma as a ``1 x 1 x H x W`` torch tensor on the 8-bit scale [0, 255].
-
-    Parameters
-    ----------
-    image : Image or numpy.ndarray
-        An :class:`Image`, or an array: ``H x W`` (taken as luma already) or ``H x W x 3`` RGB, on the 8-bit scale
-        (``uint16`` arrays are divided by 257, like :meth:`Image.rgb_float`).
-    device : str or torch.device, optional
-        Where the tensor goes; ``None`` means the CPU.
-    dtype : torch.dtype, optional
-        Floating-point dtype of the result; ``None`` means ``torch.float32``. Luma is computed in float32.
-
-    Returns
-    -------
-    torch.Tensor
-        Shape ``(1, 1, H, W)``.
-
-    Raises
-    ------
-    ValueError
-        If an array is neither ``H x W`` nor ``H x W x 3``.
-    """
-    import torch
-
-    if isinstance(image, Image):
-        luma = image.luma()
-    else:
-        values = np.asarray(image)
-        divisor = 257.0 if values.dtype == np.uint16 else None
-        if values.ndim == 2:
-            luma = values.astype(np.float32)
-            if divisor is not None:
-                luma /= np.float32(divisor)
-        elif values.ndim == 3 and values.shape[2] == 3:
-            luma = _channels_to_luma(values, divisor=divisor)
-        else:
-            raise ValueError(f"Expected an H x W or H x W x 3 array, not shape {values.shape}.")
-    luma = np.ascontiguousarray(luma, dtype=np.float32)
-    tensor = torch.from_numpy(luma).to(device=torch.device(device) if device is not None else "cpu")
-    return tensor.to(dtype=dtype if dtype is not None else torch.float32).reshape(1, 1, *luma.shape)
