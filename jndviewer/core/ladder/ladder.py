@@ -41,128 +41,25 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from concurrent.futures import Future, wait
+from typing import Any
 
 import numpy as np
 
-from jndviewer.core import metrics
-from jndviewer.core.codecs.base import Codec, CodecError, Encoded, Level, check_rgb
-from jndviewer.core.errors import JndViewerError
+from jndviewer.core.codecs.base import Codec, CodecError, Level, check_rgb
 from jndviewer.core.image import Image
+from jndviewer.core.ladder.cancellation import CancelEvent, raise_if_cancelled
+from jndviewer.core.ladder.prefetch import PrefetchWorker
+from jndviewer.core.ladder.rung import Rung, rung_from_encode
+from jndviewer.core.ladder.rung_cache import CacheInfo, RungCache
 
-__all__ = ["CacheInfo", "Cancelled", "Ladder", "Rung"]
+__all__ = ["Ladder", "ProgressCallback"]
 
 _MEBIBYTE = 1 << 20
 _WAIT_POLL_SECONDS = 0.02
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class CancelEvent(Protocol):
-    """What ``cancel`` arguments need: :class:`threading.Event` fits."""
-
-    def is_set(self) -> bool: ...
-
-
-class Cancelled(JndViewerError):
-    """A ladder request was cancelled through its ``cancel`` event."""
-
-
-class CacheInfo(NamedTuple):
-    """Cache statistics of a :class:`Ladder`.
-
-    Attributes
-    ----------
-    hits : int
-        Direct requests answered without starting an encode (from the cache, or by joining an encode under way).
-    misses : int
-        Encodes started, by direct requests and by prefetch.
-    evictions : int
-        Rungs dropped from the cache to make room.
-    bytes : int
-        Bytes held now (decoded pixels plus compressed data of every cached rung).
-    limit : int
-        The bound on ``bytes``.
-    """
-
-    hits: int
-    misses: int
-    evictions: int
-    bytes: int
-    limit: int
-
-
-@dataclass(frozen=True, eq=False)
-class Rung:
-    """One level of a ladder: a real encode of the image, its size, and (lazily) its quality.
-
-    Attributes
-    ----------
-    level : int
-        The codec level.
-    encoded : Encoded
-        The compressed bytes and the decoded image.
-    nbytes : int
-        Size of the compressed data in bytes.
-    bpp : float
-        Bits per pixel, ``8 nbytes / (H W)``.
-    encode_seconds : float
-        Wall-clock time of ``codec.encode`` (encode and decode).
-    reference : numpy.ndarray
-        The original 8-bit RGB image the metrics compare against (shared by all rungs of a ladder, read-only).
-
-    Notes
-    -----
-    Rungs compare by identity. :attr:`psnr` and :attr:`ssim` are computed on first access and then kept.
-    """
-
-    level: Level
-    encoded: Encoded = field(repr=False)
-    nbytes: int
-    bpp: float
-    encode_seconds: float
-    reference: np.ndarray = field(repr=False)
-    _metrics: dict[str, float] = field(default_factory=dict, init=False, repr=False)
-
-    @property
-    def decoded(self) -> np.ndarray:
-        """The decoded ``H x W x 3`` uint8 RGB image (read-only)."""
-        return self.encoded.decoded
-
-    @property
-    def data(self) -> bytes:
-        """The compressed bytes."""
-        return self.encoded.data
-
-    @property
-    def psnr(self) -> float:
-        """PSNR of the decoded image against the reference, in dB (:func:`jndviewer.core.metrics.psnr`)."""
-        return self._metric("psnr", metrics.psnr)
-
-    @property
-    def ssim(self) -> float:
-        """SSIM of the decoded image against the reference, on luma (:func:`jndviewer.core.metrics.ssim`)."""
-        return self._metric("ssim", metrics.ssim)
-
-    def metrics_computed(self) -> frozenset[str]:
-        """Names of the metrics already computed (``"psnr"``, ``"ssim"``)."""
-        return frozenset(self._metrics)
-
-    def _metric(self, name: str, function: Callable[[np.ndarray, np.ndarray], float]) -> float:
-        value = self._metrics.get(name)
-        if value is None:
-            # Two threads may both compute; setdefault keeps the first result so every reader sees the same number.
-            value = self._metrics.setdefault(name, float(function(self.reference, self.encoded.decoded)))
-        return value
-
-    @property
-    def cache_bytes(self) -> int:
-        """What this rung costs in a ladder cache: decoded pixels plus compressed data."""
-        return int(self.encoded.decoded.nbytes) + len(self.encoded.data)
 
 
 class Ladder:
@@ -208,23 +105,16 @@ class Ladder:
         self._codec = codec
         self._levels: tuple[Level, ...] = tuple(codec.levels())
         self._index = {level: position for position, level in enumerate(self._levels)}
-        self._limit = int(cache_megabytes * _MEBIBYTE)
         self._radius = prefetch_radius
 
+        # One lock guards the cache, the in-flight encodes, the kept errors and the prefetch worker's state.
         self._lock = threading.Lock()
-        self._cache: OrderedDict[Level, Rung] = OrderedDict()
-        self._cache_bytes = 0
+        self._cache = RungCache(int(cache_megabytes * _MEBIBYTE))
         self._inflight: dict[Level, Future[Rung]] = {}
         self._errors: dict[Level, Exception] = {}
-        self._hits = 0
-        self._misses = 0
-        self._evictions = 0
 
-        self._executor: ThreadPoolExecutor | None = None
-        self._jobs: list[Future[None]] = []
-        self._generation = 0
+        self._prefetch_worker = PrefetchWorker()
         self._last_prefetch_index: int | None = None
-        self._closed = False
 
     # ----------------------------------------------------------------------------------------------------------------
     # Properties
@@ -249,32 +139,32 @@ class Ladder:
     def cache_bytes(self) -> int:
         """Bytes the cache holds now."""
         with self._lock:
-            return self._cache_bytes
+            return self._cache.nbytes
 
     @property
     def cache_limit(self) -> int:
         """The cache bound in bytes."""
-        return self._limit
+        return self._cache.limit
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._closed
+        return self._prefetch_worker.closed
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses, evictions, bytes held and the bound (see :class:`CacheInfo`)."""
         with self._lock:
-            return CacheInfo(self._hits, self._misses, self._evictions, self._cache_bytes, self._limit)
+            return self._cache.info()
 
     def cached_levels(self) -> tuple[Level, ...]:
         """The cached levels, least recently used first."""
         with self._lock:
-            return tuple(self._cache)
+            return self._cache.levels()
 
     def peek(self, level: Level) -> Rung | None:
         """The cached rung of ``level``, or ``None``; never encodes and does not change the LRU order or the stats."""
         with self._lock:
-            return self._cache.get(level)
+            return self._cache.peek(level)
 
     def __len__(self) -> int:
         return len(self._levels)
@@ -283,7 +173,7 @@ class Ladder:
         height, width = self._rgb.shape[:2]
         return (
             f"Ladder({self._codec.name or type(self._codec).__name__}, {width}x{height}, {len(self._levels)} levels, "
-            f"cache {self.cache_bytes}/{self._limit} bytes)"
+            f"cache {self.cache_bytes}/{self._cache.limit} bytes)"
         )
 
     # ----------------------------------------------------------------------------------------------------------------
@@ -314,12 +204,10 @@ class Ladder:
             exceptions a codec raises pass through unchanged.
         """
         self._check_level(level)
-        _raise_if_cancelled(cancel, level)
+        raise_if_cancelled(cancel, level)
         with self._lock:
-            cached = self._cache.get(level)
+            cached = self._cache.use(level)
             if cached is not None:
-                self._cache.move_to_end(level)
-                self._hits += 1
                 return cached
             error = self._errors.pop(level, None)
             if error is None:
@@ -328,12 +216,12 @@ class Ladder:
                 if future is None:
                     future = self._start_encode(level)
                 else:
-                    self._hits += 1
+                    self._cache.hits += 1
         if error is not None:
             raise error
         if owner:
             result = self._encode(level, future, keep_error=False)
-            _raise_if_cancelled(cancel, level)
+            raise_if_cancelled(cancel, level)
             return result
         return self._wait(level, future, cancel)
 
@@ -406,7 +294,7 @@ class Ladder:
                     "encode_ms": 1000.0 * rung.encode_seconds,
                 }
             )
-            _raise_if_cancelled(cancel, rung.level)
+            raise_if_cancelled(cancel, rung.level)
             if progress is not None:
                 progress(done, len(chosen))
         return rows
@@ -440,13 +328,9 @@ class Ladder:
         """
         index = self._check_level(level)
         with self._lock:
-            if self._closed:
+            if self._prefetch_worker.closed:
                 return ()
-            self._generation += 1
-            generation = self._generation
-            for job in self._jobs:
-                job.cancel()
-            self._jobs = []
+            generation = self._prefetch_worker.new_generation()
             direction = 1
             if self._last_prefetch_index is not None and index < self._last_prefetch_index:
                 direction = -1
@@ -461,9 +345,7 @@ class Ladder:
                             queued.append(neighbour)
             if not queued:
                 return ()
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jndviewer-ladder-prefetch")
-            self._jobs = [self._executor.submit(self._prefetch_job, neighbour, generation) for neighbour in queued]
+            self._prefetch_worker.submit(self._prefetch_job, queued, generation)
         return tuple(queued)
 
     def wait_for_prefetch(self, timeout: float | None = None) -> bool:
@@ -478,7 +360,7 @@ class Ladder:
             ``True`` when they are, ``False`` if ``timeout`` seconds passed first.
         """
         with self._lock:
-            jobs = list(self._jobs)
+            jobs = self._prefetch_worker.jobs()
         _, not_done = wait(jobs, timeout=timeout)
         return not not_done
 
@@ -486,18 +368,12 @@ class Ladder:
         """Drop every cached rung and kept error (statistics are kept; encodes under way still finish)."""
         with self._lock:
             self._cache.clear()
-            self._cache_bytes = 0
             self._errors.clear()
 
     def close(self) -> None:
         """Drop queued prefetch jobs, wait for a running one, and stop the worker thread. Safe to call twice."""
         with self._lock:
-            self._closed = True
-            self._generation += 1
-            for job in self._jobs:
-                job.cancel()
-            self._jobs = []
-            executor, self._executor = self._executor, None
+            executor = self._prefetch_worker.close()
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
@@ -542,7 +418,7 @@ class Ladder:
         """Register an encode of ``level`` as in flight (call with the lock held)."""
         future: Future[Rung] = Future()
         self._inflight[level] = future
-        self._misses += 1
+        self._cache.misses += 1
         return future
 
     def _encode(self, level: Level, future: Future[Rung], *, keep_error: bool) -> Rung:
@@ -551,7 +427,7 @@ class Ladder:
             start = time.perf_counter()
             encoded = self._codec.encode(self._rgb, level)
             seconds = time.perf_counter() - start
-            result = self._make_rung(level, encoded, seconds)
+            result = rung_from_encode(self._codec, level, encoded, seconds, self._rgb)
         except BaseException as err:
             with self._lock:
                 self._inflight.pop(level, None)
@@ -561,53 +437,14 @@ class Ladder:
             raise
         with self._lock:
             self._inflight.pop(level, None)
-            self._store(level, result)
+            self._cache.store(level, result)
         future.set_result(result)
         return result
-
-    def _make_rung(self, level: Level, encoded: Encoded, seconds: float) -> Rung:
-        decoded = np.asarray(encoded.decoded)
-        if decoded.shape != self._rgb.shape or decoded.dtype != np.uint8:
-            raise CodecError(
-                f"{self._codec.title or self._codec.name} decoded level {level} to {decoded.shape} {decoded.dtype}, "
-                f"not {self._rgb.shape} uint8."
-            )
-        if decoded.flags.writeable:
-            # Cached pixels are shared by every viewer of the rung; make accidental writes fail loudly.
-            decoded = decoded.view()
-            decoded.setflags(write=False)
-        if decoded is not encoded.decoded:
-            encoded = Encoded(encoded.data, decoded, encoded.level)
-        height, width = self._rgb.shape[:2]
-        nbytes = len(encoded.data)
-        return Rung(
-            level=level,
-            encoded=encoded,
-            nbytes=nbytes,
-            bpp=metrics.bits_per_pixel(nbytes, height, width),
-            encode_seconds=seconds,
-            reference=self._rgb,
-        )
-
-    def _store(self, level: Level, rung: Rung) -> None:
-        """Put a finished rung in the cache, evicting least recently used ones (call with the lock held)."""
-        size = rung.cache_bytes
-        if size > self._limit:
-            return
-        old = self._cache.pop(level, None)
-        if old is not None:
-            self._cache_bytes -= old.cache_bytes
-        while self._cache and self._cache_bytes + size > self._limit:
-            _, evicted = self._cache.popitem(last=False)
-            self._cache_bytes -= evicted.cache_bytes
-            self._evictions += 1
-        self._cache[level] = rung
-        self._cache_bytes += size
 
     def _wait(self, level: Level, future: Future[Rung], cancel: CancelEvent | None) -> Rung:
         """Wait for another thread's encode of ``level``, giving up with Cancelled when ``cancel`` is set."""
         while True:
-            _raise_if_cancelled(cancel, level)
+            raise_if_cancelled(cancel, level)
             try:
                 return future.result(timeout=None if cancel is None else _WAIT_POLL_SECONDS)
             except TimeoutError:
@@ -621,13 +458,8 @@ class Ladder:
     def _prefetch_job(self, level: Level, generation: int) -> None:
         """Body of one prefetch job on the worker thread; never raises (errors are kept for direct requests)."""
         with self._lock:
-            if self._closed or generation != self._generation or self._known(level):
+            if not self._prefetch_worker.is_current(generation) or self._known(level):
                 return
             future = self._start_encode(level)
         with contextlib.suppress(Exception):  # kept in self._errors by _encode
             self._encode(level, future, keep_error=True)
-
-
-def _raise_if_cancelled(cancel: CancelEvent | None, level: Level) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled(f"The request for level {level} was cancelled.")
