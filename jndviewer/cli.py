@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from jndviewer import __version__
 from jndviewer.core.errors import JndViewerError
@@ -53,7 +54,10 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES
+    from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES, POOLINGS, SUBBAND
+    from jndviewer.core.pwjnd.registry import PREDICTORS
+    from jndviewer.core.pwjnd.search import STRATEGIES
+    from jndviewer.core.viewing import DEFAULT_PPD
 
     parser = argparse.ArgumentParser(
         prog="jndviewer",
@@ -158,22 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone-differences", action="store_true",
         help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
     )
+    predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
+
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
+        sub.add_argument("--predictor", default="visibility", choices=tuple(PREDICTORS),
+                         help=f"{predictors} (default %(default)s)")
         sub.add_argument(
-            "--predictor", default="visibility", choices=("visibility", "sgjnd"),
-            help="visibility (training-free: subband or pixel JND visibility) or sgjnd (the trained network)",
-        )
-        sub.add_argument(
-            "--jnd-model", choices=("subband", *JND_MODEL_NAMES),
+            "--jnd-model", choices=(SUBBAND, *JND_MODEL_NAMES),
             help="subband (band-limited contrast thresholds) or a pixel JND model (default: the calibrated one)",
         )
         sub.add_argument(
-            "--ppd", type=float, help="viewing condition in pixels per degree (default 38: 24-inch 1080p at 60 cm)"
+            "--ppd", type=float, help=f"viewing condition in pixels per degree (default {DEFAULT_PPD:g}: 24-inch "
+            "1080p at 60 cm)",
         )
-        sub.add_argument("--pooling", choices=("minkowski", "max_window", "fraction"))
+        sub.add_argument("--pooling", choices=POOLINGS)
         sub.add_argument("--threshold", type=float, help="decision threshold (default: calibrated)")
-        sub.add_argument("--strategy", choices=("block", "bisection", "sliding", "exhaustive"))
+        sub.add_argument("--strategy", choices=tuple(STRATEGIES),
+                         help="search strategy over the levels (default: the predictor's own)")
+        sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
         sub.add_argument("--jobs", type=_positive_int, default=2, help="images predicted in parallel (default 2)")
 
     predict = commands.add_parser(
@@ -198,10 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser(
         "calibrate",
-        help="fit the training-free PW-JND predictor's thresholds to reference labels",
-        description="Score every level of each labelled image with every JND model and pooling, fit the decision "
-        "thresholds to the labels (smallest mean absolute error) and write the calibration file.",
+        help="fit a PW-JND predictor's decision to reference labels",
+        description="Fit a predictor's decision to reference labels and write its calibration. For the training-free "
+        "visibility predictor: score every level of each labelled image with every JND model and pooling, fit the "
+        "decision thresholds to the labels (smallest mean absolute error) and write the calibration file.",
     )
+    calibratable = tuple(name for name, info in PREDICTORS.items() if info.calibrate is not None)
+    calibrate.add_argument("--predictor", default="visibility", choices=calibratable,
+                           help="the predictor to calibrate (default %(default)s)")
     calibrate.add_argument("--labels", type=Path, help=f"reference-label CSV (default: {TRAINING_LABELS})")
     calibrate.add_argument("--images", type=Path, help="folder the label paths are relative to (default: ../shared's)")
     calibrate.add_argument("--codec", default="jpeg")
@@ -217,8 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _predictor_options(args: argparse.Namespace) -> dict:
-    return {"jnd_model": args.jnd_model, "ppd": args.ppd, "pooling": args.pooling, "threshold": args.threshold,
-            "strategy": args.strategy}
+    """The predictor options given on the command line (None: not given; the predictor's default)."""
+    weights = None if args.weights is None else str(args.weights)
+    return {"jnd_model": args.jnd_model, "pooling": args.pooling, "threshold": args.threshold,
+            "strategy": args.strategy, "weights": weights}
+
+
+def _condition(args: argparse.Namespace) -> Any:
+    """The viewing condition given on the command line."""
+    from jndviewer.core.viewing import ViewingCondition
+
+    return ViewingCondition() if args.ppd is None else ViewingCondition(ppd=args.ppd)
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -248,20 +268,21 @@ def run_predict(args: argparse.Namespace) -> int:
         tqdm.write(f"jndviewer: {path}: {message}", file=sys.stderr)
         write_results(args.output, results, errors)
 
-    run_batch(images, args.codec, args.predictor, _predictor_options(args), jobs=args.jobs, done=done,
-              on_result=on_result, on_error=on_error, progress=bar.update)
+    run_batch(images, args.codec, args.predictor, _predictor_options(args), condition=_condition(args), jobs=args.jobs,
+              done=done, on_result=on_result, on_error=on_error, progress=bar.update)
     bar.close()
     print(f"wrote {args.output}: {len(results)} results ({skipped} already there), {len(errors)} errors")
     return 1 if errors and not results else 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from jndviewer.core.batch import collect_images, make_predictor, write_image_at_level
+    from jndviewer.core.batch import collect_images, write_image_at_level
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
+    from jndviewer.core.pwjnd.registry import create_predictor
 
     codec = create_codec(args.codec)
-    predictor = make_predictor(args.predictor, _predictor_options(args))
+    predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
     folder_mode = args.image.is_dir()
     images = collect_images([args.image])
     if not images:
@@ -286,15 +307,18 @@ def run_export(args: argparse.Namespace) -> int:
 def run_calibrate(args: argparse.Namespace) -> int:
     import torch
 
-    from jndviewer.core.pwjnd.calibrate import calibrate
-    from jndviewer.core.pwjnd.visibility import CALIBRATION_FILE
+    from jndviewer.core.assets import calibration_file
+    from jndviewer.core.pwjnd.registry import predictor_info
 
     torch.set_num_threads(args.threads)
+    calibrate = predictor_info(args.predictor).calibrate
+    if calibrate is None:
+        raise JndViewerError(f"The {args.predictor} predictor has nothing to calibrate.")
     calibrate(
         args.labels or _training_labels("--labels"), args.images or _shared_images("--images"),
         models=tuple(args.models.split(",")), codec=args.codec, display=args.display,
         model_ppds=tuple(float(v) for v in args.model_ppds.split(",")),
-        cache=args.cache, output=args.output or CALIBRATION_FILE, log=lambda line: print(line, flush=True),
+        cache=args.cache, output=args.output or calibration_file(), log=lambda line: print(line, flush=True),
     )
     return 0
 
@@ -343,7 +367,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.train_kind == "codec":
         from jndviewer.core.device import select_device
-        from jndviewer.core.train.codec import CodecTrainingConfig, export_from_checkpoint, train_codec
+        from jndviewer.core.train.codec_trainer import CodecTrainingConfig, export_from_checkpoint, train_codec
 
         config = CodecTrainingConfig(
             data=args.data or [str(_shared_images("--data") / name) for name in ("bsds500", "mcmaster")],
@@ -358,7 +382,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.train_kind == "sgjnd":
         from jndviewer.core.device import select_device
         from jndviewer.core.pwjnd.sgjnd import SGJNDConfig
-        from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
+        from jndviewer.core.train.sgjnd_trainer import SGJNDTrainingConfig, train_sgjnd
 
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
                               backbone_differences=args.backbone_differences, patch_layout=args.patch_layout,

@@ -9,12 +9,17 @@ Modules
 modes        the comparison modes (one enum with keys, labels and tooltips)
 state        ``ViewState``: the observable view model (image, codec, level, mode, ...) that widgets bind to
 workers      cancellable QThreadPool jobs with generation counters (stale results are dropped)
-compute      Qt-free helpers run by the workers (JND maps, visibility, viewing condition, export)
+jobs         what the background jobs produce, the typed keys of cached pictures, and the jobs (Qt-free work in
+             ``jndviewer.core.views``)
+predictions  ``PredictionQueue``: every registered predictor's PW-JND, one at a time, results by name
 session      ``Session``: image, ladder, maps and jobs behind one window; emits results for the views
 canvas       pyqtgraph image panes with linked zoom/pan, wipe divider, flicker, overlays and a cursor readout
-panels       controls, plots and readouts
+controls     the controls panel bound to the view state
+plots        rate and visibility plots with every predictor's PW-JND and search trace
+readouts     every predictor's PW-JND, the chosen one's details, the current level, compute times
 dialogs      viewing-condition and shortcut dialogs
-main_window  ``MainWindow``: menus, toolbar, docks, status bar, settings, drag and drop
+main_window  ``MainWindow``: docks, status bar, settings, drag and drop; with ``menus`` (actions and shortcuts),
+             ``level_readouts`` (the level shown and the cursor) and ``exports`` (File > Export) mixed in
 main         ``run_app``: the ``jndviewer`` entry point of the GUI
 screenshots  ``python -m jndviewer.app.screenshots DIR``: the README's screenshots (under Xvfb)
 """

@@ -125,7 +125,7 @@ class PatchLayer:
         self.rects, self.texts = [], []
 
     def show(self, report: Any) -> None:
-        """Draw ``report`` (a :class:`~jndviewer.app.compute.PatchReport`); None removes the patches."""
+        """Draw ``report`` (a :class:`~jndviewer.core.pwjnd.sgjnd.patches.PatchReport`); None removes the patches."""
         self.clear()
         if report is None:
             return
@@ -233,7 +233,7 @@ class CompareCanvas(QWidget):
         self.wipe = 0.5
         self.titles = {"A": "A · original", "B": "B · distorted"}
         self.patch_layers = (PatchLayer(self.pane_a.view), PatchLayer(self.pane_b.view))
-        self.patches: Any = None  # compute.PatchReport shown by the patch overlay
+        self.patches: Any = None  # the PatchReport shown by the patch overlay
         self.patches_visible = False
         self.patch_note = ""
         self._fitted_shape: tuple[int, ...] | None = None

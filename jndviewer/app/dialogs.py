@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jndviewer.app.compute import DISPLAY_PRESETS, ppd_from_display
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.viewing import DISPLAY_PRESETS, ppd_from_display
 
 
 class ViewingConditionDialog(QDialog):

@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -24,24 +23,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jndviewer.app import compute
 from jndviewer.app.canvas import CompareCanvas
-from jndviewer.app.dialogs import ShortcutsDialog, ViewingConditionDialog
+from jndviewer.app.controls import ControlsPanel
+from jndviewer.app.dialogs import ViewingConditionDialog
+from jndviewer.app.exports import ExportActions
+from jndviewer.app.jobs import Derived, DifferenceKey, Frame, JndLayer, LadderInfo, LoadedImage, VisibilityKey
+from jndviewer.app.level_readouts import LevelReadouts
+from jndviewer.app.menus import MenuActions
 from jndviewer.app.modes import CompareMode, WipeStop
-from jndviewer.app.panels import PREDICTOR_NAMES, ControlsPanel, PlotsPanel, ReadoutsPanel, format_bytes, format_ms
-from jndviewer.app.session import Derived, Frame, JndLayer, LadderInfo, LoadedImage, Session
+from jndviewer.app.plots import PlotsPanel
+from jndviewer.app.readouts import ReadoutsPanel, format_bytes, format_ms, short_name
+from jndviewer.app.session import Session
 from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
-from jndviewer.app.workers import JobContext, JobRunner, Notifier
-from jndviewer.core.batch import IMAGE_SUFFIXES, write_image_at_level
-from jndviewer.core.errors import JndViewerError
-from jndviewer.core.image import LUMA_WEIGHTS
+from jndviewer.app.workers import JobRunner, Notifier
+from jndviewer.core import views
+from jndviewer.core.image import IMAGE_SUFFIXES
 
 #: Play-through speed: one level every this many milliseconds (it also waits for each frame).
 PLAY_INTERVAL_MS = 125
 ERROR_STYLE = "color: #c62828;"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
     """The explorer window. ``path`` (optional) is opened once the window is up.
 
     Parameters
@@ -165,106 +168,6 @@ class MainWindow(QMainWindow):
         self._message_timer = QTimer(self, singleShot=True, interval=8000)
         self._message_timer.timeout.connect(lambda: self._set_status("Ready"))
 
-    def _action(self, text: str, shortcuts: list[str] | str | None, slot: Any, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        keys = [shortcuts] if isinstance(shortcuts, str) else list(shortcuts or [])
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{tip or text} ({', '.join(keys)})" if keys else tip or text)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        self.open_action = self._action("&Open…", "Ctrl+O", self.open_dialog)
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        sample = self._action("Open the &sample image", None, lambda: self.open_path(_sample_image()))
-        file_menu.addAction(sample)
-        file_menu.addSeparator()
-        export_menu = file_menu.addMenu("&Export")
-        self.export_actions = {
-            "view": self._action("Current &view as PNG…", "Ctrl+Shift+S", lambda: self._export_dialog("view")),
-            "map": self._action("JND &map as PNG/NPY…", "Ctrl+Shift+M", lambda: self._export_dialog("map")),
-            "image": self._action(
-                "&Image at the predicted JND…", "Ctrl+Shift+E", lambda: self._export_dialog("image")
-            ),
-            "results": self._action("&Results as JSON…", "Ctrl+Shift+R", lambda: self._export_dialog("results")),
-        }
-        for action in self.export_actions.values():
-            export_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
-
-        view_menu = menu.addMenu("&View")
-        self.mode_toolbar = self.addToolBar("Modes")
-        self.mode_toolbar.setObjectName("mode_toolbar")
-        self.mode_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.mode_group = QActionGroup(self)
-        self.mode_actions: dict[CompareMode, QAction] = {}
-        for mode in CompareMode:
-            action = self._action(f"{mode.label}", mode.key, lambda _=False, m=mode: setattr(self.state, "mode", m),
-                                  mode.tooltip)  # fmt: skip
-            action.setText(f"{mode.label} [{mode.key}]")
-            action.setCheckable(True)
-            self.mode_group.addAction(action)
-            self.mode_actions[mode] = action
-            self.mode_toolbar.addAction(action)
-            view_menu.addAction(action)
-        self.mode_toolbar.addSeparator()
-        view_menu.addSeparator()
-        self.patch_action = self._action(
-            "SG-JND patch weights", "Shift+W", lambda checked=False: setattr(self.state, "patch_overlay", checked),
-            "Draw SG-JND's patches of the current level over the image: fill by weight, red outline where the "
-            "distortion is predicted visible; hover a patch for its weight and quality",
-        )  # fmt: skip
-        self.patch_action.setText("Patch weights [Shift+W]")
-        self.patch_action.setCheckable(True)
-        self.mode_toolbar.addAction(self.patch_action)
-        self.mode_toolbar.addSeparator()
-        view_menu.addAction(self.patch_action)
-        view_menu.addSeparator()
-        self.wipe_actions = {}
-        for stop in WipeStop:
-            action = self._action(stop.label, stop.key, lambda _=False, s=stop: self.set_wipe_stop(s))
-            self.wipe_actions[stop] = action
-            view_menu.addAction(action)
-        view_menu.addSeparator()
-        self.zoom_actions = {
-            "in": self._action("Zoom &in", ["+", "="], lambda: self.canvas.zoom_step(1)),
-            "out": self._action("Zoom &out", "-", lambda: self.canvas.zoom_step(-1)),
-            "fit": self._action("&Fit", ["0", "Ctrl+0"], self.canvas.fit),
-            "1:1": self._action("&Actual pixels (1:1)", "Ctrl+1", self.canvas.one_to_one),
-        }
-        for key in ("fit", "1:1", "in", "out"):
-            self.mode_toolbar.addAction(self.zoom_actions[key])
-            view_menu.addAction(self.zoom_actions[key])
-        view_menu.addSeparator()
-        view_menu.addAction(self.controls_dock.toggleViewAction())
-        view_menu.addAction(self.analysis_dock.toggleViewAction())
-
-        level_menu = menu.addMenu("&Level")
-        self.level_actions = {
-            "next": self._action("&Better level", "Right", lambda: self.session.step_level(1)),
-            "previous": self._action("&Worse level", "Left", lambda: self.session.step_level(-1)),
-            "next10": self._action("10 levels better", "PgUp", lambda: self.session.step_level(10)),
-            "previous10": self._action("10 levels worse", "PgDown", lambda: self.session.step_level(-10)),
-            "worst": self._action("Wor&st level", "Home", lambda: self.session.jump_level("worst")),
-            "best": self._action("B&est level", "End", lambda: self.session.jump_level("best")),
-            "play": self._action("&Play / pause", "Space", self.toggle_play),
-            "jnd": self._action("&Go to the predicted JND", "G", self.go_to_jnd),
-            "predict": self._action("P&redict PW-JND", "P", self.session.predict),
-            "cancel": self._action("&Cancel background jobs", "Esc", self.cancel_jobs),
-        }
-        for action in self.level_actions.values():
-            level_menu.addAction(action)
-
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("&Keyboard shortcuts", "F1", self.show_shortcuts))
-        help_menu.addAction(self._action("&About jndviewer", None, self._about))
-
     def _connect(self) -> None:
         s, session = self.state, self.session
         s.mode_changed.connect(self._on_mode)
@@ -292,10 +195,6 @@ class MainWindow(QMainWindow):
         session.prediction_started.connect(self._on_prediction_started)
         session.prediction_ready.connect(self._on_prediction)
         session.prediction_failed.connect(self._on_prediction_failed)
-        session.sgjnd_started.connect(self._on_sgjnd_started)
-        session.sgjnd_ready.connect(self._on_sgjnd)
-        session.sgjnd_failed.connect(self._on_sgjnd_failed)
-        session.sgjnd_unavailable.connect(self._on_sgjnd_unavailable)
         session.patches_ready.connect(self._on_patches)
         session.patches_unavailable.connect(self._on_patches_unavailable)
         session.devices_ready.connect(lambda value: self.controls.set_devices(*value))
@@ -306,7 +205,7 @@ class MainWindow(QMainWindow):
             runner.idle.connect(self._update_jobs)
             runner.progress.connect(self._on_progress)
 
-        self.controls.predict_requested.connect(session.predict)
+        self.controls.predict_requested.connect(lambda: session.predict())
         self.controls.go_to_jnd_requested.connect(self.go_to_jnd)
         self.controls.play_toggled.connect(self.set_playing)
         self.controls.viewing_dialog_requested.connect(self.open_viewing_dialog)
@@ -343,8 +242,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_titles(self._image_title, "B · encoding…")
         remember_file(self.settings, str(Path(loaded.path).resolve()))
         self._refresh_recent_menu()
-        self.readouts.show_prediction(None, "")
-        self.readouts.show_prediction(None, "", "sgjnd")
+        for name in self.readouts.predictors:
+            self.readouts.show_prediction(name, None)
         self.readouts.set_time("load", format_ms(loaded.seconds))
         self._set_status(f"Opened {Path(loaded.path).name} ({width}×{height})")
         self._update_title()
@@ -410,41 +309,6 @@ class MainWindow(QMainWindow):
         if self._last_hover is not None:
             self._on_hover(self._last_hover)
 
-    def _show_current_readout(self) -> None:
-        frame = self.session.frame
-        info = self.session.ladder_info
-        if frame is None or info is None:
-            return
-        text = f"{info.level_name} {frame.level}: {format_bytes(frame.nbytes)}, {frame.bpp:.3f} bpp"
-        point = self.session.curve.get(frame.level)
-        if point is not None and point["psnr"] is not None:
-            text += f", PSNR {point['psnr']:.2f} dB"
-        self.readouts.set_text("current", text)
-        parts = []
-        if point is not None and point.get("score") is not None:
-            threshold = self.session.prediction.params.get("threshold") if self.session.prediction else None
-            verdict = ""
-            if threshold is not None:
-                verdict = " → visible" if point["score"] > threshold else " → not visible"
-            parts.append(f"pooled {point['score']:.3f}{verdict}")
-        view = self.session.visibility(frame.level)
-        if view is not None:
-            parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
-        self.readouts.set_text("visibility", "; ".join(parts) or "–")
-        self.readouts.set_text("sgjnd_here", self._sgjnd_here(frame.level))
-
-    def _sgjnd_here(self, level: int) -> str:
-        """SG-JND's verdict on ``level``: from the overlay's patch report, else from its search if it visited it."""
-        report = self.session.patches(level)
-        sgjnd = self.session.sgjnd_prediction
-        if report is not None:
-            logit = report.logit
-        elif sgjnd is not None and level in sgjnd.scores:
-            logit = sgjnd.scores[level]
-        else:
-            return "–" if not self.session.sgjnd_missing else "not available"
-        return f"logit {logit:+.2f} → {'visible' if logit > 0 else 'not visible'}"
-
     def _on_mode(self, mode: CompareMode) -> None:
         self.mode_actions[mode].setChecked(True)
         self.canvas.set_mode(mode)
@@ -453,15 +317,14 @@ class MainWindow(QMainWindow):
         # (the session renders what the mode needs: it listens to the same state signal)
 
     def _on_derived(self, derived: Derived) -> None:
-        kind = derived.key[0]
-        if kind == "difference":
+        if isinstance(derived.key, DifferenceKey):
             self.canvas.set_difference(derived.value)
-        elif kind == "visibility":
-            view: compute.VisibilityView = derived.value
+        elif isinstance(derived.key, VisibilityKey):
+            view: views.VisibilityView = derived.value
             self.canvas.set_visibility(view.colors)
             self.readouts.set_time("visibility", format_ms(view.seconds))
             self._show_current_readout()
-        elif kind == "jnd":
+        else:
             layer: JndLayer = derived.value
             name = layer.component.replace("_", " ")
             self.canvas.set_jnd_layer(layer.colors, layer.vmin, layer.vmax, f"{name} ({layer.label})")
@@ -498,7 +361,7 @@ class MainWindow(QMainWindow):
         self.state.level = ordered[(position + 1) % len(ordered)]
 
     def go_to_jnd(self) -> None:
-        """Go to the PW-JND of the predictor chosen for Go/Export (the visibility predictor unless SG-JND is)."""
+        """Go to the PW-JND of the predictor chosen for Go/Export."""
         result = self.session.chosen_prediction
         if result is not None:
             self.state.level = result.level
@@ -507,7 +370,7 @@ class MainWindow(QMainWindow):
     # JND map, curve, prediction
     # ------------------------------------------------------------------------------------------------------------
 
-    def _on_jnd(self, result: compute.JndResult) -> None:
+    def _on_jnd(self, result: views.JndResult) -> None:
         self.controls.set_model_info(result.info)
         self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model} on {result.device})")
         subband = result.scorer.subband is not None
@@ -525,48 +388,28 @@ class MainWindow(QMainWindow):
     def cancel_jobs(self) -> None:
         """Cancel every background job (Esc); a prediction that was running says so instead of "predicting…"."""
         self.session.cancel_all()
-        for predictor in ("visibility", "sgjnd"):
-            self.readouts.cancel_pending(predictor)
+        for name in self.readouts.predictors:
+            self.readouts.cancel_pending(name)
         self._update_go_button()
 
-    def _on_prediction_started(self) -> None:
-        self.readouts.set_pending("visibility")
-        self.plots.set_prediction(None)
+    def _on_prediction_started(self, name: str) -> None:
+        self.readouts.set_pending(name)
+        self.plots.set_prediction(name, None)
         self._update_go_button()
 
-    def _on_prediction(self, result: Any) -> None:
+    def _on_prediction(self, name: str, result: Any) -> None:
         info = self.session.ladder_info
-        self.readouts.show_prediction(result, info.level_name if info else "level")
-        self.readouts.set_time("prediction", format_ms(result.seconds))
-        self.plots.set_prediction(result)
+        self.readouts.show_prediction(name, result, info.level_name if info else "level")
+        self.readouts.set_time(short_name(name), format_ms(result.seconds))
+        self.plots.set_prediction(name, result)
+        self.controls.set_predictor_available(name, True)
         self._update_go_button()
         self._show_current_readout()
 
-    def _on_prediction_failed(self, message: str) -> None:
-        self.readouts.show_prediction_error(message)
-        self._update_go_button()
-
-    def _on_sgjnd_started(self) -> None:
-        self.readouts.set_pending("sgjnd")
-        self.plots.set_sgjnd(None)
-        self._update_go_button()
-
-    def _on_sgjnd(self, result: Any) -> None:
-        info = self.session.ladder_info
-        self.readouts.show_prediction(result, info.level_name if info else "level", "sgjnd")
-        self.readouts.set_time("SG-JND", format_ms(result.seconds))
-        self.plots.set_sgjnd(result)
-        self.controls.set_sgjnd_available(True)
-        self._update_go_button()
-        self._show_current_readout()
-
-    def _on_sgjnd_failed(self, message: str) -> None:
-        self.readouts.show_prediction_error(message, "sgjnd")
-        self._update_go_button()
-
-    def _on_sgjnd_unavailable(self, reason: str) -> None:
-        self.readouts.show_prediction_error(reason, "sgjnd", missing=True)
-        self.controls.set_sgjnd_available(False, reason)
+    def _on_prediction_failed(self, name: str, message: str, missing: bool) -> None:
+        self.readouts.show_prediction_error(name, message, missing=missing)
+        if missing:
+            self.controls.set_predictor_available(name, False, message)
         self._update_go_button()
         self._show_current_readout()
 
@@ -575,9 +418,8 @@ class MainWindow(QMainWindow):
         self._update_go_button()
 
     def _update_go_button(self) -> None:
-        name = PREDICTOR_NAMES.get(self.state.go_predictor, self.state.go_predictor)
         self.controls.go_button.setEnabled(self.session.chosen_prediction is not None)
-        self.controls.go_button.setToolTip(f"Jump to the PW-JND predicted by {name} (G)")
+        self.controls.go_button.setToolTip(f"Jump to the PW-JND predicted by {short_name(self.state.go_predictor)} (G)")
 
     # ------------------------------------------------------------------------------------------------------------
     # SG-JND patch overlay
@@ -608,129 +450,6 @@ class MainWindow(QMainWindow):
         self._set_status(reason)
 
     # ------------------------------------------------------------------------------------------------------------
-    # Cursor readout
-    # ------------------------------------------------------------------------------------------------------------
-
-    def pixel_readout(self, x: int, y: int) -> str:
-        """The text of the cursor readout at image pixel (x, y)."""
-        loaded = self.session.loaded
-        if loaded is None:
-            return ""
-        reference = loaded.rgb[y, x]
-        parts = [f"x {x:5d} y {y:5d}", f"A {_rgb_text(reference)} Y {_luma(reference):6.1f}"]
-        frame = self.session.frame
-        if frame is not None:
-            distorted = frame.rgb[y, x]
-            parts.append(f"B {_rgb_text(distorted)} Y {_luma(distorted):6.1f}")
-        jnd = self.session.jnd
-        if jnd is not None:
-            height, width = loaded.rgb.shape[:2]
-            map_h, map_w = jnd.threshold.shape
-            my, mx = min(map_h - 1, int(y * map_h / height)), min(map_w - 1, int(x * map_w / width))
-            threshold = float(jnd.threshold[my, mx])
-            parts.append(f"JND {threshold:6.2f}")
-            if frame is not None:
-                view = self.session.visibility(frame.level)
-                if view is not None:
-                    parts.append(f"v {float(view.values[my, mx]):6.3f}")
-                elif (map_h, map_w) == (height, width) and threshold > 0:
-                    v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
-                    parts.append(f"v {v:6.3f}")
-        patch = self.canvas.patch_text(x, y)
-        if patch:
-            parts.append(patch)
-        return "  ·  ".join(parts)
-
-    def _on_hover(self, position: tuple[int, int] | None) -> None:
-        self._last_hover = position
-        if position is None:
-            return
-        self.cursor_label.setText(self.pixel_readout(*position))
-
-    # ------------------------------------------------------------------------------------------------------------
-    # Export
-    # ------------------------------------------------------------------------------------------------------------
-
-    def _export_dialog(self, kind: str) -> None:
-        stem = Path(self.state.image_path).stem or "jndviewer"
-        filters = {
-            "view": ("PNG image (*.png)", f"{stem}.{self.state.mode.token}.png"),
-            "map": ("PNG with colour bar (*.png);;NumPy array (*.npy);;TIFF float32 (*.tif)",
-                    f"{stem}.{self.state.jnd_model}.{self.state.component}.png"),
-            "image": ("Compressed image (*)", f"{stem}.jnd{self._codec_suffix()}"),
-            "results": ("Results JSON (*.json);;Results CSV (*.csv)", f"{stem}.results.json"),
-        }[kind]
-        start = str(Path(self.state.image_path).with_name(filters[1])) if self.state.image_path else filters[1]
-        path, _ = QFileDialog.getSaveFileName(self, "Export", start, filters[0])
-        if not path:
-            return
-        try:
-            {"view": self.export_view, "map": self.export_jnd_map, "image": self.export_at_jnd,
-             "results": self.export_results}[kind](path)  # fmt: skip
-        except JndViewerError as err:
-            self._set_status(str(err), error=True)
-            QMessageBox.warning(self, "Export failed", str(err))
-
-    def _codec_suffix(self) -> str:
-        ladder = self.session.ladder
-        return ladder.codec.suffix if ladder is not None else ".jpg"
-
-    def export_view(self, path: str | Path) -> Path:
-        """Save what the canvas shows now (both panes side by side) as a PNG."""
-        path = Path(path)
-        if not self.canvas.grab().save(str(path), "PNG"):
-            raise JndViewerError(f"Cannot write {path}.")
-        self._exported(path)
-        return path
-
-    def export_jnd_map(self, path: str | Path) -> Path:
-        """Save the JND map (or the selected component) as PNG with colour bar, or raw float32 .npy/.tif."""
-        from jndviewer.core.render import save_map
-
-        jnd = self.session.jnd
-        if jnd is None:
-            raise JndViewerError("The JND map has not been computed yet.")
-        component = self.state.component
-        name = Path(self.state.image_path).name
-        written = save_map(jnd.layer(component), path, title=f"{name}  ·  {jnd.title}  ·  {component}",
-                           label=jnd.layer_label(component))  # fmt: skip
-        self._exported(written)
-        return written
-
-    def export_at_jnd(self, path: str | Path) -> None:
-        """Write the image at the chosen predictor's PW-JND and its JSON sidecar (as ``jndviewer export``), in the
-        background."""
-        session = self.session
-        result = session.chosen_prediction
-        if result is None or session.ladder is None or session.loaded is None:
-            raise JndViewerError(f"There is no {self._chosen_title()} prediction to export yet.")
-        self.export_runner.submit(
-            _export_job, session.loaded, session.ladder.codec, result, str(path),
-            description=f"Writing {Path(path).name}",
-        )  # fmt: skip
-
-    def export_results(self, path: str | Path) -> Path:
-        """Write the chosen predictor's prediction in the results schema of ``jndviewer predict`` (.json or .csv)."""
-        from jndviewer.core.report import write_results
-
-        result = self.session.chosen_prediction
-        if result is None:
-            raise JndViewerError(f"There is no {self._chosen_title()} prediction to export yet.")
-        write_results(path, [result], [])
-        self._exported(Path(path))
-        return Path(path)
-
-    def _chosen_title(self) -> str:
-        return "SG-JND" if self.state.go_predictor == "sgjnd" else "PW-JND"
-
-    def _on_exported(self, paths: tuple[Path, Path]) -> None:
-        self._exported(paths[0], f" and {paths[1].name}")
-
-    def _exported(self, path: Path, extra: str = "") -> None:
-        self._set_status(f"Wrote {path}{extra}")
-        self.export_done.emit(str(path))
-
-    # ------------------------------------------------------------------------------------------------------------
     # Dialogs, status
     # ------------------------------------------------------------------------------------------------------------
 
@@ -738,18 +457,6 @@ class MainWindow(QMainWindow):
         dialog = ViewingConditionDialog(self)
         if dialog.exec():
             self.state.ppd = round(dialog.ppd(), 1)
-
-    def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(keys, action) for every action with a shortcut, in menu order."""
-        rows = []
-        for action in self.actions():
-            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
-            if keys:
-                rows.append((keys, action.text().replace("&", "").split(" [")[0]))
-        return rows
-
-    def show_shortcuts(self) -> None:
-        ShortcutsDialog(self.shortcut_rows(), self).exec()
 
     def _about(self) -> None:
         from jndviewer import __version__
@@ -805,10 +512,6 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _export_job(context: JobContext, loaded: LoadedImage, codec: Any, result: Any, path: str) -> tuple[Path, Path]:
-    return write_image_at_level(loaded.image, codec, result, path, loaded.path)
-
-
 def _dropped_file(mime: Any) -> str | None:
     if not mime.hasUrls():
         return None
@@ -816,20 +519,6 @@ def _dropped_file(mime: Any) -> str | None:
         if url.isLocalFile() and os.path.isfile(url.toLocalFile()):
             return url.toLocalFile()
     return None
-
-
-def _rgb_text(rgb: np.ndarray) -> str:
-    return f"({int(rgb[0]):3d},{int(rgb[1]):3d},{int(rgb[2]):3d})"
-
-
-def _luma(rgb: np.ndarray) -> float:
-    return float(sum(w * float(c) for w, c in zip(LUMA_WEIGHTS, rgb, strict=True)))
-
-
-def _sample_image() -> Path:
-    from jndviewer.core.assets import sample_image
-
-    return sample_image()
 
 
 __all__ = ["MainWindow"]

@@ -16,16 +16,14 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from jndviewer.app.modes import DEFAULT_FLICKER_HZ, CompareMode
-from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES
+from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES, POOLINGS
+from jndviewer.core.pwjnd.registry import PREDICTORS
+from jndviewer.core.pwjnd.search import STRATEGIES
+from jndviewer.core.viewing import DEFAULT_PPD, PPD_RANGE
 
 ORGANIZATION = "jndviewer"
 APPLICATION = "jndviewer"
-#: Pixels per degree of the default viewing condition (a 24-inch 1920x1080 monitor at about 60 cm).
-DEFAULT_PPD = 38.0
-PPD_RANGE = (5.0, 760.0)
 MAX_RECENT = 8
-#: The predictors whose PW-JND "Go to JND" and the exports use (``go_predictor``).
-GO_PREDICTORS = ("visibility", "sgjnd")
 #: What the training-free predictor's visibility is relative to, with their labels.
 VISIBILITY_MODEL_LABELS = (("subband", "subband contrast"), ("pixel", "JND map (pixel model)"))
 VISIBILITY_MODELS = tuple(name for name, _ in VISIBILITY_MODEL_LABELS)
@@ -100,7 +98,7 @@ class ViewState(QObject):
     pooling, strategy : str
         Pooling and search strategy of the predictor.
     go_predictor : str
-        Whose PW-JND "Go to JND" and the exports use: ``visibility`` (training-free) or ``sgjnd``.
+        Whose PW-JND "Go to JND" and the exports use: a registered predictor (``visibility``, ``sgjnd``, ...).
     patch_overlay : bool
         Draw SG-JND's patch weights of the current level over the image.
     """
@@ -238,7 +236,11 @@ class ViewState(QObject):
         if name == "jnd_model":
             return str(raw) if str(raw) in JND_MODEL_NAMES else default
         if name == "go_predictor":
-            return str(raw) if str(raw) in GO_PREDICTORS else default
+            return str(raw) if str(raw) in PREDICTORS else default
+        if name == "pooling":
+            return str(raw) if str(raw) in POOLINGS else default
+        if name == "strategy":
+            return str(raw) if str(raw) in STRATEGIES else default
         if name == "visibility_model":
             return str(raw) if str(raw) in VISIBILITY_MODELS else default
         if isinstance(default, bool):  # INI files give "true" / "false"

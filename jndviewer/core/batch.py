@@ -12,13 +12,13 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from jndviewer.core.errors import JndViewerError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".avif", ".heic", ".heif", ".jxl"}
+from jndviewer.core.image import IMAGE_SUFFIXES
+from jndviewer.core.pwjnd.registry import PredictorInfo, create_predictor, predictor_info
+from jndviewer.core.viewing import ViewingCondition
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
@@ -33,39 +33,26 @@ def collect_images(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-#: The picture-wise JND predictors by name.
-PREDICTORS = ("visibility", "sgjnd")
-
-
-def make_predictor(name: str, options: dict[str, Any]) -> Any:
-    """A PW-JND predictor by name: ``visibility`` (training-free; takes the visibility options) or ``sgjnd``."""
-    if name == "visibility":
-        from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params
-
-        base = default_params(options.get("jnd_model"))
-        return VisibilityPredictor(base, **{k: v for k, v in options.items() if v is not None})
-    if name == "sgjnd":
-        from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
-
-        strategy = options.get("strategy") or "sliding"
-        return SGJNDPredictor(options.get("weights"), strategy=strategy)
-    raise JndViewerError(f"Unknown predictor {name!r}; choose one of {', '.join(PREDICTORS)}.")
-
-
 def _worker_init(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
 
 
-def predict_one(path: str, codec_spec: str, predictor_name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Predict one image; returns ``{"result": dict}`` or ``{"error": sentence}`` (runs in a worker)."""
+def predict_one(
+    path: str, codec_spec: str, predictor: PredictorInfo, options: dict[str, Any], condition: dict[str, Any]
+) -> dict[str, Any]:
+    """Predict one image; returns ``{"result": dict}`` or ``{"error": sentence}`` (runs in a worker).
+
+    The worker is handed the predictor's registry entry, not its name, so that a predictor registered only in the
+    calling process runs too.
+    """
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
 
     try:
         image = load(path)
-        predictor = make_predictor(predictor_name, options)
+        predictor = create_predictor(predictor, options, condition=ViewingCondition.from_dict(condition))
         result = predictor.predict(image, create_codec(codec_spec), name=path)
         return {"result": result.to_dict()}
     except JndViewerError as err:
@@ -78,27 +65,35 @@ def run_batch(
     predictor_name: str,
     options: dict[str, Any],
     *,
+    condition: ViewingCondition | None = None,
     jobs: int,
     done: set[str],
     on_result: Callable[[dict[str, Any]], None],
     on_error: Callable[[str, str], None],
     progress: Callable[[], None] | None = None,
 ) -> None:
-    """Predict every image not in ``done`` with ``jobs`` worker processes, calling back as each finishes."""
+    """Predict every image not in ``done`` with ``jobs`` worker processes, calling back as each finishes.
+
+    The predictor, its options and the condition are checked before any work starts (one sentence when wrong).
+    """
     pending = [str(p) for p in images if str(p) not in done]
     if not pending:
         return
+    info = predictor_info(predictor_name)
+    condition = condition or ViewingCondition()
+    create_predictor(info, options, condition=condition)  # a bad option or condition: one sentence, at once
+    where = condition.to_dict()
     if jobs <= 1:
         _worker_init(max(1, os.cpu_count() or 1))
         for path in pending:
-            _deliver(path, predict_one(path, codec_spec, predictor_name, options), on_result, on_error, progress)
+            _deliver(path, predict_one(path, codec_spec, info, options, where), on_result, on_error, progress)
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     # Fresh interpreters, not forks: a fork of a process whose OpenMP thread pools (torch's, numba's) are running
     # cannot use them.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, context, initializer=_worker_init, initargs=(threads,)) as pool:
-        futures = {pool.submit(predict_one, p, codec_spec, predictor_name, options): p for p in pending}
+        futures = {pool.submit(predict_one, p, codec_spec, info, options, where): p for p in pending}
         for future in as_completed(futures):
             _deliver(futures[future], future.result(), on_result, on_error, progress)
 
@@ -138,4 +133,4 @@ def write_image_at_level(
     return target, sidecar_path
 
 
-__all__ = ["asdict", "collect_images", "make_predictor", "predict_one", "run_batch", "sidecar", "write_image_at_level"]
+__all__ = ["collect_images", "predict_one", "run_batch", "sidecar", "write_image_at_level"]

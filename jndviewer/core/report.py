@@ -47,7 +47,7 @@ def csv_row(result: PWJND) -> dict[str, Any]:
     return {
         **{k: data[k] for k in CSV_FIELDS if k in data and k != "trace"},
         "jnd_model": params.get("jnd_model", ""),
-        "ppd": params.get("ppd", ""),
+        "ppd": result.condition.get("ppd", params.get("ppd", "")),
         "threshold": params.get("threshold", ""),
         "strategy": params.get("strategy", ""),
         "trace": ";".join(str(level) for level in result.trace),
@@ -99,8 +99,8 @@ def read_results(path: str | Path) -> list[PWJND]:
                 psnr=float(row["psnr"]) if row["psnr"] not in ("", "None") else float("inf"),
                 all_visible=row["all_visible"] == "True",
                 trace=[int(v) for v in row["trace"].split(";") if v],
-                params={"jnd_model": row["jnd_model"], "ppd": row["ppd"], "threshold": row["threshold"],
-                        "strategy": row["strategy"]},
+                params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"]},
+                condition={"ppd": float(row["ppd"])} if row["ppd"] else {},
                 width=int(row["width"]), height=int(row["height"]), seconds=float(row["seconds"]),
             )
             for row in rows

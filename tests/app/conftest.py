@@ -151,7 +151,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.fixture
 def unit_ppd() -> float:
     """The viewing condition at which the predictor analyses the image at its own size (scale 1)."""
-    from jndviewer.core.pwjnd.visibility import default_params
+    from jndviewer.core.pwjnd.pooled_visibility import default_params
 
     return float(default_params("flat").model_ppd)
 
@@ -166,12 +166,12 @@ TINY_SGJND_CROSSING = 30
 
 @pytest.fixture(autouse=True)
 def no_shipped_sgjnd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """SG-JND never sees the shipped weights (``models/sgjnd.pt`` may or may not exist): by default its weights are
+    """SG-JND never sees the shipped weights (``sgjnd.pt`` may or may not be packaged): by default its weights are
     missing, so GUI tests behave the same either way; ``sgjnd_weights`` points it at tiny ones instead."""
-    from jndviewer.core.pwjnd import sgjnd
+    from jndviewer.core.pwjnd.sgjnd import predictor
 
     missing = tmp_path / "no-sgjnd.pt"
-    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", missing)
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", missing)
     return missing
 
 
@@ -207,6 +207,7 @@ def tiny_sgjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDConfig, SGJNDHead, load_network
+    from jndviewer.core.viewing import ViewingCondition
 
     torch.manual_seed(0)
     config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
@@ -232,7 +233,7 @@ def tiny_sgjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     network = load_network(export(folder / "uncalibrated.pt"))
     rgb = scene_rgb()
-    positions, reference = network.reference_state(rgb)
+    positions, reference = network.reference_state(rgb, ViewingCondition())
     decoded = create_codec("jpeg").encode(rgb, TINY_SGJND_CROSSING).decoded
     with torch.no_grad():
         last.bias.fill_(-network.evaluate(reference, positions, decoded)["logit"])
@@ -242,7 +243,7 @@ def tiny_sgjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def sgjnd_weights(tiny_sgjnd: Path, no_shipped_sgjnd: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the app's SG-JND (its default weights) at the tiny weights for this test."""
-    from jndviewer.core.pwjnd import sgjnd
+    from jndviewer.core.pwjnd.sgjnd import predictor
 
-    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", tiny_sgjnd)
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", tiny_sgjnd)
     return tiny_sgjnd

@@ -10,10 +10,10 @@ pytest.importorskip("pytestqt", reason="PySide6 and pytest-qt are not installed:
 import numpy as np
 from PySide6.QtGui import QImage
 
-from jndviewer.app.compute import colorize, difference_image
 from jndviewer.app.modes import CompareMode
 from jndviewer.core.colormap import apply_colormap, lookup_table, visibility_colors
 from jndviewer.core.image import load
+from jndviewer.core.views import colorize, difference_image
 
 
 def rendered(window, x: float, y: float, pane=None) -> tuple[int, int, int]:

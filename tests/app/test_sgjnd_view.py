@@ -19,15 +19,16 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from jndviewer.app.canvas import PATCH_COLORMAP, PATCH_FILL_ALPHA, PATCH_LUT_LOW, PATCH_VISIBLE_PEN
-from jndviewer.app.compute import PatchReport
 from jndviewer.app.modes import CompareMode
-from jndviewer.app.panels import format_bytes
+from jndviewer.app.readouts import format_bytes
 from jndviewer.app.state import ViewState
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.colormap import lookup_table
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.image import load
-from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor, is_available
+from jndviewer.core.pwjnd.registry import PREDICTORS
+from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
+from jndviewer.core.pwjnd.sgjnd.patches import PatchReport
 from jndviewer.core.report import read_results
 
 
@@ -44,7 +45,8 @@ def one_torch_thread():
 
 def summary(result, level_name: str = "quality") -> str:
     note = " (even the best level is visible)" if result.all_visible else ""
-    return f"{level_name} {result.level}{note} · {result.bpp:.3f} bpp · {100 * result.bitrate_saving:.1f} % saved"
+    saved = f"{result.bpp:.3f} bpp · {100 * result.bitrate_saving:.1f} % saved"
+    return f"{level_name} {result.level}{note} · {saved} · {result.condition['ppd']:g} ppd"
 
 
 def rendered(pane, canvas, x: float, y: float) -> np.ndarray:
@@ -72,9 +74,9 @@ def hover(qtbot, window, pane, x: float, y: float) -> None:
 def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, idle, scene, sgjnd_weights, tmp_path):
     window = make_window(scene, jnd_model="chou1995", threshold=1.5)
     session = window.session
-    qtbot.waitUntil(lambda: session.prediction is not None and session.sgjnd_prediction is not None, timeout=90_000)
+    qtbot.waitUntil(lambda: set(session.predictions.results) == {"visibility", "sgjnd"}, timeout=90_000)
     idle(window)
-    sg, vis = session.sgjnd_prediction, session.prediction
+    sg, vis = session.predictions.results.get("sgjnd"), session.predictions.results.get("visibility")
     # the GUI only adds threads: the same result as the core predictor on the same image and codec
     expected = SGJNDPredictor(sgjnd_weights).predict(load(scene), create_codec("jpeg"))
     assert (sg.predictor, sg.level, sg.trace, sg.nbytes) == ("sgjnd", expected.level, expected.trace, expected.nbytes)
@@ -84,20 +86,21 @@ def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, id
     assert sg.level != vis.level
 
     readouts = window.readouts
-    assert (readouts.title("jnd"), readouts.title("sgjnd")) == ("PW-JND (visibility)", "PW-JND (SG-JND)")
-    assert readouts.text("jnd") == summary(vis)
-    assert readouts.text("sgjnd") == summary(expected)
+    titles = (readouts.title("pwjnd:visibility"), readouts.title("pwjnd:sgjnd"))
+    assert titles == ("PW-JND (visibility)", "PW-JND (SG-JND)")
+    assert readouts.text("pwjnd:visibility") == summary(vis)
+    assert readouts.text("pwjnd:sgjnd") == summary(expected)
     assert readouts.title("search") == "Search (visibility)" and "threshold 1.5" in readouts.text("search")
     assert readouts.text("size") == f"{format_bytes(vis.nbytes)}, {vis.bpp:.3f} bpp"
     assert "SG-JND" in readouts.text("times")
 
     plots = window.plots
-    assert [line.value() for line in plots.jnd_lines] == [vis.level, vis.level]
-    assert [line.value() for line in plots.sg_jnd_lines] == [sg.level, sg.level]
-    assert all(line.isVisible() for line in plots.sg_jnd_lines)
-    assert plots.sg_jnd_lines[0].label.toPlainText() == f"SG-JND {sg.level}"
-    assert plots.jnd_lines[0].label.toPlainText() == f"visibility {vis.level}"
-    spots = {int(s["x"]): s for s in plots.sg_trace.data}
+    assert [line.value() for line in plots.marks["visibility"].lines] == [vis.level, vis.level]
+    assert [line.value() for line in plots.marks["sgjnd"].lines] == [sg.level, sg.level]
+    assert all(line.isVisible() for line in plots.marks["sgjnd"].lines)
+    assert plots.marks["sgjnd"].lines[0].label.toPlainText() == f"SG-JND {sg.level}"
+    assert plots.marks["visibility"].lines[0].label.toPlainText() == f"visibility {vis.level}"
+    spots = {int(s["x"]): s for s in plots.marks["sgjnd"].trace.data}
     assert sorted(spots) == sorted(sg.trace)
     for record in sg.records:  # a diamond at each visited level's logit, red where visible
         assert spots[record.level]["y"] == pytest.approx(record.score)
@@ -121,10 +124,10 @@ def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, id
     combo.setCurrentIndex(combo.findData("sgjnd"))
     assert window.state.go_predictor == "sgjnd"
     assert readouts.title("search") == "Search (SG-JND)"
-    assert "(sliding, 6 patches of 64 px, efficientnet-lite0)" in readouts.text("search")
+    assert "(sliding, 6 patches of 64 px, efficientnet-lite0 at 38 ppd)" in readouts.text("search")
     assert readouts.text("size") == f"{format_bytes(sg.nbytes)}, {sg.bpp:.3f} bpp"
-    assert readouts.labels["sgjnd"].styleSheet() == "font-weight: bold;"
-    assert readouts.labels["jnd"].styleSheet() == ""
+    assert readouts.labels["pwjnd:sgjnd"].styleSheet() == "font-weight: bold;"
+    assert readouts.labels["pwjnd:visibility"].styleSheet() == ""
     controls.go_button.click()
     assert window.state.level == sg.level
     (back,) = read_results(window.export_results(tmp_path / "results.json"))
@@ -134,13 +137,14 @@ def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, id
     assert window.state.level == vis.level
 
     # the visibility predictor's settings do not concern SG-JND: only the visibility prediction is redone
-    generation = session.sgjnd_runner.generation
+    generation = session.predictions.runners["sgjnd"].generation
     window.state.threshold = 3.0
-    qtbot.waitUntil(lambda: session.prediction is not None and session.prediction.params["threshold"] == 3.0,
+    qtbot.waitUntil(lambda: session.predictions.results.get("visibility", sg).params.get("threshold") == 3.0,
                     timeout=60_000)  # fmt: skip
     idle(window)
-    assert session.sgjnd_runner.generation == generation and session.sgjnd_prediction is sg
-    assert readouts.text("sgjnd") == summary(expected)
+    assert session.predictions.runners["sgjnd"].generation == generation
+    assert session.predictions.results.get("sgjnd") is sg
+    assert readouts.text("pwjnd:sgjnd") == summary(expected)
 
 
 def test_patch_overlay_draws_the_patches_and_names_them(make_window, qtbot, idle, scene, sgjnd_weights):
@@ -262,19 +266,21 @@ def test_missing_weights_are_one_line_and_the_rest_works(make_window, qtbot, idl
                                                          monkeypatch, tmp_path):  # fmt: skip
     window = make_window(scene, jnd_model="chou1995", threshold=1.5, patch_overlay=True)
     session = window.session
-    qtbot.waitUntil(lambda: session.prediction is not None and session.sgjnd_missing, timeout=60_000)
+    qtbot.waitUntil(lambda: "visibility" in session.predictions.results and "sgjnd" in session.predictions.missing,
+                    timeout=60_000)
     idle(window)
-    reason = is_available()[1]
+    reason = PREDICTORS["sgjnd"].weights_status()[1]
     assert reason == f"The SG-JND weights ({no_shipped_sgjnd.name}) have not been trained yet."
     readouts = window.readouts
-    assert readouts.text("sgjnd") == reason and readouts.labels["sgjnd"].styleSheet() == "color: gray;"
-    assert readouts.text("sgjnd_here") == "not available"
+    assert readouts.text("pwjnd:sgjnd") == reason and readouts.labels["pwjnd:sgjnd"].styleSheet() == "color: gray;"
+    assert readouts.text("here:sgjnd") == "not available"
     # the visibility predictor works as before
-    assert readouts.text("jnd") == summary(session.prediction)
-    assert not any(line.isVisible() for line in window.plots.sg_jnd_lines) and len(window.plots.sg_trace.data) == 0
+    assert readouts.text("pwjnd:visibility") == summary(session.predictions.results.get("visibility"))
+    marks = window.plots.marks["sgjnd"]
+    assert not any(line.isVisible() for line in marks.lines) and len(marks.trace.data) == 0
     assert window.controls.go_button.isEnabled()
     window.controls.go_button.click()
-    assert window.state.level == session.prediction.level
+    assert window.state.level == session.predictions.results.get("visibility").level
     # the overlay has nothing to draw and says why, once
     assert window.canvas.patches is None and not any(layer.rects for layer in window.canvas.patch_layers)
     assert window.status_label.text() == reason and window.canvas.pane_b.header.text().endswith(reason)
@@ -288,18 +294,20 @@ def test_missing_weights_are_one_line_and_the_rest_works(make_window, qtbot, idl
         window.export_results(tmp_path / "never.json")
 
     # weights that exist but are not SG-JND's: one red sentence, and still nothing else breaks
-    from jndviewer.core.pwjnd import sgjnd
+    from jndviewer.core.pwjnd.sgjnd import predictor
 
     bad = tmp_path / "bad.pt"
     bad.write_text("not a checkpoint")
-    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", bad)
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", bad)
     session.predict()
-    qtbot.waitUntil(lambda: session.prediction is not None and bool(session.sgjnd_error), timeout=60_000)
+    qtbot.waitUntil(lambda: "visibility" in session.predictions.results and "sgjnd" in session.predictions.errors,
+                    timeout=60_000)
     idle(window)
-    assert not session.sgjnd_missing
-    assert readouts.text("sgjnd").startswith("bad.pt is not a usable SG-JND checkpoint")
-    assert "\n" not in readouts.text("sgjnd") and readouts.labels["sgjnd"].styleSheet() == "color: #c62828;"
-    assert readouts.text("jnd") == summary(session.prediction)
+    assert "sgjnd" not in session.predictions.missing
+    assert readouts.text("pwjnd:sgjnd").startswith("bad.pt is not a usable SG-JND checkpoint")
+    assert "\n" not in readouts.text("pwjnd:sgjnd")
+    assert readouts.labels["pwjnd:sgjnd"].styleSheet() == "color: #c62828;"
+    assert readouts.text("pwjnd:visibility") == summary(session.predictions.results.get("visibility"))
 
 
 def test_patch_cells_split_overlaps_and_keep_gaps() -> None:
@@ -334,14 +342,14 @@ def test_sgjnd_starts_after_the_visibility_prediction(make_window, qtbot, idle, 
     """On two cores both predictions at once starved the interface: SG-JND waits for the visibility one."""
     window = make_window(scene, jnd_model="chou1995", threshold=1.5)
     session = window.session
-    qtbot.waitUntil(lambda: session.prediction is not None and session.sgjnd_prediction is not None, timeout=90_000)
+    qtbot.waitUntil(lambda: set(session.predictions.results) == {"visibility", "sgjnd"}, timeout=90_000)
     idle(window)
     order: list[str] = []
-    session.prediction_ready.connect(lambda _: order.append("visibility"))
-    session.sgjnd_ready.connect(lambda _: order.append("sgjnd"))
+    session.prediction_ready.connect(lambda name, _: order.append(name))
     session.predict()
-    assert window.readouts.text("sgjnd") == "predicting…"  # shown as pending at once
-    assert session.predict_runner.busy and not session.sgjnd_runner.busy and session.busy
+    assert window.readouts.text("pwjnd:sgjnd") == "predicting…"  # shown as pending at once
+    runners = session.predictions.runners
+    assert runners["visibility"].busy and not runners["sgjnd"].busy and session.busy
     qtbot.waitUntil(lambda: "sgjnd" in order, timeout=90_000)
     assert order.index("visibility") < order.index("sgjnd")
     # cancelling while SG-JND waits drops it for good
@@ -349,5 +357,5 @@ def test_sgjnd_starts_after_the_visibility_prediction(make_window, qtbot, idle, 
     window.cancel_jobs()
     idle(window)
     qtbot.wait(200)
-    assert session.sgjnd_prediction is None and not session.sgjnd_runner.busy
-    assert window.readouts.text("sgjnd") == "cancelled (P predicts again)"
+    assert session.predictions.results.get("sgjnd") is None and not session.predictions.runners["sgjnd"].busy
+    assert window.readouts.text("pwjnd:sgjnd") == "cancelled (P predicts again)"

@@ -13,7 +13,7 @@ from jndviewer.core.codecs.learned import AutoencoderCodec, LearnedCodec
 from jndviewer.core.codecs.learned_model import GainedFactorizedPrior
 from jndviewer.core.codecs.standard import HeifCodec
 from jndviewer.core.metrics import psnr
-from jndviewer.core.train.codec import CodecTrainingConfig, export_codec
+from jndviewer.core.train.codec_trainer import CodecTrainingConfig, export_codec
 
 STANDARD = ["jpeg", "jpeg422", "jpeg444", "webp", "avif", "jp2", "jxl", "heif"]
 

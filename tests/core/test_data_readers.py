@@ -1,4 +1,4 @@
-"""Tests of jndviewer.core.data: every dataset fixture is generated in tmp_path in that dataset's own format."""
+"""Tests of jndviewer.core.datasets: every dataset fixture is generated in tmp_path in that dataset's own format."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image as PilImage
 
-from jndviewer.core.data import (
+from jndviewer.core.datasets import (
     READERS,
     JNDSample,
     is_kodak_source,
@@ -31,7 +31,7 @@ from jndviewer.core.data import (
     satisfied_user_ratio,
     split_by_source,
 )
-from jndviewer.core.data.mcl_jci import read_first_jnd
+from jndviewer.core.datasets.mcl_jci import read_first_jnd
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
 

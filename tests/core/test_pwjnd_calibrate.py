@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.pwjnd import visibility
+from jndviewer.core.pwjnd import calibration, pooled_visibility
 from jndviewer.core.pwjnd.calibrate import evaluate_threshold, fit_threshold, level_grid, predicted_positions
-from jndviewer.core.pwjnd.visibility import VisibilityPredictorParams, calibrated_threshold
+from jndviewer.core.pwjnd.calibration import calibrated_threshold
+from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams
 
 
 def test_level_grids_match_the_shared_curves() -> None:
@@ -46,43 +47,46 @@ def test_fit_threshold_recovers_a_separating_threshold() -> None:
 
 
 def test_codec_thresholds_override_the_jpeg_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    params = VisibilityPredictorParams(jnd_model="chou1995", pooling="max_window", window=32, model_ppd=13.3)
+    params = PooledVisibilityParams(jnd_model="chou1995", pooling="max_window", window=32, model_ppd=13.3)
     key = params.variant()
     assert key == "max_window:32@13.3"
-    calibration = {
+    fitted = {
         "thresholds": {"chou1995": {key: {"threshold": 1.5}}},
         "codec_thresholds": {"webp": {"chou1995": {key: {"threshold": 2.5}}}},
     }
-    monkeypatch.setattr(visibility, "load_calibration", lambda path=None: calibration)
+    monkeypatch.setattr(calibration, "load_calibration", lambda path=None: fitted)
     assert calibrated_threshold(params) == 1.5
     assert calibrated_threshold(params, "jpeg") == 1.5
     assert calibrated_threshold(params, "webp") == 2.5
     assert calibrated_threshold(params, "avif") == 1.5  # no own calibration: JPEG's
-    predictor = visibility.VisibilityPredictor(params)
+    predictor = pooled_visibility.PooledVisibilityPredictor(params)
     assert predictor.threshold_for("webp") == 2.5
-    explicit = visibility.VisibilityPredictor(VisibilityPredictorParams(jnd_model="chou1995", threshold=0.7))
+    explicit = pooled_visibility.PooledVisibilityPredictor(PooledVisibilityParams(jnd_model="chou1995", threshold=0.7))
     assert explicit.threshold_for("webp") == 0.7
     with pytest.raises(JndViewerError, match=r"No calibrated threshold for wu2013.*\.$"):
-        calibrated_threshold(VisibilityPredictorParams(jnd_model="wu2013"))
+        calibrated_threshold(PooledVisibilityParams(jnd_model="wu2013"))
 
 
 def test_shipped_calibration_names_an_existing_variant() -> None:
-    calibration = visibility.load_calibration()
-    if not calibration:
-        pytest.skip("no calibration file in this checkout")
-    default = visibility.default_params()
+    shipped = calibration.load_calibration()
+    default = pooled_visibility.default_params()
     assert calibrated_threshold(default) > 0
-    assert calibration["images"] > 100 and calibration["display"] == "standard_fhd"
+    assert shipped["images"] > 100 and shipped["display"] == "standard_fhd"
+
+
+def test_a_missing_calibration_is_one_sentence(tmp_path) -> None:
+    with pytest.raises(JndViewerError, match=r"^The predictor calibration gone\.json is missing .*\.$"):
+        calibration.load_calibration(tmp_path / "gone.json")
 
 
 def test_every_model_has_its_best_calibrated_variant_in_the_shipped_file() -> None:
     """``default_params(model)`` is what ``--jnd-model`` and the explorer's pixel-model predictor start from."""
     from jndviewer.core.jnd import MODELS
 
-    calibration = visibility.load_calibration()
+    shipped = calibration.load_calibration()
     for name in ("subband", *MODELS):
-        params = visibility.default_params(name)
+        params = pooled_visibility.default_params(name)
         assert params.jnd_model == name
-        fits = calibration["thresholds"][name]
+        fits = shipped["thresholds"][name]
         assert calibrated_threshold(params) == fits[params.variant()]["threshold"]
         assert fits[params.variant()]["mae"] == min(fit["mae"] for fit in fits.values())

@@ -14,9 +14,11 @@ from jndviewer.cli import main
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import labels_from_curves, pwjnd_from_scores, read_labels, write_labels
+from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams, PooledVisibilityPredictor
 from jndviewer.core.pwjnd.result import PWJND, LevelRecord
-from jndviewer.core.pwjnd.visibility import VisibilityPredictor, VisibilityPredictorParams, VisibilityScorer
 from jndviewer.core.report import read_results, write_results
+from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.visibility.scorer import VisibilityScorer
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def test_labels_round_trip(tmp_path: Path) -> None:
 
 
 def test_visibility_scores_fall_as_quality_rises(photo: np.ndarray) -> None:
-    scorer = VisibilityScorer(photo, VisibilityPredictorParams(jnd_model="chou1995"))
+    scorer = VisibilityScorer(photo, PooledVisibilityParams(jnd_model="chou1995"), ViewingCondition())
     codec = create_codec("jpeg")
     scores = [scorer.score(codec.encode(photo, q).decoded) for q in (5, 30, 60, 95)]
     assert scores == sorted(scores, reverse=True)
@@ -64,7 +66,7 @@ def test_the_scorer_uses_a_given_model_once_and_keeps_its_whole_map(photo: np.nd
     calls = []
     model = create_model("chou1995", border="zero")
     model.register_forward_hook(lambda *_: calls.append(1))
-    scorer = VisibilityScorer(photo, VisibilityPredictorParams(jnd_model="chou1995"), model=model)
+    scorer = VisibilityScorer(photo, PooledVisibilityParams(jnd_model="chou1995"), ViewingCondition(), model=model)
     assert len(calls) == 1
     assert scorer.jnd_map is not None and scorer.jnd_map.params["border"] == "zero"
     assert torch.equal(scorer.jnd, create_model("chou1995", border="zero")(scorer.reference).threshold)
@@ -73,17 +75,17 @@ def test_the_scorer_uses_a_given_model_once_and_keeps_its_whole_map(photo: np.nd
 
 def test_viewing_distance_changes_the_prediction(photo: np.ndarray) -> None:
     codec = create_codec("jpeg")
-    near = VisibilityPredictor(VisibilityPredictorParams(jnd_model="chou1995", ppd=20.0, threshold=1.5))
-    far = VisibilityPredictor(VisibilityPredictorParams(jnd_model="chou1995", ppd=80.0, threshold=1.5))
-    near_level = near.predict(photo, codec).level
-    far_level = far.predict(photo, codec).level
-    assert far_level < near_level  # farther away, coarser quantisation stays invisible
+    params = PooledVisibilityParams(jnd_model="chou1995", threshold=1.5)
+    near = PooledVisibilityPredictor(params, condition=ViewingCondition(ppd=20.0)).predict(photo, codec)
+    far = PooledVisibilityPredictor(params, condition=ViewingCondition(ppd=80.0)).predict(photo, codec)
+    assert far.level < near.level  # farther away, coarser quantisation stays invisible
+    assert (near.condition, far.condition) == ({"ppd": 20.0}, {"ppd": 80.0})  # every result says what it is for
 
 
 def test_predictor_result_is_consistent(photo: np.ndarray) -> None:
     codec = create_codec("jpeg")
-    params = VisibilityPredictorParams(jnd_model="chou1995", threshold=1.5, strategy="exhaustive")
-    predictor = VisibilityPredictor(params)
+    params = PooledVisibilityParams(jnd_model="chou1995", threshold=1.5)
+    predictor = PooledVisibilityPredictor(params, strategy="exhaustive")
     result = predictor.predict(photo, codec, name="photo")
     assert result.trace == list(range(100, 0, -1))  # exhaustive visits every level, from the best down
     visible = [result.decisions[level] for level in range(1, 101)]
@@ -93,13 +95,13 @@ def test_predictor_result_is_consistent(photo: np.ndarray) -> None:
     encoded = codec.encode(photo, result.level)
     assert result.nbytes == encoded.nbytes
     assert result.bitrate_saving == pytest.approx(1 - encoded.nbytes / codec.encode(photo, 100).nbytes)
-    block = VisibilityPredictor(VisibilityPredictorParams(jnd_model="chou1995", threshold=1.5)).predict(photo, codec)
+    block = PooledVisibilityPredictor(params).predict(photo, codec)
     assert abs(block.level - result.level) <= 2 and block.encodes <= 15
 
 
 def test_results_round_trip_json_and_csv(tmp_path: Path) -> None:
     result = PWJND("a.png", "jpeg", "visibility", 40, 1000, 0.5, 100, 5000, 0.8, 36.5, False, [50, 25, 40],
-                   [LevelRecord(50, False, 0.7, 1200, 0.6)], {"jnd_model": "wu2017", "ppd": 38.0}, 64, 48, 0.25)
+                   [LevelRecord(50, False, 0.7, 1200, 0.6)], {"jnd_model": "wu2017"}, 64, 48, 0.25, {"ppd": 38.0})
     write_results(tmp_path / "r.json", [result], [{"image": "b.png", "error": "b.png is empty (0 bytes)."}])
     (again,) = read_results(tmp_path / "r.json")
     assert again == result
@@ -108,6 +110,10 @@ def test_results_round_trip_json_and_csv(tmp_path: Path) -> None:
     write_results(tmp_path / "r.csv", [result])
     (row,) = read_results(tmp_path / "r.csv")
     assert (row.level, row.nbytes, row.trace, row.bitrate_saving) == (40, 1000, [50, 25, 40], 0.8)
+    assert row.condition == {"ppd": 38.0}
+    older = {k: v for k, v in result.to_dict().items() if k != "condition"}  # a file from before the condition
+    older["params"] = {"jnd_model": "wu2017", "ppd": 60.0}
+    assert PWJND.from_dict(older).condition == {"ppd": 60.0}
     with pytest.raises(JndViewerError, match=r"\.json or \.csv"):
         write_results(tmp_path / "r.txt", [result])
 

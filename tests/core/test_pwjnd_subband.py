@@ -1,4 +1,4 @@
-"""The subband visibility model of the training-free predictor (jndviewer.core.pwjnd.subband) and its calibration."""
+"""The subband visibility model of the training-free predictor (jndviewer.core.visibility.subband), its calibration."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ import torch
 from jndviewer.core.assets import calibration_file
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.pwjnd import calibrate as calibration
-from jndviewer.core.pwjnd.subband import (
+from jndviewer.core.pwjnd import calibration
+from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams, PooledVisibilityPredictor
+from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.visibility.scorer import VisibilityScorer
+from jndviewer.core.visibility.subband import (
     SubbandParams,
     SubbandVisibility,
     band_contrasts,
     band_count,
     display_luminance,
 )
-from jndviewer.core.pwjnd.visibility import VisibilityPredictor, VisibilityPredictorParams, VisibilityScorer
 
 
 def luma(array: np.ndarray) -> torch.Tensor:
@@ -42,7 +44,7 @@ def textured(size: int = 128, seed: int = 0) -> np.ndarray:
 
 
 def mean_visibility(reference: np.ndarray, distorted: np.ndarray, ppd: float = 38.0) -> float:
-    return float(SubbandVisibility(luma(reference), ppd).visibility(luma(distorted)).mean())
+    return float(SubbandVisibility(luma(reference), ViewingCondition(ppd)).visibility(luma(distorted)).mean())
 
 
 def test_display_luminance_is_cvvdps_standard_fhd() -> None:
@@ -62,10 +64,10 @@ def test_band_contrast_of_a_flat_image_is_zero_and_bands_shrink() -> None:
 
 
 def test_the_sensitivity_is_a_band_pass_peaking_at_its_peak_frequency() -> None:
-    model = SubbandVisibility(luma(flat()), ppd=8.0)  # band k is centred on 8 / 2^(k+1) cpd: 4, 2, 1, ...
+    model = SubbandVisibility(luma(flat()), ViewingCondition(8.0))  # band k is centred on 8 / 2^(k+1) cpd: 4, 2, ...
     assert model.band_frequency(0) == 4.0
     assert model.band_sensitivity(0) == pytest.approx(300.0)  # at f_peak = 4 cpd
-    model = SubbandVisibility(luma(flat()), ppd=16.0)
+    model = SubbandVisibility(luma(flat()), ViewingCondition(16.0))
     assert model.band_sensitivity(0) == pytest.approx(300.0 * 2.0 * math.exp(-1.0))  # 8 cpd
     assert model.band_sensitivity(1) == pytest.approx(300.0)
     factor = model.luminance_factor(torch.tensor([100.0, 0.598]))
@@ -109,7 +111,9 @@ def test_dark_regions_hide_the_same_gray_level_distortion_less_than_a_pure_weber
     dark, mid = (mean_visibility(flat(v), flat(v) + noise) for v in (20.0, 128.0))
     weber_only = SubbandParams(adaptation_luminance=0.0)
     dark_weber, mid_weber = (
-        float(SubbandVisibility(luma(flat(v)), 38.0, weber_only).visibility(luma(flat(v) + noise)).mean())
+        float(
+            SubbandVisibility(luma(flat(v)), ViewingCondition(), weber_only).visibility(luma(flat(v) + noise)).mean()
+        )
         for v in (20.0, 128.0)
     )
     assert dark / mid < 0.5 * (dark_weber / mid_weber)
@@ -118,34 +122,34 @@ def test_dark_regions_hide_the_same_gray_level_distortion_less_than_a_pure_weber
 def test_a_batch_scores_each_image_as_if_alone() -> None:
     references = [textured(seed=1), flat(90.0), textured(seed=2)]
     distorted = [r + 6.0 * np.random.default_rng(9 + i).standard_normal(r.shape) for i, r in enumerate(references)]
-    batch = SubbandVisibility(torch.cat([luma(r) for r in references]), 38.0)
+    batch = SubbandVisibility(torch.cat([luma(r) for r in references]), ViewingCondition())
     together = batch.visibility(torch.cat([luma(d) for d in distorted]))
     assert together.shape == (3, 1, 128, 128)
     for index, (reference, version) in enumerate(zip(references, distorted, strict=True)):
-        alone = SubbandVisibility(luma(reference), 38.0).visibility(luma(version))
+        alone = SubbandVisibility(luma(reference), ViewingCondition()).visibility(luma(version))
         torch.testing.assert_close(together[index : index + 1], alone, rtol=1e-5, atol=1e-6)
     assert float(together[1].mean()) != pytest.approx(float(together[0].mean()), rel=0.05)
 
 
 def test_bad_inputs_are_one_sentence_errors() -> None:
-    model = SubbandVisibility(luma(flat()), 38.0)
+    model = SubbandVisibility(luma(flat()), ViewingCondition())
     with pytest.raises(JndViewerError, match="does not match"):
         model.visibility(luma(flat(size=64)))
     with pytest.raises(JndViewerError, match="pixels per degree"):
-        SubbandVisibility(luma(flat()), 0.0)
+        SubbandVisibility(luma(flat()), ViewingCondition(0.0))
     with pytest.raises(JndViewerError, match="N x 1 x H x W"):
-        SubbandVisibility(torch.zeros(1, 2, 16, 16), 38.0)
+        SubbandVisibility(torch.zeros(1, 2, 16, 16), ViewingCondition())
     with pytest.raises(JndViewerError, match="does not match"):
-        SubbandVisibility(torch.zeros(2, 1, 16, 16), 38.0).visibility(torch.zeros(1, 1, 16, 16))
+        SubbandVisibility(torch.zeros(2, 1, 16, 16), ViewingCondition()).visibility(torch.zeros(1, 1, 16, 16))
     rgb = np.zeros((32, 32, 3), dtype=np.uint8)
     with pytest.raises(JndViewerError, match="out of range"):
-        VisibilityScorer(rgb, VisibilityPredictorParams(jnd_model="subband", ppd=2.0))
+        VisibilityScorer(rgb, PooledVisibilityParams(jnd_model="subband"), ViewingCondition(2.0))
 
 
 def test_the_scorer_uses_the_image_at_its_own_size_and_pools_the_subband_map() -> None:
     rgb = np.repeat(textured(96, seed=6)[..., None], 3, axis=2).astype(np.uint8)
-    params = VisibilityPredictorParams(jnd_model="subband", ppd=38.0, model_ppd=13.3, minkowski_exponent=1.0)
-    scorer = VisibilityScorer(rgb, params)
+    params = PooledVisibilityParams(jnd_model="subband", model_ppd=13.3, minkowski_exponent=1.0)
+    scorer = VisibilityScorer(rgb, params, ViewingCondition(38.0))
     assert scorer.scale == 1.0 and tuple(scorer.reference.shape) == (1, 1, 96, 96)
     decoded = create_codec("jpeg").encode(rgb, 20).decoded
     assert scorer.score(decoded) == pytest.approx(float(scorer.visibility(decoded).mean()), rel=1e-5)
@@ -157,8 +161,9 @@ def test_the_subband_predictor_answers_with_the_viewing_condition() -> None:
     rgb = np.repeat(base[..., None], 3, axis=2).astype(np.uint8)
     codec = create_codec("jpeg")
     levels = {
-        ppd: VisibilityPredictor(
-            VisibilityPredictorParams(jnd_model="subband", ppd=ppd, minkowski_exponent=1.0, threshold=1.0)
+        ppd: PooledVisibilityPredictor(
+            PooledVisibilityParams(jnd_model="subband", minkowski_exponent=1.0, threshold=1.0),
+            condition=ViewingCondition(ppd),
         )
         .predict(rgb, codec)
         .level

@@ -16,7 +16,6 @@ from jndviewer.core.assets import model_file, sample_image
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.sgjnd import (
-    DEFAULT_WEIGHTS,
     EXPORT_FORMAT,
     LEGACY_CONFIG,
     PATCH_VISIBILITY_FLOOR,
@@ -34,6 +33,8 @@ from jndviewer.core.pwjnd.sgjnd import (
     subsample_chroma_420,
     tile_positions,
 )
+from jndviewer.core.pwjnd.sgjnd.predictor import DEFAULT_WEIGHTS
+from jndviewer.core.viewing import ViewingCondition
 
 
 @pytest.fixture(scope="module")
@@ -222,9 +223,9 @@ def test_predict_command_with_sgjnd(weights: Path, rgb: np.ndarray, tmp_path: Pa
     from PIL import Image
 
     from jndviewer.cli import main
-    from jndviewer.core.pwjnd import sgjnd
+    from jndviewer.core.pwjnd.sgjnd import predictor
 
-    monkeypatch.setattr(sgjnd, "DEFAULT_WEIGHTS", weights)
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", weights)
     Image.fromarray(rgb).save(tmp_path / "photo.png")
     output = tmp_path / "results.json"
     assert main(["predict", str(tmp_path / "photo.png"), "--predictor", "sgjnd", "--jobs", "1", "-o", str(output)]) == 0
@@ -261,17 +262,17 @@ def test_folded_backbone_equals_the_published_network() -> None:
 def test_reference_maps_are_kept_for_the_same_image(weights: Path, rgb: np.ndarray) -> None:
     """Patch reports of several levels of one image run the backbone on the reference once."""
     network = SGJNDPredictor(weights).network
-    top, left = network.reference_state(rgb)[0][0]
+    top, left = network.reference_state(rgb, ViewingCondition())[0][0]
     image = rgb.copy()
     image[top, left] = 255 - image[top, left]  # an image no earlier test showed this (shared) network
     calls = []
     handle = network.backbone.register_forward_hook(lambda *_: calls.append(1))
     try:
-        positions, first = network.reference_state(image)
-        again_positions, again = network.reference_state(image.copy())
+        positions, first = network.reference_state(image, ViewingCondition())
+        again_positions, again = network.reference_state(image.copy(), ViewingCondition())
         assert again_positions == positions and again is first
         assert len(calls) == 1
-        network.reference_state(rgb)  # one pixel inside a patch differs: computed afresh
+        network.reference_state(rgb, ViewingCondition())  # one pixel inside a patch differs: computed afresh
         assert len(calls) == 2
     finally:
         handle.remove()
@@ -323,7 +324,7 @@ def test_reference_chroma_is_part_of_the_configuration(rgb: np.ndarray) -> None:
 def test_patch_visibility_grows_with_the_distortion_and_the_heads_read_it(rgb: np.ndarray) -> None:
     positions = tile_positions(*rgb.shape[:2], 64, 4)
     reference = crop_patches(rgb, positions, 64)
-    visibility = PatchVisibility(reference)
+    visibility = PatchVisibility(reference, ViewingCondition())
     same = visibility(reference)
     assert same.shape == (4, 1)
     assert torch.allclose(same, torch.full((4, 1), float(np.log(PATCH_VISIBILITY_FLOOR))), atol=1e-4)
@@ -357,7 +358,7 @@ def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.n
     path = tmp_path / "visibility.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
     network = SGJNDPredictor(path).network
-    positions, state = network.reference_state(rgb)
+    positions, state = network.reference_state(rgb, ViewingCondition())
     assert state.visibility is not None
     calls = []
     original = state.visibility.model.visibility
@@ -388,7 +389,7 @@ def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_p
     finally:
         handle.remove()
     assert calls == [1] and result.encodes >= 3  # the reference once, no distorted level
-    positions, state = predictor.network.reference_state(rgb)
+    positions, state = predictor.network.reference_state(rgb, ViewingCondition())
     logits = [predictor.network.evaluate(state, positions, create_codec("jpeg").encode(rgb, q).decoded)["logit"]
               for q in (5, 95)]  # fmt: skip
     assert logits[0] != pytest.approx(logits[1], abs=1e-4)  # the levels differ through the patch visibility alone

@@ -14,7 +14,7 @@ from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
 from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDPredictor
-from jndviewer.core.train.sgjnd import SGJNDTrainingConfig, train_sgjnd
+from jndviewer.core.train.sgjnd_trainer import SGJNDTrainingConfig, train_sgjnd
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: 
 
 
 def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:
-    from jndviewer.core.train.sgjnd import _batch
+    from jndviewer.core.train.sgjnd_trainer import _batch
 
     def item(patches: int, label: int) -> dict:
         rows = torch.arange(patches, dtype=torch.float32)[:, None].repeat(1, 3)  # row r holds the value r

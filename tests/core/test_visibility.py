@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.visibility import pool_visibility, pooled_score, visibility_map
+from jndviewer.core.visibility.pixel import pool_visibility, pooled_score, visibility_map
 
 
 def test_visibility_is_distortion_over_threshold() -> None:

@@ -20,8 +20,9 @@ The source image is found by convention (a file whose stem is ``NAME``, ``NAME_s
 ``NAME_reference``, ``NAME_original`` or ``NAME_orig`` in the folder, its parent, or a sibling folder such as
 ``../source/``, ``../reference/`` or ``../source_image/``), or named with ``source=``.
 
-Hidden files and files that are not images (by extension) are ignored; image files that are not named like a level
-(such as the source) are kept in :attr:`FolderScan.others`.
+Hidden files and files that are not images (by extension: :data:`jndviewer.core.image.IMAGE_SUFFIXES`, re-exported
+here) are ignored; image files that are not named like a level (such as the source) are kept in
+:attr:`FolderScan.others`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from jndviewer.core.codecs.base import CodecError, Level
+from jndviewer.core.image import IMAGE_SUFFIXES
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -50,14 +52,6 @@ Better = Literal["higher", "lower"]
 
 #: The naming schemes, in the order a file name is tried against them (most specific first).
 SCHEMES: tuple[Scheme, ...] = ("konjnd-jpeg", "konjnd-bpg", "mcl-jci", "generic")
-
-#: Extensions (lower case) of the files considered images; everything else in a folder is ignored.
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {
-        ".avif", ".bmp", ".gif", ".heic", ".heif", ".j2k", ".jp2", ".jpeg", ".jpg", ".jxl", ".pgm", ".png", ".pnm",
-        ".ppm", ".tga", ".tif", ".tiff", ".webp",
-    }
-)  # fmt: skip
 
 # Lossless formats: a ladder stored in one of them has file sizes that are not the sizes of the lossy encodes.
 _LOSSLESS_SUFFIXES = frozenset({".bmp", ".gif", ".pgm", ".png", ".pnm", ".ppm", ".tga", ".tif", ".tiff"})

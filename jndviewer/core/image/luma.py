@@ -125,10 +125,9 @@ def luma_tensor(
     """
     import torch
 
-    from jndviewer.core.image.model import Image  # not at the top: model imports this module
-
-    if isinstance(image, Image):
-        luma = image.luma()
+    image_luma = getattr(image, "luma", None)  # an Image (its module imports this one, so it is not imported here)
+    if callable(image_luma):
+        luma = image_luma()
     else:
         values = np.asarray(image)
         divisor = 257.0 if values.dtype == np.uint16 else None

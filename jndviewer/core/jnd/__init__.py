@@ -33,4 +33,14 @@ def create_model(name: str, **params: Any) -> JNDModel:
     return cls(**params)
 
 
-__all__ = ["DEFAULT_MODEL", "MODELS", "JNDMap", "JNDModel", "create_model"]
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every compiled kernel once, on a tiny image; ``./dev`` runs this after
+    setup so that the first map in the explorer does not wait for the compiler (about half a minute in all)."""
+    import torch
+
+    luma = torch.linspace(0.0, 255.0, 48 * 64).reshape(1, 1, 48, 64)
+    for name in MODELS:
+        create_model(name)(luma)
+
+
+__all__ = ["DEFAULT_MODEL", "MODELS", "JNDMap", "JNDModel", "create_model", "warm_up"]

@@ -518,13 +518,3 @@ def separable_correlation_rows(
                 weight = row_taps[k]
                 for x in range(width):
                     target[x] += weight * along_columns[x + k]
-
-
-def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel once, on a tiny image; ``./dev`` runs this after setup so
-    that the first map in the explorer does not wait for the compiler (about half a minute in all)."""
-    from jndviewer.core.jnd import MODELS, create_model
-
-    luma = torch.linspace(0.0, 255.0, 48 * 64).reshape(1, 1, 48, 64)
-    for name in MODELS:
-        create_model(name)(luma)

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.pwjnd.calibration import default_variant, variant_key
 from jndviewer.core.pwjnd.labels import ReferenceLabel, read_labels
+from jndviewer.core.viewing import ViewingCondition
 
 #: The poolings scored during calibration: (pooling, parameter name, value).
 VARIANTS: tuple[tuple[str, str, float], ...] = (
@@ -38,17 +40,6 @@ VARIANTS: tuple[tuple[str, str, float], ...] = (
 
 #: Candidate viewing conditions (pixels per degree) at which the pixel models apply at native resolution.
 MODEL_PPDS = (13.3, 19.0, 26.6, 38.0)
-
-
-def variant_key(pooling: str, value: float, model_ppd: float) -> str:
-    """The key :meth:`VisibilityPredictorParams.variant` uses."""
-    if pooling == "minkowski":
-        name = f"minkowski:{value:g}"
-    elif pooling == "max_window":
-        name = f"max_window:{int(value)}"
-    else:
-        name = "fraction"
-    return f"{name}@{model_ppd:g}"
 
 
 def level_grid(codec: str) -> tuple[int, ...]:
@@ -90,11 +81,13 @@ def score_image(
 ) -> np.ndarray:
     """Scores (levels x model ppds x variants) of one image's ladder."""
     from jndviewer.core.codecs import create_codec
-    from jndviewer.core.pwjnd.visibility import VisibilityPredictorParams, VisibilityScorer
+    from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams
+    from jndviewer.core.visibility.scorer import VisibilityScorer
 
     codec = create_codec(codec_name)
+    condition = ViewingCondition(ppd)
     scorers = [
-        VisibilityScorer(rgb, VisibilityPredictorParams(jnd_model=model, ppd=ppd, model_ppd=m), device)
+        VisibilityScorer(rgb, PooledVisibilityParams(jnd_model=model, model_ppd=m), condition, device)
         for m in model_ppds
     ]
     scores = []
@@ -180,25 +173,6 @@ def collect_scores(
     return all_scores, positions, levels
 
 
-def parse_variant_key(key: str) -> tuple[str, float, float]:
-    """``(pooling, value, model_ppd)`` of a :func:`variant_key` (``fraction`` has value 0)."""
-    name, model_ppd = key.split("@")
-    pooling, _, value = name.partition(":")
-    return pooling, float(value or 0.0), float(model_ppd)
-
-
-def default_variant(thresholds: dict[str, dict[str, Any]], ppd: float) -> dict[str, Any]:
-    """The predictor parameters of the (model, variant) with the smallest MAE among all fitted ones."""
-    _, model, key = min((fit["mae"], model, key) for model, fits in thresholds.items() for key, fit in fits.items())
-    pooling, value, model_ppd = parse_variant_key(key)
-    default: dict[str, Any] = {"jnd_model": model, "pooling": pooling, "ppd": ppd, "model_ppd": model_ppd}
-    if pooling == "minkowski":
-        default["minkowski_exponent"] = value
-    elif pooling == "max_window":
-        default["window"] = int(value)
-    return default
-
-
 def calibrate(
     label_file: Path,
     image_root: Path,
@@ -218,8 +192,8 @@ def calibrate(
     others are kept: the JPEG calibration's default is the smallest MAE over every model in the file, and other
     codecs' thresholds go under ``codec_thresholds``.
     """
+    from jndviewer.core.catalog import SUBBAND
     from jndviewer.core.pwjnd.labels import DISPLAY_PPD
-    from jndviewer.core.pwjnd.subband import SUBBAND
 
     labels = [lb for lb in read_labels(label_file) if lb.codec == codec and lb.display == display]
     if not labels:

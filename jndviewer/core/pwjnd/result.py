@@ -41,6 +41,10 @@ class PWJND:
         Levels visited by the search, in the order they were evaluated.
     records
         Per visited level: the decision, the score it was made on, the size.
+    params
+        The predictor's own parameters (strategy, threshold or network configuration, ...).
+    condition
+        The viewing condition the prediction is for (:class:`~jndviewer.core.viewing.ViewingCondition` as a dict).
     """
 
     image: str
@@ -60,6 +64,7 @@ class PWJND:
     width: int = 0
     height: int = 0
     seconds: float = 0.0
+    condition: dict[str, Any] = field(default_factory=dict)
 
     @property
     def encodes(self) -> int:
@@ -89,4 +94,7 @@ class PWJND:
         fields["records"] = [LevelRecord(**r) for r in fields.get("records", [])]
         if fields.get("psnr") is None:
             fields["psnr"] = math.inf
+        if "condition" not in fields:  # written before results recorded their viewing condition
+            ppd = fields.get("params", {}).get("ppd")
+            fields["condition"] = {"ppd": float(ppd)} if ppd not in (None, "") else {}
         return cls(**fields)

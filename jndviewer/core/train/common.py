@@ -14,9 +14,8 @@ import numpy as np
 import torch
 
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.image import load
+from jndviewer.core.image import IMAGE_SUFFIXES, load
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 #: Kodak is the held-out evaluation set everywhere in this project: training refuses it.
 HELD_OUT_MARKERS = ("kodak", "kodim")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from jndviewer.core.codecs import CODECS
 from jndviewer.core.codecs.base import Codec
 from jndviewer.core.codecs.standard import HeifCodec, JpegXlCodec, PillowCodec
-from jndviewer.core.data._tables import existing_file
-from jndviewer.core.data.sample import JNDSample
+from jndviewer.core.datasets._tables import existing_file
+from jndviewer.core.datasets.sample import JNDSample
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import PROXY_DISPLAY, read_labels
 

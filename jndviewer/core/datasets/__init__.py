@@ -32,11 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jndviewer.core.data.cnn_jnd import read_cnn_jnd
-from jndviewer.core.data.konjnd import read_konjnd
-from jndviewer.core.data.mcl_jci import mcl_jci_fold_split, mcl_jci_folds, read_mcl_jci
-from jndviewer.core.data.reference_labels import read_reference_labels
-from jndviewer.core.data.sample import (
+from jndviewer.core.datasets.cnn_jnd import read_cnn_jnd
+from jndviewer.core.datasets.konjnd import read_konjnd
+from jndviewer.core.datasets.mcl_jci import mcl_jci_fold_split, mcl_jci_folds, read_mcl_jci
+from jndviewer.core.datasets.reference_labels import read_reference_labels
+from jndviewer.core.datasets.sample import (
     JNDSample,
     is_kodak_source,
     level_labels,

@@ -1,7 +1,8 @@
-"""Qt-free work the explorer's jobs run: JND maps at the viewing condition, visibility, difference, export.
+"""What the explorer shows, computed without Qt: JND maps at the viewing condition, visibility and difference
+pictures, the rate curve's levels, and any registered predictor's prediction.
 
-Nothing here imports Qt, and torch only inside functions, so these helpers could move into :mod:`jndviewer.core`
-unchanged.
+The explorer's jobs call these on worker threads; tests call them headless. torch is imported only inside functions,
+so that the window appears before it is loaded.
 """
 
 from __future__ import annotations
@@ -15,45 +16,12 @@ from typing import Any
 import numpy as np
 
 from jndviewer.core.colormap import apply_colormap, visibility_colors
-from jndviewer.core.errors import JndViewerError
+from jndviewer.core.viewing import ViewingCondition
 
 #: Codecs fast enough to sweep every level for the rate curve; slower ones are subsampled.
 FAST_CODECS = frozenset({"jpeg", "jpeg422", "jpeg444", "webp", "folder"})
 #: How many points a subsampled rate curve has at most.
 SLOW_CODEC_POINTS = 21
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Viewing condition
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def ppd_from_display(diagonal_inches: float, width_px: int, height_px: int, distance_cm: float) -> float:
-    """Pixels per degree of visual angle at the centre of a screen.
-
-    ``ppd = d tan(1 deg) W_px / W_cm``, where ``d`` is the viewing distance, ``W_px`` the horizontal resolution and
-    ``W_cm = D 2.54 W_px / sqrt(W_px^2 + H_px^2)`` the screen width from its diagonal ``D`` in inches (square pixels).
-    A 24-inch 1920x1080 monitor at 60 cm gives 37.8 ppd.
-
-    Raises
-    ------
-    JndViewerError
-        If any input is not positive.
-    """
-    if min(diagonal_inches, width_px, height_px, distance_cm) <= 0:
-        raise JndViewerError("The screen size, resolution and viewing distance must all be positive.")
-    width_cm = diagonal_inches * 2.54 * width_px / math.hypot(width_px, height_px)
-    return distance_cm * math.tan(math.radians(1.0)) * width_px / width_cm
-
-
-#: Display presets for the viewing-condition dialog: (label, diagonal in inches, width px, height px, distance cm).
-DISPLAY_PRESETS: tuple[tuple[str, float, int, int, float], ...] = (
-    ("24-inch 1920x1080 monitor at 60 cm", 24.0, 1920, 1080, 60.0),
-    ("27-inch 3840x2160 monitor at 60 cm", 27.0, 3840, 2160, 60.0),
-    ("14-inch 2560x1600 laptop at 50 cm", 14.0, 2560, 1600, 50.0),
-    ("6.1-inch 2532x1170 phone at 30 cm", 6.1, 2532, 1170, 30.0),
-    ("55-inch 3840x2160 TV at 2 m", 55.0, 3840, 2160, 200.0),
-)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -82,16 +50,12 @@ class ModelInfo:
     fields: tuple[ParamField, ...]
 
 
-def predictor_params(
-    *, jnd_model: str, ppd: float, pooling: str, strategy: str, threshold: float | None
-) -> Any:
-    """The PW-JND predictor's parameters: the calibration's best variant of ``jnd_model`` (``subband`` or a pixel
-    model) with the user's choices on top."""
-    from jndviewer.core.pwjnd.visibility import default_params
+def predictor_params(*, jnd_model: str, pooling: str, threshold: float | None) -> Any:
+    """The training-free predictor's parameters: the calibration's best variant of ``jnd_model`` (``subband`` or a
+    pixel model) with the user's pooling and threshold on top."""
+    from jndviewer.core.pwjnd.pooled_visibility import default_params
 
-    return replace(
-        default_params(jnd_model), ppd=float(ppd), pooling=pooling, strategy=strategy, threshold=threshold
-    )
+    return replace(default_params(jnd_model), pooling=pooling, threshold=threshold)
 
 
 @dataclass
@@ -137,14 +101,15 @@ class JndResult:
 def compute_jnd(
     reference_rgb: np.ndarray,
     params: Any,
+    condition: ViewingCondition,
     model_params: dict[str, Any] | None = None,
     device: str = "auto",
     pixel_model: str | None = None,
 ) -> JndResult:
-    """The JND map (and components) of an image as the PW-JND predictor sees it at ``params.ppd``, and its scorer.
+    """The JND map (and components) of an image as the PW-JND predictor sees it under ``condition``, and its scorer.
 
-    The reference is resampled by ``params.model_ppd / params.ppd`` exactly as
-    :class:`~jndviewer.core.pwjnd.visibility.VisibilityScorer` does (it is built here and its luma reused); the model
+    The reference is resampled by ``params.model_ppd / condition.ppd`` exactly as
+    :class:`~jndviewer.core.visibility.scorer.VisibilityScorer` does (it is built here and its luma reused); the model
     is run once, with ``model_params``, and the scorer keeps that map (with its components), so that pooled scores and
     the displayed visibility agree. When the predictor uses the subband model
     (``params.jnd_model == "subband"``) the scorer keeps its subband visibility, and the map shown is that of
@@ -154,12 +119,12 @@ def compute_jnd(
 
     from jndviewer.core.device import describe_device, select_device
     from jndviewer.core.jnd import create_model
-    from jndviewer.core.pwjnd.visibility import VisibilityScorer
+    from jndviewer.core.visibility.scorer import VisibilityScorer
 
     started = time.perf_counter()
     torch_device = select_device(device)
     model = create_model(pixel_model or params.jnd_model, **(model_params or {}))
-    scorer = VisibilityScorer(reference_rgb, params, torch_device, model=model)
+    scorer = VisibilityScorer(reference_rgb, params, condition, torch_device, model=model)
     jnd = scorer.jnd_map if scorer.jnd_map is not None else model(scorer.reference)
     if torch_device.type == "cuda":
         torch.cuda.synchronize(torch_device)
@@ -213,7 +178,7 @@ class VisibilityView:
 
 def visibility_view(level: int, decoded_rgb: np.ndarray, jnd: JndResult) -> VisibilityView:
     """|distortion| / JND of a decoded image at the analysis scale, its colours and its pooled scores."""
-    from jndviewer.core.visibility import pool_visibility
+    from jndviewer.core.visibility.pixel import pool_visibility
 
     started = time.perf_counter()
     scorer = jnd.scorer
@@ -277,101 +242,57 @@ def default_level(ordered_worst_to_best: tuple[int, ...] | list[int]) -> int:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# SG-JND (the trained predictor beside the training-free one)
+# Predictions of any registered predictor
 # --------------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Unavailable:
-    """SG-JND cannot run here (no trained weights): the one sentence to show instead of its results."""
+    """A predictor cannot run here (e.g. its weights were never trained): the one sentence to show instead."""
 
+    predictor: str
     reason: str
 
 
-def sgjnd_available() -> tuple[bool, str]:
-    """Whether the SG-JND weights exist, and why not (read at call time, so a finished training is picked up)."""
-    from jndviewer.core.pwjnd import sgjnd
+def run_prediction(
+    name: str,
+    image: Any,
+    ladder: Any,
+    *,
+    options: dict[str, Any] | None = None,
+    condition: ViewingCondition | None = None,
+    device: Any = None,
+    progress: Any = None,
+    cancel: Any = None,
+    label: str = "",
+) -> Any:
+    """The PW-JND of a registered predictor through ``ladder``, or :class:`Unavailable` when it cannot run here.
 
-    return sgjnd.is_available()
-
-
-def predict_sgjnd(image: Any, ladder: Any, *, name: str = "", progress: Any = None, cancel: Any = None) -> Any:
-    """SG-JND's PW-JND through ``ladder`` (its own sliding-window search), or :class:`Unavailable`."""
-    from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
-
-    available, reason = sgjnd_available()
-    if not available:
-        return Unavailable(reason)
-    return SGJNDPredictor().predict(image, ladder, name=name, progress=progress, cancel=cancel)
-
-
-@dataclass
-class PatchReport:
-    """SG-JND's patches of one distorted version: where they are, their weights and their quality logits.
-
-    ``positions`` are ``(top, left)`` in image pixels, each patch ``patch`` pixels square; ``weights`` are normalised
-    (they sum to 1); ``quality[i] > 0`` means the distortion is predicted visible in patch ``i``; ``logit`` is the
-    weighted image logit (> 0: visible at this level).
+    Its weights are looked for at call time, so a finished training is picked up.
     """
+    from jndviewer.core.pwjnd.registry import create_predictor, predictor_info
 
-    key: tuple[Any, ...]
-    level: int
-    positions: list[tuple[int, int]]
-    patch: int
-    weights: list[float]
-    quality: list[float]
-    logit: float
-    seconds: float = 0.0
-
-    def cells(self) -> list[tuple[float, float, float, float]]:
-        """Each patch's cell on screen, ``(top, left, height, width)``: the patch itself, except that where two
-        neighbouring patches of the grid overlap, the overlap is split at its middle, so the cells tile the covered
-        image and every point belongs to one patch."""
-        rows = _axis_cells([top for top, _ in self.positions], self.patch)
-        cols = _axis_cells([left for _, left in self.positions], self.patch)
-        cells = []
-        for top, left in self.positions:
-            (row_start, row_end), (col_start, col_end) = rows[top], cols[left]
-            cells.append((row_start, col_start, row_end - row_start, col_end - col_start))
-        return cells
-
-    def index_at(self, x: float, y: float) -> int | None:
-        """The patch whose cell holds image point (x, y), or None."""
-        for index, (top, left, height, width) in enumerate(self.cells()):
-            if left <= x < left + width and top <= y < top + height:
-                return index
-        return None
-
-    def describe(self, index: int) -> str:
-        """One line about a patch, numbered from 1: ``patch 5: weight 0.143, quality +1.20 (visible)``."""
-        quality = self.quality[index]
-        verdict = "visible" if quality > 0 else "not visible"
-        return f"patch {index + 1}: weight {self.weights[index]:.3f}, quality {quality:+.2f} ({verdict})"
-
-
-def _axis_cells(starts: list[int], patch: int) -> dict[int, tuple[float, float]]:
-    """Start and end of each distinct patch start along one axis, overlaps with the neighbours split in the middle."""
-    ordered = sorted(set(starts))
-    cells = {}
-    for index, start in enumerate(ordered):
-        low, high = float(start), float(start + patch)
-        if index > 0 and ordered[index - 1] + patch > start:
-            low = (start + ordered[index - 1] + patch) / 2
-        if index + 1 < len(ordered) and ordered[index + 1] < start + patch:
-            high = (ordered[index + 1] + start + patch) / 2
-        cells[start] = (low, high)
-    return cells
-
-
-def patch_report(key: tuple[Any, ...], level: int, reference: Any, decoded_rgb: np.ndarray) -> Any:
-    """SG-JND's :class:`PatchReport` of a decoded level (``SGJNDPredictor.patch_report``), or :class:`Unavailable`."""
-    from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
-
-    available, reason = sgjnd_available()
+    info = predictor_info(name)
+    available, reason = info.weights_status()
     if not available:
-        return Unavailable(reason)
+        return Unavailable(name, reason)
+    predictor = create_predictor(info, options, condition=condition, device=device)
+    return predictor.predict(image, ladder, name=label, progress=progress, cancel=cancel)
+
+
+def patch_report(
+    key: Any, level: int, reference: Any, decoded_rgb: np.ndarray, codec: str, condition: ViewingCondition
+) -> Any:
+    """SG-JND's :class:`~jndviewer.core.pwjnd.sgjnd.patches.PatchReport` of a decoded level, or :class:`Unavailable`."""
+    from jndviewer.core.pwjnd.registry import predictor_info
+    from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
+    from jndviewer.core.pwjnd.sgjnd.patches import PatchReport
+
+    available, reason = predictor_info("sgjnd").weights_status()
+    if not available:
+        return Unavailable("sgjnd", reason)
     started = time.perf_counter()
-    report = SGJNDPredictor().patch_report(reference, decoded_rgb, codec=str(key[1]))  # key: (image, codec, level)
+    report = SGJNDPredictor(condition=condition).patch_report(reference, decoded_rgb, codec=codec)
     return PatchReport(
         key=key,
         level=int(level),
@@ -382,13 +303,3 @@ def patch_report(key: tuple[Any, ...], level: int, reference: Any, decoded_rgb: 
         logit=float(report["logit"]),
         seconds=time.perf_counter() - started,
     )
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Export
-# --------------------------------------------------------------------------------------------------------------------
-
-
-
-
-

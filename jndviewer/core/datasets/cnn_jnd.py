@@ -10,8 +10,7 @@ import re
 import statistics
 from pathlib import Path
 
-from jndviewer.core.codecs.folder import IMAGE_SUFFIXES
-from jndviewer.core.data._tables import (
+from jndviewer.core.datasets._tables import (
     cell,
     column_key,
     existing_file,
@@ -21,7 +20,7 @@ from jndviewer.core.data._tables import (
     parse_float,
     read_rows,
 )
-from jndviewer.core.data.sample import (
+from jndviewer.core.datasets.sample import (
     JNDSample,
     check_label_options,
     lossless_level,
@@ -29,6 +28,7 @@ from jndviewer.core.data.sample import (
     snap_level,
 )
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.image import IMAGE_SUFFIXES
 
 __all__ = ["CNN_JND_LEVELS", "read_cnn_jnd"]
 

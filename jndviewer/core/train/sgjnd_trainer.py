@@ -28,6 +28,7 @@ from tqdm import tqdm
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.sgjnd import (
     EXPORT_FORMAT,
+    TRAINING_CONDITION,
     PatchVisibility,
     SGJNDConfig,
     SGJNDEnsemble,
@@ -167,7 +168,7 @@ def build_visibility_cache(
         rgb = load(sample.reference).rgb8()
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = patch_positions(*rgb.shape[:2], config)
-        visibility = PatchVisibility(crop_patches(rgb, positions, config.patch))
+        visibility = PatchVisibility(crop_patches(rgb, positions, config.patch), TRAINING_CONDITION)
         rows = [visibility(crop_patches(_decoded(sample, int(level), rgb, codec), positions, config.patch))
                 for level in features["items"][key]["levels"].tolist()]  # fmt: skip
         cache["items"][key] = torch.stack(rows)  # levels x patches x inputs
@@ -262,7 +263,7 @@ def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | Non
 
 
 def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
-    from jndviewer.core.data import read_dataset, split_by_source
+    from jndviewer.core.datasets import read_dataset, split_by_source
 
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)

@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from jndviewer.core.codecs.folder import IMAGE_SUFFIXES
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.image import IMAGE_SUFFIXES
 
 _NUMBER_SPLIT = re.compile(r"[\s,;]+")
 # Preferred extensions of a pristine image, best first (lossless first); any other image extension follows.

@@ -10,8 +10,8 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from jndviewer.core.codecs.folder import scan_folder
-from jndviewer.core.data._tables import (
+from jndviewer.core.codecs.folder_scan import scan_folder
+from jndviewer.core.datasets._tables import (
     cell,
     column_key,
     existing_file,
@@ -21,7 +21,7 @@ from jndviewer.core.data._tables import (
     parse_float,
     read_rows,
 )
-from jndviewer.core.data.sample import JNDSample, check_label_options, pwjnd_from_subjects
+from jndviewer.core.datasets.sample import JNDSample, check_label_options, pwjnd_from_subjects
 from jndviewer.core.errors import JndViewerError
 
 __all__ = [
@@ -273,7 +273,7 @@ def read_mcl_jci(
     (``meta["jnd_point"] = "first-visible"``). ``jnd_per_subject`` keeps the first-JND QFs as the dataset gives
     them; ``jnd_level`` = the worst lossless QF aggregated over the viewers: by default ``round(mean first-JND QF)
     + 1`` (the mean of the per-viewer lossless QFs, snapped to the nearest QF, ties to the higher QF), so that
-    :func:`~jndviewer.core.data.sample.level_labels` calls QF > mean first JND invisible and QF <= it visible,
+    :func:`~jndviewer.core.datasets.sample.level_labels` calls QF > mean first JND invisible and QF <= it visible,
     the PW-JND papers' binary labels. ``aggregate="median"`` or ``"sur75"`` (the lowest QF that at least 75 % of the
     viewers see as lossless) are alternatives.
 

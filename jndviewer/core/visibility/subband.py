@@ -41,11 +41,10 @@ import torch.nn.functional as F
 
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.jnd import ops
+from jndviewer.core.viewing import ViewingCondition
 
 Tensor = torch.Tensor
 
-#: The predictor's ``jnd_model`` name of this model (it is not a pixel model of the ``core.jnd`` registry).
-SUBBAND = "subband"
 
 #: Burt & Adelson's 5-tap binomial generating kernel (a = 0.375).
 PYRAMID_TAPS = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
@@ -128,17 +127,20 @@ class SubbandVisibility:
     reference_luma
         ``N x 1 x H x W`` luma in gray levels (0-255) of the reference, at the image's own resolution: one image, or
         a batch of same-sized ones scored independently (SG-JND's patches).
-    ppd
-        Viewing condition in pixels per degree.
+    condition
+        The viewing condition; its pixels per degree set the bands' frequencies.
     """
 
-    def __init__(self, reference_luma: Tensor, ppd: float, params: SubbandParams | None = None) -> None:
+    def __init__(
+        self, reference_luma: Tensor, condition: ViewingCondition, params: SubbandParams | None = None
+    ) -> None:
         if reference_luma.dim() != 4 or reference_luma.shape[1] != 1:
             raise JndViewerError(f"Subband visibility takes N x 1 x H x W luma, not {tuple(reference_luma.shape)}.")
-        if not ppd > 0:
-            raise JndViewerError(f"A viewing condition of {ppd:g} pixels per degree is not possible.")
+        if not isinstance(condition, ViewingCondition):
+            raise TypeError(f"SubbandVisibility takes a ViewingCondition, not {type(condition).__name__}")
         self.params = params or SubbandParams()
-        self.ppd = float(ppd)
+        self.condition = condition
+        self.ppd = condition.ppd
         self.shape = tuple(reference_luma.shape)
         self.size = self.shape[-2:]
         self.bands = band_count(*self.size, self.ppd, self.params.lowest_frequency)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from jndviewer.core.catalog import POOLINGS
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.jnd.ops import window_sum_valid
 
@@ -136,4 +137,4 @@ def pooled_score(
         return float((window_sum_valid(v, side) / (side * side)).amax())
     if pooling == "fraction":
         return float((v > 1.0).sum().double() / v.numel())
-    raise JndViewerError(f"Unknown pooling {pooling!r}; use minkowski, max_window or fraction.")
+    raise JndViewerError(f"Unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}.")

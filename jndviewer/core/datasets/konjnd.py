@@ -7,8 +7,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from jndviewer.core.codecs.folder import IMAGE_SUFFIXES
-from jndviewer.core.data._tables import (
+from jndviewer.core.datasets._tables import (
     cell,
     existing_file,
     existing_folder,
@@ -18,7 +17,7 @@ from jndviewer.core.data._tables import (
     parse_number_list,
     read_rows,
 )
-from jndviewer.core.data.sample import (
+from jndviewer.core.datasets.sample import (
     JNDSample,
     check_label_options,
     lossless_level,
@@ -26,6 +25,7 @@ from jndviewer.core.data.sample import (
     snap_level,
 )
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.image import IMAGE_SUFFIXES
 
 __all__ = ["KONJND_CODECS", "KonJndCodec", "read_konjnd"]
 

@@ -1,0 +1,110 @@
+"""What the main window says about the level shown and the pixel under the cursor (mixed into :class:`MainWindow`):
+the current level's size and PSNR, its pooled visibility, every predictor's verdict there, and the cursor readout
+(reference and distorted pixel, the JND threshold, the visibility and the SG-JND patch there)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from jndviewer.app.predictions import PATCH_PREDICTOR, TUNED_PREDICTOR
+from jndviewer.app.readouts import format_bytes, here_key
+from jndviewer.core.image import LUMA_WEIGHTS
+
+
+class LevelReadouts:
+    """The readouts of the level shown and of the cursor (see the module docstring)."""
+
+    session: Any
+    readouts: Any
+    canvas: Any
+    cursor_label: Any
+    _last_hover: tuple[int, int] | None
+
+    def _show_current_readout(self) -> None:
+        frame = self.session.frame
+        info = self.session.ladder_info
+        if frame is None or info is None:
+            return
+        text = f"{info.level_name} {frame.level}: {format_bytes(frame.nbytes)}, {frame.bpp:.3f} bpp"
+        point = self.session.curve.get(frame.level)
+        if point is not None and point["psnr"] is not None:
+            text += f", PSNR {point['psnr']:.2f} dB"
+        self.readouts.set_text("current", text)
+        parts = []
+        tuned = self.session.predictions.results.get(TUNED_PREDICTOR)
+        if point is not None and point.get("score") is not None:
+            threshold = tuned.params.get("threshold") if tuned is not None else None
+            verdict = ""
+            if threshold is not None:
+                verdict = " → visible" if point["score"] > threshold else " → not visible"
+            parts.append(f"pooled {point['score']:.3f}{verdict}")
+        view = self.session.visibility(frame.level)
+        if view is not None:
+            parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
+        self.readouts.set_text("visibility", "; ".join(parts) or "–")
+        for name in self.readouts.predictors:
+            if name != TUNED_PREDICTOR:
+                self.readouts.set_text(here_key(name), self._verdict_here(name, frame.level))
+
+    def _verdict_here(self, name: str, level: int) -> str:
+        """A predictor's verdict on ``level``: from the overlay's patch report (the patch predictor), else from its
+        search if it visited that level."""
+        report = self.session.patches(level) if name == PATCH_PREDICTOR else None
+        result = self.session.predictions.results.get(name)
+        if report is not None:
+            score, visible = report.logit, report.logit > 0
+        elif result is not None and level in result.decisions:
+            score, visible = result.scores[level], result.decisions[level]
+        else:
+            return "not available" if name in self.session.predictions.missing else "–"
+        return f"score {score:+.2f} → {'visible' if visible else 'not visible'}"
+
+
+    def pixel_readout(self, x: int, y: int) -> str:
+        """The text of the cursor readout at image pixel (x, y)."""
+        loaded = self.session.loaded
+        if loaded is None:
+            return ""
+        reference = loaded.rgb[y, x]
+        parts = [f"x {x:5d} y {y:5d}", f"A {_rgb_text(reference)} Y {_luma(reference):6.1f}"]
+        frame = self.session.frame
+        if frame is not None:
+            distorted = frame.rgb[y, x]
+            parts.append(f"B {_rgb_text(distorted)} Y {_luma(distorted):6.1f}")
+        jnd = self.session.jnd
+        if jnd is not None:
+            height, width = loaded.rgb.shape[:2]
+            map_h, map_w = jnd.threshold.shape
+            my, mx = min(map_h - 1, int(y * map_h / height)), min(map_w - 1, int(x * map_w / width))
+            threshold = float(jnd.threshold[my, mx])
+            parts.append(f"JND {threshold:6.2f}")
+            if frame is not None:
+                view = self.session.visibility(frame.level)
+                if view is not None:
+                    parts.append(f"v {float(view.values[my, mx]):6.3f}")
+                elif (map_h, map_w) == (height, width) and threshold > 0:
+                    v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
+                    parts.append(f"v {v:6.3f}")
+        patch = self.canvas.patch_text(x, y)
+        if patch:
+            parts.append(patch)
+        return "  ·  ".join(parts)
+
+    def _on_hover(self, position: tuple[int, int] | None) -> None:
+        self._last_hover = position
+        if position is None:
+            return
+        self.cursor_label.setText(self.pixel_readout(*position))
+
+
+def _rgb_text(rgb: np.ndarray) -> str:
+    return f"({int(rgb[0]):3d},{int(rgb[1]):3d},{int(rgb[2]):3d})"
+
+
+def _luma(rgb: np.ndarray) -> float:
+    return float(sum(w * float(c) for w, c in zip(LUMA_WEIGHTS, rgb, strict=True)))
+
+
+__all__ = ["LevelReadouts"]

@@ -1,0 +1,143 @@
+"""The main window's menus, toolbar actions and keyboard shortcuts (mixed into :class:`MainWindow`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from jndviewer.app.dialogs import ShortcutsDialog
+from jndviewer.app.modes import CompareMode, WipeStop
+
+
+class MenuActions:
+    """File, View, Level and Help menus, the mode toolbar and their shortcuts."""
+
+    state: Any
+    session: Any
+    canvas: Any
+    controls_dock: Any
+    analysis_dock: Any
+
+    def _action(self, text: str, shortcuts: list[str] | str | None, slot: Any, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        keys = [shortcuts] if isinstance(shortcuts, str) else list(shortcuts or [])
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{tip or text} ({', '.join(keys)})" if keys else tip or text)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = self._action("&Open…", "Ctrl+O", self.open_dialog)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        sample = self._action("Open the &sample image", None, lambda: self.open_path(_sample_image()))
+        file_menu.addAction(sample)
+        file_menu.addSeparator()
+        export_menu = file_menu.addMenu("&Export")
+        self.export_actions = {
+            "view": self._action("Current &view as PNG…", "Ctrl+Shift+S", lambda: self._export_dialog("view")),
+            "map": self._action("JND &map as PNG/NPY…", "Ctrl+Shift+M", lambda: self._export_dialog("map")),
+            "image": self._action(
+                "&Image at the predicted JND…", "Ctrl+Shift+E", lambda: self._export_dialog("image")
+            ),
+            "results": self._action("&Results as JSON…", "Ctrl+Shift+R", lambda: self._export_dialog("results")),
+        }
+        for action in self.export_actions.values():
+            export_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
+
+        view_menu = menu.addMenu("&View")
+        self.mode_toolbar = self.addToolBar("Modes")
+        self.mode_toolbar.setObjectName("mode_toolbar")
+        self.mode_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.mode_group = QActionGroup(self)
+        self.mode_actions: dict[CompareMode, QAction] = {}
+        for mode in CompareMode:
+            action = self._action(f"{mode.label}", mode.key, lambda _=False, m=mode: setattr(self.state, "mode", m),
+                                  mode.tooltip)  # fmt: skip
+            action.setText(f"{mode.label} [{mode.key}]")
+            action.setCheckable(True)
+            self.mode_group.addAction(action)
+            self.mode_actions[mode] = action
+            self.mode_toolbar.addAction(action)
+            view_menu.addAction(action)
+        self.mode_toolbar.addSeparator()
+        view_menu.addSeparator()
+        self.patch_action = self._action(
+            "SG-JND patch weights", "Shift+W", lambda checked=False: setattr(self.state, "patch_overlay", checked),
+            "Draw SG-JND's patches of the current level over the image: fill by weight, red outline where the "
+            "distortion is predicted visible; hover a patch for its weight and quality",
+        )  # fmt: skip
+        self.patch_action.setText("Patch weights [Shift+W]")
+        self.patch_action.setCheckable(True)
+        self.mode_toolbar.addAction(self.patch_action)
+        self.mode_toolbar.addSeparator()
+        view_menu.addAction(self.patch_action)
+        view_menu.addSeparator()
+        self.wipe_actions = {}
+        for stop in WipeStop:
+            action = self._action(stop.label, stop.key, lambda _=False, s=stop: self.set_wipe_stop(s))
+            self.wipe_actions[stop] = action
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        self.zoom_actions = {
+            "in": self._action("Zoom &in", ["+", "="], lambda: self.canvas.zoom_step(1)),
+            "out": self._action("Zoom &out", "-", lambda: self.canvas.zoom_step(-1)),
+            "fit": self._action("&Fit", ["0", "Ctrl+0"], self.canvas.fit),
+            "1:1": self._action("&Actual pixels (1:1)", "Ctrl+1", self.canvas.one_to_one),
+        }
+        for key in ("fit", "1:1", "in", "out"):
+            self.mode_toolbar.addAction(self.zoom_actions[key])
+            view_menu.addAction(self.zoom_actions[key])
+        view_menu.addSeparator()
+        view_menu.addAction(self.controls_dock.toggleViewAction())
+        view_menu.addAction(self.analysis_dock.toggleViewAction())
+
+        level_menu = menu.addMenu("&Level")
+        self.level_actions = {
+            "next": self._action("&Better level", "Right", lambda: self.session.step_level(1)),
+            "previous": self._action("&Worse level", "Left", lambda: self.session.step_level(-1)),
+            "next10": self._action("10 levels better", "PgUp", lambda: self.session.step_level(10)),
+            "previous10": self._action("10 levels worse", "PgDown", lambda: self.session.step_level(-10)),
+            "worst": self._action("Wor&st level", "Home", lambda: self.session.jump_level("worst")),
+            "best": self._action("B&est level", "End", lambda: self.session.jump_level("best")),
+            "play": self._action("&Play / pause", "Space", self.toggle_play),
+            "jnd": self._action("&Go to the predicted JND", "G", self.go_to_jnd),
+            "predict": self._action("P&redict PW-JND", "P", lambda: self.session.predict()),
+            "cancel": self._action("&Cancel background jobs", "Esc", self.cancel_jobs),
+        }
+        for action in self.level_actions.values():
+            level_menu.addAction(action)
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard shortcuts", "F1", self.show_shortcuts))
+        help_menu.addAction(self._action("&About jndviewer", None, self._about))
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, action) for every action with a shortcut, in menu order."""
+        rows = []
+        for action in self.actions():
+            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+            if keys:
+                rows.append((keys, action.text().replace("&", "").split(" [")[0]))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.shortcut_rows(), self).exec()
+
+
+def _sample_image() -> Path:
+    from jndviewer.core.assets import sample_image
+
+    return sample_image()
+
+
+__all__ = ["MenuActions"]

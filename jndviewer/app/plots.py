@@ -1,0 +1,369 @@
+"""The rate and visibility plots: bpp and PSNR against level, pooled visibility against level, every prediction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+
+from jndviewer.app.jobs import LadderInfo
+from jndviewer.app.readouts import format_bytes, short_name
+from jndviewer.core.pwjnd.registry import PREDICTORS
+
+VISIBLE_COLOR = QColor(214, 39, 40)
+INVISIBLE_COLOR = QColor(31, 119, 180)
+CURRENT_COLOR = QColor(255, 170, 0)
+#: Each predictor's colour and trace symbol; predictors registered later take the next of :data:`EXTRA_STYLES`.
+PREDICTOR_STYLES: dict[str, tuple[QColor, str]] = {
+    "visibility": (QColor(44, 160, 44), "o"),
+    "sgjnd": (QColor(148, 103, 189), "d"),
+}
+EXTRA_STYLES: tuple[tuple[QColor, str], ...] = (
+    (QColor(23, 190, 207), "t"), (QColor(140, 86, 75), "s"), (QColor(227, 119, 194), "p"), (QColor(127, 127, 127), "h"),
+)
+#: Where each predictor's JND label sits on its line (fraction of the plot's height), so that labels do not overlap.
+LABEL_POSITIONS = (0.9, 0.3, 0.6, 0.15, 0.75)
+#: Streamed curve points are drawn in batches at most this often (ms).
+REDRAW_INTERVAL_MS = 100
+
+
+def predictor_style(name: str) -> tuple[QColor, str]:
+    """The colour and symbol of a predictor in plots and on the canvas."""
+    if name in PREDICTOR_STYLES:
+        return PREDICTOR_STYLES[name]
+    others = [n for n in PREDICTORS if n not in PREDICTOR_STYLES]
+    index = others.index(name) if name in others else len(others)
+    return EXTRA_STYLES[index % len(EXTRA_STYLES)]
+
+
+def on_logit_axis(name: str) -> bool:
+    """Whether a predictor's scores are logits (drawn on the right axis, decided at 0), not pooled visibility."""
+    info = PREDICTORS.get(name)
+    return info is None or info.score != "pooled visibility"
+
+
+@dataclass
+class PredictionMarks:
+    """What the plots show of one predictor: its PW-JND line on each plot, its search trace and the trace's numbers."""
+
+    lines: list[pg.InfiniteLine]
+    trace: pg.ScatterPlotItem
+    labels: list[pg.TextItem] = field(default_factory=list)
+    result: Any = None
+
+
+class PlotsPanel(pg.GraphicsLayoutWidget):
+    """Bytes per pixel and PSNR against level, and the pooled visibility against level.
+
+    Marks the current level (draggable), every predictor's PW-JND (a dashed line in its colour on both plots) and
+    the levels its search visited (red visible, blue invisible); clicking a plot jumps to the nearest level.
+
+    Predictors decide on different quantities, so each kind keeps its own axis: pooled visibility on the left (the
+    training-free predictor, its trace numbered in search order), logits on the right (SG-JND, and any predictor
+    whose score is a logit). The logit axis is placed so that its decision (logit 0) is at the height of the
+    visibility threshold: for every predictor, points above the dashed line are "visible".
+
+    Signals
+    -------
+    level_picked(int)
+    """
+
+    level_picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumHeight(220)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.points: dict[int, dict[str, Any]] = {}
+        self.ladder: LadderInfo | None = None
+        self.marks: dict[str, PredictionMarks] = {}
+        self._vis_top = 1.0
+
+        self.rate = self.addPlot(row=0, col=0)
+        self.rate.setLabel("left", "bits per pixel", color="#1f77b4")
+        self.rate_curve = self.rate.plot(pen=pg.mkPen("#1f77b4", width=2), name="bpp")
+        self.psnr_view = pg.ViewBox()
+        self.rate.showAxis("right")
+        self.rate.scene().addItem(self.psnr_view)
+        self.rate.getAxis("right").linkToView(self.psnr_view)
+        self.rate.getAxis("right").setLabel("PSNR (dB)", color="#ff7f0e")
+        self.psnr_view.setXLink(self.rate)
+        self.psnr_curve = pg.PlotCurveItem(pen=pg.mkPen("#ff7f0e", width=2))
+        self.psnr_view.addItem(self.psnr_curve)
+        self.rate.getViewBox().sigResized.connect(self._sync_psnr_view)
+
+        self.vis = self.addPlot(row=1, col=0)
+        self.vis.setLabel("left", "pooled visibility")
+        self.vis.setXLink(self.rate)
+        self.vis_curve = self.vis.plot(pen=pg.mkPen("#555555", width=2))
+        self.threshold_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
+        self.threshold_line.setVisible(False)
+        self.vis.addItem(self.threshold_line)
+
+        self.logit_view = pg.ViewBox()  # logits (SG-JND, ...), on the right axis of the visibility plot
+        self.vis.showAxis("right")
+        self.vis.scene().addItem(self.logit_view)
+        self.vis.getAxis("right").linkToView(self.logit_view)
+        self.vis.getAxis("right").enableAutoSIPrefix(False)
+        self.logit_view.setXLink(self.vis)
+        self.logit_view.setYRange(-1.0, 1.0, padding=0.0)
+        self.logit_zero = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DotLine))
+        self.logit_zero.setVisible(False)
+        self.logit_view.addItem(self.logit_zero)
+        self.vis.getViewBox().sigResized.connect(self._sync_logit_view)
+        for plot, view in ((self.rate, self.psnr_view), (self.vis, self.logit_view)):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMenuEnabled(False)
+            plot.getViewBox().setMouseEnabled(x=False, y=False)
+            view.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+
+        self.legend = self.vis.addLegend(offset=(-8, 4), labelTextSize="8pt", brush="#ffffffd0", colCount=4,
+                                         labelTextColor="#333333")
+        self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(VISIBLE_COLOR), pen="k", size=9), "searched: visible")
+        self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(INVISIBLE_COLOR), pen="k", size=9),
+                            "searched: not visible")
+        self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)),
+                            "decision (threshold; logit 0)")
+
+        self.current_lines = []
+        for plot in (self.rate, self.vis):
+            line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(CURRENT_COLOR, width=2),
+                                   hoverPen=pg.mkPen(CURRENT_COLOR, width=4))  # fmt: skip
+            line.setZValue(20)
+            line.sigPositionChangeFinished.connect(self._on_line_dragged)
+            plot.addItem(line)
+            self.current_lines.append(line)
+        for name in PREDICTORS:
+            self._marks(name)
+        self.vis.setLabel("bottom", "level")
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_hover)
+        # Axes draw the grid over the whole plot: cache them, or every move of the current-level line repaints all
+        # tick labels and grid lines (15 ms -> 2 ms a frame here).
+        for plot in (self.rate, self.vis):
+            for name in ("left", "bottom", "right", "top"):
+                plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
+
+    def _marks(self, name: str) -> PredictionMarks:
+        """The marks of a predictor, made the first time it is drawn."""
+        marks = self.marks.get(name)
+        if marks is not None:
+            return marks
+        color, symbol = predictor_style(name)
+        label_at = LABEL_POSITIONS[len(self.marks) % len(LABEL_POSITIONS)]
+        lines = []
+        for plot in (self.rate, self.vis):
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+                                   label=short_name(name),
+                                   labelOpts={"position": label_at, "color": color, "fill": "#ffffffc0"})
+            line.setVisible(False)
+            plot.addItem(line)
+            lines.append(line)
+        trace = pg.ScatterPlotItem(size=11, symbol=symbol, pen=pg.mkPen(color if on_logit_axis(name) else "k",
+                                                                         width=1.5), hoverable=True)
+        trace.setZValue(30)
+        (self.logit_view if on_logit_axis(name) else self.vis).addItem(trace)
+        if on_logit_axis(name):
+            self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(color, width=1.5),
+                                                   symbol=symbol, size=9), f"{short_name(name)} searched (logit →)")
+        marks = self.marks[name] = PredictionMarks(lines, trace)
+        self._label_logit_axis()
+        return marks
+
+    def _label_logit_axis(self) -> None:
+        names = [short_name(n) for n in self.marks if on_logit_axis(n)]
+        color = predictor_style(next(n for n in self.marks if on_logit_axis(n)))[0] if names else QColor("#555555")
+        self.vis.getAxis("right").setLabel(f"{' / '.join(names) or 'decision'} logit", color=color.name())
+
+    def _sync_psnr_view(self) -> None:
+        self.psnr_view.setGeometry(self.rate.getViewBox().sceneBoundingRect())
+        self.psnr_view.linkedViewChanged(self.rate.getViewBox(), self.psnr_view.XAxis)
+
+    def _sync_logit_view(self) -> None:
+        self.logit_view.setGeometry(self.vis.getViewBox().sceneBoundingRect())
+        self.logit_view.linkedViewChanged(self.vis.getViewBox(), self.logit_view.XAxis)
+
+    # -- data ------------------------------------------------------------------------------------------------------
+
+    def reset(self, info: LadderInfo) -> None:
+        self._redraw_timer.stop()
+        self.ladder = info
+        self.points = {}
+        self.vis.setLabel("bottom", info.level_name)
+        self.rate.setTitle(info.title, size="9pt")
+        low, high = min(info.ordered), max(info.ordered)
+        self.rate.setXRange(low, high, padding=0.02)
+        for line in self.current_lines:
+            line.setBounds((low, high))
+        for name in list(self.marks):
+            self.set_prediction(name, None)
+        self._redraw()
+
+    def add_point(self, point: dict[str, Any]) -> None:
+        """Add a streamed curve point; the curves are redrawn at most every 100 ms."""
+        self.points[point["level"]] = point
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def flush(self) -> None:
+        """Redraw the curves now (instead of at the next batch)."""
+        self._redraw_timer.stop()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        levels = sorted(self.points)
+        x = np.array(levels, dtype=float)
+        bpp = np.array([self.points[v]["bpp"] for v in levels], dtype=float)
+        psnr = np.array([self.points[v]["psnr"] if self.points[v]["psnr"] is not None else np.nan for v in levels])
+        self.rate_curve.setData(x, bpp)
+        finite = np.isfinite(psnr)
+        self.psnr_curve.setData(x[finite], psnr[finite])
+        if finite.any():
+            self.psnr_view.setYRange(float(np.nanmin(psnr)), float(np.nanmax(psnr)), padding=0.05)
+        scored = [v for v in levels if self.points[v].get("score") is not None]
+        scores = np.array([self.points[v]["score"] for v in scored], dtype=float)
+        self.vis_curve.setData(np.array(scored, dtype=float), scores)
+        self._fit_visibility_range()
+
+    def _results(self, *, logits: bool) -> list[Any]:
+        return [m.result for n, m in self.marks.items() if m.result is not None and on_logit_axis(n) == logits]
+
+    def _fit_visibility_range(self) -> None:
+        """Show the scores up to three times the threshold: the decision happens around it, not at the worst levels."""
+        _, scores = self.vis_curve.getData()
+        values = [] if scores is None else list(scores)
+        values += [r.score for result in self._results(logits=False) for r in result.records]
+        if values:
+            top = max(values)
+            if self.threshold_line.isVisible():
+                top = min(top, 3.0 * self.threshold_line.value())
+            self._vis_top = max(top, 1e-6) * 1.08
+            self.vis.setYRange(0.0, self._vis_top, padding=0.0)
+        self._fit_logit_range()
+
+    def _fit_logit_range(self) -> None:
+        """Show every logit, with logit 0 at the height of the visibility threshold (the middle without one)."""
+        fraction = 0.5
+        if self.threshold_line.isVisible() and self._vis_top > 0:
+            fraction = min(0.85, max(0.15, self.threshold_line.value() / self._vis_top))
+        logits = [r.score for result in self._results(logits=True) for r in result.records]
+        # 0 at ``fraction`` of the height: low = -fraction / (1 - fraction) * high, with every logit inside
+        ratio = fraction / (1.0 - fraction)
+        high = 1.1 * max([1e-3, *(v for v in logits if v > 0), *(-v / ratio for v in logits if v < 0)])
+        self.logit_view.setYRange(-ratio * high, high, padding=0.0)
+
+    def set_current(self, level: int | None) -> None:
+        for line in self.current_lines:
+            line.setVisible(level is not None)
+            if level is not None:
+                line.blockSignals(True)
+                line.setValue(level)
+                line.blockSignals(False)
+
+    def set_threshold(self, value: float | None) -> None:
+        self.threshold_line.setVisible(value is not None)
+        if value is not None:
+            self.threshold_line.setValue(value)
+        self._fit_visibility_range()
+
+    def set_prediction(self, name: str, result: Any) -> None:
+        """Mark a predictor's PW-JND and the levels its search visited (None clears them).
+
+        Pooled-visibility predictors draw their trace at their scores on the left axis, numbered in search order, and
+        set the threshold line; logit predictors draw theirs on the right axis.
+        """
+        marks = self._marks(name)
+        marks.result = result
+        for label in marks.labels:
+            self.vis.removeItem(label)
+        marks.labels = []
+        logit = on_logit_axis(name)
+        if result is None:
+            for line in marks.lines:
+                line.setVisible(False)
+            marks.trace.setData([], [])
+            self.logit_zero.setVisible(bool(self._results(logits=True)))
+            self._fit_visibility_range()
+            return
+        for line in marks.lines:
+            line.setValue(result.level)
+            line.setVisible(True)
+            line.label.setFormat(f"{short_name(name)} {result.level}")
+        symbol = predictor_style(name)[1]
+        spots = [{"pos": (r.level, r.score), "brush": pg.mkBrush(VISIBLE_COLOR if r.visible else INVISIBLE_COLOR),
+                  "data": r.level, "symbol": symbol} for r in result.records]
+        marks.trace.setData(spots)
+        if logit:
+            self.logit_zero.setVisible(True)
+            self._fit_logit_range()
+            return
+        for order, record in enumerate(result.records, start=1):
+            label = pg.TextItem(str(order), color="#333333", anchor=(0.5, 1.25) if order % 2 else (0.5, -0.25))
+            font = label.textItem.font()
+            font.setPointSizeF(font.pointSizeF() * 0.85)
+            label.setFont(font)
+            label.setPos(record.level, record.score)
+            self.vis.addItem(label)
+            marks.labels.append(label)
+        self.set_threshold(result.params.get("threshold"))
+
+    # -- interaction -----------------------------------------------------------------------------------------------
+
+    def _nearest_level(self, x: float) -> int | None:
+        if self.ladder is None:
+            return None
+        ordered = np.array(self.ladder.ordered)
+        return int(ordered[np.argmin(np.abs(ordered - x))])
+
+    def _on_line_dragged(self, line: pg.InfiniteLine) -> None:
+        level = self._nearest_level(line.value())
+        if level is not None:
+            self.level_picked.emit(level)
+
+    def describe_level(self, level: int) -> str:
+        """One line about a level of the curve (bytes, bpp, PSNR, pooled visibility, logits where searched)."""
+        point = self.points.get(level)
+        name = self.ladder.level_name if self.ladder is not None else "level"
+        if point is None:
+            return f"{name} {level}"
+        text = f"{name} {level}: {format_bytes(point['nbytes'])}, {point['bpp']:.3f} bpp"
+        if point["psnr"] is not None:
+            text += f", {point['psnr']:.2f} dB"
+        if point.get("score") is not None:
+            text += f", pooled visibility {point['score']:.3f}"
+        for predictor, marks in self.marks.items():
+            if on_logit_axis(predictor) and marks.result is not None and level in marks.result.scores:
+                text += f", {short_name(predictor)} logit {marks.result.scores[level]:+.2f}"
+        return text
+
+    def _on_hover(self, position: Any) -> None:
+        for plot in (self.rate, self.vis):
+            view = plot.getViewBox()
+            if view.sceneBoundingRect().contains(position):
+                level = self._nearest_level(view.mapSceneToView(position).x())
+                if level is not None:
+                    self.rate.setTitle(self.describe_level(level), size="9pt")
+                return
+        if self.ladder is not None:
+            self.rate.setTitle(self.ladder.title, size="9pt")
+
+    def _on_click(self, event: Any) -> None:
+        for plot in (self.rate, self.vis):
+            view = plot.getViewBox()
+            if view.sceneBoundingRect().contains(event.scenePos()):
+                level = self._nearest_level(view.mapSceneToView(event.scenePos()).x())
+                if level is not None:
+                    self.level_picked.emit(level)
+                return
+
+
+__all__ = ["PlotsPanel", "PredictionMarks", "on_logit_axis", "predictor_style"]
