@@ -245,12 +245,14 @@ def run_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from jndviewer.core.batch import collect_images, run_batch
+    from jndviewer.core.pwjnd.registry import check_request
     from jndviewer.core.pwjnd.result import PWJND
     from jndviewer.core.report import read_results, write_results
 
     images = collect_images(args.images)
     if not images:
         raise JndViewerError("No images were found in the given paths.")
+    check_request(args.predictor, _predictor_options(args), _condition(args))
     if args.output.suffix.lower() not in (".json", ".csv"):
         raise JndViewerError(f"Cannot write results to {args.output.name}: use .json or .csv.")
     results = read_results(args.output)

@@ -17,7 +17,7 @@ from typing import Any
 
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.image import IMAGE_SUFFIXES
-from jndviewer.core.pwjnd.registry import PredictorInfo, create_predictor, predictor_info
+from jndviewer.core.pwjnd.registry import PredictorInfo, check_request, create_predictor
 from jndviewer.core.viewing import ViewingCondition
 
 
@@ -79,9 +79,8 @@ def run_batch(
     pending = [str(p) for p in images if str(p) not in done]
     if not pending:
         return
-    info = predictor_info(predictor_name)
     condition = condition or ViewingCondition()
-    create_predictor(info, options, condition=condition)  # a bad option or condition: one sentence, at once
+    info, _ = check_request(predictor_name, options, condition)  # a bad option or condition: one sentence, at once
     where = condition.to_dict()
     if jobs <= 1:
         _worker_init(max(1, os.cpu_count() or 1))

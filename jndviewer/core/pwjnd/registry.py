@@ -138,21 +138,14 @@ def check_condition(info: PredictorInfo, condition: ViewingCondition) -> None:
         )
 
 
-def create_predictor(
-    predictor: str | PredictorInfo,
-    options: dict[str, Any] | None = None,
-    *,
-    condition: ViewingCondition | None = None,
-    device: Any = None,
-) -> LadderPredictor:
-    """A predictor by name (or info) for a viewing condition, with options (None values mean the default).
-
-    One sentence for an unknown name, missing weights, an option it does not take, or a condition field it cannot
-    honour.
-    """
+def check_request(
+    predictor: str | PredictorInfo, options: dict[str, Any] | None = None, condition: ViewingCondition | None = None
+) -> tuple[PredictorInfo, dict[str, Any]]:
+    """The predictor's entry and the options given (None values dropped), after the checks that need no model: one
+    sentence for an unknown name, a condition field it cannot honour, an option it does not take, or missing
+    weights."""
     info = predictor if isinstance(predictor, PredictorInfo) else predictor_info(predictor)
-    condition = condition or ViewingCondition()
-    check_condition(info, condition)
+    check_condition(info, condition or ViewingCondition())
     given = {k: v for k, v in (options or {}).items() if v is not None}
     extra = sorted(set(given) - set(info.options))
     if extra:
@@ -165,6 +158,20 @@ def create_predictor(
         available, reason = info.weights_status()
         if not available:
             raise ModelError(reason)
+    return info, given
+
+
+def create_predictor(
+    predictor: str | PredictorInfo,
+    options: dict[str, Any] | None = None,
+    *,
+    condition: ViewingCondition | None = None,
+    device: Any = None,
+) -> LadderPredictor:
+    """A predictor by name (or info) for a viewing condition, with options (None values mean the default); the
+    checks of :func:`check_request` first."""
+    condition = condition or ViewingCondition()
+    info, given = check_request(predictor, options, condition)
     return info.factory(condition=condition, device=device, **given)
 
 
@@ -241,6 +248,7 @@ register_predictor(PredictorInfo(
 ))
 
 __all__ = [
-    "OPTION_HELP", "PREDICTORS", "PredictorInfo", "check_condition", "create_predictor", "predictor_info",
+    "OPTION_HELP", "PREDICTORS", "PredictorInfo", "check_condition", "check_request", "create_predictor",
+    "predictor_info",
     "predictor_names", "register_predictor",
 ]

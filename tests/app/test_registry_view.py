@@ -1,0 +1,103 @@
+"""The explorer enumerates the predictor registry: a toy predictor registered by the test gets a readout row, plot
+marks, the Go/Export choice and the exports with no other change; a new viewing condition makes every prediction out
+of date at once and predicts them all again (SG-JND included)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
+pytest.importorskip("pytestqt", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
+
+import numpy as np
+from PIL import Image
+
+from jndviewer.core.codecs import create_codec
+from jndviewer.core.image import load
+from jndviewer.core.pwjnd.registry import PREDICTORS
+from jndviewer.core.report import read_results
+from tests.toy_predictor import TOY_INFO, ToyPredictor
+
+ALL = {"visibility", "sgjnd", "toy"}
+
+
+@pytest.fixture
+def noisy(tmp_path: Path) -> Path:
+    """A gradient with a noisy patch whose JPEG PSNR crosses the toy's 27 dB between quality 10 and 20."""
+    rng = np.random.default_rng(11)
+    y, x = np.mgrid[0:96, 0:128]
+    base = np.stack([x * 1.5 + 20, y * 2 + 30, 160 - x * 0.5], axis=-1)
+    base[20:70, 30:100] += rng.normal(0, 18, (50, 70, 3))
+    path = tmp_path / "noisy.png"
+    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy, sgjnd_weights, monkeypatch,
+                                                 tmp_path):  # fmt: skip
+    monkeypatch.setitem(PREDICTORS, TOY_INFO.name, TOY_INFO)
+    window = make_window(noisy, jnd_model="chou1995", threshold=1.5)
+    session = window.session
+    qtbot.waitUntil(lambda: set(session.predictions.results) == ALL, timeout=120_000)
+    idle(window)
+    toy = session.predictions.results["toy"]
+    expected = ToyPredictor().predict(load(noisy), create_codec("jpeg"))
+    assert (toy.predictor, toy.level, toy.trace) == ("toy", expected.level, expected.trace)
+    assert 10 < toy.level <= 20
+
+    readouts = window.readouts
+    assert readouts.title("pwjnd:toy") == "PW-JND (toy)" and readouts.title("here:toy") == "toy here"
+    assert readouts.text("pwjnd:toy") == readouts.summary(toy, "quality")
+    assert readouts.text("pwjnd:toy").endswith("· 38 ppd")
+
+    marks = window.plots.marks["toy"]
+    assert [line.value() for line in marks.lines] == [toy.level, toy.level] and all(m.isVisible() for m in marks.lines)
+    assert marks.lines[0].label.toPlainText() == f"toy {toy.level}"
+    assert sorted(int(x) for x in marks.trace.data["x"]) == sorted(toy.trace)
+    assert marks.trace in window.plots.logit_view.addedItems  # its score is a logit: the right axis
+    assert "toy" in window.plots.vis.getAxis("right").labelText
+
+    window.state.level = toy.trace[0]
+    qtbot.waitUntil(lambda: session.frame is not None and session.frame.level == toy.trace[0], timeout=30_000)
+    idle(window)
+    first = toy.records[0]
+    assert readouts.text("here:toy") == f"score {first.score:+.2f} → {'visible' if first.visible else 'not visible'}"
+
+    combo = window.controls.go_predictor_combo
+    assert combo.itemText(combo.findData("toy")) == "toy (PSNR test)"
+    combo.setCurrentIndex(combo.findData("toy"))
+    assert window.state.go_predictor == "toy" and readouts.title("search") == "Search (toy)"
+    assert readouts.text("search").startswith(f"{toy.encodes} encodes in ") and "bisection at 38 ppd" in \
+        readouts.text("search")
+    window.controls.go_button.click()
+    assert window.state.level == toy.level
+    (back,) = read_results(window.export_results(tmp_path / "results.json"))
+    assert (back.predictor, back.level, back.trace, back.condition) == ("toy", toy.level, toy.trace, {"ppd": 38.0})
+    target = tmp_path / "noisy.jnd.jpg"
+    with qtbot.waitSignal(window.export_done, timeout=20_000):
+        window.export_at_jnd(target)
+    sidecar = json.loads(target.with_name(target.name + ".json").read_text())
+    assert (sidecar["pwjnd"]["predictor"], sidecar["pwjnd"]["level"]) == ("toy", toy.level)
+
+    # A new viewing condition: no readout keeps an old value, every predictor runs again for it, and the toy, which
+    # cannot take the distance into account, says so in one sentence.
+    generation = session.predictions.runners["sgjnd"].generation
+    window.state.ppd = 60.0
+    assert {readouts.text(f"pwjnd:{name}") for name in ALL} == {"predicting…"}
+    assert not any(line.isVisible() for name in ALL for line in window.plots.marks[name].lines)
+    qtbot.waitUntil(lambda: {"visibility", "sgjnd"} <= set(session.predictions.results)
+                    and "toy" in session.predictions.errors, timeout=120_000)  # fmt: skip
+    idle(window)
+    results = session.predictions.results
+    assert session.predictions.runners["sgjnd"].generation > generation
+    assert results["sgjnd"].condition == results["visibility"].condition == {"ppd": 60.0}
+    assert readouts.text("pwjnd:sgjnd").endswith("· 60 ppd") and readouts.text("pwjnd:visibility").endswith("· 60 ppd")
+    assert readouts.text("pwjnd:toy") == (
+        "The toy predictor cannot take the viewing distance (ppd) into account; predict for the default viewing "
+        "condition (38 ppd) or choose another predictor."
+    )
+    assert readouts.labels["pwjnd:toy"].styleSheet() == "color: #c62828;"
+    assert "toy" not in results and not window.controls.go_button.isEnabled()  # toy is still the Go/Export choice
