@@ -5,7 +5,7 @@ Run from the repository root (offscreen unless ``QT_QPA_PLATFORM`` says otherwis
     .venv/bin/python benchmarks/bench_gui.py
     .venv/bin/python benchmarks/bench_gui.py --startup-runs 3 --switches 20
 
-* **Start-up**: wall time from launching ``python -m jndviewer resources/sample.png`` to the main window's first
+* **Start-up**: wall time from launching ``python -m jndviewer`` (the bundled sample) to the main window's first
   paint (the app prints the time when ``JNDVIEWER_EXIT_AFTER_SHOW=1``); median of ``--startup-runs``. Target 2.5 s.
 * **Level switch** at 1920x1080 (kodim23 resized, Pillow bicubic), side-by-side mode: from moving the level slider
   to the new frame being set on the ImageItem *and painted* (the pane is repainted synchronously), for a rung already

@@ -33,7 +33,8 @@ from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
-from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params  # noqa: E402
+from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityPredictor, default_params  # noqa: E402
+from jndviewer.core.viewing import ViewingCondition  # noqa: E402
 
 HUMAN = {"mean": 28.1, "sd": 7.8, "min": 16.9, "max": 52.1}
 
@@ -78,7 +79,7 @@ def main() -> int:
                 continue
             constant = float(np.median([lb.pwjnd_level for lb in train if lb.codec == codec_name
                                         and lb.display == display]))
-            predictor = VisibilityPredictor(base, ppd=ppd)
+            predictor = PooledVisibilityPredictor(base, condition=ViewingCondition(ppd))
             errors, biases, constant_errors, saving_pred, saving_ref, encodes, seconds = [], [], [], [], [], [], []
             predicted, truth = [], []
             for label in chosen:
@@ -122,7 +123,7 @@ def compare_speed(path: Path, base) -> None:
 
     rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
     codec = create_codec("jpeg")
-    predictor = VisibilityPredictor(base)
+    predictor = PooledVisibilityPredictor(base)
     times, encodes = [], []
     for _ in range(3):
         start = time.perf_counter()

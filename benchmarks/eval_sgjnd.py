@@ -6,7 +6,8 @@ for scale, and encodes per image. Then the whole sliding-window prediction time 
 on CUDA when present). ``--reference-json`` writes the prediction on the bundled sample image, which the tests check
 the shipped weights against.
 
-Usage: .venv/bin/python benchmarks/eval_sgjnd.py [--codecs jpeg,webp] [--reference-json models/sgjnd.reference.json]
+Usage: .venv/bin/python benchmarks/eval_sgjnd.py [--codecs jpeg,webp]
+       [--reference-json jndviewer/assets/models/sgjnd.reference.json]
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
+from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityPredictor, default_params  # noqa: E402
 from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor  # noqa: E402
-from jndviewer.core.pwjnd.visibility import VisibilityPredictor, default_params  # noqa: E402
 
 
 def main() -> int:
@@ -47,7 +48,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     sgjnd = SGJNDPredictor(args.weights)
-    visibility = VisibilityPredictor(default_params())
+    visibility = PooledVisibilityPredictor(default_params())
     print("\n".join(machine_lines()))
     print(f"SG-JND: {sgjnd.network.config}; training-free: {visibility.params}\n")
     labels = read_labels(args.labels)

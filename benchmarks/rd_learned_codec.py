@@ -3,10 +3,12 @@
 For every Kodak image and rate point: the real bitstream's size (bpp), PSNR and MS-SSIM on RGB; JPEG 4:2:0 (Pillow,
 libjpeg-turbo, QF 1..100) is encoded at every QF and its PSNR / MS-SSIM are interpolated linearly in bpp at the
 learned codec's bpp for the same image (no extrapolation: below QF 1's rate the comparison is left out). Means over
-the images are printed as a Markdown table for models/MODEL_CARD.md; ``--json`` writes the per-image values and the
-reference values of the bundled sample image (kodim23) that the tests check the shipped weights against.
+the images are printed as a Markdown table for jndviewer/assets/models/MODEL_CARD.md; ``--json`` writes the
+per-image values and the reference values of the bundled sample image (kodim23) that the tests check the shipped
+weights against.
 
-Usage: .venv/bin/python benchmarks/rd_learned_codec.py [--weights W.pt] [--json models/learned_codec.rd.json]
+Usage: .venv/bin/python benchmarks/rd_learned_codec.py [--weights W.pt]
+       [--json jndviewer/assets/models/learned_codec.rd.json]
 """
 
 from __future__ import annotations

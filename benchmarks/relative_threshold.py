@@ -27,8 +27,8 @@ from jndviewer.core.pwjnd.calibrate import (  # noqa: E402
     fit_threshold,
     level_grid,
     predicted_positions,
-    variant_key,
 )
+from jndviewer.core.pwjnd.calibration import variant_key  # noqa: E402
 from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
 
 

@@ -48,3 +48,12 @@ TOY_INFO = PredictorInfo(
     name="toy", label="toy (PSNR test)", short="toy", description=f"visible below {TOY_PSNR_DB:g} dB PSNR",
     factory=make_toy, options=("strategy",), honours=(), score="logit",
 )
+
+
+def noisy_rgb() -> np.ndarray:
+    """A 128 x 96 gradient with a noisy patch whose JPEG PSNR crosses the toy's 27 dB between quality 10 and 20."""
+    rng = np.random.default_rng(11)
+    y, x = np.mgrid[0:96, 0:128]
+    base = np.stack([x * 1.5 + 20, y * 2 + 30, 160 - x * 0.5], axis=-1)
+    base[20:70, 30:100] += rng.normal(0, 18, (50, 70, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)

@@ -12,14 +12,13 @@ import pytest
 pytest.importorskip("PySide6", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
 pytest.importorskip("pytestqt", reason="PySide6 and pytest-qt are not installed: the GUI tests need Qt")
 
-import numpy as np
 from PIL import Image
 
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.image import load
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.report import read_results
-from tests.toy_predictor import TOY_INFO, ToyPredictor
+from tests.toy_predictor import TOY_INFO, ToyPredictor, noisy_rgb
 
 ALL = {"visibility", "sgjnd", "toy"}
 
@@ -27,12 +26,8 @@ ALL = {"visibility", "sgjnd", "toy"}
 @pytest.fixture
 def noisy(tmp_path: Path) -> Path:
     """A gradient with a noisy patch whose JPEG PSNR crosses the toy's 27 dB between quality 10 and 20."""
-    rng = np.random.default_rng(11)
-    y, x = np.mgrid[0:96, 0:128]
-    base = np.stack([x * 1.5 + 20, y * 2 + 30, 160 - x * 0.5], axis=-1)
-    base[20:70, 30:100] += rng.normal(0, 18, (50, 70, 3))
     path = tmp_path / "noisy.png"
-    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path)
+    Image.fromarray(noisy_rgb()).save(path)
     return path
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,7 +18,7 @@ from jndviewer.core.metrics import psnr
 from jndviewer.core.pwjnd.registry import PREDICTORS, PredictorInfo, create_predictor, register_predictor
 from jndviewer.core.report import read_results
 from jndviewer.core.viewing import ViewingCondition
-from tests.toy_predictor import TOY_INFO, TOY_PSNR_DB, ToyPredictor
+from tests.toy_predictor import TOY_INFO, TOY_PSNR_DB, ToyPredictor, noisy_rgb
 
 
 @pytest.fixture
@@ -31,12 +30,8 @@ def toy(monkeypatch: pytest.MonkeyPatch) -> PredictorInfo:
 
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(11)
-    y, x = np.mgrid[0:96, 0:128]
-    base = np.stack([x * 1.5 + 20, y * 2 + 30, 160 - x * 0.5], axis=-1)
-    base[20:70, 30:100] += rng.normal(0, 18, (50, 70, 3))
     path = tmp_path / "photo.png"
-    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path)
+    Image.fromarray(noisy_rgb()).save(path)
     return path
 
 
