@@ -11,6 +11,7 @@ import numpy as np
 from jndviewer.app.predictions import PATCH_PREDICTOR, TUNED_PREDICTOR
 from jndviewer.app.readouts import format_bytes, here_key
 from jndviewer.core.image import LUMA_WEIGHTS
+from jndviewer.core.pwjnd.registry import PREDICTORS
 
 
 class LevelReadouts:
@@ -59,7 +60,9 @@ class LevelReadouts:
             score, visible = result.scores[level], result.decisions[level]
         else:
             return "not available" if name in self.session.predictions.missing else "–"
-        return f"score {score:+.2f} → {'visible' if visible else 'not visible'}"
+        info = PREDICTORS.get(name)
+        quantity = info.score if info is not None else "score"
+        return f"{quantity} {score:+.2f} → {'visible' if visible else 'not visible'}"
 
 
     def pixel_readout(self, x: int, y: int) -> str:

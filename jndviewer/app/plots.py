@@ -26,8 +26,10 @@ PREDICTOR_STYLES: dict[str, tuple[QColor, str]] = {
 EXTRA_STYLES: tuple[tuple[QColor, str], ...] = (
     (QColor(23, 190, 207), "t"), (QColor(140, 86, 75), "s"), (QColor(227, 119, 194), "p"), (QColor(127, 127, 127), "h"),
 )
-#: Where each predictor's JND label sits on its line (fraction of the plot's height), so that labels do not overlap.
+#: Where each predictor's JND label sits on its line (fraction of the plot's height), so that labels do not overlap:
+#: on the rate plot, and lower on the visibility plot, whose top the legend covers.
 LABEL_POSITIONS = (0.9, 0.3, 0.6, 0.15, 0.75)
+VISIBILITY_LABEL_POSITIONS = (0.62, 0.45, 0.72, 0.15, 0.54)
 #: Streamed curve points are drawn in batches at most this often (ms).
 REDRAW_INTERVAL_MS = 100
 
@@ -159,9 +161,10 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         if marks is not None:
             return marks
         color, symbol = predictor_style(name)
-        label_at = LABEL_POSITIONS[len(self.marks) % len(LABEL_POSITIONS)]
+        index = len(self.marks)
         lines = []
-        for plot in (self.rate, self.vis):
+        for plot, positions in ((self.rate, LABEL_POSITIONS), (self.vis, VISIBILITY_LABEL_POSITIONS)):
+            label_at = positions[index % len(positions)]
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
                                    label=short_name(name),
                                    labelOpts={"position": label_at, "color": color, "fill": "#ffffffc0"})

@@ -6,8 +6,8 @@
 
 Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png`` and ``jnd_overlay.png`` (the whole window) and
 ``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image, and ``patch_weights.png`` (the
-window with SG-JND's patch-weight overlay, after both predictions) when the SG-JND weights ``models/sgjnd.pt`` exist
-(otherwise it says so and skips it). ``--only NAME[,NAME]`` takes just those. The window uses temporary settings,
+window with SG-JND's patch-weight overlay, after every prediction) when SG-JND's packaged weights exist (otherwise it
+says so and skips it). ``--only NAME[,NAME]`` takes just those. The window uses temporary settings,
 never the user's.
 """
 
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                     picture.quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
             print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
 
-        jnd_level = session.prediction.level if session.prediction is not None else 30
+        tuned = session.predictions.results.get("visibility")
+        jnd_level = tuned.level if tuned is not None else 30
         state.level = max(5, jnd_level - 12)  # visibly past the JND, so the modes have something to show
         state.mode = CompareMode.SIDE_BY_SIDE
         canvas.show_region(QRectF(230, 40, 300, 220))
@@ -106,18 +107,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _patch_weights(app, window, shoot) -> None:
     """SG-JND's patch weights over the image a few levels below its PW-JND (where the patches differ most)."""
-    from jndviewer.core.pwjnd import sgjnd
+    from jndviewer.core.pwjnd.registry import PREDICTORS
 
-    weights = sgjnd.DEFAULT_WEIGHTS
-    if not weights.exists():
-        print(f"skipped patch_weights.png: the SG-JND weights {weights} do not exist yet ('jndviewer train sgjnd')")
+    available, reason = PREDICTORS["sgjnd"].weights_status()
+    if not available:
+        print(f"skipped patch_weights.png: {reason}")
         return
     session, state, canvas = window.session, window.state, window.canvas
-    _wait(app, lambda: session.sgjnd_prediction is not None or bool(session.sgjnd_error))
-    if session.sgjnd_prediction is None:
-        print(f"skipped patch_weights.png: {session.sgjnd_error}")
+    predictions = session.predictions
+    _wait(app, lambda: "sgjnd" in predictions.results or "sgjnd" in predictions.errors)
+    if "sgjnd" not in predictions.results:
+        print(f"skipped patch_weights.png: {predictions.errors['sgjnd']}")
         return
-    state.level = max(5, session.sgjnd_prediction.level - 8)
+    state.level = max(5, predictions.results["sgjnd"].level - 8)
     state.mode = CompareMode.DISTORTED
     state.patch_overlay = True
     canvas.fit()

@@ -59,7 +59,7 @@ def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy
     qtbot.waitUntil(lambda: session.frame is not None and session.frame.level == toy.trace[0], timeout=30_000)
     idle(window)
     first = toy.records[0]
-    assert readouts.text("here:toy") == f"score {first.score:+.2f} → {'visible' if first.visible else 'not visible'}"
+    assert readouts.text("here:toy") == f"logit {first.score:+.2f} → {'visible' if first.visible else 'not visible'}"
 
     combo = window.controls.go_predictor_combo
     assert combo.itemText(combo.findData("toy")) == "toy (PSNR test)"
