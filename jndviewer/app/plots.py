@@ -29,7 +29,7 @@ EXTRA_STYLES: tuple[tuple[QColor, str], ...] = (
 #: Where each predictor's JND label sits on its line (fraction of the plot's height), so that labels do not overlap:
 #: on the rate plot, and lower on the visibility plot, whose top the legend covers.
 LABEL_POSITIONS = (0.9, 0.3, 0.6, 0.15, 0.75)
-VISIBILITY_LABEL_POSITIONS = (0.62, 0.45, 0.72, 0.15, 0.54)
+VISIBILITY_LABEL_POSITIONS = (0.66, 0.42, 0.78, 0.15, 0.54)
 #: Streamed curve points are drawn in batches at most this often (ms).
 REDRAW_INTERVAL_MS = 100
 

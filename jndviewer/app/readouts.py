@@ -102,6 +102,18 @@ class ReadoutsPanel(QWidget):
 
     def set_text(self, key: str, text: str) -> None:
         self.labels[key].setText(text)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Ask for the height the wrapped rows need at the current width: a scroll area sizes its widget by the
+        size hint, which does not follow word wrap, and would otherwise cut the last rows off."""
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth() and self.width() > 0:
+            self.setMinimumHeight(layout.heightForWidth(self.width()))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
 
     def show_prediction(self, predictor: str, result: Any, level_name: str = "") -> None:
         """A predictor's result in its summary row (None: a dash), and in the detail rows if it is the chosen one."""

@@ -195,3 +195,19 @@ def test_jndviewer_command_starts_the_window(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "jndviewer-shown" in result.stdout
     assert (tmp_path / "jndviewer" / "jndviewer.ini").exists()  # settings went where XDG_CONFIG_HOME says
+
+
+def test_readouts_scroll_instead_of_cutting_off_wrapped_rows(make_window, qtbot) -> None:
+    """The readouts ask for the height their wrapped rows need at the panel's width, so the last rows can be scrolled
+    to rather than cut off."""
+    window = make_window(None)
+    window.resize(1200, 700)
+    window.show()
+    readouts = window.readouts
+    for key in readouts.labels:
+        readouts.set_text(key, "a long readout that wraps over several lines of the narrow readouts panel " * 2)
+    qtbot.waitUntil(lambda: readouts.width() > 0)
+    needed = readouts.layout().heightForWidth(readouts.width())
+    assert readouts.minimumHeight() == needed
+    scroll = readouts.parentWidget().parentWidget()
+    assert scroll.verticalScrollBar().maximum() >= needed - scroll.viewport().height() > 0
