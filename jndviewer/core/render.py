@@ -12,7 +12,7 @@ from jndviewer.core.colormap import apply_colormap
 from jndviewer.core.errors import JndViewerError
 
 RAW_SUFFIXES = (".npy", ".tif", ".tiff")
-IMAGE_SUFFIXES = (".png",)
+PICTURE_SUFFIXES = (".png",)  # maps written as colour pictures (with a colour bar); RAW_SUFFIXES hold the values
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -106,7 +106,7 @@ def save_map(
     path = Path(path)
     suffix = path.suffix.lower()
     data = np.asarray(values, dtype=np.float32)
-    if suffix not in RAW_SUFFIXES + IMAGE_SUFFIXES:
+    if suffix not in RAW_SUFFIXES + PICTURE_SUFFIXES:
         raise JndViewerError(f"Cannot write {path.name}: use .png (colour-mapped) or .npy/.tif/.tiff (raw float32).")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

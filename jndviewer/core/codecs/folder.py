@@ -15,7 +15,6 @@ import numpy as np
 
 from jndviewer.core.codecs.base import Codec, CodecError, Encoded, Level, check_rgb
 from jndviewer.core.codecs.folder_scan import (
-    IMAGE_SUFFIXES,
     SCHEMES,
     AmbiguousSchemeError,
     FolderScan,
@@ -26,7 +25,6 @@ from jndviewer.core.errors import ImageLoadError
 from jndviewer.core.image import load
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "SCHEMES",
     "AmbiguousSchemeError",
     "FolderCodec",

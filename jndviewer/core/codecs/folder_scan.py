@@ -20,8 +20,8 @@ The source image is found by convention (a file whose stem is ``NAME``, ``NAME_s
 ``NAME_reference``, ``NAME_original`` or ``NAME_orig`` in the folder, its parent, or a sibling folder such as
 ``../source/``, ``../reference/`` or ``../source_image/``), or named with ``source=``.
 
-Hidden files and files that are not images (by extension: :data:`jndviewer.core.image.IMAGE_SUFFIXES`, re-exported
-here) are ignored; image files that are not named like a level (such as the source) are kept in
+Hidden files and files that are not images (by extension: :data:`jndviewer.core.image.IMAGE_SUFFIXES`)
+are ignored; image files that are not named like a level (such as the source) are kept in
 :attr:`FolderScan.others`.
 """
 
@@ -39,7 +39,6 @@ from jndviewer.core.codecs.base import CodecError, Level
 from jndviewer.core.image import IMAGE_SUFFIXES
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "SCHEMES",
     "AmbiguousSchemeError",
     "FolderScan",
