@@ -7,14 +7,19 @@ This module does not import torch when it is imported: :func:`luma_tensor` and t
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Protocol, overload
 
 import numpy as np
 
 if TYPE_CHECKING:
     import torch
 
-    from jndviewer.core.image.model import Image
+
+class HasLuma(Protocol):
+    """Anything with a luma plane, such as an :class:`~jndviewer.core.image.model.Image` (whose module imports this
+    one, so this one names it only by what it offers)."""
+
+    def luma(self) -> np.ndarray: ...
 
 __all__ = ["LUMA_WEIGHTS", "luma_tensor", "rgb_to_luma"]
 
@@ -96,7 +101,7 @@ def _is_torch_tensor(value: object) -> bool:
 
 
 def luma_tensor(
-    image: Image | np.ndarray,
+    image: HasLuma | np.ndarray,
     *,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
@@ -125,7 +130,7 @@ def luma_tensor(
     """
     import torch
 
-    image_luma = getattr(image, "luma", None)  # an Image (its module imports this one, so it is not imported here)
+    image_luma = getattr(image, "luma", None)  # an Image, or anything else with a luma plane (HasLuma)
     if callable(image_luma):
         luma = image_luma()
     else:
