@@ -14,8 +14,6 @@ from PySide6.QtCore import QSettings, QThreadPool
 from jndviewer.app.modes import CompareMode, WipeStop
 from jndviewer.app.state import ViewState
 from jndviewer.app.workers import JobRunner, Notifier
-from jndviewer.core import views
-from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError
 
 
@@ -143,14 +141,3 @@ def test_cancel_drops_the_result(runner, qtbot) -> None:
         runner.cancel()
     qtbot.waitUntil(lambda: runner.in_flight == 0)
     assert results == [] and not runner.busy
-
-
-def test_curve_levels_subsample_slow_codecs() -> None:
-    jpeg = create_codec("jpeg")
-    assert views.curve_levels(jpeg) == list(range(1, 101))
-    avif = create_codec("avif")
-    levels = views.curve_levels(avif)
-    ordered = list(avif.ordered_worst_to_best())
-    assert len(levels) <= views.SLOW_CODEC_POINTS + 1
-    assert levels[0] == ordered[0] and levels[-1] == ordered[-1]
-    assert views.default_level(tuple(range(1, 101))) == 75
