@@ -28,14 +28,17 @@ from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
-from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
+from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityPredictor, default_params  # noqa: E402
 from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor  # noqa: E402
+from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--codecs", default="jpeg,webp,avif")
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--displays", default="standard_fhd", help="standard_fhd (38 ppd) and/or standard_4k (75)")
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--weights", default=None)
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
@@ -51,26 +54,33 @@ def main() -> int:
     visibility = PooledVisibilityPredictor(default_params())
     print("\n".join(machine_lines()))
     print(f"SG-JND: {sgjnd.network.config}; training-free: {visibility.params}\n")
+    predictors = {}  # (task, ppd) -> (SG-JND, training-free) for that viewing condition
+    for task in args.tasks.split(","):
+        for display in args.displays.split(","):
+            condition = ViewingCondition(DISPLAY_PPD[display], task)
+            predictors[task, display] = (SGJNDPredictor(args.weights, condition=condition),
+                                         PooledVisibilityPredictor(default_params(), condition=condition))
     labels = read_labels(args.labels)
     train = read_labels(args.train_labels)
     root = Path(args.shared) / "data" / "images"
-    header = (f"{'codec':6s} {'images':>6s} {'SG-JND MAE':>10s} {'bias':>6s} {'enc':>5s} {'free MAE':>9s} {'bias':>6s} "
-              f"{'enc':>5s} {'const MAE':>9s}")
+    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'SG-JND MAE':>10s} {'bias':>6s} {'enc':>5s} "
+              f"{'free MAE':>9s} {'bias':>6s} {'enc':>5s} {'const MAE':>9s}")
     print(header)
     print("-" * len(header))
-    for codec_name in args.codecs.split(","):
-        chosen = sorted((lb for lb in labels if lb.codec == codec_name and lb.display == "standard_fhd"),
+    runs = [(codec, key, pair) for codec in args.codecs.split(",") for key, pair in predictors.items()]
+    for codec_name, (task, display), (sgjnd_here, visibility_here) in runs:
+        chosen = sorted((lb for lb in labels if lb.codec == codec_name and lb.display == display and lb.task == task),
                         key=lambda lb: lb.image)[: args.images]
         if not chosen:
             continue
         codec = create_codec(codec_name)
         constant = float(np.median([lb.pwjnd_level for lb in train if lb.codec == codec_name
-                                    and lb.display == "standard_fhd"]))
+                                    and lb.display == display and lb.task == task]))
         rows = {"sg": [], "sg_bias": [], "sg_enc": [], "free": [], "free_bias": [], "free_enc": [], "const": []}
         for label in chosen:
             image = load(root / label.image)
-            a = sgjnd.predict(image, codec)
-            b = visibility.predict(image, codec)
+            a = sgjnd_here.predict(image, codec)
+            b = visibility_here.predict(image, codec)
             rows["sg"].append(abs(a.level - label.pwjnd_level))
             rows["sg_bias"].append(a.level - label.pwjnd_level)
             rows["sg_enc"].append(a.encodes)
@@ -79,7 +89,8 @@ def main() -> int:
             rows["free_enc"].append(b.encodes)
             rows["const"].append(abs(constant - label.pwjnd_level))
         mean = {k: float(np.mean(v)) for k, v in rows.items()}
-        print(f"{codec_name:6s} {len(chosen):6d} {mean['sg']:10.2f} {mean['sg_bias']:+6.2f} {mean['sg_enc']:5.1f} "
+        print(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(chosen):6d} {mean['sg']:10.2f} "
+              f"{mean['sg_bias']:+6.2f} {mean['sg_enc']:5.1f} "
               f"{mean['free']:9.2f} {mean['free_bias']:+6.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}", flush=True)
     from PIL import Image
 

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES, POOLINGS, SUBBAND
     from jndviewer.core.pwjnd.registry import PREDICTORS
     from jndviewer.core.pwjnd.search import STRATEGIES
-    from jndviewer.core.viewing import DEFAULT_PPD
+    from jndviewer.core.viewing import DEFAULT_PPD, FLICKER, SIDE_BY_SIDE, TASKS
 
     parser = argparse.ArgumentParser(
         prog="jndviewer",
@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         "mcl-jci, konjnd, cnn-jnd). Split by source image; Kodak is never used. Resumes from RUN when it exists.",
     )
     sgjnd.add_argument("--data", nargs="+",
-                       help=f"datasets (KIND:PATH,...; default: the JPEG labels of {TRAINING_LABELS})")
+                       help=f"datasets (KIND:PATH,...; default: the JPEG, WebP and AVIF labels of {TRAINING_LABELS} "
+                       "for both viewing tasks)")
     sgjnd.add_argument("--run", default="runs/sgjnd")
     sgjnd.add_argument("--export", type=Path, help="final weights (default: the packaged sgjnd.pt)")
     sgjnd.add_argument("--steps", type=_positive_int, default=4000)
@@ -165,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
 
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
+        sub.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or "
+                         "folder:PATH[,scheme=bpg][,better=high][,source=FILE][,family=heif]")
         sub.add_argument("--predictor", default="visibility", choices=tuple(PREDICTORS),
                          help=f"{predictors} (default %(default)s)")
         sub.add_argument(
@@ -175,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--ppd", type=float, help=f"viewing condition in pixels per degree (default {DEFAULT_PPD:g}: 24-inch "
             "1080p at 60 cm)",
+        )
+        sub.add_argument(
+            "--task", choices=TASKS, help=f"viewing task: {SIDE_BY_SIDE} (the images next to each other, MCL-JCI's "
+            f"protocol; the default) or {FLICKER} (alternating in place 8 times a second, KonJND-1k's; distortion "
+            "shows at much better quality)",
         )
         sub.add_argument("--pooling", choices=POOLINGS)
         sub.add_argument("--threshold", type=float, help="decision threshold (default: calibrated)")
@@ -216,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--labels", type=Path, help=f"reference-label CSV (default: {TRAINING_LABELS})")
     calibrate.add_argument("--images", type=Path, help="folder the label paths are relative to (default: ../shared's)")
     calibrate.add_argument("--codec", default="jpeg")
-    calibrate.add_argument("--display", default="standard_fhd")
+    calibrate.add_argument("--display", default="standard_fhd", help="standard_fhd (38 ppd) or standard_4k (75 ppd)")
+    calibrate.add_argument("--task", default=SIDE_BY_SIDE, choices=TASKS, help="the viewing task of the labels")
     calibrate.add_argument(
         "--models", default="subband,chou1995,yang2005,wu2013,wu2017", help="subband and/or pixel JND models"
     )
@@ -234,11 +242,20 @@ def _predictor_options(args: argparse.Namespace) -> dict:
             "strategy": args.strategy, "weights": weights}
 
 
+def _describe_folder(spec: str, codec: Any = None) -> None:
+    """Say on stderr what was found in a folder ladder: its scheme, better end, source and calibration family."""
+    from jndviewer.core.codecs import FOLDER_PREFIX, create_codec
+
+    if spec.startswith(FOLDER_PREFIX):
+        print(f"jndviewer: {(codec or create_codec(spec)).describe()}", file=sys.stderr)
+
+
 def _condition(args: argparse.Namespace) -> Any:
     """The viewing condition given on the command line."""
     from jndviewer.core.viewing import ViewingCondition
 
-    return ViewingCondition() if args.ppd is None else ViewingCondition(ppd=args.ppd)
+    given = {"ppd": args.ppd, "task": args.task}
+    return ViewingCondition(**{k: v for k, v in given.items() if v is not None})
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -253,6 +270,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not images:
         raise JndViewerError("No images were found in the given paths.")
     check_request(args.predictor, _predictor_options(args), _condition(args))
+    _describe_folder(args.codec)
     if args.output.suffix.lower() not in (".json", ".csv"):
         raise JndViewerError(f"Cannot write results to {args.output.name}: use .json or .csv.")
     results = read_results(args.output)
@@ -273,7 +291,8 @@ def run_predict(args: argparse.Namespace) -> int:
     run_batch(images, args.codec, args.predictor, _predictor_options(args), condition=_condition(args), jobs=args.jobs,
               done=done, on_result=on_result, on_error=on_error, progress=bar.update)
     bar.close()
-    print(f"wrote {args.output}: {len(results)} results ({skipped} already there), {len(errors)} errors")
+    print(f"wrote {args.output}: {len(results)} results ({skipped} already there) for "
+          f"{_condition(args).describe()}, {len(errors)} errors")
     return 1 if errors and not results else 0
 
 
@@ -282,8 +301,10 @@ def run_export(args: argparse.Namespace) -> int:
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
     from jndviewer.core.pwjnd.registry import create_predictor
+    from jndviewer.core.viewing import describe_condition
 
     codec = create_codec(args.codec)
+    _describe_folder(args.codec, codec)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
     folder_mode = args.image.is_dir()
     images = collect_images([args.image])
@@ -298,8 +319,9 @@ def run_export(args: argparse.Namespace) -> int:
             if folder_mode:
                 target = (args.output / path.relative_to(args.image)).with_suffix(codec.suffix)
             write_image_at_level(image, codec, result, target, path)
-            print(f"{path.name}: {codec.level_name} {result.level} ({result.nbytes} bytes, {result.bpp:.3f} bpp, "
-                  f"{100 * result.bitrate_saving:.1f}% smaller than level {result.best_level}) -> {target}")
+            print(f"{path.name}: {codec.level_name} {result.level} for {describe_condition(result.condition)} "
+                  f"({result.nbytes} bytes, {result.bpp:.3f} bpp, {100 * result.bitrate_saving:.1f}% smaller than "
+                  f"level {result.best_level}) -> {target}")
         except JndViewerError as err:
             failures += 1
             print(f"jndviewer: {path}: {err}", file=sys.stderr)
@@ -318,7 +340,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         raise JndViewerError(f"The {args.predictor} predictor has nothing to calibrate.")
     calibrate(
         args.labels or _training_labels("--labels"), args.images or _shared_images("--images"),
-        models=tuple(args.models.split(",")), codec=args.codec, display=args.display,
+        models=tuple(args.models.split(",")), codec=args.codec, display=args.display, task=args.task,
         model_ppds=tuple(float(v) for v in args.model_ppds.split(",")),
         cache=args.cache, output=args.output or calibration_file(), log=lambda line: print(line, flush=True),
     )
@@ -366,6 +388,7 @@ def run_map(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, model_file
+    from jndviewer.core.viewing import SIDE_BY_SIDE
 
     if args.train_kind == "codec":
         from jndviewer.core.device import select_device
@@ -389,7 +412,11 @@ def run_train(args: argparse.Namespace) -> int:
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
                               backbone_differences=args.backbone_differences, patch_layout=args.patch_layout,
                               **({} if args.patches is None else {"patches": args.patches})).to_dict()
-        data = args.data or [f"reference:{_training_labels('--data')},images={_shared_images('--data')},codec=jpeg"]
+        data = args.data
+        if not data:
+            labels, images = _training_labels("--data"), _shared_images("--data")
+            data = [f"reference:{labels},images={images},codec={codec},task={task}"
+                    for codec in ("jpeg", "webp", "avif") for task in network["tasks"] or (SIDE_BY_SIDE,)]
         export = str(args.export or model_file(SGJND_WEIGHTS))
         config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
@@ -407,7 +434,9 @@ def run_codecs() -> int:
         state = "available" if info.available else f"unavailable: {info.reason}"
         print(f"{info.name:12s} {info.title}")
         print(f"{'':12s} {info.level_name} {info.levels}, {info.better} is better; {state}")
-    print(f"{'folder:PATH':12s} a folder of pre-compressed files of one image (NAME_QQQ.ext, MCL-JCI, KonJND-1k)")
+    print(f"{'folder:PATH':12s} a folder of pre-compressed files of one image (NAME_QQQ.ext, MCL-JCI, KonJND-1k);")
+    print(f"{'':12s} options ,scheme=generic|mcl-jci|jpeg|bpg ,better=high|low ,source=FILE "
+          ",family=jpeg|webp|avif|heif")
     return 0
 
 

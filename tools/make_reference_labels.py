@@ -1,5 +1,8 @@
 """Derive per-image reference PW-JND labels from JOD curves (the fitted cvvdp proxy) and write them as CSV.
 
+One label per image, codec, display and viewing task: side by side at 9.0 JOD (fitted to MCL-JCI) and flicker at
+9.68 JOD (JPEG AIC-3's 1 JND); see jndviewer/core/pwjnd/labels.py.
+
 Runs in the project's environment (only reads CSVs). Inputs: the shared BSDS500/McMaster curves
 (../shared/data/labels/cvvdp/jod_curves.csv) and the Kodak curves made by tools/cvvdp/jod_curves.py.
 Usage (from the repository root):
@@ -18,17 +21,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jndviewer.core.pwjnd.labels import PROXY_JOD_THRESHOLD, labels_from_curves, write_labels
+from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, write_labels
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("curves", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--threshold", type=float, default=PROXY_JOD_THRESHOLD)
+    parser.add_argument("--tasks", default=",".join(TASK_JOD_THRESHOLD),
+                        help="viewing tasks to label, each at its JOD threshold (default: all)")
     args = parser.parse_args()
     with args.curves.open(newline="") as handle:
-        labels = labels_from_curves(csv.DictReader(handle), args.threshold)
+        rows = list(csv.DictReader(handle))
+    labels = [label for task in args.tasks.split(",") for label in labels_from_curves(rows, task=task)]
     write_labels(labels, args.output)
     print(f"wrote {len(labels)} labels to {args.output}")
     return 0

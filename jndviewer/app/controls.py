@@ -30,7 +30,7 @@ from jndviewer.core.catalog import JND_MODEL_NAMES, POOLINGS
 from jndviewer.core.codecs import CODECS
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.pwjnd.search import STRATEGIES
-from jndviewer.core.viewing import PPD_RANGE
+from jndviewer.core.viewing import PPD_RANGE, TASK_WORDS, TASKS
 
 #: One line per JND component, shown under the component chooser (for teaching).
 COMPONENT_NOTES = {
@@ -187,6 +187,16 @@ class ControlsPanel(QWidget):
         row.addWidget(self.ppd_spin, 1)
         row.addWidget(screen)
         form.addRow("Viewing", row)
+        self.task_combo = QComboBox()
+        self.task_combo.setObjectName("task")
+        for name in TASKS:
+            self.task_combo.addItem(TASK_WORDS[name], name)
+        self.task_combo.setToolTip(
+            "The viewing task the predictions are for: side by side (the images next to each other, MCL-JCI's "
+            "protocol) or flicker (the images alternating in place 8 times a second, KonJND-1k's): people see "
+            "distortion at much better quality when it flickers"
+        )
+        form.addRow("Task", self.task_combo)
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("device")
         self.device_combo.addItem("auto", "auto")
@@ -287,6 +297,7 @@ class ControlsPanel(QWidget):
         )
         self.opacity_slider.valueChanged.connect(lambda v: setattr(s, "overlay_opacity", v / 100.0))
         self.ppd_spin.valueChanged.connect(lambda v: setattr(s, "ppd", v))
+        self.task_combo.currentIndexChanged.connect(lambda _: setattr(s, "task", self.task_combo.currentData()))
         self.device_combo.currentIndexChanged.connect(lambda _: setattr(s, "device", self.device_combo.currentData()))
         self.calibrated_check.toggled.connect(self._on_threshold_edit)
         self.threshold_spin.valueChanged.connect(lambda _: self._on_threshold_edit())
@@ -313,6 +324,7 @@ class ControlsPanel(QWidget):
         s.component_changed.connect(lambda _: self._sync_component_note())
         s.overlay_opacity_changed.connect(lambda _: self.sync_from_state())
         s.ppd_changed.connect(lambda _: self.sync_from_state())
+        s.task_changed.connect(lambda _: self.sync_from_state())
         s.device_changed.connect(lambda _: self.sync_from_state())
         s.threshold_changed.connect(lambda _: self.sync_from_state())
         s.pooling_changed.connect(lambda _: self.sync_from_state())
@@ -331,6 +343,7 @@ class ControlsPanel(QWidget):
             (self.codec_combo, s.codec), (self.model_combo, s.jnd_model), (self.component_combo, s.component),
             (self.device_combo, s.device), (self.pooling_combo, s.pooling), (self.strategy_combo, s.strategy),
             (self.go_predictor_combo, s.go_predictor), (self.visibility_model_combo, s.visibility_model),
+            (self.task_combo, s.task),
         ):  # fmt: skip
             index = combo.findData(value)
             if index >= 0 and index != combo.currentIndex():

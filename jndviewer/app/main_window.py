@@ -35,6 +35,7 @@ from jndviewer.app.plots import PlotsPanel
 from jndviewer.app.readouts import ReadoutsPanel, format_bytes, format_ms, short_name
 from jndviewer.app.session import Session
 from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
+from jndviewer.app.task_bar import TaskBar
 from jndviewer.app.workers import JobRunner, Notifier
 from jndviewer.core import views
 from jndviewer.core.image import IMAGE_SUFFIXES
@@ -90,6 +91,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        self.task_bar = TaskBar(self.state)
+        layout.addWidget(self.task_bar)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.cursor_label)
         self.setCentralWidget(central)

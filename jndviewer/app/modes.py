@@ -16,7 +16,11 @@ class CompareMode(enum.Enum):
     DISTORTED = ("distorted", "D", "Distorted", "Show the decoded image at the current level (B)")
     SIDE_BY_SIDE = ("side_by_side", "S", "Side by side", "A and B next to each other, zoom and pan linked")
     WIPE = ("wipe", "W", "Wipe", "A left of a draggable divider, B right of it (keys 1/2/3: all A, half, all B)")
-    FLICKER = ("flicker", "F", "Flicker", "Alternate A and B at a fixed rate (8 Hz by default) to spot changes")
+    FLICKER = (
+        "flicker", "F", "Flicker",
+        "Alternate A and B in place (each shown 125 ms by default, KonJND-1k's flicker test) to spot changes; the "
+        "flicker task's predictions are for this view",
+    )  # fmt: skip
     DIFFERENCE = ("difference", "X", "Difference", "|B - A| per channel, amplified by the difference gain")
     VISIBILITY = (
         "visibility", "V", "Visibility",
@@ -62,5 +66,6 @@ class WipeStop(enum.Enum):
         self.label = label
 
 
-#: Default flicker rate in Hz: full A-B cycles per second (each image is shown for 1 / (2 rate) seconds).
-DEFAULT_FLICKER_HZ = 8.0
+#: Default flicker rate in Hz: full A-B cycles per second (each image is shown for 1 / (2 rate) seconds). 4 cycles are
+#: KonJND-1k's 8 switches per second (each image 125 ms), the flicker task the predictors are calibrated for.
+DEFAULT_FLICKER_HZ = 4.0

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from jndviewer.core.pwjnd.registry import PREDICTORS
+from jndviewer.core.viewing import describe_condition
 
 
 def format_bytes(nbytes: float) -> str:
@@ -43,7 +44,7 @@ def describe_search(result: Any) -> str:
     """How a prediction searched: encodes, time, the predictor's own parameters and the condition, in one line."""
     info = PREDICTORS.get(result.predictor)
     detail = info.describe(result.params) if info is not None else str(result.params.get("strategy", ""))
-    where = f" at {result.condition['ppd']:g} ppd" if "ppd" in result.condition else ""
+    where = f" for {describe_condition(result.condition)}" if result.condition else ""
     return f"{result.encodes} encodes in {format_ms(result.seconds)} ({detail}{where})"
 
 
@@ -157,9 +158,10 @@ class ReadoutsPanel(QWidget):
 
     @staticmethod
     def summary(result: Any, level_name: str) -> str:
-        """``quality 31 · 0.620 bpp · 38.0 % saved · 38 ppd`` (with a note when even the best level is visible)."""
+        """``quality 31 · 0.620 bpp · 38.0 % saved · 38 ppd, side by side`` (with a note when even the best level is
+        visible): the viewing condition it is for is always said."""
         note = " (even the best level is visible)" if result.all_visible else ""
-        where = f" · {result.condition['ppd']:g} ppd" if "ppd" in result.condition else ""
+        where = f" · {describe_condition(result.condition)}" if result.condition else ""
         return (
             f"{level_name} {result.level}{note} · {result.bpp:.3f} bpp · {100 * result.bitrate_saving:.1f} % saved"
             f"{where}"

@@ -4,7 +4,8 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m jndviewer.app.screenshots docs/screenshots
 
-Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png`` and ``jnd_overlay.png`` (the whole window) and
+Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png``, ``jnd_overlay.png`` and ``flicker_task.png`` (the
+Flicker mode with its bar and the flicker task's predictions; the whole window) and
 ``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image, and ``patch_weights.png`` (the
 window with SG-JND's patch-weight overlay, after every prediction) when SG-JND's packaged weights exist (otherwise it
 says so and skips it). ``--only NAME[,NAME]`` takes just those. The window uses temporary settings,
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         shoot("plots", widget=window.analysis_dock)
         if not wanted or "patch_weights" in wanted:
             _patch_weights(app, window, shoot)
+        if not wanted or "flicker_task" in wanted:
+            _flicker_task(app, window, shoot)
         window.close()
     return 0
 
@@ -125,6 +128,18 @@ def _patch_weights(app, window, shoot) -> None:
     canvas.fit()
     _wait(app, lambda: canvas.patches is not None and canvas.patches.level == state.level)
     shoot("patch_weights")
+
+
+def _flicker_task(app, window, shoot) -> None:
+    """The Flicker mode after one click on its bar: every prediction for the flicker task, at its PW-JND."""
+    session, state, canvas = window.session, window.state, window.canvas
+    state.patch_overlay = False
+    state.mode = CompareMode.FLICKER
+    window.task_bar.button.click()
+    _wait(app, lambda: not session.busy and "visibility" in session.predictions.results)
+    state.level = session.predictions.results["visibility"].level
+    canvas.show_region(QRectF(230, 40, 300, 220))
+    shoot("flicker_task")
 
 
 if __name__ == "__main__":

@@ -155,11 +155,13 @@ class Session(QObject):
                        state.visibility_model_changed):
             signal.connect(self._schedule_jnd)
         state.pooling_changed.connect(self._schedule_jnd)  # the scorer's pooling draws the curve
+        state.task_changed.connect(self._schedule_jnd)  # so does the task's (its calibrated pooling)
         for signal in (state.jnd_model_changed, state.device_changed, state.threshold_changed, state.pooling_changed,
                        state.strategy_changed, state.visibility_model_changed):
             signal.connect(lambda *_: self._schedule_predict((TUNED_PREDICTOR,)))
-        state.ppd_changed.connect(lambda *_: self._schedule_predict(self.predictions.names))  # the condition
-        state.ppd_changed.connect(lambda *_: self.refresh_patches())
+        for signal in (state.ppd_changed, state.task_changed):  # the viewing condition: every prediction
+            signal.connect(lambda *_: self._schedule_predict(self.predictions.names))
+            signal.connect(lambda *_: self.refresh_patches())
 
     # ------------------------------------------------------------------------------------------------------------
     # Public API
@@ -177,7 +179,7 @@ class Session(QObject):
 
     def condition(self) -> ViewingCondition:
         """The viewing condition the state describes."""
-        return ViewingCondition(ppd=self.state.ppd)
+        return ViewingCondition(ppd=self.state.ppd, task=self.state.task)
 
     def compute_jnd(self) -> None:
         """(Re)compute the JND map of the current image with the state's model, parameters and viewing condition."""
@@ -233,7 +235,7 @@ class Session(QObject):
         s = self.state
         return views.predictor_params(
             jnd_model="subband" if s.visibility_model == "subband" else s.jnd_model, pooling=s.pooling,
-            threshold=s.threshold,
+            threshold=s.threshold, task=s.task,
         )  # fmt: skip
 
     def cached_frame(self, level: int) -> Frame | None:

@@ -19,7 +19,7 @@ from jndviewer.app.modes import DEFAULT_FLICKER_HZ, CompareMode
 from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES, POOLINGS
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.pwjnd.search import STRATEGIES
-from jndviewer.core.viewing import DEFAULT_PPD, PPD_RANGE
+from jndviewer.core.viewing import DEFAULT_PPD, DEFAULT_TASK, PPD_RANGE, TASKS
 
 ORGANIZATION = "jndviewer"
 APPLICATION = "jndviewer"
@@ -84,6 +84,8 @@ class ViewState(QObject):
         Overrides of the model's parameters (empty: the published values).
     ppd : float
         Viewing condition in pixels per degree.
+    task : str
+        Viewing task the predictions are for: ``side-by-side`` or ``flicker``.
     component : str
         ``"threshold"`` or one of the model's component names, shown in JND mode.
     overlay_opacity : float
@@ -113,6 +115,7 @@ class ViewState(QObject):
     jnd_model_changed = Signal(str)
     model_params_changed = Signal(object)
     ppd_changed = Signal(float)
+    task_changed = Signal(str)
     component_changed = Signal(str)
     overlay_opacity_changed = Signal(float)
     device_changed = Signal(str)
@@ -125,9 +128,9 @@ class ViewState(QObject):
 
     #: Fields written to and read from the settings (image_path and level are session-only).
     PERSISTENT = (
-        "codec", "mode", "wipe", "flicker_hz", "difference_gain", "jnd_model", "model_params", "ppd", "component",
-        "overlay_opacity", "device", "threshold", "visibility_model", "pooling", "strategy", "go_predictor",
-        "patch_overlay",
+        "codec", "mode", "wipe", "flicker_hz", "difference_gain", "jnd_model", "model_params", "ppd", "task",
+        "component", "overlay_opacity", "device", "threshold", "visibility_model", "pooling", "strategy",
+        "go_predictor", "patch_overlay",
     )  # fmt: skip
 
     image_path = _field("image_path", str)
@@ -140,6 +143,7 @@ class ViewState(QObject):
     jnd_model = _field("jnd_model", str)
     model_params = _field("model_params", dict)
     ppd = _field("ppd", _clamp(*PPD_RANGE))
+    task = _field("task", str)
     component = _field("component", str)
     overlay_opacity = _field("overlay_opacity", _clamp(0.0, 1.0))
     device = _field("device", str)
@@ -168,6 +172,7 @@ class ViewState(QObject):
             "jnd_model": DEFAULT_JND_MODEL,
             "model_params": {},
             "ppd": DEFAULT_PPD,
+            "task": DEFAULT_TASK,
             "component": "threshold",
             "overlay_opacity": 0.75,
             "device": "auto",
@@ -237,6 +242,8 @@ class ViewState(QObject):
             return str(raw) if str(raw) in JND_MODEL_NAMES else default
         if name == "go_predictor":
             return str(raw) if str(raw) in PREDICTORS else default
+        if name == "task":
+            return str(raw) if str(raw) in TASKS else default
         if name == "pooling":
             return str(raw) if str(raw) in POOLINGS else default
         if name == "strategy":

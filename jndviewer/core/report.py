@@ -27,7 +27,8 @@ FORMAT = "jndviewer.results"
 VERSION = 1
 CSV_FIELDS = (
     "image", "codec", "predictor", "level", "nbytes", "bpp", "best_level", "best_nbytes", "bitrate_saving", "psnr",
-    "all_visible", "encodes", "seconds", "width", "height", "jnd_model", "ppd", "threshold", "strategy", "trace",
+    "all_visible", "encodes", "seconds", "width", "height", "jnd_model", "ppd", "task", "threshold", "strategy",
+    "trace",
 )
 
 
@@ -48,6 +49,7 @@ def csv_row(result: PWJND) -> dict[str, Any]:
         **{k: data[k] for k in CSV_FIELDS if k in data and k != "trace"},
         "jnd_model": params.get("jnd_model", ""),
         "ppd": result.condition.get("ppd", params.get("ppd", "")),
+        "task": result.condition.get("task", ""),
         "threshold": params.get("threshold", ""),
         "strategy": params.get("strategy", ""),
         "trace": ";".join(str(level) for level in result.trace),
@@ -100,7 +102,8 @@ def read_results(path: str | Path) -> list[PWJND]:
                 all_visible=row["all_visible"] == "True",
                 trace=[int(v) for v in row["trace"].split(";") if v],
                 params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"]},
-                condition={"ppd": float(row["ppd"])} if row["ppd"] else {},
+                condition={**({"ppd": float(row["ppd"])} if row["ppd"] else {}),
+                           **({"task": row["task"]} if row.get("task") else {})},
                 width=int(row["width"]), height=int(row["height"]), seconds=float(row["seconds"]),
             )
             for row in rows

@@ -1,10 +1,19 @@
 """The viewing condition: what every predictor and visibility model is told about how the images are seen.
 
-A picture-wise JND is a threshold of a viewer, so it depends on how the images are viewed. Today the condition holds
-the viewing distance as pixels per degree of visual angle (ppd): at more pixels per degree each pixel covers a
-smaller angle and fine distortions fade. Every prediction records the condition it was made for
-(:attr:`jndviewer.core.pwjnd.result.PWJND.condition`), and a predictor that cannot take a field into account says
-so in one sentence instead of ignoring it (:func:`jndviewer.core.pwjnd.registry.create_predictor`).
+A picture-wise JND is a threshold of a viewer, so it depends on how the images are viewed:
+
+- **the viewing distance**, as pixels per degree of visual angle (ppd): at more pixels per degree each pixel covers a
+  smaller angle and fine distortions fade;
+- **the viewing task**: people see distortion at much better quality when the reference and the distorted image
+  alternate in place than when they sit side by side. KonJND-1k's flicker test (Lin et al., IEEE TCSVT 32(9),
+  2022: the two images alternate every 125 ms, 8 switches per second) "doubles the perceptual sensitivity compared to
+  the standard binary search approach that successively compares a test image side by side with its reference";
+  MCL-JCI (Jin et al., 2016) was measured side by side. The reference labels read ColorVideoVDP's JOD curves at a
+  threshold per task (:data:`jndviewer.core.pwjnd.labels.TASK_JOD_THRESHOLD`).
+
+Every prediction records the condition it was made for (:attr:`jndviewer.core.pwjnd.result.PWJND.condition`), and a
+predictor that cannot take a field into account says so in one sentence instead of ignoring it
+(:func:`jndviewer.core.pwjnd.registry.create_predictor`).
 """
 
 from __future__ import annotations
@@ -20,6 +29,19 @@ from jndviewer.core.errors import JndViewerError
 DEFAULT_PPD = 38.0
 #: The viewing conditions the explorer offers, in pixels per degree (a phone at arm's length to a TV far away).
 PPD_RANGE = (5.0, 760.0)
+#: The viewing tasks: the two images side by side (MCL-JCI's protocol), or alternating in place 8 times a second
+#: (KonJND-1k's flicker test).
+SIDE_BY_SIDE = "side-by-side"
+FLICKER = "flicker"
+TASKS = (SIDE_BY_SIDE, FLICKER)
+#: The default task: side by side, what a user of jndviewer sees first (the explorer opens side by side, and the
+#: predictions were calibrated for it first); README "Viewing condition" says why.
+DEFAULT_TASK = SIDE_BY_SIDE
+#: How readouts name each task.
+TASK_WORDS = {SIDE_BY_SIDE: "side by side", FLICKER: "flicker"}
+#: A's and B's switches per second in KonJND-1k's flicker test (each image shown for 125 ms): the explorer's Flicker
+#: mode shows the flicker task at this rate by default.
+FLICKER_SWITCHES_PER_SECOND = 8.0
 
 
 @dataclass(frozen=True)
@@ -30,9 +52,12 @@ class ViewingCondition:
     ----------
     ppd
         Pixels per degree of visual angle at the centre of the screen (38: a 24-inch 1080p monitor at 60 cm).
+    task
+        ``side-by-side`` or ``flicker`` (:data:`TASKS`).
     """
 
     ppd: float = DEFAULT_PPD
+    task: str = DEFAULT_TASK
 
     def __post_init__(self) -> None:
         try:
@@ -44,6 +69,8 @@ class ViewingCondition:
         if not math.isfinite(ppd) or ppd <= 0:
             raise JndViewerError(f"A viewing condition of {ppd:g} pixels per degree is not possible.")
         object.__setattr__(self, "ppd", ppd)
+        if self.task not in TASKS:
+            raise JndViewerError(f"Unknown viewing task {self.task!r}; choose {' or '.join(TASKS)}.")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -65,12 +92,23 @@ class ViewingCondition:
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
     def describe(self) -> str:
-        """One phrase for readouts and logs, e.g. ``38 ppd``."""
-        return f"{self.ppd:g} ppd"
+        """One phrase for readouts and logs, e.g. ``38 ppd, side by side``."""
+        return describe_condition(self.to_dict())
+
+
+def describe_condition(condition: dict[str, Any]) -> str:
+    """The phrase of a recorded condition (a result's ``condition``): ``38 ppd, flicker``; fields it lacks are left
+    out (results from before the task was recorded were side by side, but say only their ppd)."""
+    parts = []
+    if "ppd" in condition:
+        parts.append(f"{float(condition['ppd']):g} ppd")
+    if "task" in condition:
+        parts.append(TASK_WORDS.get(condition["task"], str(condition["task"])))
+    return ", ".join(parts)
 
 
 #: Words for each condition field in sentences ("cannot take the viewing distance (ppd) into account").
-FIELD_WORDS = {"ppd": "the viewing distance (ppd)"}
+FIELD_WORDS = {"ppd": "the viewing distance (ppd)", "task": "the viewing task (flicker or side by side)"}
 
 
 def ppd_from_display(diagonal_inches: float, width_px: int, height_px: int, distance_cm: float) -> float:
@@ -100,4 +138,7 @@ DISPLAY_PRESETS: tuple[tuple[str, float, int, int, float], ...] = (
     ("55-inch 3840x2160 TV at 2 m", 55.0, 3840, 2160, 200.0),
 )
 
-__all__ = ["DEFAULT_PPD", "DISPLAY_PRESETS", "FIELD_WORDS", "PPD_RANGE", "ViewingCondition", "ppd_from_display"]
+__all__ = [
+    "DEFAULT_PPD", "DEFAULT_TASK", "DISPLAY_PRESETS", "FIELD_WORDS", "FLICKER", "FLICKER_SWITCHES_PER_SECOND",
+    "PPD_RANGE", "SIDE_BY_SIDE", "TASKS", "TASK_WORDS", "ViewingCondition", "describe_condition", "ppd_from_display",
+]

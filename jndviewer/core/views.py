@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from jndviewer.core.colormap import apply_colormap, visibility_colors
-from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 
 #: Codecs fast enough to sweep every level for the rate curve; slower ones are subsampled.
 FAST_CODECS = frozenset({"jpeg", "jpeg422", "jpeg444", "webp", "folder"})
@@ -50,12 +50,12 @@ class ModelInfo:
     fields: tuple[ParamField, ...]
 
 
-def predictor_params(*, jnd_model: str, pooling: str, threshold: float | None) -> Any:
+def predictor_params(*, jnd_model: str, pooling: str, threshold: float | None, task: str = SIDE_BY_SIDE) -> Any:
     """The training-free predictor's parameters: the calibration's best variant of ``jnd_model`` (``subband`` or a
-    pixel model) with the user's pooling and threshold on top."""
+    pixel model) for the viewing ``task``, with the user's pooling and threshold on top."""
     from jndviewer.core.pwjnd.pooled_visibility import default_params
 
-    return replace(default_params(jnd_model), pooling=pooling, threshold=threshold)
+    return replace(default_params(jnd_model, task), pooling=pooling, threshold=threshold)
 
 
 @dataclass

@@ -45,7 +45,7 @@ def test_predict_fills_readouts_and_plots(make_window, qtbot, idle, gray, fakes,
     # level L has v = (1, 2, 4) (5 - L) / 2 in thirds; Minkowski-4 pooled: 4.63 at level 2 (visible), 3.09 at 3
     assert result.level == 3
     readouts = window.readouts
-    assert readouts.text("pwjnd:visibility") == f"step 3 · 1.042 bpp · 40.0 % saved · {unit_ppd:g} ppd"
+    assert readouts.text("pwjnd:visibility") == f"step 3 · 1.042 bpp · 40.0 % saved · {unit_ppd:g} ppd, side by side"
     assert readouts.text("size") == "600 B, 1.042 bpp"  # 8 x 600 / (96 x 48)
     assert readouts.text("saving").startswith("40.0 % fewer bytes than step 5")
     assert "encodes in" in readouts.text("search") and "threshold 4" in readouts.text("search")

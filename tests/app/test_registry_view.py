@@ -46,7 +46,7 @@ def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy
     readouts = window.readouts
     assert readouts.title("pwjnd:toy") == "PW-JND (toy)" and readouts.title("here:toy") == "toy here"
     assert readouts.text("pwjnd:toy") == readouts.summary(toy, "quality")
-    assert readouts.text("pwjnd:toy").endswith("· 38 ppd")
+    assert readouts.text("pwjnd:toy").endswith("· 38 ppd, side by side")
 
     marks = window.plots.marks["toy"]
     assert [line.value() for line in marks.lines] == [toy.level, toy.level] and all(m.isVisible() for m in marks.lines)
@@ -65,12 +65,13 @@ def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy
     assert combo.itemText(combo.findData("toy")) == "toy (PSNR test)"
     combo.setCurrentIndex(combo.findData("toy"))
     assert window.state.go_predictor == "toy" and readouts.title("search") == "Search (toy)"
-    assert readouts.text("search").startswith(f"{toy.encodes} encodes in ") and "bisection at 38 ppd" in \
-        readouts.text("search")
+    search = readouts.text("search")
+    assert search.startswith(f"{toy.encodes} encodes in ") and "bisection for 38 ppd, side by side" in search
     window.controls.go_button.click()
     assert window.state.level == toy.level
     (back,) = read_results(window.export_results(tmp_path / "results.json"))
-    assert (back.predictor, back.level, back.trace, back.condition) == ("toy", toy.level, toy.trace, {"ppd": 38.0})
+    assert (back.predictor, back.level, back.trace, back.condition) == ("toy", toy.level, toy.trace,
+                                                                        {"ppd": 38.0, "task": "side-by-side"})
     target = tmp_path / "noisy.jnd.jpg"
     with qtbot.waitSignal(window.export_done, timeout=20_000):
         window.export_at_jnd(target)
@@ -88,11 +89,12 @@ def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy
     idle(window)
     results = session.predictions.results
     assert session.predictions.runners["sgjnd"].generation > generation
-    assert results["sgjnd"].condition == results["visibility"].condition == {"ppd": 60.0}
-    assert readouts.text("pwjnd:sgjnd").endswith("· 60 ppd") and readouts.text("pwjnd:visibility").endswith("· 60 ppd")
+    assert results["sgjnd"].condition == results["visibility"].condition == {"ppd": 60.0, "task": "side-by-side"}
+    assert readouts.text("pwjnd:sgjnd").endswith("· 60 ppd, side by side")
+    assert readouts.text("pwjnd:visibility").endswith("· 60 ppd, side by side")
     assert readouts.text("pwjnd:toy") == (
         "The toy predictor cannot take the viewing distance (ppd) into account; predict for the default viewing "
-        "condition (38 ppd) or choose another predictor."
+        "condition (38 ppd, side by side) or choose another predictor."
     )
     assert readouts.labels["pwjnd:toy"].styleSheet() == "color: #c62828;"
     assert "toy" not in results and not window.controls.go_button.isEnabled()  # toy is still the Go/Export choice

@@ -30,6 +30,7 @@ from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
 from jndviewer.core.pwjnd.sgjnd.patches import PatchReport
 from jndviewer.core.report import read_results
+from jndviewer.core.viewing import describe_condition
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def one_torch_thread():
 def summary(result, level_name: str = "quality") -> str:
     note = " (even the best level is visible)" if result.all_visible else ""
     saved = f"{result.bpp:.3f} bpp · {100 * result.bitrate_saving:.1f} % saved"
-    return f"{level_name} {result.level}{note} · {saved} · {result.condition['ppd']:g} ppd"
+    return f"{level_name} {result.level}{note} · {saved} · {describe_condition(result.condition)}"
 
 
 def rendered(pane, canvas, x: float, y: float) -> np.ndarray:
@@ -124,7 +125,7 @@ def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, id
     combo.setCurrentIndex(combo.findData("sgjnd"))
     assert window.state.go_predictor == "sgjnd"
     assert readouts.title("search") == "Search (SG-JND)"
-    assert "(sliding, 6 patches of 64 px, efficientnet-lite0 at 38 ppd)" in readouts.text("search")
+    assert "(sliding, 6 patches of 64 px, efficientnet-lite0 for 38 ppd, side by side)" in readouts.text("search")
     assert readouts.text("size") == f"{format_bytes(sg.nbytes)}, {sg.bpp:.3f} bpp"
     assert readouts.labels["pwjnd:sgjnd"].styleSheet() == "font-weight: bold;"
     assert readouts.labels["pwjnd:visibility"].styleSheet() == ""

@@ -491,3 +491,58 @@ def test_error_file_removed_after_construction(tmp_path: Path, source_rgb: np.nd
     with pytest.raises(CodecError) as info:
         codec.encode(source_rgb, 30)
     assert_one_sentence(str(info.value), "parrots_030.jpg")
+
+
+def save_bpg_as_jpeg(rgb: np.ndarray, folder: Path, base: str, levels: tuple[int, ...] = BPG_LEVELS) -> dict[int, Path]:
+    """KonJND-1k's public sample form: BPG levels stored decoded as JPEG (quality 100, 4:4:4), numbered so that
+    higher is better (the source blurred less for higher levels)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    picture, paths = PilImage.fromarray(rgb, "RGB"), {}
+    for index, level in enumerate(levels):
+        path = folder / f"{base}_BPG_{level:03d}.jpg"
+        blur = ImageFilter.GaussianBlur(0.5 + len(levels) - 1 - index)
+        picture.filter(blur).save(path, format="JPEG", quality=100, subsampling=0)
+        paths[level] = path
+    return paths
+
+
+def test_konjnd_bpg_stored_as_jpeg_files(tmp_path: Path, source_rgb: np.ndarray) -> None:
+    source = save_png(source_rgb, tmp_path / "source_image" / f"{KONJND_BASE}.png")
+    files = save_bpg_as_jpeg(source_rgb, tmp_path / "bpg", KONJND_BASE)
+    codec = FolderCodec(tmp_path / "bpg")
+    assert (codec.scheme, codec.better, codec.family, codec.source_path) == ("konjnd-bpg", "higher", "heif", source)
+    assert codec.best_level() == BPG_LEVELS[-1]
+    assert codec.size_note is not None and "JPEG (quality 100)" in codec.size_note
+    assert FolderCodec(tmp_path / "bpg", scheme="bpg").levels() == BPG_LEVELS  # scheme=bpg no longer refuses them
+    description = codec.describe()
+    assert "higher is better" in description and "calibrated as heif (detected)" in description
+    assert_encodes_files(codec, source_rgb, files)
+    errors = [np.abs(codec.encode(source_rgb, level).decoded.astype(int) - source_rgb).mean() for level in BPG_LEVELS]
+    assert errors == sorted(errors, reverse=True)  # better towards the higher levels
+
+
+def test_folder_spec_options_and_family(tmp_path: Path, source_rgb: np.ndarray) -> None:
+    from jndviewer.core.codecs import create_codec, parse_folder_spec
+
+    folder, _ = make_generic(tmp_path, source_rgb)
+    elsewhere = save_png(source_rgb, tmp_path / "elsewhere" / "original picture.png")
+    assert parse_folder_spec(f"folder:{folder},better=low,family=heif") == (folder, {"better": "low",
+                                                                                    "family": "heif"})
+    codec = create_codec(f"folder:{folder},better=low,source={elsewhere},family=webp")
+    assert (codec.better, codec.source_path, codec.family) == ("lower", elsewhere, "webp")
+    assert "calibrated as webp (given)" in codec.describe()
+    assert create_codec(f"folder:{folder}").family == "jpeg"  # .jpg files: detected
+    comma = tmp_path / "a,b"
+    save_jpegs(source_rgb, comma, "x_{:03d}.jpg")
+    assert create_codec(f"folder:{comma},better=high").folder == comma  # a comma that is not an option stays
+    png_folder = tmp_path / "png_ladder"
+    for quality, path in save_jpegs(source_rgb, png_folder, "p_{:03d}.jpg").items():
+        pillow = PilImage.open(path)
+        pillow.save(png_folder / f"p_{quality:03d}.png")
+        path.unlink()
+    unknown = create_codec(f"folder:{png_folder}")
+    assert unknown.family == "jpeg" and "not detected: JPEG's" in unknown.describe()
+    with pytest.raises(CodecError, match=r"^family must be one of jpeg, webp, avif, heif, not 'bpg'\.$"):
+        create_codec(f"folder:{folder},family=bpg")
+    with pytest.raises(CodecError, match=r"given twice"):
+        create_codec(f"folder:{folder},better=high,better=low")

@@ -79,7 +79,7 @@ def test_viewing_distance_changes_the_prediction(photo: np.ndarray) -> None:
     near = PooledVisibilityPredictor(params, condition=ViewingCondition(ppd=20.0)).predict(photo, codec)
     far = PooledVisibilityPredictor(params, condition=ViewingCondition(ppd=80.0)).predict(photo, codec)
     assert far.level < near.level  # farther away, coarser quantisation stays invisible
-    assert (near.condition, far.condition) == ({"ppd": 20.0}, {"ppd": 80.0})  # every result says what it is for
+    assert (near.condition["ppd"], far.condition["ppd"]) == (20.0, 80.0)  # every result says what it is for
 
 
 def test_predictor_result_is_consistent(photo: np.ndarray) -> None:

@@ -61,7 +61,7 @@ def test_a_registered_toy_predictor_runs_from_the_cli(toy, photo: Path, tmp_path
     expected = ToyPredictor().predict(load(photo), create_codec("jpeg"))
     assert (result.predictor, result.level, result.trace) == ("toy", expected.level, expected.trace)
     assert result.params == {"strategy": "bisection", "psnr_db": TOY_PSNR_DB}
-    assert result.condition == {"ppd": 38.0}
+    assert result.condition == {"ppd": 38.0, "task": "side-by-side"}
     # the decision is the toy's own: the PW-JND is the worst level at or above the PSNR, the one below it is not
     rgb, codec = load(photo).rgb8(), create_codec("jpeg")
     assert psnr(rgb, codec.encode(rgb, result.level).decoded) >= TOY_PSNR_DB
@@ -83,7 +83,7 @@ def test_a_condition_the_predictor_cannot_honour_is_one_sentence(toy, photo: Pat
     assert main(["predict", str(photo), "--predictor", "toy", "--ppd", "60", "--jobs", "1", "-o", str(output)]) == 2
     assert capsys.readouterr().err.strip() == (
         "jndviewer: error: The toy predictor cannot take the viewing distance (ppd) into account; predict for the "
-        "default viewing condition (38 ppd) or choose another predictor."
+        "default viewing condition (38 ppd, side by side) or choose another predictor."
     )
     assert not output.exists()
     with pytest.raises(JndViewerError, match="cannot take the viewing distance"):
@@ -110,7 +110,7 @@ def test_sgjnd_honours_the_viewing_distance(tmp_path: Path) -> None:
     levels = {ppd: create_predictor("sgjnd", condition=ViewingCondition(ppd)).predict(image, codec)
               for ppd in (20.0, 38.0, 60.0)}  # fmt: skip
     assert levels[20.0].level > levels[38.0].level > levels[60.0].level
-    assert [r.condition for r in levels.values()] == [{"ppd": 20.0}, {"ppd": 38.0}, {"ppd": 60.0}]
+    assert [r.condition["ppd"] for r in levels.values()] == [20.0, 38.0, 60.0]
     near_scores, far_scores = levels[38.0].scores, levels[60.0].scores
     common = sorted(set(near_scores) & set(far_scores))
     assert common and all(far_scores[q] < near_scores[q] for q in common)  # the same level: less visible far away
@@ -118,4 +118,4 @@ def test_sgjnd_honours_the_viewing_distance(tmp_path: Path) -> None:
     assert main(["predict", str(sample_image()), "--predictor", "sgjnd", "--ppd", "60", "--jobs", "1",
                  "-o", str(output)]) == 0  # fmt: skip
     (result,) = read_results(output)
-    assert (result.level, result.condition) == (levels[60.0].level, {"ppd": 60.0})
+    assert (result.level, result.condition["ppd"]) == (levels[60.0].level, 60.0)

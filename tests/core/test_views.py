@@ -61,7 +61,7 @@ def test_run_prediction_of_any_predictor_or_why_it_cannot_run(rgb, tmp_path: Pat
     with Ladder(rgb, create_codec("jpeg")) as ladder:
         result = views.run_prediction("visibility", rgb, ladder, options={"threshold": 1.0},
                                       condition=ViewingCondition(20.0), label="noisy")  # fmt: skip
-        assert (result.predictor, result.image, result.condition) == ("visibility", "noisy", {"ppd": 20.0})
+        assert (result.predictor, result.image, result.condition["ppd"]) == ("visibility", "noisy", 20.0)
         assert result.params["threshold"] == 1.0
         monkeypatch.setattr(sgjnd_predictor, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
         missing = views.run_prediction("sgjnd", rgb, ladder)

@@ -14,6 +14,8 @@ Each output row is one (image, codec, level, display):
     JPEG  img.save(buf, 'JPEG', quality=q)            (libjpeg-turbo, 4:2:0)
     WebP  img.save(buf, 'WEBP', quality=q)
     AVIF  img.save(buf, 'AVIF', quality=q, speed=6)   (libavif, 4:2:0)
+    HEIF  pillow_heif.from_bytes('RGB', size, rgb).save(buf, quality=q)   (x265 HEVC intra through pillow-heif 1.9.0,
+          exactly as jndviewer's `heif` codec encodes and decodes it; the closest installable relative of BPG)
 
 Compute mode (default) is resumable: rows already in OUT are skipped, new rows are appended and flushed after each
 image. Check mode (--check N) recomputes N seeded random rows of the shared CSV and compares them.
@@ -38,12 +40,13 @@ from PIL import Image
 SHARED_ROOT = Path("/work/shared/data/images")
 SHARED_CSV = Path("/work/shared/data/labels/cvvdp/jod_curves.csv")
 FIELDS = ("image", "codec", "level", "bytes", "display", "jod")
-CODECS = ("jpeg", "webp", "avif")
+CODECS = ("jpeg", "webp", "avif", "heif")
 DISPLAYS = ("standard_fhd", "standard_4k")
 DEFAULT_LEVELS: dict[str, list[int]] = {
     "jpeg": [*range(1, 100, 2), 100],
     "webp": [*range(1, 100, 2), 100],
     "avif": [*range(1, 98, 4), 100],
+    "heif": [*range(1, 98, 4), 100],
 }
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".webp"}
 EXPECTED_VERSIONS = {"cvvdp": "0.5.7", "pillow": "13.0.0"}
@@ -75,12 +78,24 @@ def encode(img: Image.Image, codec: str, level: int) -> bytes:
         img.save(buf, "WEBP", quality=level)
     elif codec == "avif":
         img.save(buf, "AVIF", quality=level, speed=6)
+    elif codec == "heif":
+        import pillow_heif
+
+        rgb = np.asarray(img.convert("RGB"))
+        pillow_heif.from_bytes(mode="RGB", size=(rgb.shape[1], rgb.shape[0]), data=rgb.tobytes()).save(
+            buf, quality=level
+        )
     else:
         raise ValueError(f"unknown codec {codec!r}")
     return buf.getvalue()
 
 
-def decode(data: bytes) -> np.ndarray:
+def decode(data: bytes, codec: str = "") -> np.ndarray:
+    if codec == "heif":  # as jndviewer's heif codec decodes it
+        import pillow_heif
+
+        decoded = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        return np.ascontiguousarray(np.asarray(decoded[0])[..., :3])
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"))
 
@@ -247,7 +262,7 @@ def compute(args: argparse.Namespace) -> int:
             rows = []
             for codec, level, displays in missing:
                 data = encode(src, codec, level)
-                test = decode(data)
+                test = decode(data, codec)
                 for d in displays:
                     rows.append((name, codec, level, len(data), d, f"{metric.jod(d, test, ref):.4f}"))
             # one write per image keeps OUT whole-image consistent; read_done repairs a torn last line
@@ -306,7 +321,7 @@ def check(args: argparse.Namespace) -> int:
         if key not in cache:
             src = load_source(root / r["image"])
             data = encode(src, r["codec"], key[2])
-            cache = {key: (len(data), decode(data), np.asarray(src))}
+            cache = {key: (len(data), decode(data, r["codec"]), np.asarray(src))}
         nbytes, test, ref = cache[key]
         jod = round(metric.jod(r["display"], test, ref), 4)
         d = jod - float(r["jod"])

@@ -48,12 +48,37 @@ class CodecInfo:
     reason: str
 
 
+#: The options a ``folder:PATH,option=value,...`` spec takes (the keyword arguments of ``FolderCodec``).
+FOLDER_OPTIONS = ("scheme", "better", "source", "family")
+
+
+def parse_folder_spec(spec: str) -> tuple[Path, dict[str, str]]:
+    """``folder:PATH[,scheme=bpg][,better=high][,source=FILE][,family=heif]`` -> the folder and its options.
+
+    Parts after the path that do not start with an option name stay part of the path (a folder name may hold a
+    comma). One sentence for an option given twice.
+    """
+    parts = spec[len(FOLDER_PREFIX) :].split(",")
+    path_parts, options = [parts[0]], {}
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if sep and key.strip() in FOLDER_OPTIONS:
+            if key.strip() in options:
+                raise CodecError(f"The folder ladder option {key.strip()} is given twice in {spec!r}.")
+            options[key.strip()] = value.strip()
+        else:
+            path_parts.append(part)
+    return Path(",".join(path_parts)), options
+
+
 def create_codec(spec: str, **options: Any) -> Codec:
-    """A codec by registry name (``jpeg``, ``webp``, ...) or ``folder:PATH`` for a folder ladder."""
+    """A codec by registry name (``jpeg``, ``webp``, ...) or ``folder:PATH[,option=value...]`` for a folder ladder
+    (options: :data:`FOLDER_OPTIONS`)."""
     if spec.startswith(FOLDER_PREFIX):
         from jndviewer.core.codecs.folder import FolderCodec
 
-        return FolderCodec(Path(spec[len(FOLDER_PREFIX) :]), **options)
+        folder, given = parse_folder_spec(spec)
+        return FolderCodec(folder, **{**given, **options})
     try:
         cls = CODECS[spec]
     except KeyError:

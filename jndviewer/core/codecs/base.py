@@ -59,6 +59,9 @@ class Codec(ABC):
     size_monotone
         Whether the compressed size is promised to grow towards the better end, within 1 % (tiny images can lose a
         byte between neighbouring JPEG qualities to entropy-coder rounding); tests check it when True.
+    family
+        The codec family whose calibration applies to it (``jpeg``, ``webp``, ``avif``, ``heif``, ...): its own name
+        unless it is a variant of another (JPEG 4:4:4) or a folder of another codec's files.
     """
 
     name: ClassVar[str] = ""
@@ -67,6 +70,10 @@ class Codec(ABC):
     better: ClassVar[Literal["higher", "lower"]] = "higher"
     level_name: ClassVar[str] = "quality"
     size_monotone: ClassVar[bool] = False
+
+    @property
+    def family(self) -> str:
+        return self.name
 
     @abstractmethod
     def levels(self) -> tuple[Level, ...]:

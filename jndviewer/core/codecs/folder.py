@@ -15,9 +15,11 @@ import numpy as np
 
 from jndviewer.core.codecs.base import Codec, CodecError, Encoded, Level, check_rgb
 from jndviewer.core.codecs.folder_scan import (
+    FAMILIES,
     SCHEMES,
     AmbiguousSchemeError,
     FolderScan,
+    detect_family,
     looks_like_folder_ladder,
     scan_folder,
 )
@@ -47,6 +49,10 @@ class FolderCodec(Codec):
         Which end of the levels is better; the scheme's convention when omitted (higher, except KonJND BPG).
     scheme : str, optional
         Force a naming scheme; required for a folder holding both KonJND JPEG and BPG files.
+    family : {"jpeg", "webp", "avif", "heif"}, optional
+        The codec family that made the files, whose calibration the predictors apply; detected from the scheme and
+        the files' format when omitted (:func:`~jndviewer.core.codecs.folder_scan.detect_family`; JPEG's
+        calibration when it cannot be told).
 
     Attributes
     ----------
@@ -73,8 +79,15 @@ class FolderCodec(Codec):
         *,
         better: str | None = None,
         scheme: str | None = None,
+        family: str | None = None,
     ) -> None:
         self.scan = scan_folder(folder, scheme=scheme, better=better, source=source)
+        if family is not None and family not in FAMILIES:
+            raise CodecError(f"family must be one of {', '.join(FAMILIES)}, not {family!r}.")
+        detected = detect_family(self.scan.scheme, self.scan.suffix)
+        self.family_given = family is not None
+        self._family = family or detected or "jpeg"
+        self.family_detected = detected is not None
         self.folder = self.scan.folder
         folder_name = Path(os.path.abspath(self.folder)).name
         # Per-instance values of the class-level Codec attributes.
@@ -89,6 +102,11 @@ class FolderCodec(Codec):
 
     def __repr__(self) -> str:
         return f"FolderCodec({str(self.folder)!r}, scheme={self.scan.scheme!r}, levels={len(self.scan.files)})"
+
+    @property
+    def family(self) -> str:
+        """The codec family whose calibration applies (given, detected, or JPEG's when it cannot be told)."""
+        return self._family
 
     @property
     def scheme(self) -> str:
@@ -185,9 +203,10 @@ class FolderCodec(Codec):
         """One line: scheme, number of files, level range, better end, source, and the size note if any."""
         levels = self.levels()
         source = f"source {self.source_path}" if self.source_path is not None else "source not found"
+        how = "given" if self.family_given else ("detected" if self.family_detected else "not detected: JPEG's")
         text = (
             f"{self.name}: {self.title}, {self.scan.scheme_title} ladder of {len(levels)} files, {self.level_name} "
-            f"{levels[0]}..{levels[-1]} ({self.better} is better), {source}."
+            f"{levels[0]}..{levels[-1]} ({self.better} is better), {source}, calibrated as {self._family} ({how})."
         )
         if self.size_note:
             text += " " + self.size_note

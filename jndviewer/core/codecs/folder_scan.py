@@ -11,10 +11,16 @@ folder it describes. The naming scheme is recognised from the file names:
     source ``ImageJND_SRCxx.bmp`` (or ``.png``) lies in the folder, its parent, or a sibling such as ``../source/``.
 ``konjnd-jpeg`` and ``konjnd-bpg``
     KonJND-1k: ``{base}_JPEG_{QF:03d}.jpg`` (quality factor, higher is better) and ``{base}_BPG_{level:03d}.png``
-    (BPG quantiser, lower is better). The BPG files are stored decoded as PNG, so their sizes are PNG sizes, a
-    stand-in for the unknown BPG bitstream sizes (see :attr:`FolderScan.size_note`). The source ``{base}.*`` lies
-    in ``../source_image/`` (the KonJND layout: ``source_image/``, ``jpeg/`` and ``bpg/`` side by side) or next to
-    the files.
+    (BPG quantiser, lower is better). The BPG files are stored decoded, so their sizes are a stand-in for the unknown
+    BPG bitstream sizes (see :attr:`FolderScan.size_note`): as PNG, or, as KonJND-1k's public sample files are, as
+    JPEG files (quality 100, 4:4:4) numbered so that higher is better (``{base}_BPG_{level:03d}.jpg``). The source
+    ``{base}.*`` lies in ``../source_image/`` (the KonJND layout: ``source_image/``, ``jpeg/`` and ``bpg/`` side by
+    side) or next to the files.
+
+Each scheme also says which codec family made the files (:func:`detect_family`), so that the predictors apply that
+family's calibration: JPEG for MCL-JCI and KonJND JPEG, HEIF (the HEVC relative of BPG) for KonJND BPG, and for
+``generic`` the family of the files' format (``.jpg`` JPEG, ``.webp`` WebP, ``.avif`` AVIF, ``.heic`` HEIF);
+``family=`` overrides it.
 
 The source image is found by convention (a file whose stem is ``NAME``, ``NAME_source``, ``NAME_ref``,
 ``NAME_reference``, ``NAME_original`` or ``NAME_orig`` in the folder, its parent, or a sibling folder such as
@@ -39,9 +45,11 @@ from jndviewer.core.codecs.base import CodecError, Level
 from jndviewer.core.image import IMAGE_SUFFIXES
 
 __all__ = [
+    "FAMILIES",
     "SCHEMES",
     "AmbiguousSchemeError",
     "FolderScan",
+    "detect_family",
     "looks_like_folder_ladder",
     "scan_folder",
 ]
@@ -72,7 +80,7 @@ _PATTERNS: dict[Scheme, re.Pattern[str]] = {
 }
 _PATTERN_SUFFIXES: dict[Scheme, frozenset[str] | None] = {
     "konjnd-jpeg": frozenset({".jpg", ".jpeg"}),
-    "konjnd-bpg": frozenset({".png"}),
+    "konjnd-bpg": frozenset({".png", ".jpg", ".jpeg"}),
     "mcl-jci": frozenset({".jpg", ".jpeg"}),
     "generic": None,
 }
@@ -82,6 +90,7 @@ _SCHEME_TITLES: dict[Scheme, str] = {
     "konjnd-jpeg": "KonJND-1k JPEG",
     "konjnd-bpg": "KonJND-1k BPG",
 }
+_BETTER_ALIASES = {"higher": "higher", "high": "higher", "lower": "lower", "low": "lower"}
 _SCHEME_ALIASES: dict[str, Scheme] = {
     "generic": "generic",
     "mcl-jci": "mcl-jci",
@@ -93,9 +102,19 @@ _SCHEME_ALIASES: dict[str, Scheme] = {
     "bpg": "konjnd-bpg",
 }
 _BPG_SIZE_NOTE = (
-    "The BPG levels are stored decoded as PNG files, so their sizes are PNG sizes, a stand-in for the real BPG "
-    "bitstream sizes, which this folder does not hold."
+    "The BPG levels are stored decoded as {kind} files, so their sizes are {kind} sizes, a stand-in for the real "
+    "BPG bitstream sizes, which this folder does not hold."
 )
+#: Codec families a folder ladder can be calibrated as (``family=``).
+FAMILIES = ("jpeg", "webp", "avif", "heif")
+_FAMILY_OF_SUFFIX = {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp", ".avif": "avif", ".heic": "heif",
+                     ".heif": "heif"}  # fmt: skip
+_FAMILY_OF_SCHEME = {"mcl-jci": "jpeg", "konjnd-jpeg": "jpeg", "konjnd-bpg": "heif"}
+
+
+def detect_family(scheme: str, suffix: str) -> str | None:
+    """The codec family whose files a ladder holds, from its scheme and file format (None when unknown, e.g. PNG)."""
+    return _FAMILY_OF_SCHEME.get(scheme) or _FAMILY_OF_SUFFIX.get(suffix.lower())
 
 
 class AmbiguousSchemeError(CodecError):
@@ -237,10 +256,11 @@ def scan_folder(
     chosen_paths = set(files.values())
     others = tuple(path for path in images if path not in chosen_paths)
 
-    resolved_better: Better = better_override or ("lower" if chosen == "konjnd-bpg" else "higher")
+    bpg_as_png = chosen == "konjnd-bpg" and suffix.lower() == ".png"  # quantiser numbers; JPEG-stored: higher better
+    resolved_better: Better = better_override or ("lower" if bpg_as_png else "higher")
     level_name = "quality" if chosen in ("mcl-jci", "konjnd-jpeg") else "level"
     if chosen == "konjnd-bpg":
-        size_note: str | None = _BPG_SIZE_NOTE
+        size_note: str | None = _BPG_SIZE_NOTE.format(kind="PNG" if bpg_as_png else "JPEG (quality 100)")
     elif suffix.lower() in _LOSSLESS_SUFFIXES:
         size_note = (
             f"The levels are stored as {suffix} files, a lossless format, so their sizes are a stand-in for the "
@@ -302,11 +322,10 @@ def _normalise_scheme(scheme: str | None) -> Scheme | None:
 def _normalise_better(better: str | None) -> Better | None:
     if better is None:
         return None
-    if better == "higher":
-        return "higher"
-    if better == "lower":
-        return "lower"
-    raise CodecError(f"better must be 'higher' or 'lower', not {better!r}.")
+    resolved = _BETTER_ALIASES.get(str(better).strip().lower())
+    if resolved is None:
+        raise CodecError(f"better must be 'higher' or 'lower', not {better!r}.")
+    return resolved  # type: ignore[return-value]
 
 
 def _check_source(source: str | os.PathLike[str] | None) -> Path | None:

@@ -82,6 +82,10 @@ class JpegCodec(PillowCodec):
     def save_options(self, level: Level) -> dict[str, Any]:
         return {"quality": int(level), "subsampling": SUBSAMPLING[self.subsampling]}
 
+    @property
+    def family(self) -> str:
+        return "jpeg"  # 4:2:2 and 4:4:4 are calibrated as JPEG
+
 
 class Jpeg422Codec(JpegCodec):
     name = "jpeg422"

@@ -110,7 +110,7 @@ _OPTIONS: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
         "require_images": ("require_images", _yes_no),
     },
     "reference": {
-        "images": ("image_root", _path), "codec": ("codec", str), "display": ("display", str),
+        "images": ("image_root", _path), "codec": ("codec", str), "display": ("display", str), "task": ("task", str),
         "require_images": ("require_images", _yes_no),
     },
 }  # fmt: skip

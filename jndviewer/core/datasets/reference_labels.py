@@ -11,6 +11,7 @@ from jndviewer.core.datasets._tables import existing_file
 from jndviewer.core.datasets.sample import JNDSample
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import PROXY_DISPLAY, read_labels
+from jndviewer.core.viewing import SIDE_BY_SIDE, TASKS
 
 __all__ = ["codec_ladder", "read_reference_labels"]
 
@@ -32,9 +33,10 @@ def read_reference_labels(
     codec: str | None = None,
     display: str = PROXY_DISPLAY,
     *,
+    task: str = SIDE_BY_SIDE,
     require_images: bool = False,
 ) -> list[JNDSample]:
-    """Read our proxy reference labels: one sample per (image, codec) for one display.
+    """Read our proxy reference labels: one sample per (image, codec) for one display and one viewing task.
 
     Expected file: the CSV written by :func:`jndviewer.core.pwjnd.labels.write_labels` (columns ``image, codec,
     display, ppd, jod_threshold, pwjnd_level, bytes_at_pwjnd, best_level, bytes_at_best, levels``), for example
@@ -61,6 +63,8 @@ def read_reference_labels(
         Keep one codec (``"jpeg"``, ``"webp"``, ``"avif"``); all by default.
     display : str
         The display model (``"standard_fhd"``, the fitted proxy, by default; ``"standard_4k"``).
+    task : str
+        The viewing task of the labels (``"side-by-side"``, the default, or ``"flicker"``); ``meta["task"]``.
     require_images : bool
         Raise when a reference image does not exist.
 
@@ -79,14 +83,17 @@ def read_reference_labels(
     root = Path(image_root).expanduser() if image_root is not None else None
     if root is not None and not root.is_dir():
         raise JndViewerError(f"The image folder {root} for {path.name} does not exist.")
+    if task not in TASKS:
+        raise JndViewerError(f"Unknown viewing task {task!r} for {path.name}; choose {' or '.join(TASKS)}.")
     chosen = [
-        label for label in labels if label.display == display and (codec is None or label.codec == codec)
+        label for label in labels
+        if label.display == display and label.task == task and (codec is None or label.codec == codec)
     ]  # fmt: skip
     if not chosen:
         displays = ", ".join(sorted({label.display for label in labels})) or "none"
         codecs = ", ".join(sorted({label.codec for label in labels})) or "none"
         raise JndViewerError(
-            f"{path} has no label for codec {codec or 'any'} on display {display} (its displays: {displays}; "
+            f"{path} has no {task} label for codec {codec or 'any'} on display {display} (its displays: {displays}; "
             f"its codecs: {codecs})."
         )
     ladders: dict[str, tuple[tuple[int, ...], str]] = {}
@@ -106,6 +113,7 @@ def read_reference_labels(
                     "display": label.display, "ppd": label.ppd, "jod_threshold": label.jod_threshold,
                     "bytes_at_pwjnd": label.bytes_at_pwjnd, "best_level": label.best_level,
                     "bytes_at_best": label.bytes_at_best, "curve_levels": label.levels, "labels_file": path,
+                    "task": label.task,
                 },
             )
         )  # fmt: skip

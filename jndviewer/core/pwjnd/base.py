@@ -71,7 +71,8 @@ class LadderPredictor(ABC):
 
     @abstractmethod
     def decider(self, reference_rgb: np.ndarray, codec: str) -> LevelDecider:
-        """The per-level decision for one reference image compressed by ``codec`` (under :attr:`condition`)."""
+        """The per-level decision for one reference image compressed by a codec of family ``codec`` (``jpeg``,
+        ``webp``, ..., :attr:`jndviewer.core.codecs.base.Codec.family`), under :attr:`condition`."""
 
     def predict(
         self,
@@ -95,7 +96,7 @@ class LadderPredictor(ABC):
         ladder = Ladder(image, codec_or_ladder) if own_ladder else codec_or_ladder
         try:
             codec, reference = ladder.codec, ladder.reference
-            decider = self.decider(reference, codec.name)
+            decider = self.decider(reference, codec.family)  # whose calibration applies (a folder's: its files')
             ordered = codec.ordered_worst_to_best()
             records: dict[int, LevelRecord] = {}
 

@@ -12,6 +12,7 @@ refit costs nothing.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -21,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.pwjnd.calibration import default_variant, variant_key
+from jndviewer.core.pwjnd.calibration import condition_key, default_variant, variant_key
 from jndviewer.core.pwjnd.labels import ReferenceLabel, read_labels
-from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 
 #: The poolings scored during calibration: (pooling, parameter name, value).
 VARIANTS: tuple[tuple[str, str, float], ...] = (
@@ -46,7 +47,7 @@ def level_grid(codec: str) -> tuple[int, ...]:
     """The levels the shared JOD curves (and so the labels) were computed at."""
     if codec in ("jpeg", "webp"):
         return (*range(1, 100, 2), 100)
-    if codec == "avif":
+    if codec in ("avif", "heif"):  # HEIF's curves (tools/cvvdp/jod_curves.py) use AVIF's grid
         return (*range(1, 100, 4), 100)
     raise JndViewerError(f"No label level grid is known for codec {codec!r}.")
 
@@ -180,24 +181,29 @@ def calibrate(
     models: Sequence[str] = ("subband", "chou1995", "yang2005", "wu2013", "wu2017"),
     codec: str = "jpeg",
     display: str = "standard_fhd",
+    task: str = SIDE_BY_SIDE,
     model_ppds: Sequence[float] = MODEL_PPDS,
     cache: Path | None = None,
     output: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Fit every (model, pooling) on ``codec`` labels for ``display``; return (and write) the calibration.
+    """Fit every (model, pooling) on ``codec`` labels of ``task`` for ``display``; return (and write) the calibration.
 
     Pixel models are scored at each of ``model_ppds``; the subband model takes the viewing condition in its contrast
-    sensitivity and is scored once. When ``output`` exists, the fitted models replace their entries in it and the
-    others are kept: the JPEG calibration's default is the smallest MAE over every model in the file, and other
-    codecs' thresholds go under ``codec_thresholds``.
+    sensitivity and is scored once. Scores do not depend on the task, so a second task reuses the ``cache``.
+
+    Where the fit goes in the file (:mod:`jndviewer.core.pwjnd.calibration` reads it): the side-by-side JPEG fit at
+    the file's display is the root, whose smallest MAE over every model in the file chooses the default variant;
+    another codec's fit goes under ``codec_thresholds``; another task or display goes into its own section under
+    ``conditions`` (``flicker@38``, ``side-by-side@75``), with the same layout. When ``output`` exists, the fitted
+    models replace their entries in it and everything else is kept.
     """
     from jndviewer.core.catalog import SUBBAND
     from jndviewer.core.pwjnd.labels import DISPLAY_PPD
 
-    labels = [lb for lb in read_labels(label_file) if lb.codec == codec and lb.display == display]
+    labels = [lb for lb in read_labels(label_file) if lb.codec == codec and lb.display == display and lb.task == task]
     if not labels:
-        raise JndViewerError(f"{label_file.name} has no {codec} labels for display {display}.")
+        raise JndViewerError(f"{label_file.name} has no {codec} labels for display {display} and the {task} task.")
     ppd = DISPLAY_PPD[display]
     thresholds: dict[str, dict[str, Any]] = {}
     for model in models:
@@ -211,40 +217,55 @@ def calibrate(
                 thresholds[model][variant_key(pooling, value, model_ppd)] = asdict(fit)
         ranked = sorted(thresholds[model].items(), key=lambda item: item[1]["mae"])[:4]
         summary = ", ".join(f"{k} {v['mae']:.2f}" for k, v in ranked)
-        log(f"{model}: best MAE in QF: {summary} ({time.perf_counter() - started:.0f} s)")
+        seconds = time.perf_counter() - started
+        log(f"{model} ({codec}, {task}, {ppd:g} ppd): best MAE in QF: {summary} ({seconds:.0f} s)")
     existing = json.loads(output.read_text()) if output is not None and output.exists() else None
-    if codec != "jpeg" and existing is not None:
-        # Another codec's thresholds go next to the JPEG calibration, which keeps choosing the default variant.
-        existing.setdefault("codec_thresholds", {}).setdefault(codec, {}).update(thresholds)
-        existing.setdefault("codec_images", {})[codec] = len(labels)
-        assert output is not None
-        output.write_text(json.dumps(existing, indent=1))
-        log(f"added {codec} thresholds to {output}")
-        return existing
-    merged = dict(existing.get("thresholds", {})) if existing is not None and existing.get("codec") == codec else {}
-    merged.update(thresholds)
-    default = default_variant(merged, ppd)
     label_levels = np.asarray([lb.pwjnd_level for lb in labels])
-    result = {
+    baseline = float(np.mean(np.abs(label_levels - np.median(label_levels))))
+    root = existing is None or (task == SIDE_BY_SIDE and abs(float(existing.get("ppd", ppd)) - ppd) < 1e-6)
+    if root and codec == "jpeg":
+        result = _root_calibration(existing, thresholds, label_file, display, ppd, len(labels), model_ppds, baseline)
+    else:
+        if existing is None:
+            raise JndViewerError("Calibrate JPEG side by side first: the other codecs, tasks and displays are added "
+                                 "to that calibration file.")
+        result = existing
+        section = result if root else result.setdefault("conditions", {}).setdefault(
+            condition_key(task, ppd), {"task": task, "ppd": ppd, "display": display}
+        )
+        if codec == "jpeg":
+            section["thresholds"] = {**section.get("thresholds", {}), **thresholds}
+            section.update(labels=label_file.name, images=len(labels), baseline_constant_mae=baseline)
+        else:
+            section.setdefault("codec_thresholds", {}).setdefault(codec, {}).update(thresholds)
+            section.setdefault("codec_images", {})[codec] = len(labels)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        temporary = output.with_name(output.name + ".tmp")  # readers never see half a file
+        temporary.write_text(json.dumps(result, indent=1))
+        os.replace(temporary, output)
+        log(f"wrote {codec} thresholds for {task} at {ppd:g} ppd to {output}")
+    return result
+
+
+def _root_calibration(
+    existing: dict[str, Any] | None, thresholds: dict[str, Any], label_file: Path, display: str, ppd: float,
+    images: int, model_ppds: Sequence[float], baseline: float,
+) -> dict[str, Any]:
+    """The side-by-side JPEG fit as the file's root; its default is the smallest MAE over every model in it."""
+    merged = dict(existing.get("thresholds", {})) if existing is not None and existing.get("codec") == "jpeg" else {}
+    merged.update(thresholds)
+    return {
         **(existing or {}),
         "format": "jndviewer.pwjnd_calibration",
         "labels": label_file.name,
-        "codec": codec,
+        "codec": "jpeg",
         "display": display,
         "ppd": ppd,
-        "images": len(labels),
+        "task": SIDE_BY_SIDE,
+        "images": images,
         "model_ppds": list(model_ppds),
-        "baseline_constant_mae": float(np.mean(np.abs(label_levels - np.median(label_levels)))),
+        "baseline_constant_mae": baseline,
         "thresholds": merged,
-        "default": default,
+        "default": default_variant(merged, ppd),
     }
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, indent=1))
-        best = merged[default["jnd_model"]]
-        key = min(best, key=lambda k: best[k]["mae"])
-        log(
-            f"wrote {output}; default {default['jnd_model']} with {key} pooling "
-            f"(MAE {best[key]['mae']:.2f} QF on {len(labels)} images)"
-        )
-    return result

@@ -2,10 +2,16 @@
 
 No human-labelled images can be had offline, so the reference labels come from a human-calibrated proxy:
 ColorVideoVDP (``cvvdp`` 0.5.7) scores every level of a ladder in JOD (10 = no visible difference). An image's proxy
-PW-JND is the lowest level from which every better level scores at or above a JOD threshold. The threshold and the
-display model were fitted to human statistics (README "Calibration"): with display ``standard_fhd`` (about 38 pixels
-per degree) and 9.0 JOD, the proxy's JPEG PW-JND on BSDS500 has mean QF 28.4 (range 17-51) against MCL-JCI's human
-mean first-JND QF 28.1 (range 16.9-52.1).
+PW-JND is the lowest level from which every better level scores at or above a JOD threshold. The threshold depends on
+the viewing task (:data:`TASK_JOD_THRESHOLD`), and every label names its task:
+
+- **side by side**: fitted to human statistics (README "Calibration"): with display ``standard_fhd`` (about 38 pixels
+  per degree) and 9.0 JOD, the proxy's JPEG PW-JND on BSDS500 has mean QF 28.4 (range 17-51) against MCL-JCI's
+  human mean first-JND QF 28.1 (range 16.9-52.1), and MCL-JCI was measured side by side;
+- **flicker**: JPEG AIC-3's boosted comparisons (flicker and zoom) put 1 JND near 9.68 JOD of ColorVideoVDP (derived
+  from the public JPEG-AIC-4 datasets, ``../shared/references/metric_thresholds_and_numbers.md`` section 5.3); the
+  shared labels' README reports that a held-out human flicker check agrees with this reading far better than with
+  9.0.
 """
 
 from __future__ import annotations
@@ -18,16 +24,19 @@ from pathlib import Path
 import numpy as np
 
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE
 
 #: The fitted proxy (see the module docstring and README "Calibration").
 PROXY_DISPLAY = "standard_fhd"
 PROXY_JOD_THRESHOLD = 9.0
+#: The JOD threshold of each viewing task: side by side fitted to MCL-JCI, flicker JPEG AIC-3's 1 JND.
+TASK_JOD_THRESHOLD = {SIDE_BY_SIDE: PROXY_JOD_THRESHOLD, FLICKER: 9.68}
 #: Pixels per degree of cvvdp's display models, as stated in the shared labels' README.
 DISPLAY_PPD = {"standard_fhd": 38.0, "standard_4k": 75.0}
 
 LABEL_FIELDS = (
     "image", "codec", "display", "ppd", "jod_threshold", "pwjnd_level", "bytes_at_pwjnd", "best_level",
-    "bytes_at_best", "levels",
+    "bytes_at_best", "levels", "task",
 )
 
 
@@ -65,12 +74,24 @@ class ReferenceLabel:
     best_level: int
     bytes_at_best: int
     levels: int
+    task: str = SIDE_BY_SIDE
+
+
+def task_of_threshold(jod_threshold: float) -> str:
+    """The task a label file from before the ``task`` column was made for, by its JOD threshold."""
+    for task, threshold in TASK_JOD_THRESHOLD.items():
+        if abs(threshold - jod_threshold) < 1e-6:
+            return task
+    raise JndViewerError(f"A JOD threshold of {jod_threshold:g} belongs to no viewing task; add a task column.")
 
 
 def labels_from_curves(
-    rows: Iterable[dict], threshold: float = PROXY_JOD_THRESHOLD, displays: Sequence[str] | None = None
+    rows: Iterable[dict], threshold: float | None = None, displays: Sequence[str] | None = None,
+    task: str = SIDE_BY_SIDE,
 ) -> list[ReferenceLabel]:
-    """Proxy labels from JOD-curve rows (``image, codec, level, bytes, display, jod``: the shared CSV's format)."""
+    """Proxy labels for ``task`` from JOD-curve rows (``image, codec, level, bytes, display, jod``: the shared CSV's
+    format), read at the task's JOD threshold unless ``threshold`` is given."""
+    threshold = TASK_JOD_THRESHOLD[task] if threshold is None else threshold
     groups: dict[tuple[str, str, str], list[tuple[int, int, float]]] = {}
     for row in rows:
         if displays is not None and row["display"] not in displays:
@@ -86,7 +107,7 @@ def labels_from_curves(
         labels.append(
             ReferenceLabel(
                 image, codec, display, DISPLAY_PPD.get(display, float("nan")), threshold, int(level),
-                sizes[int(level)], levels[-1], sizes[levels[-1]], len(levels),
+                sizes[int(level)], levels[-1], sizes[levels[-1]], len(levels), task,
             )
         )
     return labels
@@ -109,7 +130,7 @@ def read_labels(path: str | Path) -> list[ReferenceLabel]:
     try:
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = set(LABEL_FIELDS) - set(reader.fieldnames or ())
+            missing = set(LABEL_FIELDS) - set(reader.fieldnames or ()) - {"task"}  # files from before the task column
             if missing:
                 raise JndViewerError(
                     f"{path.name} is not a reference-label file (missing {', '.join(sorted(missing))})."
@@ -118,7 +139,7 @@ def read_labels(path: str | Path) -> list[ReferenceLabel]:
                 ReferenceLabel(
                     r["image"], r["codec"], r["display"], float(r["ppd"]), float(r["jod_threshold"]),
                     int(r["pwjnd_level"]), int(r["bytes_at_pwjnd"]), int(r["best_level"]), int(r["bytes_at_best"]),
-                    int(r["levels"]),
+                    int(r["levels"]), r.get("task") or task_of_threshold(float(r["jod_threshold"])),
                 )
                 for r in reader
             ]

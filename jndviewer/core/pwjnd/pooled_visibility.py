@@ -4,8 +4,9 @@ For a ladder level, a visibility map of the distortion (:class:`~jndviewer.core.
 band-limited contrast thresholds of the subband model by default, or ``|distortion| / JND`` of a pixel-wise JND
 model) is pooled to one score; the level counts as *visible* when the score exceeds a threshold calibrated per codec
 on reference labels (:mod:`jndviewer.core.pwjnd.calibration`). A search strategy of ``core.pwjnd.search`` (VP-JND's
-binary block search by default) finds the PW-JND with few encodes. The viewing condition enters through the scorer;
-the thresholds were calibrated at 38 pixels per degree (cvvdp ``standard_fhd``, README "Calibration").
+binary block search by default) finds the PW-JND with few encodes. The viewing condition enters twice: its distance
+through the scorer (the subband model's frequencies), its task and distance through the calibrated threshold
+(README "Calibration").
 
 Its registry name is ``visibility`` (results files and ``--predictor`` keep that name).
 """
@@ -21,7 +22,7 @@ from jndviewer.core.catalog import POOLINGS
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
 from jndviewer.core.pwjnd.calibration import CALIBRATION_PPD, calibrated_threshold, default_choice, variant_key
-from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 from jndviewer.core.visibility.scorer import VisibilityScorer
 
 
@@ -58,11 +59,11 @@ class PooledVisibilityParams:
         return variant_key(self.pooling, value, self.model_ppd)
 
 
-def default_params(jnd_model: str | None = None) -> PooledVisibilityParams:
-    """The calibration's recommended model and pooling; with ``jnd_model``, that model's best calibrated pooling and
-    analysis scale (the plain defaults with that model when it has none)."""
+def default_params(jnd_model: str | None = None, task: str = SIDE_BY_SIDE) -> PooledVisibilityParams:
+    """The calibration's recommended model and its best pooling for ``task``; with ``jnd_model``, that model's best
+    calibrated pooling and analysis scale (the plain defaults with that model when it has none)."""
     known = {f.name for f in fields(PooledVisibilityParams)}
-    return PooledVisibilityParams(**{k: v for k, v in default_choice(jnd_model).items() if k in known})
+    return PooledVisibilityParams(**{k: v for k, v in default_choice(jnd_model, task).items() if k in known})
 
 
 class PooledVisibilityDecider:
@@ -109,20 +110,22 @@ class PooledVisibilityPredictor(LadderPredictor):
         **overrides: Any,
     ) -> None:
         super().__init__(condition=condition, strategy=strategy)
-        params = params or default_params()
+        params = params or default_params(None, self.condition.task)
         self.params = replace(params, **overrides) if overrides else params
         if self.params.pooling not in POOLINGS:
             raise JndViewerError(f"Unknown pooling {self.params.pooling!r}; use one of {', '.join(POOLINGS)}.")
         self.threshold = (
-            self.params.threshold if self.params.threshold is not None else calibrated_threshold(self.params)
+            self.params.threshold if self.params.threshold is not None
+            else calibrated_threshold(self.params, None, self.condition)
         )
         self.device = device
 
     def threshold_for(self, codec: str) -> float:
-        """The decision threshold for a codec: the explicit one, or the codec's calibrated one (JPEG's if none)."""
+        """The decision threshold for a codec: the explicit one, or the one calibrated for the codec (JPEG's if it
+        has none) and the viewing condition (its task; its distance)."""
         if self.params.threshold is not None:
             return self.params.threshold
-        return calibrated_threshold(self.params, codec)
+        return calibrated_threshold(self.params, codec, self.condition)
 
     def scorer(self, reference_rgb: np.ndarray, model: Any = None) -> VisibilityScorer:
         """The visibility scorer of one reference image under this predictor's condition (``model``: a pixel JND

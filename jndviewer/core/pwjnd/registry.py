@@ -187,7 +187,7 @@ def _pooled_visibility(
 
     strategy = options.pop("strategy", None)
     return PooledVisibilityPredictor(
-        default_params(jnd_model), condition=condition, strategy=strategy, device=device, **options
+        default_params(jnd_model, condition.task), condition=condition, strategy=strategy, device=device, **options
     )
 
 
@@ -229,7 +229,7 @@ register_predictor(PredictorInfo(
     description="training-free: pooled subband (or pixel JND) visibility against a calibrated threshold",
     factory=_pooled_visibility,
     options=("jnd_model", "pooling", "threshold", "strategy"),
-    honours=("ppd",),
+    honours=("ppd", "task"),
     score="pooled visibility",
     calibrate=_calibrate_pooled_visibility,
     summarise=_summarise_pooled_visibility,
@@ -241,7 +241,7 @@ register_predictor(PredictorInfo(
     description="the trained SG-JND network: semantic patch weights over each patch's subband visibility",
     factory=_sgjnd,
     options=("strategy", "weights"),
-    honours=("ppd",),
+    honours=("ppd", "task"),
     weights=_sgjnd_weights,
     score="logit",
     summarise=_summarise_sgjnd,

@@ -41,6 +41,7 @@ from jndviewer.core.pwjnd.sgjnd import (
     reference_patches,
 )
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
+from jndviewer.core.viewing import SIDE_BY_SIDE
 
 
 @dataclass
@@ -68,6 +69,13 @@ class SGJNDTrainingConfig:
     config: dict = field(default_factory=lambda: SGJNDConfig().to_dict())
 
 
+#: How much faster the per-codec and per-task logit offsets learn than the rest of the head. Adam moves a parameter by
+#: about the learning rate a step, so at 1e-3 an offset could travel only about 2.5 logits in 4,000 cosine-decayed
+#: steps, while the flicker task's offset must move several logits (its labels sit 40 quality levels higher); with
+#: the shared learning rate the validation MAE of a two-task head was still 14 levels after 750 steps.
+OFFSET_LR_FACTOR = 30.0
+
+
 def cached_levels(sample: Any, window: int) -> list[int]:
     """Levels whose features are cached for one sample: every second level near the label and a few far ones."""
     levels = list(sample.levels)
@@ -78,9 +86,16 @@ def cached_levels(sample: Any, window: int) -> list[int]:
     return sorted(chosen)
 
 
+def sample_task(sample: Any) -> str:
+    """The viewing task a sample's label is for (side by side unless its reader says otherwise)."""
+    return str(sample.meta.get("task", SIDE_BY_SIDE))
+
+
 def cache_key(sample: Any) -> str:
-    """A sample's key in the caches: its source image and codec."""
-    return f"{sample.source}|{sample.codec}"
+    """A sample's key in the caches: its source image and codec, and its task unless side by side (the levels cached
+    around the label differ per task; side-by-side keys are those of caches from before the task)."""
+    task = sample_task(sample)
+    return f"{sample.source}|{sample.codec}" + ("" if task == SIDE_BY_SIDE else f"|{task}")
 
 
 def is_visible(sample: Any, level: int) -> bool:
@@ -187,7 +202,7 @@ def _batch(
     """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ).
 
     Returns the features per depth, the labels, the patch counts, the patch visibility when the items hold it, and
-    each pick's codec family (-1 when the items do not say).
+    each pick's codec family and viewing task (-1 when the items do not say).
 
     With ``keep_min`` > 0 each pick keeps a random subset of its patches, of a random size from ``keep_min`` to all
     (patch dropout: the weighted pooling must not lean on a few patches).
@@ -216,7 +231,8 @@ def _batch(
     if "visibility" in items[0]:
         visibility = torch.cat([items[i]["visibility"][j][rows] for (i, j), rows in zip(picks, chosen, strict=True)])
     codecs = torch.tensor([int(items[i].get("codec_family", -1)) for i, _ in picks])
-    return features, labels, patches, visibility, codecs
+    tasks = torch.tensor([int(items[i].get("task_index", -1)) for i, _ in picks])
+    return features, labels, patches, visibility, codecs, tasks
 
 
 def _differences(item: dict, depth: int, level_index: int, rows: slice | torch.Tensor) -> torch.Tensor:
@@ -240,8 +256,9 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[s
     errors, correct, total = [], 0, 0
     for index, item in enumerate(items):
         picks = [(index, j) for j in range(len(item["levels"]))]
-        features, labels, patches, visibility, codecs = _batch(items, picks)
-        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device))
+        features, labels, patches, visibility, codecs, tasks = _batch(items, picks)
+        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device),
+                            tasks.to(device))
         logits = logits.cpu()
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
@@ -291,6 +308,7 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
                 # cached all the same when the network does not read them: the cache serves either kind of network
                 "differences": item["differences"] if model_config.backbone_differences else None,
                 "codec_family": codec_family(sample.codec, model_config.codec_families),
+                "task_index": model_config.task_index(sample_task(sample)),
             }
     train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
     val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]
@@ -333,8 +351,14 @@ def _train_head(
     if index > 0:  # head 0 keeps the random stream of single-head training, so older runs reproduce
         torch.manual_seed(config.seed + index)
     head = SGJNDHead(channels, model_config.width, model_config.visibility_inputs,
-                     len(model_config.codec_families)).to(device)
-    optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+                     len(model_config.codec_families), len(model_config.tasks)).to(device)
+    offsets = [p for name, p in head.named_parameters() if name.endswith("_offsets")]
+    others = [p for name, p in head.named_parameters() if not name.endswith("_offsets")]
+    optimiser = torch.optim.AdamW(
+        [{"params": others, "lr_factor": 1.0},
+         {"params": offsets, "lr_factor": OFFSET_LR_FACTOR, "weight_decay": 0.0}],
+        lr=config.learning_rate, weight_decay=config.weight_decay,
+    )
     checkpoint = run / ("checkpoint.pt" if index == 0 else f"checkpoint_{index}.pt")
     step = 0
     if checkpoint.exists():
@@ -344,7 +368,11 @@ def _train_head(
         except RuntimeError as err:
             raise JndViewerError(f"The checkpoint {checkpoint} holds a head of another configuration; train in a new "
                                  f"run folder (--run).") from err
-        optimiser.load_state_dict(state["optimiser"])
+        try:
+            optimiser.load_state_dict(state["optimiser"])
+        except (ValueError, KeyError) as err:
+            raise JndViewerError(f"The checkpoint {checkpoint} was written by an older trainer (its optimiser has "
+                                 f"other parameter groups); train in a new run folder (--run).") from err
         step = int(state["step"])
         log.write({"event": "resumed", "head": index, "step": step})
     rng = np.random.default_rng(config.seed + step if index == 0 else (config.seed, index, step))
@@ -354,10 +382,12 @@ def _train_head(
     started = time.perf_counter()
     while step < config.steps:
         for group in optimiser.param_groups:
-            group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+            cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
+            group["lr"] = group["lr_factor"] * config.learning_rate * cosine
         picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
-        features, labels, patches, visibility, codecs = _batch(train_items, picks, rng, config.patch_keep_min)
-        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device))
+        features, labels, patches, visibility, codecs, tasks = _batch(train_items, picks, rng, config.patch_keep_min)
+        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device),
+                            tasks.to(device))
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

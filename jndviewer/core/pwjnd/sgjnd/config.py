@@ -7,7 +7,7 @@ from typing import Any
 
 from jndviewer.core.errors import ModelError
 from jndviewer.core.image import LUMA_WEIGHTS
-from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.viewing import SIDE_BY_SIDE, TASKS, ViewingCondition
 
 EXPORT_FORMAT = "jndviewer.sgjnd"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -30,7 +30,7 @@ RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.0
 #: What files from before a field existed meant by its absence: the seed's form (backbone differences, no patch
 #: visibility, full-chroma references, no codec offsets, non-overlapping tiles).
 LEGACY_CONFIG: dict[str, Any] = {"reference_chroma": "full", "patch_visibility": "none", "backbone_differences": True,
-                                 "codec_families": (), "patch_layout": "tiles"}
+                                 "codec_families": (), "patch_layout": "tiles", "tasks": ()}
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,17 @@ class SGJNDConfig:
     #: Kodak images unseen. On the validation images, seeing a third of each image cost 0.4 levels of MAE
     #: (models/MODEL_CARD.md).
     patch_layout: str = "cover"
+    #: Viewing tasks with a learned offset on the image logit (a flicker viewer sees distortion at far better quality,
+    #: as the training-free predictor's per-task thresholds say). Empty (every file from before this field): the
+    #: network was trained for side by side only and refuses another task.
+    tasks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "codec_families", tuple(self.codec_families))
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        unknown = [task for task in self.tasks if task not in TASKS]
+        if unknown:
+            raise ModelError(f"tasks must be among {', '.join(TASKS)}, not {unknown[0]!r}.")
         for name, allowed in (("reference_chroma", REFERENCE_CHROMA), ("patch_visibility", PATCH_VISIBILITY),
                               ("patch_layout", PATCH_LAYOUTS)):
             if getattr(self, name) not in allowed:
@@ -81,12 +89,24 @@ class SGJNDConfig:
         """How many numbers per patch the heads read besides the semantic tokens."""
         return PATCH_VISIBILITY_INPUTS if self.patch_visibility == "subband" else 0
 
+    def task_index(self, task: str) -> int:
+        """Index of a viewing task among :attr:`tasks` (-1 for a network without task offsets); one sentence for a
+        task the network was not trained for."""
+        if not self.tasks:
+            if task != SIDE_BY_SIDE:
+                raise ModelError(f"These SG-JND weights were trained for the side-by-side task only, not {task}; "
+                                 "retrain them with 'jndviewer train sgjnd' (both tasks by default).")
+            return -1
+        if task not in self.tasks:
+            raise ModelError(f"These SG-JND weights were trained for {', '.join(self.tasks)}, not {task}.")
+        return self.tasks.index(task)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def feature_key(self) -> dict[str, Any]:
         """The fields the cached backbone features depend on (the heads' width and inputs do not change them)."""
-        heads_only = ("width", "patch_visibility", "backbone_differences", "codec_families")
+        heads_only = ("width", "patch_visibility", "backbone_differences", "codec_families", "tasks")
         return {k: v for k, v in self.to_dict().items() if k not in heads_only}
 
     @classmethod

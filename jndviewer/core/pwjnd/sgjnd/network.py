@@ -118,23 +118,29 @@ class SGJNDHead(nn.Module):
 
     ``visibility_inputs`` > 0: both heads also read that many numbers per patch (:class:`PatchVisibility`).
     ``codecs`` > 0: a learned offset per codec family is added to the image logit (family -1: their mean).
+    ``tasks`` > 0: a learned offset per viewing task is added too (task -1: none). The first task's offset is held at
+    0 (the codec offsets already carry the level of the logit); the others learn how much more visible the same
+    distortion is in their task.
     """
 
-    def __init__(self, channels: tuple[int, ...], width: int, visibility_inputs: int = 0, codecs: int = 0) -> None:
+    def __init__(self, channels: tuple[int, ...], width: int, visibility_inputs: int = 0, codecs: int = 0,
+                 tasks: int = 0) -> None:
         super().__init__()
         self.attention = CrossScaleAttention(channels, width)
         self.visibility_inputs = visibility_inputs
         self.codec_offsets = nn.Parameter(torch.zeros(codecs)) if codecs else None
+        self.task_offsets = nn.Parameter(torch.zeros(max(0, tasks - 1))) if tasks else None
         size = width * len(channels) + visibility_inputs
         self.quality = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
         self.weight = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
 
     def forward(
         self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
-        codecs: Tensor | None = None,
+        codecs: Tensor | None = None, tasks: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Image logits from patch rows (``visibility``: rows x ``visibility_inputs``, when the head reads it;
-        ``codecs``: each image's codec family, when the head has offsets; None means -1 for all).
+        ``codecs`` and ``tasks``: each image's codec family and viewing task, when the head has offsets; None means
+        -1 for all).
 
         With ``patches`` an int, ``features`` hold B*patches rows and the result is (image logits B, patch logits
         B x P, normalised weights B x P). With a list of per-image patch counts (images of different sizes, as in
@@ -159,6 +165,9 @@ class SGJNDHead(nn.Module):
             families = codecs if codecs is not None else torch.full((len(counts),), -1, device=logits.device)
             known = torch.cat([self.codec_offsets, self.codec_offsets.mean()[None]])  # index -1: the mean
             logits = logits + known[families.to(logits.device)]
+        if self.task_offsets is not None and tasks is not None:
+            offsets = torch.cat([self.task_offsets.new_zeros(1), self.task_offsets, self.task_offsets.new_zeros(1)])
+            logits = logits + offsets[tasks.to(logits.device)]  # index 0: the first task; -1 (unknown): none
         if isinstance(patches, int):
             return logits, quality.view(-1, patches), weight.view(-1, patches)
         return logits, quality, weight
@@ -179,10 +188,10 @@ class SGJNDEnsemble(nn.Module):
 
     def forward(
         self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
-        codecs: Tensor | None = None,
+        codecs: Tensor | None = None, tasks: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`SGJNDHead.forward` of every head, averaged."""
-        outputs = [head(features, patches, visibility, codecs) for head in self.heads]
+        outputs = [head(features, patches, visibility, codecs, tasks) for head in self.heads]
         if len(outputs) == 1:
             return outputs[0]
         logits, quality, weight = (torch.stack(parts).mean(dim=0) for parts in zip(*outputs, strict=True))
@@ -198,6 +207,8 @@ class ReferenceFeatures:
     maps: list[Tensor]
     pooled: list[Tensor]
     visibility: PatchVisibility | None
+    #: The viewing task's index among the network's tasks (-1: a network without task offsets).
+    task: int = -1
 
 
 class SGJNDNetwork(nn.Module):
@@ -208,8 +219,10 @@ class SGJNDNetwork(nn.Module):
         self.config = config or SGJNDConfig()
         self.backbone = make_backbone(self.config.backbone)
         channels = tuple(self.backbone.channels)
-        inputs, codecs = self.config.visibility_inputs, len(self.config.codec_families)
-        self.head = SGJNDEnsemble([SGJNDHead(channels, self.config.width, inputs, codecs) for _ in range(heads)])
+        inputs, codecs, tasks = self.config.visibility_inputs, len(self.config.codec_families), len(self.config.tasks)
+        self.head = SGJNDEnsemble(
+            [SGJNDHead(channels, self.config.width, inputs, codecs, tasks) for _ in range(heads)]
+        )
         self._reference_lock = threading.Lock()
         self._reference: tuple[list[tuple[int, int]], Tensor, ViewingCondition, ReferenceFeatures] | None = None
 
@@ -223,6 +236,7 @@ class SGJNDNetwork(nn.Module):
         The last image's maps are kept: the explorer asks for a patch report at every level it shows, and the
         reference is the same each time (recognised by its patches, compared exactly, and the condition).
         """
+        task = self.config.task_index(condition.task)  # one sentence for a task the network was not trained for
         positions = patch_positions(*reference_rgb.shape[:2], self.config)
         original = crop_patches(reference_rgb, positions, self.config.patch)
         with self._reference_lock:
@@ -234,7 +248,7 @@ class SGJNDNetwork(nn.Module):
         else:
             maps = self.backbone(backbone_reference(original, self.config))
         visibility = PatchVisibility(original, condition) if self.config.visibility_inputs else None
-        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility)
+        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility, task)
         with self._reference_lock:
             self._reference = (positions, original, condition, state)
         return positions, state
@@ -252,5 +266,6 @@ class SGJNDNetwork(nn.Module):
             features = reference.pooled
         visibility = reference.visibility(patches) if reference.visibility is not None else None
         family = torch.tensor([codec_family(codec, self.config.codec_families)])
-        logit, quality, weight = self.head(features, len(positions), visibility, family)
+        task = torch.tensor([reference.task])
+        logit, quality, weight = self.head(features, len(positions), visibility, family, task)
         return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}

@@ -80,7 +80,7 @@ class SGJNDPredictor(LadderPredictor):
     """PW-JND from the SG-JND network: a decision per level, refined by the sliding window over levels.
 
     The viewing condition's pixels per degree reach the network through each patch's subband visibility (the
-    weights were trained at 38 ppd, the labels' condition).
+    weights were trained at 38 ppd, the labels' condition), its task through a learned logit offset per task.
     """
 
     name = "sgjnd"
@@ -92,6 +92,7 @@ class SGJNDPredictor(LadderPredictor):
     ) -> None:
         super().__init__(condition=condition, strategy=strategy)
         self.network = load_network(weights)
+        self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> SGJNDDecider:
         return SGJNDDecider(self.network, reference_rgb, codec, self.condition)
