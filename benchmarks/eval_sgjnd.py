@@ -59,7 +59,7 @@ def main() -> int:
         for display in args.displays.split(","):
             condition = ViewingCondition(DISPLAY_PPD[display], task)
             predictors[task, display] = (SGJNDPredictor(args.weights, condition=condition),
-                                         PooledVisibilityPredictor(default_params(), condition=condition))
+                                         PooledVisibilityPredictor(default_params(None, task), condition=condition))
     labels = read_labels(args.labels)
     train = read_labels(args.train_labels)
     root = Path(args.shared) / "data" / "images"

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sgjnd.add_argument("--data", nargs="+",
                        help=f"datasets (KIND:PATH,...; default: the JPEG, WebP and AVIF labels of {TRAINING_LABELS} "
-                       "for both viewing tasks)")
+                       "for both viewing tasks at both distances)")
     sgjnd.add_argument("--run", default="runs/sgjnd")
     sgjnd.add_argument("--export", type=Path, help="final weights (default: the packaged sgjnd.pt)")
     sgjnd.add_argument("--steps", type=_positive_int, default=4000)
@@ -415,8 +415,9 @@ def run_train(args: argparse.Namespace) -> int:
         data = args.data
         if not data:
             labels, images = _training_labels("--data"), _shared_images("--data")
-            data = [f"reference:{labels},images={images},codec={codec},task={task}"
-                    for codec in ("jpeg", "webp", "avif") for task in network["tasks"] or (SIDE_BY_SIDE,)]
+            data = [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
+                    for codec in ("jpeg", "webp", "avif") for task in network["tasks"] or (SIDE_BY_SIDE,)
+                    for display in ("standard_fhd", "standard_4k")]
         export = str(args.export or model_file(SGJND_WEIGHTS))
         config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,

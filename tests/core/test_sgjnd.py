@@ -50,7 +50,7 @@ def rgb() -> np.ndarray:
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
-                         codec_families=(), tasks=())
+                         codec_families=(), tasks=(), distance_offset=False)
     head = SGJNDHead((24, 40, 112, 320), config.width)
     path = tmp_path_factory.mktemp("sgjnd") / "tiny.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
@@ -145,7 +145,7 @@ def test_an_ensemble_averages_its_heads_and_a_file_can_hold_one(tmp_path: Path, 
     torch.testing.assert_close(weight.sum(dim=1), torch.ones(2))
     assert not torch.allclose(alone[0][0], alone[1][0])  # the heads do differ
     config = SGJNDConfig(patch=64, patches=6, width=16, patch_visibility="none", backbone_differences=True,
-                         codec_families=(), tasks=())
+                         codec_families=(), tasks=(), distance_offset=False)
     path = tmp_path / "three.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(),
                 "heads": [h.state_dict() for h in heads]}, path)  # fmt: skip
@@ -352,7 +352,7 @@ def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.n
     with pytest.raises(ModelError, match="patch_visibility must be one of"):
         SGJNDConfig(patch_visibility="ssim")
     config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=True,
-                         codec_families=(), tasks=())
+                         codec_families=(), tasks=(), distance_offset=False)
     torch.manual_seed(2)
     head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
     path = tmp_path / "visibility.pt"
@@ -375,7 +375,7 @@ def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_p
     with pytest.raises(ModelError, match="needs patch_visibility"):
         SGJNDConfig(patch_visibility="none")
     config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=False,
-                         tasks=())
+                         tasks=(), distance_offset=False)
     assert SGJNDConfig.from_dict(config.to_dict()) == config
     assert SGJNDConfig.from_dict({**config.to_dict(), "backbone_differences": True}).backbone_differences
     torch.manual_seed(3)

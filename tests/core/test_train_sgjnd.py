@@ -143,12 +143,12 @@ def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:
 
     items = [item(12, 25), item(5, 15)]
     picks = [(0, 0), (0, 2), (1, 1), (0, 1)]
-    whole, labels, patches, _, _, _ = _batch(items, picks)
+    whole, labels, patches, _, _, _, _ = _batch(items, picks)
     assert patches == [12, 12, 5, 12] and whole[0].shape == (41, 6) and labels.tolist() == [1.0, 0.0, 0.0, 1.0]
     rng = np.random.default_rng(0)
     seen = set()
     for _ in range(20):
-        features, dropped_labels, kept, _, _, _ = _batch(items, picks, rng, keep_min=4)
+        features, dropped_labels, kept, _, _, _, _ = _batch(items, picks, rng, keep_min=4)
         assert torch.equal(dropped_labels, labels)
         assert all(4 <= k <= 12 for k in kept[:2] + kept[3:]) and 4 <= kept[2] <= 5
         assert features[0].shape == (sum(kept), 6)

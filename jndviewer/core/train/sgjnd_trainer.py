@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.pwjnd.labels import PROXY_DISPLAY
 from jndviewer.core.pwjnd.sgjnd import (
     EXPORT_FORMAT,
     TRAINING_CONDITION,
@@ -41,7 +42,7 @@ from jndviewer.core.pwjnd.sgjnd import (
     reference_patches,
 )
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
-from jndviewer.core.viewing import SIDE_BY_SIDE
+from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 
 
 @dataclass
@@ -91,11 +92,20 @@ def sample_task(sample: Any) -> str:
     return str(sample.meta.get("task", SIDE_BY_SIDE))
 
 
+def sample_condition(sample: Any) -> ViewingCondition:
+    """The viewing condition a sample's label is for: its task, and its display's pixels per degree (38, the labels'
+    fitted display, unless its reader says otherwise). The patch visibility of its levels is computed at it."""
+    ppd = sample.meta.get("ppd")
+    return ViewingCondition(float(ppd) if ppd else TRAINING_CONDITION.ppd, sample_task(sample))
+
+
 def cache_key(sample: Any) -> str:
-    """A sample's key in the caches: its source image and codec, and its task unless side by side (the levels cached
-    around the label differ per task; side-by-side keys are those of caches from before the task)."""
-    task = sample_task(sample)
-    return f"{sample.source}|{sample.codec}" + ("" if task == SIDE_BY_SIDE else f"|{task}")
+    """A sample's key in the caches: its source image and codec, and its task unless side by side and its display
+    unless the fitted one (the levels cached around the label and their patch visibility differ; the keys of the
+    defaults are those of caches from before the task and the display)."""
+    task, display = sample_task(sample), sample.meta.get("display", PROXY_DISPLAY)
+    return (f"{sample.source}|{sample.codec}" + ("" if task == SIDE_BY_SIDE else f"|{task}")
+            + ("" if display == PROXY_DISPLAY else f"|{display}"))
 
 
 def is_visible(sample: Any, level: int) -> bool:
@@ -138,6 +148,9 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
                              f"train in a new run folder (--run).")
     backbone = make_backbone(config.backbone).to(device)
     todo = [s for s in samples if cache_key(s) not in cache["items"]]
+    # Without backbone differences an item's features are its reference's alone: samples of one source (other
+    # codecs, tasks, displays) share them instead of running the backbone again.
+    known = {} if with_differences else {item["source"]: item["reference"] for item in cache["items"].values()}
     for index, sample in enumerate(tqdm(todo, desc="features", mininterval=10)):
         if sample.reference is None:
             continue
@@ -145,10 +158,15 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = patch_positions(*rgb.shape[:2], config)
         with torch.no_grad():
-            reference_maps = backbone(reference_patches(rgb, positions, config).to(device))
-            pooled = pool_features(reference_maps, None, config.grid)
-            reference_features = [f[:, : f.shape[1] // 2].half().cpu() for f in pooled]
             levels = cached_levels(sample, window)
+            if sample.source in known:
+                reference_features = known[sample.source]
+            else:
+                reference_maps = backbone(reference_patches(rgb, positions, config).to(device))
+                pooled = pool_features(reference_maps, None, config.grid)
+                reference_features = [f[:, : f.shape[1] // 2].half().cpu() for f in pooled]
+                if not with_differences:
+                    known[sample.source] = reference_features
             differences = []
             for level in levels if with_differences else []:
                 patches = crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch).to(device)
@@ -183,7 +201,7 @@ def build_visibility_cache(
         rgb = load(sample.reference).rgb8()
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = patch_positions(*rgb.shape[:2], config)
-        visibility = PatchVisibility(crop_patches(rgb, positions, config.patch), TRAINING_CONDITION)
+        visibility = PatchVisibility(crop_patches(rgb, positions, config.patch), sample_condition(sample))
         rows = [visibility(crop_patches(_decoded(sample, int(level), rgb, codec), positions, config.patch))
                 for level in features["items"][key]["levels"].tolist()]  # fmt: skip
         cache["items"][key] = torch.stack(rows)  # levels x patches x inputs
@@ -201,8 +219,9 @@ def _batch(
 ) -> tuple[list[torch.Tensor], torch.Tensor, list[int], torch.Tensor | None, torch.Tensor]:
     """Stack features for (item index, level index) picks: each pick's patch rows in turn (counts may differ).
 
-    Returns the features per depth, the labels, the patch counts, the patch visibility when the items hold it, and
-    each pick's codec family and viewing task (-1 when the items do not say).
+    Returns the features per depth, the labels, the patch counts, the patch visibility when the items hold it, each
+    pick's codec family and viewing task (-1 when the items do not say) and its viewing distance in octaves from
+    38 ppd (0 when they do not say).
 
     With ``keep_min`` > 0 each pick keeps a random subset of its patches, of a random size from ``keep_min`` to all
     (patch dropout: the weighted pooling must not lean on a few patches).
@@ -232,7 +251,8 @@ def _batch(
         visibility = torch.cat([items[i]["visibility"][j][rows] for (i, j), rows in zip(picks, chosen, strict=True)])
     codecs = torch.tensor([int(items[i].get("codec_family", -1)) for i, _ in picks])
     tasks = torch.tensor([int(items[i].get("task_index", -1)) for i, _ in picks])
-    return features, labels, patches, visibility, codecs, tasks
+    distances = torch.tensor([float(items[i].get("distance", 0.0)) for i, _ in picks])
+    return features, labels, patches, visibility, codecs, tasks, distances
 
 
 def _differences(item: dict, depth: int, level_index: int, rows: slice | torch.Tensor) -> torch.Tensor:
@@ -256,9 +276,9 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[s
     errors, correct, total = [], 0, 0
     for index, item in enumerate(items):
         picks = [(index, j) for j in range(len(item["levels"]))]
-        features, labels, patches, visibility, codecs, tasks = _batch(items, picks)
+        features, labels, patches, visibility, codecs, tasks, distances = _batch(items, picks)
         logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device),
-                            tasks.to(device))
+                            tasks.to(device), distances.to(device))
         logits = logits.cpu()
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
@@ -309,6 +329,7 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
                 "differences": item["differences"] if model_config.backbone_differences else None,
                 "codec_family": codec_family(sample.codec, model_config.codec_families),
                 "task_index": model_config.task_index(sample_task(sample)),
+                "distance": math.log2(sample_condition(sample).ppd / TRAINING_CONDITION.ppd),
             }
     train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
     val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]
@@ -351,7 +372,7 @@ def _train_head(
     if index > 0:  # head 0 keeps the random stream of single-head training, so older runs reproduce
         torch.manual_seed(config.seed + index)
     head = SGJNDHead(channels, model_config.width, model_config.visibility_inputs,
-                     len(model_config.codec_families), len(model_config.tasks)).to(device)
+                     len(model_config.codec_families), len(model_config.tasks), model_config.distance_offset).to(device)
     offsets = [p for name, p in head.named_parameters() if name.endswith("_offsets")]
     others = [p for name, p in head.named_parameters() if not name.endswith("_offsets")]
     optimiser = torch.optim.AdamW(
@@ -385,9 +406,10 @@ def _train_head(
             cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
             group["lr"] = group["lr_factor"] * config.learning_rate * cosine
         picks = [pairs[k] for k in rng.integers(0, len(pairs), config.batch)]
-        features, labels, patches, visibility, codecs, tasks = _batch(train_items, picks, rng, config.patch_keep_min)
+        batch = _batch(train_items, picks, rng, config.patch_keep_min)
+        features, labels, patches, visibility, codecs, tasks, distances = batch
         logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device),
-                            tasks.to(device))
+                            tasks.to(device), distances.to(device))
         loss = F.binary_cross_entropy_with_logits(logits, labels.to(device))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

@@ -7,7 +7,7 @@ from typing import Any
 
 from jndviewer.core.errors import ModelError
 from jndviewer.core.image import LUMA_WEIGHTS
-from jndviewer.core.viewing import SIDE_BY_SIDE, TASKS, ViewingCondition
+from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, TASKS, ViewingCondition
 
 EXPORT_FORMAT = "jndviewer.sgjnd"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -30,7 +30,7 @@ RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.0
 #: What files from before a field existed meant by its absence: the seed's form (backbone differences, no patch
 #: visibility, full-chroma references, no codec offsets, non-overlapping tiles).
 LEGACY_CONFIG: dict[str, Any] = {"reference_chroma": "full", "patch_visibility": "none", "backbone_differences": True,
-                                 "codec_families": (), "patch_layout": "tiles", "tasks": ()}
+                                 "codec_families": (), "patch_layout": "tiles", "tasks": (), "distance_offset": False}
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,11 @@ class SGJNDConfig:
     #: Viewing tasks with a learned offset on the image logit (a flicker viewer sees distortion at far better quality,
     #: as the training-free predictor's per-task thresholds say). Empty (every file from before this field): the
     #: network was trained for side by side only and refuses another task.
-    tasks: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = (SIDE_BY_SIDE, FLICKER)
+    #: A learned logit offset per octave of viewing distance from the labels' 38 ppd (one slope per task): the patch
+    #: visibility already follows the distance, and this lets the heads learn from labels at 75 ppd how much, as the
+    #: training-free predictor interpolates its thresholds in log ppd. False in files from before this field.
+    distance_offset: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "codec_families", tuple(self.codec_families))
@@ -106,7 +110,8 @@ class SGJNDConfig:
 
     def feature_key(self) -> dict[str, Any]:
         """The fields the cached backbone features depend on (the heads' width and inputs do not change them)."""
-        heads_only = ("width", "patch_visibility", "backbone_differences", "codec_families", "tasks")
+        heads_only = ("width", "patch_visibility", "backbone_differences", "codec_families", "tasks",
+                      "distance_offset")
         return {k: v for k, v in self.to_dict().items() if k not in heads_only}
 
     @classmethod

@@ -46,7 +46,7 @@ from torch import nn
 
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.sgjnd.backbones import make_backbone
-from jndviewer.core.pwjnd.sgjnd.config import SGJNDConfig
+from jndviewer.core.pwjnd.sgjnd.config import TRAINING_CONDITION, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.patches import PatchVisibility, backbone_reference, crop_patches, patch_positions
 from jndviewer.core.viewing import ViewingCondition
 
@@ -124,23 +124,25 @@ class SGJNDHead(nn.Module):
     """
 
     def __init__(self, channels: tuple[int, ...], width: int, visibility_inputs: int = 0, codecs: int = 0,
-                 tasks: int = 0) -> None:
+                 tasks: int = 0, distance_offset: bool = False) -> None:
         super().__init__()
         self.attention = CrossScaleAttention(channels, width)
         self.visibility_inputs = visibility_inputs
         self.codec_offsets = nn.Parameter(torch.zeros(codecs)) if codecs else None
         self.task_offsets = nn.Parameter(torch.zeros(max(0, tasks - 1))) if tasks else None
+        # logit offset per octave of viewing distance from the labels' 38 ppd (a slope per task)
+        self.distance_offsets = nn.Parameter(torch.zeros(max(1, tasks))) if distance_offset else None
         size = width * len(channels) + visibility_inputs
         self.quality = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
         self.weight = nn.Sequential(nn.Linear(size, width), nn.GELU(), nn.Linear(width, 1))
 
     def forward(
         self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
-        codecs: Tensor | None = None, tasks: Tensor | None = None,
+        codecs: Tensor | None = None, tasks: Tensor | None = None, distances: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Image logits from patch rows (``visibility``: rows x ``visibility_inputs``, when the head reads it;
         ``codecs`` and ``tasks``: each image's codec family and viewing task, when the head has offsets; None means
-        -1 for all).
+        -1 for all; ``distances``: each image's log2(ppd / 38), when the head has distance offsets).
 
         With ``patches`` an int, ``features`` hold B*patches rows and the result is (image logits B, patch logits
         B x P, normalised weights B x P). With a list of per-image patch counts (images of different sizes, as in
@@ -168,6 +170,10 @@ class SGJNDHead(nn.Module):
         if self.task_offsets is not None and tasks is not None:
             offsets = torch.cat([self.task_offsets.new_zeros(1), self.task_offsets, self.task_offsets.new_zeros(1)])
             logits = logits + offsets[tasks.to(logits.device)]  # index 0: the first task; -1 (unknown): none
+        if self.distance_offsets is not None and distances is not None:
+            task_rows = tasks.clamp(min=0) if tasks is not None else torch.zeros(len(counts), dtype=torch.long)
+            slopes = self.distance_offsets[task_rows.to(logits.device).clamp(max=len(self.distance_offsets) - 1)]
+            logits = logits + slopes * distances.to(logits.device, logits.dtype)
         if isinstance(patches, int):
             return logits, quality.view(-1, patches), weight.view(-1, patches)
         return logits, quality, weight
@@ -188,10 +194,10 @@ class SGJNDEnsemble(nn.Module):
 
     def forward(
         self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
-        codecs: Tensor | None = None, tasks: Tensor | None = None,
+        codecs: Tensor | None = None, tasks: Tensor | None = None, distances: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`SGJNDHead.forward` of every head, averaged."""
-        outputs = [head(features, patches, visibility, codecs, tasks) for head in self.heads]
+        outputs = [head(features, patches, visibility, codecs, tasks, distances) for head in self.heads]
         if len(outputs) == 1:
             return outputs[0]
         logits, quality, weight = (torch.stack(parts).mean(dim=0) for parts in zip(*outputs, strict=True))
@@ -209,6 +215,8 @@ class ReferenceFeatures:
     visibility: PatchVisibility | None
     #: The viewing task's index among the network's tasks (-1: a network without task offsets).
     task: int = -1
+    #: The viewing distance in octaves from the training labels' 38 ppd: log2(ppd / 38).
+    distance: float = 0.0
 
 
 class SGJNDNetwork(nn.Module):
@@ -221,7 +229,8 @@ class SGJNDNetwork(nn.Module):
         channels = tuple(self.backbone.channels)
         inputs, codecs, tasks = self.config.visibility_inputs, len(self.config.codec_families), len(self.config.tasks)
         self.head = SGJNDEnsemble(
-            [SGJNDHead(channels, self.config.width, inputs, codecs, tasks) for _ in range(heads)]
+            [SGJNDHead(channels, self.config.width, inputs, codecs, tasks, self.config.distance_offset)
+             for _ in range(heads)]
         )
         self._reference_lock = threading.Lock()
         self._reference: tuple[list[tuple[int, int]], Tensor, ViewingCondition, ReferenceFeatures] | None = None
@@ -248,7 +257,8 @@ class SGJNDNetwork(nn.Module):
         else:
             maps = self.backbone(backbone_reference(original, self.config))
         visibility = PatchVisibility(original, condition) if self.config.visibility_inputs else None
-        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility, task)
+        distance = math.log2(condition.ppd / TRAINING_CONDITION.ppd)
+        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility, task, distance)
         with self._reference_lock:
             self._reference = (positions, original, condition, state)
         return positions, state
@@ -267,5 +277,6 @@ class SGJNDNetwork(nn.Module):
         visibility = reference.visibility(patches) if reference.visibility is not None else None
         family = torch.tensor([codec_family(codec, self.config.codec_families)])
         task = torch.tensor([reference.task])
-        logit, quality, weight = self.head(features, len(positions), visibility, family, task)
+        distance = torch.tensor([reference.distance])
+        logit, quality, weight = self.head(features, len(positions), visibility, family, task, distance)
         return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}
