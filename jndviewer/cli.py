@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from jndviewer import __version__
+from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import JndViewerError
 
 #: The reference labels the training and calibration commands default to (in a source checkout).
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
 
 
-COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export")
+COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export", "study")
 
 
 def _shared_images(option: str) -> Path:
@@ -220,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibratable = tuple(name for name, info in PREDICTORS.items() if info.calibrate is not None)
     calibrate.add_argument("--predictor", default="visibility", choices=calibratable,
                            help="the predictor to calibrate (default %(default)s)")
-    calibrate.add_argument("--labels", type=Path, help=f"reference-label CSV (default: {TRAINING_LABELS})")
+    calibrate.add_argument("--labels", type=Path, help=f"reference-label CSV (default: {TRAINING_LABELS}), or "
+                           "study:DB for the answers of a study (written by default to your own calibration file, "
+                           "used when JNDVIEWER_CALIBRATION names it)")
     calibrate.add_argument("--images", type=Path, help="folder the label paths are relative to (default: ../shared's)")
     calibrate.add_argument("--codec", default="jpeg")
     calibrate.add_argument("--display", default="standard_fhd", help="standard_fhd (38 ppd) or standard_4k (75 ppd)")
@@ -232,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--cache", type=Path, default=Path("runs/calibration"), help="per-image score cache")
     calibrate.add_argument("-o", "--output", type=Path, help="calibration JSON (default: the packaged one)")
     calibrate.add_argument("--threads", type=_positive_int, default=1)
+    add_study_parser(commands)
     return parser
 
 
@@ -335,6 +339,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from jndviewer.core.pwjnd.registry import predictor_info
 
     torch.set_num_threads(args.threads)
+    if args.labels is not None and str(args.labels).startswith("study:"):
+        return _calibrate_from_study(args)
     calibrate = predictor_info(args.predictor).calibrate
     if calibrate is None:
         raise JndViewerError(f"The {args.predictor} predictor has nothing to calibrate.")
@@ -344,6 +350,21 @@ def run_calibrate(args: argparse.Namespace) -> int:
         model_ppds=tuple(float(v) for v in args.model_ppds.split(",")),
         cache=args.cache, output=args.output or calibration_file(), log=lambda line: print(line, flush=True),
     )
+    return 0
+
+
+def _calibrate_from_study(args: argparse.Namespace) -> int:
+    """``calibrate --labels study:DB``: the training-free predictor's thresholds fitted to people's answers."""
+    from jndviewer.core.assets import CALIBRATION_ENV
+    from jndviewer.core.study.calibrate import calibrate_from_study
+    from jndviewer.core.study.store import default_database
+
+    database = Path(str(args.labels).removeprefix("study:")).expanduser()
+    if not database.is_file():
+        raise JndViewerError(f"There is no study database at {database}.")
+    output = args.output or default_database().with_name("calibration-study.json")
+    calibrate_from_study(database, output, predictor=args.predictor, log=lambda line: print(line, flush=True))
+    print(f"To predict with it: {CALIBRATION_ENV}={output} jndviewer ...")
     return 0
 
 
@@ -553,6 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args)
         if args.command == "train":
             return run_train(args)
+        if args.command == "study":
+            return run_study(args)
         return run_default(None)
     except JndViewerError as err:
         print(f"jndviewer: error: {err}", file=sys.stderr)

@@ -117,6 +117,11 @@ class MenuActions:
         for action in self.level_actions.values():
             level_menu.addAction(action)
 
+        study_menu = menu.addMenu("&Study")
+        study_menu.addAction(self._action("&Run a study…", None, self.run_study,
+                                          "Measure your own JND blind (flicker, side by side or forced choice)"))
+        study_menu.addAction(self._action("Study &results…", None, self.study_results))
+
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard shortcuts", "F1", self.show_shortcuts))
         help_menu.addAction(self._action("&About jndviewer", None, self._about))
@@ -132,6 +137,28 @@ class MenuActions:
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_rows(), self).exec()
+
+    def run_study(self) -> None:
+        """Study > Run a study: the setup dialog offers the shipped set, the current image or a folder."""
+        from jndviewer.app.study import open_study
+
+        image = Path(self.state.image_path) if self.state.image_path else None
+        self._study_window = open_study(self, current_image=image)
+
+    def study_results(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from jndviewer.app.study import show_results
+        from jndviewer.core.errors import JndViewerError
+        from jndviewer.core.study.store import StudyStore, default_database
+
+        if not default_database().is_file():
+            QMessageBox.information(self, "Study results", "No study has been run yet: Study > Run a study.")
+            return
+        try:
+            self._study_results = show_results(self, StudyStore(default_database()))
+        except JndViewerError as error:
+            QMessageBox.warning(self, "Study results", str(error))
 
 
 def _sample_image() -> Path:

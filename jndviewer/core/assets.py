@@ -15,6 +15,7 @@ they are None, and the commands say in one sentence what to pass instead.
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -48,9 +49,16 @@ def sample_image() -> Path:
     return asset(SAMPLE_IMAGE)
 
 
+#: An environment variable naming another calibration file to use instead of the packaged one (for example one fitted
+#: to a person's study answers by ``jndviewer calibrate --labels study:DB``).
+CALIBRATION_ENV = "JNDVIEWER_CALIBRATION"
+
+
 def calibration_file() -> Path:
-    """The training-free predictor's calibration (``jndviewer calibrate`` writes it)."""
-    return asset(CALIBRATION)
+    """The training-free predictor's calibration (``jndviewer calibrate`` writes it): the packaged one, or the file
+    named by the environment variable ``JNDVIEWER_CALIBRATION``."""
+    override = os.environ.get(CALIBRATION_ENV)
+    return Path(override).expanduser() if override else asset(CALIBRATION)
 
 
 def model_file(name: str) -> Path:

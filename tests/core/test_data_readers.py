@@ -566,7 +566,7 @@ def test_reference_labels_images_exist() -> None:
 
 
 def test_read_dataset_every_kind(tmp_path: Path) -> None:
-    assert set(READERS) == {"mcl-jci", "konjnd", "cnn-jnd", "reference"}
+    assert set(READERS) == {"mcl-jci", "konjnd", "cnn-jnd", "reference", "study"}
     mcl = write_csv(tmp_path / "mcl" / "first_jnd_fraction_by_qf.csv", fraction_rows(MCL_QFS))
     assert len(read_dataset(f"mcl-jci:{mcl},subjects=6")) == 3
     assert len(read_dataset(f"MCL_JCI:{mcl.parent},subjects=6,aggregate=median")) == 3

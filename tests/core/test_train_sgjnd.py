@@ -168,3 +168,44 @@ def test_cli_options_reach_the_exported_configuration(labelled: str, tmp_path: P
     config = torch.load(export, weights_only=True)["config"]
     assert (config["patch_layout"], config["patches"], config["patch"]) == ("tiles", 3, 128)
     assert config["patch_visibility"] == "subband" and config["backbone_differences"] is False
+
+
+def test_trains_on_a_study_database_of_image_crops(tmp_path: Path) -> None:
+    """`--data study:DB`: people's answers are labels; the crops they saw are what the heads train on."""
+    from jndviewer.core.datasets import read_dataset
+    from jndviewer.core.study.model import FLICKER_ADJUSTMENT, StudyConditions, StudyItem
+    from jndviewer.core.study.session import StudyOptions, StudyRunner
+    from jndviewer.core.study.store import StudyStore
+    from jndviewer.core.train.sgjnd_trainer import sample_reference
+
+    rng = np.random.default_rng(5)
+    items = []
+    for index in range(4):
+        path = tmp_path / f"photo{index}.png"
+        Image.fromarray(rng.integers(40, 220, (150, 200, 3), dtype=np.uint8)).save(path)
+        items.append(StudyItem(f"photo{index}", str(path), "jpeg", tuple(range(1, 101)), source=f"photo{index}",
+                               crop=(20, 10, 128, 96)))
+    store = StudyStore(tmp_path / "study.sqlite")
+    conditions = StudyConditions("flicker", 600.0, 0.27)
+    runner = StudyRunner.start(store, "obs-1", FLICKER_ADJUSTMENT, "mine", items, conditions, seed=2,
+                               options=StudyOptions(catch_same=0, catch_obvious=0))
+    while not runner.done:
+        adjustment = runner.flicker()
+        adjustment.move(40, 1.0)  # first flicker seen at quality 61
+        runner.record(adjustment.answer("visible", 2.0))
+    store.close()
+    samples = read_dataset(f"study:{tmp_path / 'study.sqlite'}")
+    assert len(samples) == 4 and samples[0].meta["task"] == "flicker" and samples[0].jnd_level == 62
+    assert sample_reference(samples[0]).shape == (96, 128, 3)
+    config = SGJNDTrainingConfig(
+        data=[f"study:{tmp_path / 'study.sqlite'}"], run_dir=str(tmp_path / "run"), export=str(tmp_path / "s.pt"),
+        steps=2, batch=4, window=6, threads=1, validation_share=0.0, heads=1,
+        config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 4, "grid": 2, "width": 8,
+                "tasks": ["side-by-side", "flicker"]},
+    )
+    train_sgjnd(config, progress=False)
+    features = torch.load(tmp_path / "run" / "features.pt", weights_only=True)["items"]
+    assert len(features) == 4
+    first = next(iter(features.values()))
+    # the seed's tiles: a 128x96 crop holds 2x1 tiles of 64 pixels; the whole 200x150 image would give 4 (capped)
+    assert first["reference"][0].shape[0] == 2

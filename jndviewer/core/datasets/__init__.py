@@ -24,6 +24,10 @@ Kinds and their options (``KIND:PATH[,option=value...]``):
 ``reference``
     PATH is the reference-label CSV; options ``images=FOLDER``, ``codec=jpeg|webp|avif``, ``display=...``,
     ``require_images=...``.
+``study``
+    PATH is a study database of ``jndviewer study`` (our own observers, first-visible critical levels); options
+    ``task=side-by-side|flicker``, ``ppd=P`` (sessions whose ppd rounds to P's, to 0.1), ``observer=ID``,
+    ``aggregate=...``. A sample's ``meta["crop"]`` is the part of the reference the observers saw.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from jndviewer.core.datasets.sample import (
     satisfied_user_ratio,
     split_by_source,
 )
+from jndviewer.core.datasets.study import read_study
 from jndviewer.core.errors import JndViewerError
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "read_konjnd",
     "read_mcl_jci",
     "read_reference_labels",
+    "read_study",
     "satisfied_user_ratio",
     "split_by_source",
 ]
@@ -72,11 +78,13 @@ READERS: dict[str, Callable[..., list[JNDSample]]] = {
     "konjnd": read_konjnd,
     "cnn-jnd": read_cnn_jnd,
     "reference": read_reference_labels,
+    "study": read_study,
 }
 
 _KIND_ALIASES = {
     "mcl": "mcl-jci", "mcljci": "mcl-jci", "konjnd1k": "konjnd", "konjnd": "konjnd", "cnnjnd": "cnn-jnd",
     "cnn": "cnn-jnd", "reference": "reference", "referencelabels": "reference", "proxy": "reference",
+    "study": "study", "jndviewerstudy": "study",
 }  # fmt: skip
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -112,6 +120,9 @@ _OPTIONS: dict[str, dict[str, tuple[str, Callable[[str], Any]]]] = {
     "reference": {
         "images": ("image_root", _path), "codec": ("codec", str), "display": ("display", str), "task": ("task", str),
         "require_images": ("require_images", _yes_no),
+    },
+    "study": {
+        "task": ("task", str), "ppd": ("ppd", float), "observer": ("observer", str), "aggregate": ("aggregate", str),
     },
 }  # fmt: skip
 

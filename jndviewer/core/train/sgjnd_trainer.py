@@ -108,6 +108,21 @@ def cache_key(sample: Any) -> str:
             + ("" if display == PROXY_DISPLAY else f"|{display}"))
 
 
+def sample_reference(sample: Any) -> Any:
+    """A sample's reference pixels as its observers saw them: cropped to ``meta["crop"]`` (x, y, width, height) when
+    the reader gives one (a study's image crops), else whole."""
+    from jndviewer.core.image import load
+
+    rgb = load(sample.reference).rgb8()
+    crop = sample.meta.get("crop")
+    if crop:
+        x, y, w, h = (int(v) for v in crop)
+        if x < 0 or y < 0 or x + w > rgb.shape[1] or y + h > rgb.shape[0]:
+            raise JndViewerError(f"The crop {crop} of {sample.source} lies outside its reference image.")
+        rgb = np.ascontiguousarray(rgb[y : y + h, x : x + w])
+    return rgb
+
+
 def is_visible(sample: Any, level: int) -> bool:
     """The per-level training label: worse than the PW-JND is visible."""
     if sample.better == "higher":
@@ -131,7 +146,6 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     cost: one backbone pass per level); a cache records whether it holds them.
     """
     from jndviewer.core.codecs import create_codec
-    from jndviewer.core.image import load
 
     cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
     if "config" not in cache:  # caches from before the configuration was recorded hold full-chroma references
@@ -154,7 +168,7 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     for index, sample in enumerate(tqdm(todo, desc="features", mininterval=10)):
         if sample.reference is None:
             continue
-        rgb = load(sample.reference).rgb8()
+        rgb = sample_reference(sample)
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = patch_positions(*rgb.shape[:2], config)
         with torch.no_grad():
@@ -192,13 +206,12 @@ def build_visibility_cache(
 ) -> dict:
     """:class:`PatchVisibility` of every cached (sample, level), at the feature cache's patches (resumable)."""
     from jndviewer.core.codecs import create_codec
-    from jndviewer.core.image import load
 
     cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
     todo = [s for s in samples if cache_key(s) in features["items"] and cache_key(s) not in cache["items"]]
     for index, sample in enumerate(tqdm(todo, desc="visibility", mininterval=10)):
         key = cache_key(sample)
-        rgb = load(sample.reference).rgb8()
+        rgb = sample_reference(sample)
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = patch_positions(*rgb.shape[:2], config)
         visibility = PatchVisibility(crop_patches(rgb, positions, config.patch), sample_condition(sample))
