@@ -143,7 +143,7 @@ class MenuActions:
         from jndviewer.app.study import open_study
 
         image = Path(self.state.image_path) if self.state.image_path else None
-        self._study_window = open_study(self, current_image=image)
+        self._study_window = open_study(self, current_image=image, current_codec=self.state.codec)
 
     def study_results(self) -> None:
         from PySide6.QtWidgets import QMessageBox

@@ -204,3 +204,18 @@ def test_setup_dialog_computes_ppd_and_refuses_bad_input(app: Any, qtbot: Any, t
     dialog._start()
     assert dialog.choice is not None and dialog.choice.conditions.task == "flicker"
     assert dialog.choice.protocol == FLICKER_ADJUSTMENT and dialog.choice.study_set == "default"
+
+
+def test_the_current_image_becomes_a_study_set_of_its_centre(tmp_path: Path) -> None:
+    from jndviewer.app.study.setup import resolve_study_set
+
+    path = tmp_path / "big.png"
+    Image.fromarray(np.full((700, 1000, 3), 120, np.uint8)).save(path)
+    (item,) = resolve_study_set(f"image:webp:{path}").items
+    assert item.codec == "webp" and item.crop == (180, 110, 640, 480)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((100, 200, 3), 120, np.uint8)).save(small)
+    (item,) = resolve_study_set(f"image:{small}").items
+    assert item.codec == "jpeg" and item.crop is None
+    with pytest.raises(JndViewerError, match="cannot be read"):
+        resolve_study_set(f"image:jpeg:{tmp_path / 'missing.png'}")

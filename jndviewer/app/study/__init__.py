@@ -50,7 +50,7 @@ def start_runner(choice: Any, store: Any, screen: Any) -> Any:
 
 
 def open_study(parent: QWidget | None = None, database: Path | None = None, current_image: Path | None = None,
-               preset: str | None = None) -> Any:
+               preset: str | None = None, current_codec: str = "jpeg") -> Any:
     """Set up and run a study; returns the study window (or None when cancelled or refused). ``preset``: a study
     set spec to preselect (``default``, ``image:PATH``, ``folder:PATH``, ``file:PATH``)."""
     from jndviewer.core.study.sets import ItemImages
@@ -64,7 +64,7 @@ def open_study(parent: QWidget | None = None, database: Path | None = None, curr
     except JndViewerError as error:
         QMessageBox.warning(parent, "Study", str(error))
         return None
-    dialog = StudySetupDialog(store, current_image, parent, preset=preset)
+    dialog = StudySetupDialog(store, current_image, parent, preset=preset, current_codec=current_codec)
     if not dialog.exec() or dialog.choice is None:
         return None
     try:

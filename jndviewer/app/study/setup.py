@@ -52,6 +52,8 @@ PROTOCOL_WORDS = {
     BINARY_SEARCH: "Same or different (MCL-JCI): a binary search over the levels",
     FORCED_CHOICE: "Forced choice (QUEST+): which of two holds the distortion",
 }
+#: The largest part of the explorer's current image a study shows (its centre): KonJND-1k's 640x480.
+CROP = (640, 480)
 #: The card rectangle's starting width in device pixels (a 96-dpi screen's card: 85.6 mm at 0.2646 mm/px).
 DEFAULT_CARD_PIXELS = 324
 
@@ -98,7 +100,7 @@ class StudySetupDialog(QDialog):
     """Observer, study set, protocol, task, distance and screen calibration; or an unfinished session to resume."""
 
     def __init__(self, store: StudyStore, current_image: Path | None = None, parent: QWidget | None = None,
-                 preset: str | None = None) -> None:
+                 preset: str | None = None, current_codec: str = "jpeg") -> None:
         super().__init__(parent)
         self.setWindowTitle("Run a study")
         self.store = store
@@ -108,7 +110,8 @@ class StudySetupDialog(QDialog):
         self.sets = QComboBox()
         self.sets.addItem("The shipped set (8 image crops, JPEG)", "default")
         if current_image is not None:
-            self.sets.addItem(f"The current image ({current_image.name}), JPEG", f"image:{current_image}")
+            self.sets.addItem(f"The current image ({current_image.name}, at most its centre {CROP[0]}x{CROP[1]}), "
+                              f"{current_codec}", f"image:{current_codec}:{current_image}")
         self.sets.addItem("A folder of images…", "folder")
         self.sets.addItem("A study set file…", "file")
         if preset and preset != "default":
@@ -252,14 +255,28 @@ class StudySetupDialog(QDialog):
 
 
 def resolve_study_set(spec: str) -> Any:
-    """The study set a setup choice names: ``default``, ``image:PATH``, ``folder:PATH`` or ``file:PATH``."""
+    """The study set a setup choice names: ``default``, ``image:CODEC:PATH`` (the explorer's current image and codec,
+    cropped to at most its centre :data:`CROP`), ``image:PATH`` (JPEG), ``folder:PATH`` or ``file:PATH``."""
+    from PIL import Image
+
+    from jndviewer.core.codecs import CODECS
     from jndviewer.core.study import sets
 
     kind, _, value = spec.partition(":")
     if kind == "default":
         return sets.default_study_set()
     if kind == "image":
-        return sets.study_set_from_image(Path(value))
+        codec, _, rest = value.partition(":")
+        if codec not in CODECS:
+            codec, rest = "jpeg", value
+        try:
+            with Image.open(rest) as image:
+                width, height = image.size
+        except OSError as error:
+            raise JndViewerError(f"{Path(rest).name} cannot be read as an image ({error}).") from None
+        w, h = min(width, CROP[0]), min(height, CROP[1])
+        crop = ((width - w) // 2, (height - h) // 2, w, h) if (w, h) != (width, height) else None
+        return sets.study_set_from_image(Path(rest), codec=codec, crop=crop)
     if kind == "folder":
         return sets.study_set_from_folder(Path(value))
     if kind == "file":
