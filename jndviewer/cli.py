@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jndviewer import __version__
+from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
 from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import JndViewerError
 
@@ -62,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="jndviewer",
-        description="Explore just-noticeable distortion (JND) in images.",
+        description=f"Explore just-noticeable distortion (JND) in images. {EXPLORER_USAGE}",
     )
     parser.add_argument("--version", action="version", version=f"jndviewer {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -542,21 +543,12 @@ def run_models() -> int:
     return 0
 
 
-def run_default(image: Path | None) -> int:
-    """No command: open the explorer on the image (default: the bundled sample). Qt is imported only here."""
-    from jndviewer.app.main import run_app
-
-    return run_app(image)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
-            if len(argv) > 1:
-                parser.error(f"unknown command {argv[0]!r}")
-            return run_default(Path(argv[0]))
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+            return run_explorer(argv)  # no command: the explorer (Qt is imported only there)
         args = parser.parse_args(argv)
         if args.command == "map":
             return run_map(args)
@@ -576,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_train(args)
         if args.command == "study":
             return run_study(args)
-        return run_default(None)
+        return run_explorer([])
     except JndViewerError as err:
         print(f"jndviewer: error: {err}", file=sys.stderr)
         return 2

@@ -54,8 +54,10 @@ def create_app(argv: Sequence[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_app(path: str | Path | None = None, argv: Sequence[str] | None = None) -> int:
-    """Open the main window on ``path`` (default: the bundled sample image) and run the event loop.
+def run_app(path: str | Path | None = None, argv: Sequence[str] | None = None, *, codec: str | None = None,
+            level: int | None = None) -> int:
+    """Open the main window on ``path`` (default: the bundled sample image), with ``codec`` and ``level`` when given,
+    and run the event loop.
 
     Returns the event loop's exit status.
     """
@@ -67,6 +69,10 @@ def run_app(path: str | Path | None = None, argv: Sequence[str] | None = None) -
 
         path = sample_image()
     window = MainWindow(path)
+    if codec is not None:
+        window.state.codec = codec
+    if level is not None:
+        window.state.level = level
     if os.environ.get(EXIT_AFTER_SHOW_ENV):
         window.installEventFilter(_FirstPaint(app))
     window.show()

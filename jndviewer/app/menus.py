@@ -37,6 +37,8 @@ class MenuActions:
         self.open_action = self._action("&Open…", "Ctrl+O", self.open_dialog)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addAction(self._action("Open a &ladder folder…", "Ctrl+Shift+O", self.open_ladder_folder_dialog,
+                                         "A folder of encodes of one image (KonJND-1k style, or LEVEL-named files)"))
         sample = self._action("Open the &sample image", None, lambda: self.open_path(_sample_image()))
         file_menu.addAction(sample)
         file_menu.addSeparator()
@@ -137,6 +139,38 @@ class MenuActions:
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_rows(), self).exec()
+
+    def open_ladder_folder_dialog(self) -> None:
+        """File > Open a ladder folder: pick the folder; its source image opens with it."""
+        from PySide6.QtWidgets import QFileDialog
+
+        start = str(Path(self.state.image_path).parent) if self.state.image_path else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open a ladder folder", start)
+        if folder:
+            self.open_ladder_folder(folder)
+
+    def open_ladder_folder(self, folder: str | Path) -> bool:
+        """Open a folder of encodes as the codec, with its source image (found by convention) as A; a folder that
+        cannot be used says why in one sentence and changes nothing."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from jndviewer.core.codecs import FOLDER_PREFIX, create_codec
+        from jndviewer.core.errors import JndViewerError
+
+        spec = f"{FOLDER_PREFIX}{folder}"
+        try:
+            codec = create_codec(spec)
+            source = codec.source_path
+            if source is None:
+                raise JndViewerError(f"The folder {Path(folder).name} has no source image that could be found; "
+                                     f"put the original beside the encodes (NAME.png or NAME_ref.png).")
+        except JndViewerError as error:
+            QMessageBox.warning(self, "Open a ladder folder", str(error))
+            return False
+        self.open_path(source)
+        self.state.codec = spec
+        self._set_status(codec.describe())
+        return True
 
     def run_study(self) -> None:
         """Study > Run a study: the setup dialog offers the shipped set, the current image or a folder."""
