@@ -22,7 +22,7 @@ from jndviewer.core.errors import JndViewerError
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
 
 
-COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export", "study")
+COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export", "study", "desktop-entry")
 
 
 def _shared_images(option: str) -> Path:
@@ -237,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("-o", "--output", type=Path, help="calibration JSON (default: the packaged one)")
     calibrate.add_argument("--threads", type=_positive_int, default=1)
     add_study_parser(commands)
+    commands.add_parser("desktop-entry", help="add jndviewer (with its icon) to this user's applications menu")
     return parser
 
 
@@ -568,6 +569,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_train(args)
         if args.command == "study":
             return run_study(args)
+        if args.command == "desktop-entry":
+            from jndviewer.desktop import install_desktop_entry
+
+            print("\n".join(f"wrote {path}" for path in install_desktop_entry()))
+            return 0
         return run_explorer([])
     except JndViewerError as err:
         print(f"jndviewer: error: {err}", file=sys.stderr)

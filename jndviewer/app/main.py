@@ -50,6 +50,11 @@ def create_app(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationName("jndviewer")
     app.setApplicationDisplayName("jndviewer")
     app.setStyle("Fusion")
+    from PySide6.QtGui import QIcon
+
+    from jndviewer.core.assets import asset
+
+    app.setWindowIcon(QIcon(str(asset("icon.png"))))
     configure_pyqtgraph()
     return app  # type: ignore[return-value]
 

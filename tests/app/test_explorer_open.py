@@ -38,3 +38,8 @@ def test_a_folder_without_source_says_why_and_changes_nothing(
     assert not window.open_ladder_folder(folder)
     assert len(shown) == 1 and "no source image" in shown[0]
     assert window.state.codec == codec_before
+
+
+def test_the_windows_have_jndviewers_icon(app: Any) -> None:
+    icon = app.windowIcon()
+    assert not icon.isNull() and icon.actualSize(icon.availableSizes()[0]).width() == 256
