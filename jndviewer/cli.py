@@ -1,7 +1,8 @@
 """jndviewer's command line: ``jndviewer [IMAGE]`` opens the explorer, ``jndviewer map|models ...`` run jobs.
 
 Every user-caused error (bad file, unknown model, unavailable device) ends the command with one line on stderr and
-exit status 2; nothing is written half-way for the file that failed.
+exit status 2; nothing is written half-way for the file that failed. The exit statuses are defined once, in
+``jndviewer.core.errors``; what predict, export and ladder write is handled by ``jndviewer.core.outputs``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 from jndviewer import __version__
 from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
+from jndviewer.cli_options import level_spec, pixel_count, positive_float
 from jndviewer.cli_study import add_study_parser, run_study
-from jndviewer.core.errors import JndViewerError
+from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
 
 #: The reference labels the training and calibration commands default to (in a source checkout).
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
@@ -89,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, help="output .png, .npy, .tif or .tiff (default IMAGE.MODEL.png)"
     )
     map_parser.add_argument("--components", action="store_true", help="also write every component of the model")
-    map_parser.add_argument("--vmax", type=float, help="upper end of the PNG colour scale (default: 99.9th percentile)")
-    map_parser.add_argument("--max-pixels", type=_positive_int, help="refuse larger images (default 120 MP)")
+    map_parser.add_argument("--vmax", type=positive_float,
+                            help="upper end of the PNG colour scale (default: 99.9th percentile)")
+    map_parser.add_argument("--max-pixels", type=pixel_count, help="refuse larger images (default 120 MP; 2e8 works)")
 
     commands.add_parser("models", help="list the JND models and their components")
     commands.add_parser("codecs", help="list the codecs, their levels and whether each is available here")
@@ -103,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ladder.add_argument("image", type=Path)
     ladder.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
-    ladder.add_argument("--levels", help="LOW:HIGH[:STEP] or a comma list, e.g. 1:100 or 10,50,90 (default: all)")
+    ladder.add_argument("--levels", type=level_spec,
+                        help="LOW:HIGH[:STEP] or a comma list, e.g. 1:100 or 10,50,90 (default: all)")
     ladder.add_argument("-o", "--output", type=Path, help="table.csv or table.json (default: print CSV)")
-    ladder.add_argument("--max-pixels", type=_positive_int, help="refuse larger images (default 120 MP)")
+    ladder.add_argument("--max-pixels", type=pixel_count, help="refuse larger images (default 120 MP; 2e8 works)")
 
     train = commands.add_parser("train", help="train the learned parts (codec, predictors) on real images")
     train_kinds = train.add_subparsers(dest="train_kind", metavar="WHAT", required=True)
@@ -186,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
             "shows at much better quality)",
         )
         sub.add_argument("--pooling", choices=POOLINGS)
-        sub.add_argument("--threshold", type=float, help="decision threshold (default: calibrated)")
+        sub.add_argument("--threshold", type=positive_float, help="decision threshold (default: calibrated)")
         sub.add_argument("--strategy", choices=tuple(STRATEGIES),
                          help="search strategy over the levels (default: the predictor's own)")
         sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
@@ -265,73 +269,36 @@ def _condition(args: argparse.Namespace) -> Any:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from jndviewer.core.batch import collect_images, run_batch
+    from jndviewer.core.batch import collect_images
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.outputs import predict_to_file
     from jndviewer.core.pwjnd.registry import check_request
-    from jndviewer.core.pwjnd.result import PWJND
-    from jndviewer.core.report import read_results, write_results
 
     images = collect_images(args.images)
     if not images:
         raise JndViewerError("No images were found in the given paths.")
     check_request(args.predictor, _predictor_options(args), _condition(args))
-    _describe_folder(args.codec)
-    if args.output.suffix.lower() not in (".json", ".csv"):
-        raise JndViewerError(f"Cannot write results to {args.output.name}: use .json or .csv.")
-    results = read_results(args.output)
-    done = {r.image for r in results}
-    errors: list[dict[str, str]] = []
-    skipped = sum(1 for p in images if str(p) in done)
-    bar = tqdm(total=len(images), initial=skipped, desc="predict", unit="image", file=sys.stderr)
-
-    def on_result(data: dict) -> None:
-        results.append(PWJND.from_dict(data))
-        write_results(args.output, results, errors)
-
-    def on_error(path: str, message: str) -> None:
-        errors.append({"image": path, "error": message})
-        tqdm.write(f"jndviewer: {path}: {message}", file=sys.stderr)
-        write_results(args.output, results, errors)
-
-    run_batch(images, args.codec, args.predictor, _predictor_options(args), condition=_condition(args), jobs=args.jobs,
-              done=done, on_result=on_result, on_error=on_error, progress=bar.update)
-    bar.close()
-    print(f"wrote {args.output}: {len(results)} results ({skipped} already there) for "
-          f"{_condition(args).describe()}, {len(errors)} errors")
-    return 1 if errors and not results else 0
+    _describe_folder(args.codec, create_codec(args.codec))  # an unknown codec: one sentence before any work
+    return predict_to_file(args.output, images, codec_spec=args.codec, predictor=args.predictor,
+                           options=_predictor_options(args), condition=_condition(args), jobs=args.jobs)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from jndviewer.core.batch import collect_images, write_image_at_level
+    from jndviewer.core.batch import collect_images
     from jndviewer.core.codecs import create_codec
-    from jndviewer.core.image import load
-    from jndviewer.core.pwjnd.registry import create_predictor
-    from jndviewer.core.viewing import describe_condition
+    from jndviewer.core.outputs import export_images, export_targets
+    from jndviewer.core.pwjnd.registry import check_request, create_predictor
 
     codec = create_codec(args.codec)
     _describe_folder(args.codec, codec)
-    predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
+    check_request(args.predictor, _predictor_options(args), _condition(args))
     folder_mode = args.image.is_dir()
     images = collect_images([args.image])
     if not images:
         raise JndViewerError(f"{args.image} holds no images.")
-    failures = 0
-    for path in images:
-        try:
-            image = load(path)
-            result = predictor.predict(image, codec, name=str(path))
-            target = args.output
-            if folder_mode:
-                target = (args.output / path.relative_to(args.image)).with_suffix(codec.suffix)
-            write_image_at_level(image, codec, result, target, path)
-            print(f"{path.name}: {codec.level_name} {result.level} for {describe_condition(result.condition)} "
-                  f"({result.nbytes} bytes, {result.bpp:.3f} bpp, {100 * result.bitrate_saving:.1f}% smaller than "
-                  f"level {result.best_level}) -> {target}")
-        except JndViewerError as err:
-            failures += 1
-            print(f"jndviewer: {path}: {err}", file=sys.stderr)
-    return 2 if failures == len(images) else 0
+    targets = export_targets(args.image, args.output, images, codec.suffix, folder_mode)
+    predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
+    return export_images(images, targets, codec, predictor, batch=folder_mode)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -488,51 +455,14 @@ def parse_levels(text: str | None, available: tuple[int, ...]) -> list[int]:
 
 
 def run_ladder(args: argparse.Namespace) -> int:
-    import csv
-    import io
-    import json
-
-    from tqdm import tqdm
-
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
-    from jndviewer.core.ladder import Ladder
+    from jndviewer.core.outputs import ladder_to
 
     image = load(args.image, max_pixels=args.max_pixels)
     codec = create_codec(args.codec)
     levels = parse_levels(args.levels, codec.levels())
-    if args.output and args.output.suffix.lower() not in (".csv", ".json"):
-        raise JndViewerError(f"Cannot write {args.output.name}: the table is written as .csv or .json.")
-    bar = tqdm(total=len(levels), desc=f"{codec.name} ladder", unit="level", file=sys.stderr)
-
-    def progress(done: int, total: int) -> None:
-        bar.n = done
-        bar.refresh()
-
-    with Ladder(image, codec) as ladder:
-        rows = ladder.table(levels, progress=progress)
-    bar.close()
-    for row in rows:  # a lossless rung has infinite PSNR: JSON has no Infinity, so write null there
-        row["psnr"] = None if row["psnr"] == float("inf") else round(row["psnr"], 4)
-        row["ssim"] = round(row["ssim"], 6)
-    meta = {"image": str(args.image), "width": image.width, "height": image.height, "codec": codec.name,
-            "level_name": codec.level_name, "better": codec.better}
-    if args.output and args.output.suffix.lower() == ".json":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps({**meta, "rungs": rows}, indent=1))
-    else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(buffer.getvalue())
-        else:
-            print(buffer.getvalue(), end="")
-    if args.output:
-        print(f"wrote {args.output} ({len(rows)} levels of {codec.title} on {args.image.name})")
-    return 0
+    return ladder_to(args.output, image, args.image, codec, levels)
 
 
 def run_models() -> int:
@@ -577,10 +507,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_explorer([])
     except JndViewerError as err:
         print(f"jndviewer: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("jndviewer: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -2,14 +2,21 @@
 
 Shared by ``jndviewer predict`` and ``jndviewer export DIR``. Work runs in worker processes (each with one torch
 thread) so that images are predicted in parallel; results are written after every image, so a stopped batch
-resumes where it stopped (images already in the output are skipped).
+resumes where it stopped (images already in the output are skipped). Workers end with their parent however it ends
+(even ``kill -9``), and an interrupted batch stops its workers at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -33,7 +40,43 @@ def collect_images(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def _worker_init(threads: int) -> None:
+#: Linux's prctl option that sends a signal to a process when its parent ends.
+PR_SET_PDEATHSIG = 1
+
+
+def unique_images(images: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """``(path as given, resolved path)`` of each image, a file named twice (under any spelling) once."""
+    seen: set[str] = set()
+    unique = []
+    for image in images:
+        resolved = str(Path(image).resolve())
+        if resolved not in seen:
+            seen.add(resolved)
+            unique.append((str(image), resolved))
+    return unique
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker process when ``parent`` ends, even by SIGKILL: the kernel's parent-death signal on Linux, and
+    a thread that watches the parent elsewhere (and covers the moment before the signal was set up)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the signal was set up
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="jndviewer-parent-watch", daemon=True).start()
+
+
+def _worker_init(threads: int, parent: int | None = None) -> None:
+    if parent is not None:  # a worker process: the parent decides when to stop (Ctrl-C reaches the whole group)
+        _end_with_parent(parent)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     torch.set_num_threads(threads)
@@ -72,11 +115,13 @@ def run_batch(
     on_error: Callable[[str, str], None],
     progress: Callable[[], None] | None = None,
 ) -> None:
-    """Predict every image not in ``done`` with ``jobs`` worker processes, calling back as each finishes.
+    """Predict every image whose resolved path is not in ``done`` (a file named twice once) with ``jobs`` worker
+    processes, calling back as each finishes.
 
-    The predictor, its options and the condition are checked before any work starts (one sentence when wrong).
+    The predictor, its options and the condition are checked before any work starts (one sentence when wrong). An
+    exception here (Ctrl-C, SIGTERM turned into one) stops the workers at once; finished images were delivered.
     """
-    pending = [str(p) for p in images if str(p) not in done]
+    pending = [given for given, resolved in unique_images(images) if resolved not in done]
     if not pending:
         return
     condition = condition or ViewingCondition()
@@ -91,10 +136,25 @@ def run_batch(
     # Fresh interpreters, not forks: a fork of a process whose OpenMP thread pools (torch's, numba's) are running
     # cannot use them.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, context, initializer=_worker_init, initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(jobs, context, initializer=_worker_init, initargs=(threads, os.getpid()))
+    try:
         futures = {pool.submit(predict_one, p, codec_spec, info, options, where): p for p in pending}
         for future in as_completed(futures):
             _deliver(futures[future], future.result(), on_result, on_error, progress)
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: queued images are dropped and running ones abandoned (their workers end)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(timeout=5)
 
 
 def _deliver(path: str, outcome: dict[str, Any], on_result: Callable, on_error: Callable, progress: Any) -> None:
@@ -132,4 +192,26 @@ def write_image_at_level(
     return target, sidecar_path
 
 
-__all__ = ["collect_images", "predict_one", "run_batch", "sidecar", "write_image_at_level"]
+__all__ = ["collect_images", "predict_one", "run_batch", "sidecar", "unique_images", "write_image_at_level"]
+
+
+def effective_jobs(requested: int, images: int, cores: int | None) -> tuple[int, str | None]:
+    """How many worker processes to start for ``images`` images on ``cores`` CPU cores when ``requested`` were asked.
+
+    More workers than images would idle, and more than cores would only share them (each holds its own models, a
+    few hundred MB), so the count is capped at both. Returns ``(jobs, note)``: ``note`` is one sentence to show the
+    user when the request was capped, else None. ``cores`` is ``os.cpu_count()``, which may be None (taken as 1).
+    """
+    requested = max(1, int(requested))
+    cores = max(1, int(cores or 1))
+    if images < 1:
+        return 1, None
+    jobs = min(requested, images, cores)
+    if jobs == requested:
+        return jobs, None
+    workers = f"{jobs} worker process{'' if jobs == 1 else 'es'}"
+    if jobs == images and images <= cores:
+        reason = f"there {'is 1 image' if images == 1 else f'are {images} images'}"
+    else:
+        reason = f"this machine has {cores} core{'' if cores == 1 else 's'}"
+    return jobs, f"--jobs {requested} is capped at {workers}: {reason}."

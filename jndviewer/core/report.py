@@ -5,16 +5,21 @@ JSON::
     {"format": "jndviewer.results", "version": 1, "jndviewer": "0.1.0",
      "results": [<PWJND.to_dict()>, ...], "errors": [{"image": "...", "error": "one sentence"}, ...]}
 
-CSV: one row per result with the flat fields of :data:`CSV_FIELDS` (the trace as ``;``-separated levels). Both are
-read back by :func:`read_results` so that a batch can resume where it stopped.
+CSV: one row per result with the flat fields of :data:`CSV_FIELDS` (the trace as ``;``-separated levels, the request
+as compact JSON). Both are read back by :func:`read_results` so that a batch can resume where it stopped; a file is
+read only when it is a regular file of at most :data:`MAX_RESULTS_BYTES`, and written through a temporary file of its
+own, so that readers never see half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,8 +33,10 @@ VERSION = 1
 CSV_FIELDS = (
     "image", "codec", "predictor", "level", "nbytes", "bpp", "best_level", "best_nbytes", "bitrate_saving", "psnr",
     "all_visible", "encodes", "seconds", "width", "height", "jnd_model", "ppd", "task", "threshold", "strategy",
-    "trace",
+    "trace", "request",
 )
+#: The largest results file read back (a results file of a million images is far smaller).
+MAX_RESULTS_BYTES = 512 << 20
 
 
 def results_document(results: Sequence[PWJND], errors: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
@@ -53,14 +60,51 @@ def csv_row(result: PWJND) -> dict[str, Any]:
         "threshold": params.get("threshold", ""),
         "strategy": params.get("strategy", ""),
         "trace": ";".join(str(level) for level in result.trace),
+        "request": json.dumps(result.request, sort_keys=True) if result.request else "",
     }
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file of this write's own, then replace ``path`` with it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.chmod(temporary, _file_mode(path))  # mkstemp's files are private; keep the file's mode or the umask's
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a rewritten file keeps (its own), or a new file gets (0o666 less the umask)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def check_results_file(path: str | Path) -> bool:
+    """Whether a results file is there to be read (False: nothing there); one sentence when what is there is not a
+    regular file of a sane size, so that neither a device nor a FIFO is ever read."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # nothing there, or a link to nothing: written as a new file
+    except OSError as err:
+        raise JndViewerError(f"Cannot read {path}: {err.strerror or err}.") from err
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a device, FIFO or socket"
+        raise JndViewerError(f"{path} is {kind}, not a regular file.")
+    if info.st_size > MAX_RESULTS_BYTES:
+        raise JndViewerError(f"{path} is too large ({info.st_size >> 20} MB) to be a results file of jndviewer.")
+    return True
 
 
 def write_results(path: str | Path, results: Sequence[PWJND], errors: Sequence[dict[str, str]] = ()) -> None:
@@ -82,31 +126,41 @@ def write_results(path: str | Path, results: Sequence[PWJND], errors: Sequence[d
 
 def read_results(path: str | Path) -> list[PWJND]:
     """Read results written by :func:`write_results` (a missing file is no results; a broken one is one sentence)."""
+    return read_document(path)[0]
+
+
+def read_document(path: str | Path) -> tuple[list[PWJND], list[dict[str, str]]]:
+    """The results and the errors of a results file (CSV files hold no errors); one sentence when it is not one."""
     path = Path(path)
-    if not path.exists():
-        return []
+    if not check_results_file(path):
+        return [], []
     try:
         if path.suffix.lower() == ".json":
-            document = json.loads(path.read_text())
-            if document.get("format") != FORMAT:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(document, dict) or document.get("format") != FORMAT:
                 raise JndViewerError(f"{path.name} is not a jndviewer results file.")
-            return [PWJND.from_dict(item) for item in document.get("results", [])]
-        with path.open(newline="") as handle:
+            items, errors = document.get("results", []), document.get("errors", [])
+            if not all(isinstance(part, list) and all(isinstance(i, dict) for i in part) for part in (items, errors)):
+                raise JndViewerError(f"{path.name} is not a jndviewer results file (its results are not a list).")
+            return [PWJND.from_dict(item) for item in items], errors
+        with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-        return [
-            PWJND(
-                image=row["image"], codec=row["codec"], predictor=row["predictor"], level=int(row["level"]),
-                nbytes=int(row["nbytes"]), bpp=float(row["bpp"]), best_level=int(row["best_level"]),
-                best_nbytes=int(row["best_nbytes"]), bitrate_saving=float(row["bitrate_saving"]),
-                psnr=float(row["psnr"]) if row["psnr"] not in ("", "None") else float("inf"),
-                all_visible=row["all_visible"] == "True",
-                trace=[int(v) for v in row["trace"].split(";") if v],
-                params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"]},
-                condition={**({"ppd": float(row["ppd"])} if row["ppd"] else {}),
-                           **({"task": row["task"]} if row.get("task") else {})},
-                width=int(row["width"]), height=int(row["height"]), seconds=float(row["seconds"]),
-            )
-            for row in rows
-        ]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        return [_from_row(row) for row in rows], []
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise JndViewerError(f"{path.name} is not a readable results file ({type(err).__name__}: {err}).") from err
+
+
+def _from_row(row: dict[str, str]) -> PWJND:
+    return PWJND(
+        image=row["image"], codec=row["codec"], predictor=row["predictor"], level=int(row["level"]),
+        nbytes=int(row["nbytes"]), bpp=float(row["bpp"]), best_level=int(row["best_level"]),
+        best_nbytes=int(row["best_nbytes"]), bitrate_saving=float(row["bitrate_saving"]),
+        psnr=float(row["psnr"]) if row["psnr"] not in ("", "None") else float("inf"),
+        all_visible=row["all_visible"] == "True",
+        trace=[int(v) for v in row["trace"].split(";") if v],
+        params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"]},
+        condition={**({"ppd": float(row["ppd"])} if row["ppd"] else {}),
+                   **({"task": row["task"]} if row.get("task") else {})},
+        width=int(row["width"]), height=int(row["height"]), seconds=float(row["seconds"]),
+        request=json.loads(row["request"]) if row.get("request") else {},
+    )

@@ -217,6 +217,23 @@ def colorize(values: np.ndarray, colormap: str = "inferno") -> tuple[np.ndarray,
     return apply_colormap(values, low, high, colormap), low, high
 
 
+def difference_range(gain: float) -> float:
+    """The luma difference (gray levels) that the explorer's difference mode draws at full colour: ``128 / gain``."""
+    return 128.0 / max(float(gain), 1e-6)
+
+
+def signed_difference_image(reference: np.ndarray, distorted: np.ndarray, gain: float) -> np.ndarray:
+    """The signed luma difference ``Y(B) - Y(A)`` on the diverging scale, amplified by ``gain``: white where the images
+    agree, red where B is brighter, blue where it is darker, full colour at ``±difference_range(gain)`` gray levels
+    (h x w x 3 uint8). Luma, as the JND maps and the cursor readout measure it."""
+    from jndviewer.core.image import LUMA_WEIGHTS
+
+    weights = np.asarray(LUMA_WEIGHTS, dtype=np.float32)
+    delta = (distorted.astype(np.float32) - reference.astype(np.float32)) @ weights
+    limit = difference_range(gain)
+    return apply_colormap(delta, -limit, limit, "diverging")
+
+
 def difference_image(reference: np.ndarray, distorted: np.ndarray, gain: float) -> np.ndarray:
     """``min(255, gain |B - A|)`` per channel as uint8 (rounded to nearest)."""
     diff = np.abs(distorted.astype(np.int16) - reference.astype(np.int16)).astype(np.float32)

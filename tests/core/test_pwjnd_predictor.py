@@ -126,14 +126,15 @@ def test_predict_command_is_resumable_and_reports_bad_files(photo: np.ndarray, t
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     output = tmp_path / "results.json"
     args = ["predict", str(folder), "--jnd-model", "chou1995", "--threshold", "1.5", "--jobs", "1", "-o", str(output)]
-    assert main(args) == 0
+    assert main(args) == 1  # a batch where some images failed
     captured = capsys.readouterr()
-    assert "broken.png" in captured.err and captured.err.count("jndviewer:") == 1
+    assert "broken.png" in captured.err and captured.err.count("jndviewer:") == 2
+    assert "1 of 3 images failed" in captured.err
     document = json.loads(output.read_text())
     assert sorted(Path(r["image"]).name for r in document["results"]) == ["one.png", "two.png"]
     assert len(document["errors"]) == 1
     first = {r["image"]: r["level"] for r in document["results"]}
-    assert main(args) == 0  # resumes: the two results are kept, not recomputed
+    assert main(args) == 1  # resumes: the two results are kept, not recomputed; the broken file fails again
     assert "2 already there" in capsys.readouterr().out
     assert {r.image: r.level for r in read_results(output)} == first
 

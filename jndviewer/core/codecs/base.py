@@ -135,8 +135,15 @@ def check_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 def decode_with_pillow(data: bytes) -> np.ndarray:
-    """Decode compressed bytes with Pillow to H x W x 3 uint8 RGB."""
-    with Image.open(io.BytesIO(data)) as picture:
+    """Decode compressed bytes with Pillow to H x W x 3 uint8 RGB.
+
+    The bytes are a codec's own encode of an image :func:`jndviewer.core.image.load` admitted under jndviewer's
+    pixel limit (``--max-pixels``), so Pillow's separate decompression-bomb check (a warning above 89 MP, an error
+    above 179 MP) is off here, as it is in the loader: one limit, and no warning per level.
+    """
+    from jndviewer.core.image.decode import _pillow_bomb_check_disabled
+
+    with _pillow_bomb_check_disabled(), Image.open(io.BytesIO(data)) as picture:
         picture.load()
         if picture.mode != "RGB":
             picture = picture.convert("RGB")

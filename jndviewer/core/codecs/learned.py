@@ -32,8 +32,7 @@ _MODEL_LOCK = threading.Lock()
 
 def load_learned_model(weights: str | Path | None = None, device: str = "cpu") -> Any:
     """Load (once per path and device) the trained :class:`GainedFactorizedPrior`; errors are one sentence."""
-    import torch
-
+    from jndviewer.core.checkpoints import load_matching, load_torch_file
     from jndviewer.core.codecs.learned_model import GainedFactorizedPrior, ModelConfig
 
     path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
@@ -45,17 +44,12 @@ def load_learned_model(weights: str | Path | None = None, device: str = "cpu") -
             raise CodecError(
                 f"The learned codec's weights {path} do not exist; train them with 'jndviewer train codec'."
             )
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise CodecError(f"{path.name} is not a usable learned-codec checkpoint ({type(err).__name__}).") from err
+        state = load_torch_file(path, "learned-codec checkpoint", CodecError)
         if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
             raise CodecError(f"{path.name} is not a jndviewer learned-codec file (wrong format tag).")
-        try:
-            model = GainedFactorizedPrior(ModelConfig.from_dict(state["model_config"]))
-            model.load_weights(state["state_dict"])
-        except (KeyError, RuntimeError) as err:
-            raise CodecError(f"{path.name} does not match the learned codec's architecture ({err}).") from err
+        model = GainedFactorizedPrior(ModelConfig.from_dict(state.get("model_config") or {}))
+        load_matching(model, state.get("state_dict"), name=path.name, what="learned codec", error=CodecError,
+                      load=model.load_weights)
         model = model.to(device).eval()
         model.update(force=True)
         _MODEL_CACHE[key] = model

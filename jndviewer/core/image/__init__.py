@@ -38,6 +38,8 @@ Modules
 * :mod:`~jndviewer.core.image.decode`: :func:`load`, format sniffing and decoding by the mode rule, and
   :data:`IMAGE_SUFFIXES`.
 * :mod:`~jndviewer.core.image.arrays`: :func:`from_array` and the array steps of the mode rule.
+* :mod:`~jndviewer.core.image.tiff`: why Pillow cannot open a sound TIFF (floating-point or signed samples, ...),
+  so that such a file is refused as what it is rather than as a corrupt one.
 * :mod:`~jndviewer.core.image.luma`: BT.601 luma (:data:`LUMA_WEIGHTS`, :func:`rgb_to_luma`, :func:`luma_tensor`).
 
 Import the public names from this package (``from jndviewer.core.image import load``), not from the modules.

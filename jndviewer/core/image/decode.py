@@ -24,6 +24,7 @@ from PIL import ImageOps, UnidentifiedImageError
 from jndviewer.core.errors import ImageLoadError
 from jndviewer.core.image.arrays import _colour_key_alpha, _composite_over_white, _gray_to_canonical_dtype, _gray_to_rgb
 from jndviewer.core.image.model import Image
+from jndviewer.core.image.tiff import unsupported_tiff_layout
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "MAX_PIXELS_ENV_VAR", "load"]
 
@@ -161,6 +162,12 @@ def _decode(file: IO[bytes], file_path: Path, name: str, head: bytes, container:
         if container == "avif":
             raise ImageLoadError(f"{name} is an AVIF image, but this Pillow build cannot decode AVIF.") from err
         signature_format = _signature_format(head)
+        layout = unsupported_tiff_layout(file) if signature_format == "TIFF" else None
+        if layout is not None:
+            raise ImageLoadError(
+                f"{name} is a TIFF of {layout}, which jndviewer cannot read; save it with 8- or 16-bit unsigned "
+                "integer channels."
+            ) from err
         if signature_format is not None:
             raise ImageLoadError(
                 f"{name} is truncated or corrupt: it starts like a {signature_format} file, "

@@ -48,11 +48,13 @@ from typing import Any
 import numpy as np
 
 from jndviewer.core.codecs.base import Codec, CodecError, Level, check_rgb
+from jndviewer.core.errors import JndViewerError
 from jndviewer.core.image import Image
 from jndviewer.core.ladder.cancellation import CancelEvent, raise_if_cancelled
 from jndviewer.core.ladder.prefetch import PrefetchWorker
 from jndviewer.core.ladder.rung import Rung, rung_from_encode
 from jndviewer.core.ladder.rung_cache import CacheInfo, RungCache
+from jndviewer.core.metrics import SSIM_WINDOW
 
 __all__ = ["Ladder", "ProgressCallback"]
 
@@ -280,7 +282,13 @@ class Ladder:
         ------
         Cancelled
             If ``cancel`` is set (checked before each encode and after each row).
+        JndViewerError
+            If the image is smaller than SSIM's 11 x 11 window (before anything is encoded).
         """
+        height, width = self._rgb.shape[:2]
+        if min(height, width) < SSIM_WINDOW:
+            raise JndViewerError(f"A {width}×{height}-pixel image is too small for a rate-distortion table: its SSIM "
+                                 f"needs at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels.")
         chosen = self._chosen_levels(levels)
         rows: list[dict[str, Any]] = []
         for done, rung in enumerate(self._iterate(chosen, cancel, None), start=1):

@@ -22,11 +22,17 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.result import PWJND, LevelRecord
 from jndviewer.core.viewing import ViewingCondition
 
 #: ``progress(levels decided so far, the level just decided)``.
 Progress = Callable[[int, int], None]
+
+#: The shortest side, in pixels, of an image a predictor judges. Below it there is nothing to judge: the subband
+#: model has no band below 4 pixels a side (16 gives two), a 4:2:0 JPEG block is 16 x 16, and the pooling window
+#: is 16 pixels; such images used to get the worst level, decided on a score of 0 at every level.
+MIN_PREDICT_SIDE = 16
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class LadderPredictor(ABC):
         ladder = Ladder(image, codec_or_ladder) if own_ladder else codec_or_ladder
         try:
             codec, reference = ladder.codec, ladder.reference
+            check_predictable(reference)
             decider = self.decider(reference, codec.family)  # whose calibration applies (a folder's: its files')
             ordered = codec.ordered_worst_to_best()
             records: dict[int, LevelRecord] = {}
@@ -140,4 +147,14 @@ class LadderPredictor(ABC):
                 ladder.close()
 
 
-__all__ = ["LadderPredictor", "LevelDecider", "LevelDecision", "Progress"]
+def check_predictable(rgb: np.ndarray) -> None:
+    """Raise a one-sentence JndViewerError when an image is smaller than :data:`MIN_PREDICT_SIDE` on a side."""
+    height, width = rgb.shape[:2]
+    if min(height, width) < MIN_PREDICT_SIDE:
+        raise JndViewerError(
+            f"A {width}×{height}-pixel image is too small to predict a JND for: the predictors need at least "
+            f"{MIN_PREDICT_SIDE}×{MIN_PREDICT_SIDE} pixels."
+        )
+
+
+__all__ = ["MIN_PREDICT_SIDE", "LadderPredictor", "LevelDecider", "LevelDecision", "Progress", "check_predictable"]

@@ -13,6 +13,7 @@ Its registry name is ``visibility`` (results files and ``--predictor`` keep that
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -114,6 +115,10 @@ class PooledVisibilityPredictor(LadderPredictor):
         self.params = replace(params, **overrides) if overrides else params
         if self.params.pooling not in POOLINGS:
             raise JndViewerError(f"Unknown pooling {self.params.pooling!r}; use one of {', '.join(POOLINGS)}.")
+        if self.params.threshold is not None and not 0 < _as_float(self.params.threshold) < math.inf:
+            raise JndViewerError(
+                f"The decision threshold must be a positive finite number, not {self.params.threshold!r}."
+            )
         self.threshold = (
             self.params.threshold if self.params.threshold is not None
             else calibrated_threshold(self.params, None, self.condition)
@@ -134,6 +139,13 @@ class PooledVisibilityPredictor(LadderPredictor):
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PooledVisibilityDecider:
         return PooledVisibilityDecider(self.scorer(reference_rgb), self.threshold_for(codec))
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 __all__ = ["PooledVisibilityDecider", "PooledVisibilityParams", "PooledVisibilityPredictor", "default_params"]

@@ -45,6 +45,10 @@ class PWJND:
         The predictor's own parameters (strategy, threshold or network configuration, ...).
     condition
         The viewing condition the prediction is for (:class:`~jndviewer.core.viewing.ViewingCondition` as a dict).
+    request
+        What a batch asked for, so that it resumes only what matches (:mod:`jndviewer.core.outputs`): the resolved
+        image ``path``, the ``codec`` as given (a folder ladder's path resolved) and the predictor ``options`` given
+        (empty: not recorded, as in the explorer's results).
     """
 
     image: str
@@ -65,6 +69,7 @@ class PWJND:
     height: int = 0
     seconds: float = 0.0
     condition: dict[str, Any] = field(default_factory=dict)
+    request: dict[str, Any] = field(default_factory=dict)
 
     @property
     def encodes(self) -> int:

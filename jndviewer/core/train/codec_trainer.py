@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from jndviewer.core.checkpoints import load_matching
 from jndviewer.core.codecs.learned_model import (
     GainedFactorizedPrior,
     ModelConfig,
@@ -139,15 +140,19 @@ def train_codec(config: CodecTrainingConfig, *, progress: bool = True) -> Path:
     optimiser, aux_optimiser = _optimisers(model, config)
     step = 0
     if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
+        state = _training_checkpoint(checkpoint_path, _RESUME_KEYS)
         if state.get("model_config") != config.model_config().to_dict():
             raise JndViewerError(f"{checkpoint_path} was made with another model configuration; use a new run folder.")
-        model.load_weights(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        aux_optimiser.load_state_dict(state["aux_optimiser"])
-        sampler.restore(state["sampler"])
-        torch.set_rng_state(state["torch_rng"])
-        step = int(state["step"])
+        load_matching(model, state["model"], name=checkpoint_path.name, what="learned codec", load=model.load_weights)
+        try:
+            optimiser.load_state_dict(state["optimiser"])
+            aux_optimiser.load_state_dict(state["aux_optimiser"])
+            sampler.restore(state["sampler"])
+            torch.set_rng_state(state["torch_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise JndViewerError(f"{checkpoint_path} holds optimiser or random states of another kind; use a new run "
+                                 "folder.") from err
+        step = state["step"]
         log.write({"event": "resumed", "step": step})
     else:
         log.write({"event": "started", "config": asdict(config), "train_images": len(training_files),
@@ -214,7 +219,24 @@ def export_codec(model: GainedFactorizedPrior, config: CodecTrainingConfig, step
 
 def export_from_checkpoint(config: CodecTrainingConfig) -> Path:
     """Export the weights of the run's latest checkpoint (to ship an interrupted run)."""
-    state = load_checkpoint(Path(config.run_dir) / "checkpoint.pt")
+    path = Path(config.run_dir) / "checkpoint.pt"
+    state = _training_checkpoint(path, ("model_config", "model", "step"))
     model = GainedFactorizedPrior(ModelConfig.from_dict(state["model_config"]))
-    model.load_weights(state["model"])
-    return export_codec(model, config, int(state["step"]))
+    load_matching(model, state["model"], name=path.name, what="learned codec", load=model.load_weights)
+    return export_codec(model, config, state["step"])
+
+
+#: What a checkpoint of ``train codec`` holds, all of it needed to resume.
+_RESUME_KEYS = ("model_config", "model", "optimiser", "aux_optimiser", "sampler", "torch_rng", "step")
+
+
+def _training_checkpoint(path: Path, keys: tuple[str, ...]) -> dict:
+    """A ``train codec`` checkpoint with ``keys``; another program's or another trainer's file is one sentence."""
+    state = load_checkpoint(path)
+    missing = [key for key in keys if key not in state]
+    if missing:
+        raise JndViewerError(f"{path} is not a learned-codec training checkpoint (it has no {missing[0]!r}); use a "
+                             "new run folder.")
+    if isinstance(state["step"], bool) or not isinstance(state["step"], int) or state["step"] < 0:
+        raise JndViewerError(f"{path} is not a learned-codec training checkpoint (its step is {state['step']!r}).")
+    return state

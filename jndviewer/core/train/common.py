@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jndviewer.core.checkpoints import load_torch_file
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.image import IMAGE_SUFFIXES, load
 
@@ -92,15 +93,14 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     os.replace(temporary, path)
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Load a checkpoint with ``weights_only=True``; a wrong or damaged file is one sentence."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise JndViewerError(f"Checkpoint {path} does not exist.") from err
-    except Exception as err:  # pickle errors, truncated zip, not a torch file
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise JndViewerError(f"{path.name} is not a usable checkpoint ({first_line[:120]}).") from err
+def load_checkpoint(path: Path, what: str = "checkpoint") -> dict:
+    """Load a checkpoint (``what``: or a feature cache, ...) with ``weights_only=True``; a wrong, damaged or
+    hostile file, or one that holds no dictionary, is one sentence."""
+    state = load_torch_file(path, what)
+    if not isinstance(state, dict):
+        raise JndViewerError(f"{Path(path).name} is not a jndviewer {what}: it holds a {type(state).__name__}, not a "
+                             "dictionary.")
+    return state
 
 
 @dataclass

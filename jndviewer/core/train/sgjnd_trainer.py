@@ -147,7 +147,10 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
     """
     from jndviewer.core.codecs import create_codec
 
-    cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
+    cache: dict[str, Any] = load_checkpoint(path, "feature cache") if path.exists() else {"items": {}}
+    if not isinstance(cache.get("items"), dict):
+        raise JndViewerError(f"{path.name} is not a jndviewer feature cache: it holds no items; train in a new run "
+                             "folder (--run).")
     if "config" not in cache:  # caches from before the configuration was recorded hold full-chroma references
         cache["config"] = {**config.to_dict(), "reference_chroma": "full"} if cache["items"] else config.to_dict()
     recorded = {key: cache["config"].get(key) for key in config.feature_key()}
@@ -207,7 +210,10 @@ def build_visibility_cache(
     """:class:`PatchVisibility` of every cached (sample, level), at the feature cache's patches (resumable)."""
     from jndviewer.core.codecs import create_codec
 
-    cache: dict[str, Any] = torch.load(path, weights_only=True) if path.exists() else {"items": {}}
+    cache: dict[str, Any] = load_checkpoint(path, "visibility cache") if path.exists() else {"items": {}}
+    if not isinstance(cache.get("items"), dict):
+        raise JndViewerError(f"{path.name} is not a jndviewer visibility cache: it holds no items; train in a new "
+                             "run folder (--run).")
     todo = [s for s in samples if cache_key(s) in features["items"] and cache_key(s) not in cache["items"]]
     for index, sample in enumerate(tqdm(todo, desc="visibility", mininterval=10)):
         key = cache_key(sample)
@@ -399,7 +405,7 @@ def _train_head(
         state = load_checkpoint(checkpoint)
         try:
             head.load_state_dict(state["head"])
-        except RuntimeError as err:
+        except (RuntimeError, KeyError, TypeError, AttributeError) as err:  # other shapes, or no head at all
             raise JndViewerError(f"The checkpoint {checkpoint} holds a head of another configuration; train in a new "
                                  f"run folder (--run).") from err
         try:

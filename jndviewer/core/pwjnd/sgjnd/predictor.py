@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from jndviewer.core.assets import SGJND_WEIGHTS, model_file
+from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
 from jndviewer.core.pwjnd.sgjnd.config import EXPORT_FORMAT, SGJNDConfig
@@ -25,12 +25,9 @@ _LOAD_LOCK = threading.Lock()
 
 @cache
 def _load_network(path: str) -> SGJNDNetwork:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise ModelError(f"SG-JND weights {path} do not exist; train them with 'jndviewer train sgjnd'.") from err
-    except Exception as err:
-        raise ModelError(f"{Path(path).name} is not a usable SG-JND checkpoint ({type(err).__name__}).") from err
+    if not Path(path).exists():
+        raise ModelError(f"SG-JND weights {path} do not exist; train them with 'jndviewer train sgjnd'.")
+    state = load_torch_file(path, "SG-JND checkpoint", ModelError)
     if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
         raise ModelError(f"{Path(path).name} is not a jndviewer SG-JND file (wrong format tag).")
     head_states = state["heads"] if "heads" in state else [state.get("head")]  # version 2 holds an ensemble
@@ -41,11 +38,8 @@ def _load_network(path: str) -> SGJNDNetwork:
     except ModelError as err:
         raise ModelError(f"{Path(path).name}: {err}") from err
     network = SGJNDNetwork(config, heads=len(head_states))
-    try:
-        for head, head_state in zip(network.head.heads, head_states, strict=True):
-            head.load_state_dict(head_state)
-    except (RuntimeError, KeyError) as err:
-        raise ModelError(f"{Path(path).name} does not match the SG-JND architecture ({err}).") from err
+    for head, head_state in zip(network.head.heads, head_states, strict=True):
+        load_matching(head, head_state, name=Path(path).name, what="SG-JND", error=ModelError)
     return network.eval()
 
 

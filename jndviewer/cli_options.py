@@ -1,0 +1,68 @@
+"""Option values of the command line: argparse types that refuse nonsense in one line, and the worker count.
+
+The types raise :class:`argparse.ArgumentTypeError`, so argparse reports ``argument --NAME: ...`` and exits with
+status 2, like every other user error of ``jndviewer``. This module imports neither torch nor numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["level_spec", "pixel_count", "positive_float"]
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (``nan``, ``inf``, 0 and negative numbers are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, not {text!r}")
+    return value
+
+
+def pixel_count(text: str) -> int:
+    """A positive whole number of pixels, also written as ``2e8`` or ``200_000_000``."""
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number.is_integer()):
+            raise argparse.ArgumentTypeError(f"must be a whole number of pixels such as 120000000 or 1.2e8, not "
+                                             f"{text!r}") from None
+        value = int(number)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of pixels, not {text!r}")
+    return value
+
+
+def level_spec(text: str) -> str:
+    """``LOW:HIGH[:STEP]`` with LOW <= HIGH and STEP >= 1, or a comma-separated list of whole numbers.
+
+    The text is returned unchanged; which levels a codec has is checked when the codec is known.
+    """
+    usage = "must be LOW:HIGH[:STEP] (LOW up to HIGH, STEP at least 1) or a comma-separated list such as 10,50,90"
+    try:
+        if ":" in text:
+            parts = [int(part) for part in text.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            low, high, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1
+            if step < 1:
+                raise argparse.ArgumentTypeError(f"the step of {text!r} must be at least 1")
+            if low > high:
+                swapped = ":".join(str(part) for part in (high, low, *parts[2:]))
+                raise argparse.ArgumentTypeError(f"{text!r} names no level: LOW must not be above HIGH (did you mean "
+                                                 f"{swapped}?)")
+        else:
+            for part in text.split(","):
+                int(part)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{usage}, not {text!r}") from None
+    return text
+

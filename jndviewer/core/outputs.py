@@ -1,0 +1,458 @@
+"""What ``jndviewer predict``, ``export`` and ``ladder`` write, and how they end.
+
+- **Checked before any work:** an output must be a regular file (or not there yet) in a folder that can be written;
+  a device, a FIFO, a folder, a path under a file or an unwritable place is one sentence before anything is computed.
+- **Shared safely:** every write of a results file takes a lock beside it (``.NAME.lock``), reads what other runs
+  wrote meanwhile, merges and replaces the file through a temporary file of its own, so that two runs writing one file
+  keep all their results.
+- **Resumed by what was asked:** a result is "already there" only for the same resolved image path *and* the same
+  request: codec, predictor, its options and the viewing condition (:func:`request_key`); results for different
+  requests live side by side, and a file named under several spellings is predicted once.
+- **Never lost:** a result that cannot be written is kept and written again with the next one; if the output still
+  cannot be written at the end, the results go to a file in the temporary folder, and the command says where.
+- **Never over an input:** ``export`` refuses an output that resolves to one of its inputs.
+- **Ended cleanly:** SIGTERM is handled like Ctrl-C (the finished results are kept) and ends with
+  :data:`~jndviewer.core.errors.EXIT_TERMINATED`; Ctrl-C with :data:`~jndviewer.core.errors.EXIT_INTERRUPTED`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from jndviewer.core import report
+from jndviewer.core.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    JndViewerError,
+)
+from jndviewer.core.pwjnd.result import PWJND
+from jndviewer.core.viewing import ViewingCondition
+
+#: How long a write waits for another run's write of the same results file (seconds).
+LOCK_TIMEOUT = 120.0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would raise KeyboardInterrupt."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM wait (where the platform can block signals)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stopped(stop: KeyboardInterrupt) -> tuple[str, int]:
+    """What an interrupted command says and its exit status."""
+    return ("terminated", EXIT_TERMINATED) if isinstance(stop, Terminated) else ("interrupted", EXIT_INTERRUPTED)
+
+
+def say(message: str) -> None:
+    """One line on stderr that starts its own line, also while a progress bar is shown."""
+    from tqdm import tqdm
+
+    tqdm.write(f"jndviewer: {message}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Outputs checked before any work
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def check_writable(path: Path, *, folder: bool = False) -> Path:
+    """The path to write ``path`` through (symbolic links followed), after checking that what is there is a regular
+    file (or nothing) and that its folder exists or can be made and takes a new file; one sentence otherwise."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not (target.is_dir() if folder else target.is_file()):
+        kind = "a folder" if target.is_dir() else "a device, FIFO or socket"
+        raise JndViewerError(f"Cannot write {path}: it is {kind}, not a regular file." if not folder
+                             else f"Cannot write into {path}: it is not a folder.")
+    where = target if folder else target.parent
+    for ancestor in (where, *where.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise JndViewerError(f"Cannot write {path}: {ancestor} is not a folder.")
+            break
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".jndviewer-probe-", dir=where)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if err.errno == errno.ENOENT and where.is_dir():
+            reason = f"{where} takes no new files"
+        raise JndViewerError(f"Cannot write {path}: {reason}.") from err
+    return target
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Results files: the resume key, the shared file
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def codec_identity(spec: str) -> str:
+    """A codec as a request names it: the registry name, or a folder ladder with its folder resolved."""
+    from jndviewer.core.codecs import FOLDER_PREFIX, parse_folder_spec
+
+    if not spec.startswith(FOLDER_PREFIX):
+        return spec
+    folder, options = parse_folder_spec(spec)
+    return FOLDER_PREFIX + str(folder.resolve()) + "".join(f",{k}={v}" for k, v in sorted(options.items()))
+
+
+def request_of(codec_spec: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The request a batch records with each result: the codec and the predictor options given (None: default)."""
+    given = {k: v for k, v in options.items() if v is not None}
+    if "weights" in given:
+        given["weights"] = str(Path(given["weights"]).resolve())
+    return {"codec": codec_identity(codec_spec), "options": given}
+
+
+def request_key(path: str, predictor: str, condition: dict[str, Any], request: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two predictions the same: the resolved image, the codec, the predictor, its options, the condition."""
+    with contextlib.suppress(TypeError, ValueError, JndViewerError):
+        condition = ViewingCondition.from_dict(condition).to_dict()
+    return (path, str(request.get("codec", "")), predictor, json.dumps(condition, sort_keys=True, default=str),
+            json.dumps(request.get("options", {}), sort_keys=True, default=str))
+
+
+def result_key(result: PWJND) -> tuple[str, ...]:
+    """The :func:`request_key` of a result (one written without its request: its codec name and no options)."""
+    request = result.request or {}
+    path = request.get("path") or str(Path(result.image).resolve())
+    return request_key(path, result.predictor, result.condition, {"codec": result.codec, **request})
+
+
+def _resolved(image: str) -> str:
+    return str(Path(image).resolve())
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class ResultsFile:
+    """A results file shared with other runs: read when opened (one sentence if it is not ours), then rewritten after
+    every result or error with what other runs wrote meanwhile, under a lock. Writes that fail are retried."""
+
+    def __init__(self, path: Path) -> None:
+        if path.suffix.lower() not in (".json", ".csv"):
+            raise JndViewerError(f"Cannot write results to {path.name}: use .json or .csv.")
+        self.path = path
+        self.target = Path(os.path.realpath(path))
+        report.check_results_file(path)  # a device, FIFO or folder is named as given
+        self._seen = _signature(self.target)
+        self._read_theirs(report.read_document(self.target))  # before anything is written
+        check_writable(path)
+        from filelock import FileLock
+
+        self._lock = FileLock(str(self.target.with_name(f".{self.target.name}.lock")), timeout=LOCK_TIMEOUT)
+        self.results: list[PWJND] = []
+        self.errors: list[dict[str, str]] = []
+        self._ours: set[tuple[str, ...]] = set()
+        self._handled: set[str] = set()  # the images this run predicted or failed on (resolved)
+        self.failure: str | None = None
+        self.pending = False  # something of this run is not in the file yet
+
+    def _read_theirs(self, document: tuple[list[PWJND], list[dict[str, str]]]) -> None:
+        results, errors = document
+        self._theirs = [(result_key(r), r) for r in results]
+        self._their_errors = [(_resolved(str(e.get("image", ""))), e) for e in errors]
+
+    def done(self, predictor: str, condition: dict[str, Any], request: dict[str, Any]) -> set[str]:
+        """The resolved image paths that already have a result for this request."""
+        wanted = request_key("", predictor, condition, request)[1:]
+        return {key[0] for key, _ in self._theirs if key[1:] == wanted}
+
+    def add(self, result: PWJND) -> bool:
+        key = result_key(result)
+        self.results = [r for r in self.results if result_key(r) != key] if key in self._ours else self.results
+        self.results.append(result)
+        self._ours.add(key)
+        self._handled.add(key[0])
+        return self.write()
+
+    def add_error(self, image: str, message: str) -> bool:
+        self.errors.append({"image": image, "error": message})
+        self._handled.add(_resolved(image))
+        return self.write()
+
+    def merged(self) -> tuple[list[PWJND], list[dict[str, str]]]:
+        """Every result and error: other runs' first (less those this run replaced), then this run's."""
+        theirs = [r for key, r in self._theirs if key not in self._ours]
+        their_errors = [e for image, e in self._their_errors if image not in self._handled]
+        return theirs + self.results, their_errors + self.errors
+
+    def write(self) -> bool:
+        """Merge and write under the lock; False (and :attr:`failure` says why) when the file cannot be written.
+        Ctrl-C and SIGTERM wait until the write is done."""
+        self.pending = True
+        try:
+            with _signals_deferred(), self._lock:
+                if _signature(self.target) != self._seen:  # another run wrote meanwhile
+                    self._read_theirs(report.read_document(self.target))
+                report.write_results(self.target, *self.merged())
+                self._seen = _signature(self.target)
+        except (OSError, JndViewerError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err).rstrip(".")
+            self.failure = f"Cannot write {self.path}: {reason}."
+            return False
+        self.failure = None
+        self.pending = False
+        return True
+
+    def rescue(self) -> Path | None:
+        """Write everything to a new file in the temporary folder (None when even that fails)."""
+        try:
+            handle, name = tempfile.mkstemp(prefix="jndviewer-results-", suffix=self.target.suffix)
+            os.close(handle)
+            report.write_results(name, *self.merged())
+        except OSError:
+            return None
+        return Path(name)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The commands
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def predict_to_file(
+    output: Path,
+    images: Sequence[Path],
+    *,
+    codec_spec: str,
+    predictor: str,
+    options: dict[str, Any],
+    condition: ViewingCondition,
+    jobs: int,
+) -> int:
+    """``jndviewer predict``: every image not yet in ``output`` for this request, merged into it; the exit status."""
+    from tqdm import tqdm
+
+    from jndviewer.core.batch import effective_jobs, run_batch, unique_images
+
+    results = ResultsFile(output)
+    request = request_of(codec_spec, options)
+    unique = unique_images(images)
+    done = results.done(predictor, condition.to_dict(), request)
+    skipped = sum(resolved in done for _, resolved in unique)
+    jobs, note = effective_jobs(jobs, len(unique) - skipped, os.cpu_count())
+    if note:
+        say(note)
+    warned: list[str] = []
+
+    def written(ok: bool) -> None:
+        if not ok and not warned:
+            warned.append(str(results.failure))
+            say(f"{results.failure} The results are kept and written again after the next image.")
+
+    def on_result(data: dict[str, Any]) -> None:
+        data["request"] = {"path": _resolved(data["image"]), **request}
+        written(results.add(PWJND.from_dict(data)))
+
+    def on_error(path: str, message: str) -> None:
+        say(f"{path}: {message}")
+        written(results.add_error(path, message))
+
+    status, how = EXIT_OK, ""
+    with sigterm_as_interrupt():
+        try:
+            with tqdm(total=len(unique), initial=skipped, desc="predict", unit="image", file=sys.stderr) as bar:
+                run_batch(images, codec_spec, predictor, options, condition=condition, jobs=jobs, done=done,
+                          on_result=on_result, on_error=on_error, progress=bar.update)
+        except KeyboardInterrupt as stop:
+            how, status = stopped(stop)
+        if results.pending:
+            results.write()
+    return _predict_summary(results, skipped, len(unique), condition, how, status)
+
+
+def _predict_summary(results: ResultsFile, skipped: int, total: int, condition: Any, how: str, status: int) -> int:
+    merged, _ = results.merged()
+    if results.failure is not None:
+        rescued = results.rescue()
+        where = f"they are in {rescued} instead" if rescued else "they could not be saved anywhere else either"
+        say(f"{results.failure.rstrip('.')}; {where}.")
+        status = status or EXIT_FAILED
+    else:
+        print(f"wrote {results.path}: {len(results.results)} new results ({skipped} already there) for "
+              f"{condition.describe()}, {len(results.errors)} errors; {len(merged)} results in the file")
+    if how:
+        kept = "" if results.failure is not None else f" ({len(merged)} results in the file)"
+        say(f"{how}; the {len(results.results)} results finished are kept{kept}.")
+    elif results.errors:
+        say(f"{len(results.errors)} of {total} images failed (see above).")
+        status = status or EXIT_FAILED
+    return status
+
+
+def export_targets(source: Path, output: Path, images: Sequence[Path], suffix: str, folder_mode: bool) -> list[Path]:
+    """Where ``export`` writes each image; one sentence (before any work) when an output would overwrite an input,
+    two inputs would be written to one file, or the output cannot be written."""
+    if folder_mode:
+        if output.resolve() == source.resolve():
+            raise JndViewerError(f"The output folder {output} is the input folder; the originals would be "
+                                 "overwritten, so choose another -o folder.")
+        targets = [(output / path.relative_to(source)).with_suffix(suffix) for path in images]
+    else:
+        targets = [output]
+    inputs = {path.resolve(): path for path in images}
+    identities = {(info.st_dev, info.st_ino): path for path in images if (info := _stat(path)) is not None}
+    written: dict[Path, Path] = {}
+    for path, target in zip(images, targets, strict=True):
+        info = _stat(target)
+        original = inputs.get(target.resolve()) or (identities.get((info.st_dev, info.st_ino)) if info else None)
+        if original is not None:
+            raise JndViewerError(f"Refusing to overwrite the input {original} with {target}; choose another -o.")
+        if target.resolve() in written:
+            raise JndViewerError(f"{written[target.resolve()]} and {path} would both be written to {target}.")
+        written[target.resolve()] = path
+    check_writable(output, folder=folder_mode)
+    return targets
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any, *, batch: bool) -> int:
+    """``jndviewer export``: each image at its predicted JND; the exit status (a single image that fails is the
+    command's error, a batch where some images failed says how many)."""
+    from jndviewer.core.batch import write_image_at_level
+    from jndviewer.core.image import load
+    from jndviewer.core.viewing import describe_condition
+
+    failures = 0
+    with sigterm_as_interrupt():
+        try:
+            for path, target in zip(images, targets, strict=True):
+                try:
+                    image = load(path)
+                    result = predictor.predict(image, codec, name=str(path))
+                    write_image_at_level(image, codec, result, target, path)
+                    print(f"{path.name}: {codec.level_name} {result.level} for "
+                          f"{describe_condition(result.condition)} ({result.nbytes} bytes, {result.bpp:.3f} bpp, "
+                          f"{100 * result.bitrate_saving:.1f}% smaller than level {result.best_level}) -> {target}")
+                except JndViewerError as err:
+                    failures += 1
+                    say(f"{path}: {err}")
+        except KeyboardInterrupt as stop:
+            how, status = stopped(stop)
+            say(f"{how}; the images exported so far are kept.")
+            return status
+    if failures and not batch:
+        return EXIT_USAGE
+    if failures:
+        say(f"{failures} of {len(images)} images failed (see above).")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def ladder_to(output: Path | None, image: Any, image_path: Path, codec: Any, levels: Sequence[int]) -> int:
+    """``jndviewer ladder``: the rate-distortion table to ``output`` (.csv or .json, checked before any encode) or to
+    stdout; the exit status. A table that cannot be written is printed instead of being lost."""
+    from tqdm import tqdm
+
+    from jndviewer.core.ladder import Ladder
+
+    if output is not None:
+        if output.suffix.lower() not in (".csv", ".json"):
+            raise JndViewerError(f"Cannot write {output.name}: the table is written as .csv or .json.")
+        check_writable(output)
+    with sigterm_as_interrupt():
+        try:
+            with tqdm(total=len(levels), desc=f"{codec.name} ladder", unit="level", file=sys.stderr) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.n = done
+                    bar.refresh()
+
+                with Ladder(image, codec) as ladder:
+                    rows = ladder.table(levels, progress=progress)
+        except KeyboardInterrupt as stop:
+            how, status = stopped(stop)
+            say(how)
+            return status
+    for row in rows:  # a lossless rung has infinite PSNR: JSON has no Infinity, so write null there
+        row["psnr"] = None if row["psnr"] == float("inf") else round(row["psnr"], 4)
+        row["ssim"] = round(row["ssim"], 6)
+    meta = {"image": str(image_path), "width": image.width, "height": image.height, "codec": codec.name,
+            "level_name": codec.level_name, "better": codec.better}
+    if output is not None and output.suffix.lower() == ".json":
+        text = json.dumps({**meta, "rungs": rows}, indent=1)
+    else:
+        text = _csv_text(rows)
+    if output is None:
+        print(text, end="")
+        return EXIT_OK
+    try:
+        report._atomic_write(Path(os.path.realpath(output)), text)
+    except OSError as err:
+        print(text, end="" if text.endswith("\n") else "\n")
+        say(f"Cannot write {output}: {err.strerror or err}; the table is printed above instead.")
+        return EXIT_FAILED
+    print(f"wrote {output} ({len(rows)} levels of {codec.title} on {image_path.name})")
+    return EXIT_OK
+
+
+def _csv_text(rows: Sequence[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+__all__ = [
+    "ResultsFile", "Terminated", "check_writable", "export_images", "export_targets", "ladder_to",
+    "predict_to_file", "request_key", "request_of", "result_key", "sigterm_as_interrupt",
+]
