@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     ladder.add_argument("--codec", default="jpeg", help="codec name (see 'jndviewer codecs') or folder:PATH")
     ladder.add_argument("--levels", type=level_spec,
                         help="LOW:HIGH[:STEP] or a comma list, e.g. 1:100 or 10,50,90 (default: all)")
-    ladder.add_argument("-o", "--output", type=Path, help="table.csv or table.json (default: print CSV)")
+    ladder.add_argument("-o", "--output", type=Path, help="table.csv or table.json (default, or -: print CSV)")
     ladder.add_argument("--max-pixels", type=pixel_count, help="refuse larger images (default 120 MP; 2e8 works)")
 
     train = commands.add_parser("train", help="train the learned parts (codec, predictors) on real images")
@@ -195,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="search strategy over the levels (default: the predictor's own)")
         sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
         sub.add_argument("--jobs", type=_positive_int, default=2, help="images predicted in parallel (default 2)")
+        sub.add_argument("--max-pixels", type=pixel_count,
+                         help="refuse larger images and folder-ladder files (default 120 MP; 2e8 works)")
 
     predict = commands.add_parser(
         "predict",
@@ -203,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
         "or folders). Resumable: images already in the output are skipped. One error line per bad file.",
     )
     predict.add_argument("images", nargs="+", type=Path)
-    predict.add_argument("-o", "--output", type=Path, required=True, help="results.json or results.csv")
+    predict.add_argument("-o", "--output", type=Path, required=True,
+                         help="results.json or results.csv (merged, resumable), or - for CSV on stdout (no resume)")
     add_predictor_options(predict)
 
     export = commands.add_parser(
@@ -278,9 +281,11 @@ def run_predict(args: argparse.Namespace) -> int:
     if not images:
         raise JndViewerError("No images were found in the given paths.")
     check_request(args.predictor, _predictor_options(args), _condition(args))
-    _describe_folder(args.codec, create_codec(args.codec))  # an unknown codec: one sentence before any work
+    codec = create_codec(args.codec, max_pixels=args.max_pixels)  # an unknown codec: one sentence before any work
+    _describe_folder(args.codec, codec)
     return predict_to_file(args.output, images, codec_spec=args.codec, predictor=args.predictor,
-                           options=_predictor_options(args), condition=_condition(args), jobs=args.jobs)
+                           options=_predictor_options(args), condition=_condition(args), jobs=args.jobs,
+                           max_pixels=args.max_pixels)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -289,7 +294,7 @@ def run_export(args: argparse.Namespace) -> int:
     from jndviewer.core.outputs import export_images, export_targets
     from jndviewer.core.pwjnd.registry import check_request, create_predictor
 
-    codec = create_codec(args.codec)
+    codec = create_codec(args.codec, max_pixels=args.max_pixels)
     _describe_folder(args.codec, codec)
     check_request(args.predictor, _predictor_options(args), _condition(args))
     folder_mode = args.image.is_dir()
@@ -298,7 +303,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise JndViewerError(f"{args.image} holds no images.")
     targets = export_targets(args.image, args.output, images, codec.suffix, folder_mode)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
-    return export_images(images, targets, codec, predictor, batch=folder_mode)
+    return export_images(images, targets, codec, predictor, batch=folder_mode, max_pixels=args.max_pixels)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -460,7 +465,7 @@ def run_ladder(args: argparse.Namespace) -> int:
     from jndviewer.core.outputs import ladder_to
 
     image = load(args.image, max_pixels=args.max_pixels)
-    codec = create_codec(args.codec)
+    codec = create_codec(args.codec, max_pixels=args.max_pixels)  # a folder ladder's files: the same limit
     levels = parse_levels(args.levels, codec.levels())
     return ladder_to(args.output, image, args.image, codec, levels)
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLa
 
 from jndviewer.app.modes import DEFAULT_FLICKER_HZ, CompareMode
 from jndviewer.core.colormap import VISIBILITY_RANGE, lookup_table
+from jndviewer.core.views import difference_range
 
 #: Zoom stops in percent for the zoom-in and zoom-out keys (25 % multiples near 100 %, as squoosh).
 ZOOM_STOPS = (3.125, 6.25, 12.5, 25, 50, 75, 100, 125, 150, 200, 300, 400, 600, 800, 1200, 1600, 3200)
@@ -180,11 +181,22 @@ class CompareCanvas(QWidget):
         self.pane_b = ImagePane("B")
         self.pane_b.view.setXLink(self.pane_a.view)
         self.pane_b.view.setYLink(self.pane_a.view)
-        layout = QHBoxLayout(self)
+        # the patch overlay's line, over both panes (a pane's header is too narrow for it side by side)
+        self.note_label = QLabel("")
+        self.note_label.setObjectName("patch_note")
+        self.note_label.setStyleSheet(HEADER_STYLE)
+        self.note_label.setWordWrap(True)
+        self.note_label.setVisible(False)
+        panes = QHBoxLayout()
+        panes.setContentsMargins(0, 0, 0, 0)
+        panes.setSpacing(2)
+        panes.addWidget(self.pane_a, 1)
+        panes.addWidget(self.pane_b, 1)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.pane_a, 1)
-        layout.addWidget(self.pane_b, 1)
+        layout.setSpacing(0)
+        layout.addWidget(self.note_label)
+        layout.addLayout(panes, 1)
 
         view = self.pane_a.view
         self.base = pg.ImageItem()  # A, B, flicker, difference, visibility, or the image under the JND overlay
@@ -212,6 +224,7 @@ class CompareCanvas(QWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=_colormap("inferno"), interactive=False, width=18,
                                         colorMapMenu=False)  # fmt: skip
         self.colorbar.getAxis("left").setStyle(showValues=False)
+        self.colorbar.layout.setContentsMargins(1, 10, 1, 10)  # room for the end labels, centred on the ends
         self._colorbar_shown = False
 
         self.flicker_timer = QTimer(self)
@@ -223,6 +236,7 @@ class CompareCanvas(QWidget):
         self.reference: np.ndarray | None = None
         self.distorted: np.ndarray | None = None
         self.difference: np.ndarray | None = None
+        self.difference_gain = 8.0
         self.visibility_colors: np.ndarray | None = None
         self.jnd_colors: np.ndarray | None = None
         self.jnd_range = (0.0, 1.0)
@@ -283,10 +297,14 @@ class CompareCanvas(QWidget):
         elif mode is CompareMode.WIPE:
             show_rgb(self.wipe_item, rgb)
 
-    def set_difference(self, rgb: np.ndarray) -> None:
+    def set_difference(self, rgb: np.ndarray, gain: float) -> None:
+        """The signed difference's colours (``views.signed_difference_image``) and the gain they were made with."""
         self.difference = rgb
+        self.difference_gain = float(gain)
         if self.mode is CompareMode.DIFFERENCE:
             show_rgb(self.base, rgb)
+            self._configure_colorbar()
+            self._update_headers()
 
     def set_visibility(self, colors: np.ndarray) -> None:
         """The visibility colours (any size: stretched over the image)."""
@@ -439,7 +457,14 @@ class CompareCanvas(QWidget):
             return
         axis = self.colorbar.axis
         label = self.colorbar.getAxis("left")
-        if self.mode is CompareMode.VISIBILITY:
+        if self.mode is CompareMode.DIFFERENCE:
+            limit = difference_range(self.difference_gain)
+            self.colorbar.setColorMap(_colormap("diverging"))
+            self.colorbar.setLevels((-limit, limit))
+            ticks = [(v, f"{v:+.3g}" if v else "0") for v in (-limit, -limit / 2, 0.0, limit / 2, limit)]
+            axis.setTicks([ticks, []])
+            label.setLabel(f"B − A, luma (gray levels), gain ×{self.difference_gain:g}")
+        elif self.mode is CompareMode.VISIBILITY:
             low, high = (math.log2(v) for v in VISIBILITY_RANGE)
             self.colorbar.setColorMap(_colormap("diverging"))
             self.colorbar.setLevels((low, high))
@@ -461,17 +486,16 @@ class CompareCanvas(QWidget):
             CompareMode.SIDE_BY_SIDE: a,
             CompareMode.WIPE: f"{a}   ◀ A | B ▶   {b}",
             CompareMode.FLICKER: f"Flicker, now showing {b if self.flicker_phase else a}",
-            CompareMode.DIFFERENCE: f"Difference |B − A|   {b}",
+            CompareMode.DIFFERENCE: f"Difference B − A (luma) ×{self.difference_gain:g}: red brighter, blue darker, "
+                                    f"full at ±{difference_range(self.difference_gain):.3g} gray levels   {b}",
             CompareMode.VISIBILITY: f"Visibility {self.visibility_label} (blue: below the threshold, red: above)   {b}",
             CompareMode.JND: f"JND map · {self.jnd_label} · over the original (opacity {self.opacity:.0%})",
         }[mode]
-        if self.patches_visible and self.patch_note:  # over B when it has its own pane (the patches are B's)
-            if mode is CompareMode.SIDE_BY_SIDE:
-                b += f"   ·   {self.patch_note}"
-            else:
-                text += f"   ·   {self.patch_note}"
         self.pane_a.header.setText(text)
         self.pane_b.header.setText(b)
+        note = self.patch_note if self.patches_visible else ""
+        self.note_label.setText(note)
+        self.note_label.setVisible(bool(note))
 
     def _place_divider(self) -> None:
         rect = self.image_rect

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from jndviewer.app.jobs import LadderInfo
 from jndviewer.app.predictions import TUNED_PREDICTOR
 from jndviewer.app.state import VISIBILITY_MODEL_LABELS, ViewState
+from jndviewer.app.wheel_guard import guard_wheel
 from jndviewer.core import views
 from jndviewer.core.catalog import JND_MODEL_NAMES, POOLINGS
 from jndviewer.core.codecs import CODECS
@@ -89,6 +91,7 @@ class ControlsPanel(QWidget):
         layout.addStretch(1)
         self._bind()
         self.sync_from_state()
+        guard_wheel(self)
 
     # -- construction ----------------------------------------------------------------------------------------------
 
@@ -113,8 +116,9 @@ class ControlsPanel(QWidget):
         form.addRow("Level", row)
         buttons = QHBoxLayout()
         self.play_button = QToolButton()
-        self.play_button.setText("▶ Play")
+        self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.play_button.setCheckable(True)
+        self._show_playing(False)
         self.play_button.setToolTip("Play through the levels from worst to best (Space)")
         self.go_button = QPushButton("Go to JND")
         self.go_button.setEnabled(False)
@@ -220,6 +224,10 @@ class ControlsPanel(QWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setKeyboardTracking(False)
         self.threshold_spin.setValue(1.0)
+        self.threshold_spin.setToolTip(
+            "The pooled visibility above which a level counts as visible; greyed while \"calibrated\" is ticked, it "
+            "shows the calibrated threshold in use for the codec, model, pooling and viewing condition"
+        )
         row = QHBoxLayout()
         row.addWidget(self.calibrated_check)
         row.addWidget(self.threshold_spin, 1)
@@ -270,7 +278,9 @@ class ControlsPanel(QWidget):
         self.gain_spin = QSpinBox()
         self.gain_spin.setRange(1, 64)
         self.gain_spin.setPrefix("× ")
-        self.gain_spin.setToolTip("Amplification of |B - A| in difference mode")
+        self.gain_spin.setToolTip(
+            "Amplification of the signed difference B − A in difference mode: full colour at ±128 / gain gray levels"
+        )
         form.addRow("Difference", self.gain_spin)
         self.patch_check = QCheckBox("SG-JND patch weights")
         self.patch_check.setObjectName("patch_overlay")
@@ -366,6 +376,12 @@ class ControlsPanel(QWidget):
                 self.threshold_spin.setValue(s.threshold)
         self._sync_level(s.level)
 
+    def show_threshold_in_use(self, value: float | None) -> None:
+        """Show the calibrated threshold the prediction uses in the greyed field (None: unknown, left as it is)."""
+        if self.state.threshold is None and value is not None:
+            with _blocked(self.threshold_spin):
+                self.threshold_spin.setValue(value)
+
     def _set_model(self, name: str) -> None:
         if name != self.state.jnd_model:
             self.state.model_params = {}
@@ -377,13 +393,19 @@ class ControlsPanel(QWidget):
         self.state.threshold = None if calibrated else self.threshold_spin.value()
 
     def _on_play_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self._show_playing(playing)
         self.play_toggled.emit(playing)
 
     def set_playing(self, playing: bool) -> None:
         with _blocked(self.play_button):
             self.play_button.setChecked(playing)
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self._show_playing(playing)
+
+    def _show_playing(self, playing: bool) -> None:
+        """The style's own play and pause icons (fonts may lack the media glyphs) beside "Play" or "Pause"."""
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setText("Pause" if playing else "Play")
 
     # -- level -----------------------------------------------------------------------------------------------------
 
@@ -463,6 +485,7 @@ class ControlsPanel(QWidget):
         note.setStyleSheet("color: gray;")
         self.params_form.addRow(note)
         self._sync_params()
+        guard_wheel(self)
 
     def _show_params(self, shown: bool) -> None:
         self.params_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)

@@ -159,7 +159,7 @@ def rung_job(context: JobContext, ladder: Any, level: int) -> Frame:
 def derived_job(context: JobContext, key: DerivedKey, reference: np.ndarray, ladder: Any, jnd: Any) -> Derived:
     if isinstance(key, DifferenceKey):
         rung = ladder.rung(key.level, cancel=context.cancel)
-        return Derived(key, views.difference_image(reference, rung.decoded, key.gain))
+        return Derived(key, views.signed_difference_image(reference, rung.decoded, key.gain))
     if isinstance(key, VisibilityKey):
         rung = ladder.rung(key.level, cancel=context.cancel)
         return Derived(key, views.visibility_view(key.level, rung.decoded, jnd))

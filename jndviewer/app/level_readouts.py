@@ -90,10 +90,17 @@ class LevelReadouts:
                 elif (map_h, map_w) == (height, width) and threshold > 0:
                     v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
                     parts.append(f"v {v:6.3f}")
+        text = "  ·  ".join(parts)
         patch = self.canvas.patch_text(x, y)
-        if patch:
-            parts.append(patch)
-        return "  ·  ".join(parts)
+        return f"{text}\n{patch}" if patch else text  # the patch on a line of its own: whole in a pane's width
+
+    def size_cursor_readout(self, lines: int) -> None:
+        """Give the cursor readout room for ``lines`` lines, fixed: the canvas must not change size (and refit the
+        image under the cursor) as the text under the cursor grows and shrinks."""
+        label = self.cursor_label
+        label.ensurePolished()
+        margins = label.contentsMargins()
+        label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + margins.top() + margins.bottom() + 4)
 
     def _on_hover(self, position: tuple[int, int] | None) -> None:
         self._last_hover = position

@@ -32,16 +32,20 @@ from jndviewer.app.level_readouts import LevelReadouts
 from jndviewer.app.menus import MenuActions
 from jndviewer.app.modes import CompareMode, WipeStop
 from jndviewer.app.plots import PlotsPanel
+from jndviewer.app.predictions import threshold_in_use
 from jndviewer.app.readouts import ReadoutsPanel, format_bytes, format_ms, short_name
 from jndviewer.app.session import Session
 from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
 from jndviewer.app.task_bar import TaskBar
 from jndviewer.app.workers import JobRunner, Notifier
+from jndviewer.app.zoom_ppd import ZoomPrediction
 from jndviewer.core import views
 from jndviewer.core.image import IMAGE_SUFFIXES
 
 #: Play-through speed: one level every this many milliseconds (it also waits for each frame).
 PLAY_INTERVAL_MS = 125
+#: What the status bar says between messages: idle, or while background jobs run (they are named beside it).
+READY, WORKING = "Ready", "Working…"
 ERROR_STYLE = "color: #c62828;"
 
 
@@ -86,7 +90,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         self.cursor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # A long readout (e.g. with the patch under the cursor) must not widen the window or shrink the canvas, which
         # would refit the image under the cursor while it moves.
-        self.cursor_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.cursor_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.cursor_label.setWordWrap(True)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -119,13 +124,15 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         readouts_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         splitter.addWidget(readouts_scroll)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([3000, 2000])  # in proportion: the readouts get room for about one line a row
         readouts_scroll.setMinimumWidth(360)
         self.analysis_dock = QDockWidget("Rate, quality and visibility", self)
         self.analysis_dock.setObjectName("analysis_dock")
         self.analysis_dock.setWidget(splitter)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.analysis_dock)
 
+        self.zoom_prediction = ZoomPrediction(self.state, self.canvas, self.readouts, "zoom", self)
         self._build_status_bar()
         self._build_actions()
         self._connect()
@@ -154,12 +161,13 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.status_label = QLabel("Ready")
+        self.status_label = QLabel(READY)
         self.status_label.setObjectName("status_message")
         self.jobs_label = QLabel("")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
-        self.progress.setMaximumHeight(14)
+        self.progress.setMaximumHeight(18)
+        self.progress.setFormat("%p %")  # a percentage once a job reports numbers; a busy bar until then
         self.progress.setTextVisible(False)
         self.progress.setVisible(False)
         self.stop_button = QToolButton()
@@ -174,7 +182,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         bar.addPermanentWidget(self.stop_button)
         bar.addPermanentWidget(self.zoom_label)
         self._message_timer = QTimer(self, singleShot=True, interval=8000)
-        self._message_timer.timeout.connect(lambda: self._set_status("Ready"))
+        self._message_timer.timeout.connect(self._rest_status)
 
     def _connect(self) -> None:
         s, session = self.state, self.session
@@ -188,7 +196,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         s.go_predictor_changed.connect(self._on_go_predictor)
         self.canvas.wipe_moved.connect(lambda value: setattr(s, "wipe", value))
         self.canvas.hovered.connect(self._on_hover)
-        self.canvas.zoom_changed.connect(lambda percent: self.zoom_label.setText(f"Zoom {percent:.0f} %"))
+        self.canvas.zoom_changed.connect(self._show_zoom)
 
         session.image_loaded.connect(self._on_image)
         session.load_failed.connect(self._on_load_failed)
@@ -218,6 +226,17 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         self.controls.play_toggled.connect(self.set_playing)
         self.controls.viewing_dialog_requested.connect(self.open_viewing_dialog)
         self.plots.level_picked.connect(lambda level: setattr(s, "level", level))
+        for signal in (s.codec_changed, s.ppd_changed, s.task_changed, s.jnd_model_changed, s.visibility_model_changed,
+                       s.pooling_changed, s.threshold_changed, session.ladder_changed):  # fmt: skip
+            signal.connect(self._show_threshold_in_use)
+        self._show_threshold_in_use()
+
+    def _show_zoom(self, percent: float) -> None:
+        """The zoom in the status bar; nothing without an image (the empty view's scale means nothing)."""
+        self.zoom_label.setText(f"Zoom {percent:.0f} %" if self.canvas.reference is not None else "")
+
+    def _show_threshold_in_use(self, *_: Any) -> None:
+        self.controls.show_threshold_in_use(threshold_in_use(self.session))
 
     def _apply_state_to_canvas(self) -> None:
         s = self.state
@@ -326,11 +345,11 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
 
     def _on_derived(self, derived: Derived) -> None:
         if isinstance(derived.key, DifferenceKey):
-            self.canvas.set_difference(derived.value)
+            self.canvas.set_difference(derived.value, derived.key.gain)
         elif isinstance(derived.key, VisibilityKey):
             view: views.VisibilityView = derived.value
             self.canvas.set_visibility(view.colors)
-            self.readouts.set_time("visibility", format_ms(view.seconds))
+            self.readouts.set_time("visibility map", format_ms(view.seconds))  # "visibility" is the predictor's
             self._show_current_readout()
         else:
             layer: JndLayer = derived.value
@@ -380,7 +399,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
 
     def _on_jnd(self, result: views.JndResult) -> None:
         self.controls.set_model_info(result.info)
-        self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model} on {result.device})")
+        self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model})")
+        self.readouts.labels["times"].setToolTip(f"The JND map ran on {result.device}.")
         subband = result.scorer.subband is not None
         self.canvas.set_visibility_label("band contrast / threshold (subband)" if subband else "|distortion| / JND")
         if abs(result.scale - 1.0) > 1e-6:
@@ -434,6 +454,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
     # ------------------------------------------------------------------------------------------------------------
 
     def _on_patch_overlay(self, on: bool) -> None:
+        self.size_cursor_readout(2 if on else 1)  # the patch under the cursor gets a line of its own
         self.patch_action.setChecked(on)
         self.canvas.set_patches_visible(on)
         if not on and self._last_hover is not None:
@@ -480,19 +501,30 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status_label.setText(text)
         self.status_label.setStyleSheet(ERROR_STYLE if error else "")
-        if text != "Ready":
+        if text not in (READY, WORKING):
             self._message_timer.start()
 
+    def _running_jobs(self) -> list[str]:
+        return [r.description for r in (*self.session.runners, self.export_runner) if r.busy]
+
+    def _rest_status(self) -> None:
+        """Between messages: "Ready", or "Working…" while jobs run (never "Ready" beside running jobs)."""
+        self._set_status(WORKING if self._running_jobs() else READY)
+
     def _update_jobs(self, *_: Any) -> None:
-        running = [r.description for r in (*self.session.runners, self.export_runner) if r.busy]
+        running = self._running_jobs()
+        if not self._message_timer.isActive():
+            self._rest_status()
         self.jobs_label.setText(", ".join(running[:2]) + (" …" if len(running) > 2 else ""))
         self.progress.setVisible(bool(running))
         self.stop_button.setVisible(bool(running))
         if not running:
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
+            self.progress.setTextVisible(False)
         elif self.progress.maximum() == 1:
             self.progress.setRange(0, 0)  # busy until some job reports numbers
+            self.progress.setTextVisible(False)
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
         if total > 0:
@@ -500,6 +532,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
             self.progress.setValue(done)
         else:
             self.progress.setRange(0, 0)
+        self.progress.setTextVisible(total > 0)
+        self.progress.setToolTip(text)
 
     # ------------------------------------------------------------------------------------------------------------
     # Closing

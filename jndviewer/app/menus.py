@@ -65,7 +65,7 @@ class MenuActions:
         for mode in CompareMode:
             action = self._action(f"{mode.label}", mode.key, lambda _=False, m=mode: setattr(self.state, "mode", m),
                                   mode.tooltip)  # fmt: skip
-            action.setText(f"{mode.label} [{mode.key}]")
+            action.setIconText(f"{mode.label} [{mode.key}]")  # the toolbar names the key; menus show shortcuts
             action.setCheckable(True)
             self.mode_group.addAction(action)
             self.mode_actions[mode] = action
@@ -78,7 +78,8 @@ class MenuActions:
             "Draw SG-JND's patches of the current level over the image: fill by weight, red outline where the "
             "distortion is predicted visible; hover a patch for its weight and quality",
         )  # fmt: skip
-        self.patch_action.setText("Patch weights [Shift+W]")
+        self.patch_action.setText("Patch weights")
+        self.patch_action.setIconText("Patch weights [Shift+W]")
         self.patch_action.setCheckable(True)
         self.mode_toolbar.addAction(self.patch_action)
         self.mode_toolbar.addSeparator()

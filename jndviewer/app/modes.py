@@ -21,7 +21,11 @@ class CompareMode(enum.Enum):
         "Alternate A and B in place (each shown 125 ms by default, KonJND-1k's flicker test) to spot changes; the "
         "flicker task's predictions are for this view",
     )  # fmt: skip
-    DIFFERENCE = ("difference", "X", "Difference", "|B - A| per channel, amplified by the difference gain")
+    DIFFERENCE = (
+        "difference", "X", "Difference",
+        "The signed luma difference B − A on a diverging scale, amplified by the difference gain: white where A and B "
+        "agree, red where B is brighter, blue where it is darker (colour bar in gray levels)",
+    )  # fmt: skip
     VISIBILITY = (
         "visibility", "V", "Visibility",
         "Distortion over its visibility threshold (the predictor's subband or pixel model): blue is below the "
@@ -50,7 +54,7 @@ class CompareMode(enum.Enum):
 
     @property
     def has_colorbar(self) -> bool:
-        return self in (CompareMode.VISIBILITY, CompareMode.JND)
+        return self in (CompareMode.DIFFERENCE, CompareMode.VISIBILITY, CompareMode.JND)
 
 
 class WipeStop(enum.Enum):

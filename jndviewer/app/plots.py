@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from jndviewer.app.jobs import LadderInfo
+from jndviewer.app.plot_layout import CURVE_RADIUS, MARKER_RADIUS, IntegerAxis, place_labels, rect_points, scene_points
 from jndviewer.app.readouts import format_bytes, short_name
 from jndviewer.core.pwjnd.registry import PREDICTORS
 
@@ -26,10 +27,12 @@ PREDICTOR_STYLES: dict[str, tuple[QColor, str]] = {
 EXTRA_STYLES: tuple[tuple[QColor, str], ...] = (
     (QColor(23, 190, 207), "t"), (QColor(140, 86, 75), "s"), (QColor(227, 119, 194), "p"), (QColor(127, 127, 127), "h"),
 )
-#: Where each predictor's JND label sits on its line (fraction of the plot's height), so that labels do not overlap:
-#: on the rate plot, and lower on the visibility plot, whose top the legend covers.
-LABEL_POSITIONS = (0.9, 0.3, 0.6, 0.15, 0.75)
-VISIBILITY_LABEL_POSITIONS = (0.66, 0.42, 0.78, 0.15, 0.54)
+#: Where each predictor's JND label prefers to sit on its line (fraction of the plot's height); it moves along the
+#: line to stay clear of the curves, the markers and the other labels (:func:`~jndviewer.app.plot_layout.place_labels`).
+LABEL_POSITIONS = (0.9, 0.7, 0.5, 0.3, 0.8)
+VISIBILITY_LABEL_POSITIONS = LABEL_POSITIONS
+#: Point size of the predictors' JND labels (as the legend's): the plots are short in a 1440 x 920 window.
+LABEL_POINT_SIZE = 8.0
 #: Streamed curve points are drawn in batches at most this often (ms).
 REDRAW_INTERVAL_MS = 100
 
@@ -87,7 +90,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.marks: dict[str, PredictionMarks] = {}
         self._vis_top = 1.0
 
-        self.rate = self.addPlot(row=0, col=0)
+        self.rate = self.addPlot(row=0, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.rate.setLabel("left", "bits per pixel", color="#1f77b4")
         self.rate_curve = self.rate.plot(pen=pg.mkPen("#1f77b4", width=2), name="bpp")
         self.psnr_view = pg.ViewBox()
@@ -100,7 +103,9 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.psnr_view.addItem(self.psnr_curve)
         self.rate.getViewBox().sigResized.connect(self._sync_psnr_view)
 
-        self.vis = self.addPlot(row=1, col=0)
+        # the legend has a row of its own between the plots, where it covers neither curves nor markers
+        self.legend_row = self.addLayout(row=1, col=0)
+        self.vis = self.addPlot(row=2, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.vis.setLabel("left", "pooled visibility")
         self.vis.setXLink(self.rate)
         self.vis_curve = self.vis.plot(pen=pg.mkPen("#555555", width=2))
@@ -112,7 +117,6 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.vis.showAxis("right")
         self.vis.scene().addItem(self.logit_view)
         self.vis.getAxis("right").linkToView(self.logit_view)
-        self.vis.getAxis("right").enableAutoSIPrefix(False)
         self.logit_view.setXLink(self.vis)
         self.logit_view.setYRange(-1.0, 1.0, padding=0.0)
         self.logit_zero = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DotLine))
@@ -125,9 +129,14 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             plot.getViewBox().setMouseEnabled(x=False, y=False)
             view.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
+            for side in ("left", "right", "bottom"):  # bpp and levels are plain numbers: never "(x0.001)"
+                plot.getAxis(side).enableAutoSIPrefix(False)
 
-        self.legend = self.vis.addLegend(offset=(-8, 4), labelTextSize="8pt", brush="#ffffffd0", colCount=4,
-                                         labelTextColor="#333333")
+        self.legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=5, labelTextColor="#333333",
+                                    verSpacing=-4)
+        self.legend.layout.setContentsMargins(2, 0, 2, 0)
+        self.legend.setParentItem(self.legend_row)
+        self.legend.anchor(itemPos=(0.5, 0.0), parentPos=(0.5, 0.0))
         self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(VISIBLE_COLOR), pen="k", size=9), "searched: visible")
         self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(INVISIBLE_COLOR), pen="k", size=9),
                             "searched: not visible")
@@ -140,11 +149,15 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
                                    hoverPen=pg.mkPen(CURRENT_COLOR, width=4))  # fmt: skip
             line.setZValue(20)
             line.sigPositionChangeFinished.connect(self._on_line_dragged)
+            line.setVisible(False)  # no level until a ladder is there
             plot.addItem(line)
             self.current_lines.append(line)
         for name in PREDICTORS:
             self._marks(name)
         self.vis.setLabel("bottom", "level")
+        self.legend.updateSize()
+        self.ci.layout.setRowFixedHeight(1, self.legend.boundingRect().height())
+        self.ci.layout.setVerticalSpacing(0)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_hover)
         # Axes draw the grid over the whole plot: cache them, or every move of the current-level line repaints all
@@ -154,6 +167,11 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
                 plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw)
+        self._label_timer = QTimer(self, singleShot=True, interval=0)  # after the views have their new geometry
+        self._label_timer.timeout.connect(self.place_labels)
+        for plot in (self.rate, self.vis):
+            plot.getViewBox().sigResized.connect(self._label_timer.start)
+            plot.getViewBox().sigRangeChanged.connect(self._label_timer.start)
 
     def _marks(self, name: str) -> PredictionMarks:
         """The marks of a predictor, made the first time it is drawn."""
@@ -168,6 +186,10 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
                                    label=short_name(name),
                                    labelOpts={"position": label_at, "color": color, "fill": "#ffffffc0"})
+            line.label.textItem.document().setDocumentMargin(1.0)  # a tight box: the plots are short
+            font = line.label.textItem.font()
+            font.setPointSizeF(LABEL_POINT_SIZE)
+            line.label.setFont(font)
             line.setVisible(False)
             plot.addItem(line)
             lines.append(line)
@@ -198,7 +220,11 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
     # -- data ------------------------------------------------------------------------------------------------------
 
     def reset(self, info: LadderInfo) -> None:
+        """Start the curves of ``info`` 's ladder again. The predictions stay when it is the same ladder (the curve
+        restarts for a new JND map, e.g. after a change of task, and may come after the predictions): predictions
+        that are out of date are cleared by their own restart (:meth:`set_prediction` with None)."""
         self._redraw_timer.stop()
+        same = self.ladder is not None and (self.ladder.codec, self.ladder.ordered) == (info.codec, info.ordered)
         self.ladder = info
         self.points = {}
         self.vis.setLabel("bottom", info.level_name)
@@ -207,8 +233,9 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.rate.setXRange(low, high, padding=0.02)
         for line in self.current_lines:
             line.setBounds((low, high))
-        for name in list(self.marks):
-            self.set_prediction(name, None)
+        if not same:
+            for name in list(self.marks):
+                self.set_prediction(name, None)
         self._redraw()
 
     def add_point(self, point: dict[str, Any]) -> None:
@@ -263,6 +290,39 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         ratio = fraction / (1.0 - fraction)
         high = 1.1 * max([1e-3, *(v for v in logits if v > 0), *(-v / ratio for v in logits if v < 0)])
         self.logit_view.setYRange(-ratio * high, high, padding=0.0)
+        self._label_timer.start()
+
+    def place_labels(self) -> None:
+        """Move each predictor's JND label along its line to where it covers no curve, marker or other label."""
+        self._label_timer.stop()
+        rate_view, vis_view = self.rate.getViewBox(), self.vis.getViewBox()
+        curves = {self.rate: [(self.rate_curve, rate_view), (self.psnr_curve, self.psnr_view)],
+                  self.vis: [(self.vis_curve, vis_view)]}  # fmt: skip
+        markers = []
+        for marks in self.marks.values():
+            view = self.logit_view if marks.trace in self.logit_view.addedItems else vis_view
+            spots = marks.trace.points()
+            if len(spots):
+                xy = np.array([(p.pos().x(), p.pos().y()) for p in spots], dtype=float)
+                markers.append((scene_points(view, xy[:, 0], xy[:, 1], step=1e9), MARKER_RADIUS))
+            markers += [(rect_points(label.sceneBoundingRect()), 0.0) for label in marks.labels]
+        plots = ((self.rate, LABEL_POSITIONS), (self.vis, VISIBILITY_LABEL_POSITIONS))
+        for index, (plot, positions) in enumerate(plots):
+            obstacles = []
+            for curve, view in curves[plot]:
+                x, y = curve.getData()
+                if x is not None and len(x):
+                    obstacles.append((scene_points(view, x, y), CURVE_RADIUS))
+            if plot is self.vis:
+                obstacles += markers
+            lines = [marks.lines[index] for marks in self.marks.values()]
+            bounds = plot.getViewBox().sceneBoundingRect()
+            drawn = {id(line): _line_points(line, bounds) for line in lines if line.isVisible()}
+            labels = [(line.label, positions[order % len(positions)],
+                       [(points, CURVE_RADIUS) for key, points in drawn.items() if key != id(line)])
+                      for order, line in enumerate(lines) if line.isVisible()]  # fmt: skip
+            if labels:
+                place_labels(labels, bounds, obstacles)
 
     def set_current(self, level: int | None) -> None:
         for line in self.current_lines:
@@ -367,6 +427,13 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
                 if level is not None:
                     self.level_picked.emit(level)
                 return
+
+
+def _line_points(line: pg.InfiniteLine, bounds: Any) -> np.ndarray:
+    """Scene points down a vertical line (every 3 px of the plot's height): another label should not cross it."""
+    x = line.mapToScene(pg.Point(0, 0)).x()
+    ys = np.arange(bounds.top(), bounds.bottom() + 1.0, 3.0)
+    return np.column_stack([np.full(len(ys), x), ys])
 
 
 __all__ = ["PlotsPanel", "PredictionMarks", "on_logit_axis", "predictor_style"]

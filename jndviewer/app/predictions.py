@@ -132,4 +132,21 @@ class PredictionQueue(QObject):
         self._next()
 
 
-__all__ = ["PATCH_PREDICTOR", "TUNED_PREDICTOR", "PredictionQueue"]
+def threshold_in_use(session: Any) -> float | None:
+    """The decision threshold :data:`TUNED_PREDICTOR` uses now: the state's, or the one calibrated for the codec (its
+    family: a folder's files', JPEG 4:4:4 as JPEG), model, pooling and viewing condition; None where there is none."""
+    from jndviewer.core.errors import JndViewerError
+    from jndviewer.core.pwjnd.calibration import calibrated_threshold
+
+    state = session.state
+    if state.threshold is not None:
+        return float(state.threshold)
+    info, ladder = session.ladder_info, session.ladder
+    family = ladder.codec.family if ladder is not None and info is not None and info.codec == state.codec else None
+    try:
+        return calibrated_threshold(session.predictor_params(), family or state.codec, session.condition())
+    except JndViewerError:  # e.g. a pixel model that was never calibrated for this task
+        return None
+
+
+__all__ = ["PATCH_PREDICTOR", "TUNED_PREDICTOR", "PredictionQueue", "threshold_in_use"]

@@ -68,12 +68,14 @@ class ReadoutsPanel(QWidget):
         super().__init__(parent)
         self.predictors = tuple(PREDICTORS) if predictors is None else predictors
         form = QFormLayout(self)
-        form.setContentsMargins(6, 6, 6, 6)
+        form.setContentsMargins(6, 4, 6, 4)
+        form.setVerticalSpacing(3)  # every row in view at 1440 x 920 (the dock is about 300 px high)
         self.form = form
         self.labels: dict[str, QLabel] = {}
         self.titles: dict[str, QLabel] = {}
         self.base_titles: dict[str, str] = {}
         rows = [(summary_key(name), f"PW-JND ({short_name(name)})") for name in self.predictors]
+        rows += [("zoom", "At this zoom")]  # the predictions assume 100 % (see zoom_ppd.ZoomPrediction)
         rows += [("size", "Size at JND"), ("saving", "Saving"), ("psnr", "PSNR at JND"), ("search", "Search"),
                  ("current", "Current level"), ("visibility", "Visibility here")]
         rows += [(here_key(name), f"{short_name(name)} here") for name in self.predictors if name != "visibility"]

@@ -98,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         state.overlay_opacity = 0.8
         canvas.show_region(QRectF(160, 20, 480, 330))
         shoot("jnd_overlay")
+        height = window.analysis_dock.height()
         window.analysis_dock.resize(window.analysis_dock.width(), 380)
         shoot("plots", widget=window.analysis_dock)
+        window.analysis_dock.resize(window.analysis_dock.width(), height)  # as the window lays it out, for later shots
         if not wanted or "patch_weights" in wanted:
             _patch_weights(app, window, shoot)
         if not wanted or "flicker_task" in wanted:

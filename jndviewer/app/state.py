@@ -77,7 +77,7 @@ class ViewState(QObject):
     flicker_hz : float
         Full A-B cycles per second in flicker mode.
     difference_gain : float
-        Amplification of |B - A| in difference mode.
+        Amplification of the signed difference B - A in difference mode (full colour at 128 / gain gray levels).
     jnd_model : str
         Pixel-wise JND model (``core.jnd`` registry name).
     model_params : dict

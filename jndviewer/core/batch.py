@@ -83,9 +83,11 @@ def _worker_init(threads: int, parent: int | None = None) -> None:
 
 
 def predict_one(
-    path: str, codec_spec: str, predictor: PredictorInfo, options: dict[str, Any], condition: dict[str, Any]
+    path: str, codec_spec: str, predictor: PredictorInfo, options: dict[str, Any], condition: dict[str, Any],
+    max_pixels: int | None = None,
 ) -> dict[str, Any]:
-    """Predict one image; returns ``{"result": dict}`` or ``{"error": sentence}`` (runs in a worker).
+    """Predict one image; returns ``{"result": dict}`` or ``{"error": sentence}`` (runs in a worker). ``max_pixels``
+    limits the image and a folder ladder's files alike (None: the environment's or the default limit).
 
     The worker is handed the predictor's registry entry, not its name, so that a predictor registered only in the
     calling process runs too.
@@ -94,9 +96,9 @@ def predict_one(
     from jndviewer.core.image import load
 
     try:
-        image = load(path)
+        image = load(path, max_pixels=max_pixels)
         predictor = create_predictor(predictor, options, condition=ViewingCondition.from_dict(condition))
-        result = predictor.predict(image, create_codec(codec_spec), name=path)
+        result = predictor.predict(image, create_codec(codec_spec, max_pixels=max_pixels), name=path)
         return {"result": result.to_dict()}
     except JndViewerError as err:
         return {"error": str(err)}
@@ -114,6 +116,7 @@ def run_batch(
     on_result: Callable[[dict[str, Any]], None],
     on_error: Callable[[str, str], None],
     progress: Callable[[], None] | None = None,
+    max_pixels: int | None = None,
 ) -> None:
     """Predict every image whose resolved path is not in ``done`` (a file named twice once) with ``jobs`` worker
     processes, calling back as each finishes.
@@ -130,7 +133,8 @@ def run_batch(
     if jobs <= 1:
         _worker_init(max(1, os.cpu_count() or 1))
         for path in pending:
-            _deliver(path, predict_one(path, codec_spec, info, options, where), on_result, on_error, progress)
+            outcome = predict_one(path, codec_spec, info, options, where, max_pixels)
+            _deliver(path, outcome, on_result, on_error, progress)
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     # Fresh interpreters, not forks: a fork of a process whose OpenMP thread pools (torch's, numba's) are running
@@ -138,7 +142,7 @@ def run_batch(
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, context, initializer=_worker_init, initargs=(threads, os.getpid()))
     try:
-        futures = {pool.submit(predict_one, p, codec_spec, info, options, where): p for p in pending}
+        futures = {pool.submit(predict_one, p, codec_spec, info, options, where, max_pixels): p for p in pending}
         for future in as_completed(futures):
             _deliver(futures[future], future.result(), on_result, on_error, progress)
     except BaseException:

@@ -10,6 +10,10 @@
   requests live side by side, and a file named under several spellings is predicted once.
 - **Never lost:** a result that cannot be written is kept and written again with the next one; if the output still
   cannot be written at the end, the results go to a file in the temporary folder, and the command says where.
+- **In input order:** results are written in the order the images were given (folders expanded, sorted), whatever
+  order they finish in; each request's rows together, in the order the requests first appear in the file.
+- **Or to stdout:** ``-o -`` writes CSV to stdout, each row as soon as the images before it are done; there is then
+  nothing to resume from and no lock, and errors are on stderr only.
 - **Never over an input:** ``export`` refuses an output that resolves to one of its inputs.
 - **Ended cleanly:** SIGTERM is handled like Ctrl-C (the finished results are kept) and ends with
   :data:`~jndviewer.core.errors.EXIT_TERMINATED`; Ctrl-C with :data:`~jndviewer.core.errors.EXIT_INTERRUPTED`.
@@ -177,10 +181,11 @@ class ResultsFile:
     """A results file shared with other runs: read when opened (one sentence if it is not ours), then rewritten after
     every result or error with what other runs wrote meanwhile, under a lock. Writes that fail are retried."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, order: Sequence[str] = ()) -> None:
         if path.suffix.lower() not in (".json", ".csv"):
             raise JndViewerError(f"Cannot write results to {path.name}: use .json or .csv.")
         self.path = path
+        self.order = {resolved: index for index, resolved in enumerate(order)}  # resolved image -> input position
         self.target = Path(os.path.realpath(path))
         report.check_results_file(path)  # a device, FIFO or folder is named as given
         self._seen = _signature(self.target)
@@ -223,7 +228,12 @@ class ResultsFile:
         """Every result and error: other runs' first (less those this run replaced), then this run's."""
         theirs = [r for key, r in self._theirs if key not in self._ours]
         their_errors = [e for image, e in self._their_errors if image not in self._handled]
-        return theirs + self.results, their_errors + self.errors
+        return in_input_order(theirs + self.results, their_errors + self.errors, self.order)
+
+    def finish(self) -> None:
+        """Write what is not in the file yet (at the end, also after Ctrl-C)."""
+        if self.pending:
+            self.write()
 
     def write(self) -> bool:
         """Merge and write under the lock; False (and :attr:`failure` says why) when the file cannot be written.
@@ -254,6 +264,86 @@ class ResultsFile:
         return Path(name)
 
 
+def in_input_order(results: Sequence[PWJND], errors: Sequence[dict[str, str]],
+                   order: dict[str, int]) -> tuple[list[PWJND], list[dict[str, str]]]:
+    """Results grouped by request (in the order each request first appears), each group in input order; results and
+    errors of images not in ``order`` (resolved path -> position) keep their place before the others."""
+    groups: dict[tuple[str, ...], int] = {}
+    for result in results:
+        groups.setdefault(result_key(result)[1:], len(groups))
+
+    def place(result: PWJND) -> tuple[int, int]:
+        key = result_key(result)
+        return groups[key[1:]], order.get(key[0], -1)
+
+    return (sorted(results, key=place),
+            sorted(errors, key=lambda error: order.get(_resolved(str(error.get("image", ""))), -1)))
+
+
+class StdoutResults:
+    """``-o -``: the results as CSV on stdout, each row as soon as every image before it has finished (input order).
+    Nothing is read or resumed; errors are on stderr only. Same interface as :class:`ResultsFile`."""
+
+    path = Path("-")
+
+    def __init__(self, order: Sequence[str]) -> None:
+        self.order = list(order)
+        self._finished: dict[str, PWJND | None] = {}  # resolved image -> result (None: failed), not yet printed
+        self._next = 0
+        self._header = False
+        self.results: list[PWJND] = []
+        self.errors: list[dict[str, str]] = []
+        self.failure: str | None = None
+        self.pending = False
+
+    def done(self, predictor: str, condition: dict[str, Any], request: dict[str, Any]) -> set[str]:
+        return set()
+
+    def add(self, result: PWJND) -> bool:
+        self.results.append(result)
+        self._finished[result_key(result)[0]] = result
+        return self.write()
+
+    def add_error(self, image: str, message: str) -> bool:
+        self.errors.append({"image": image, "error": message})
+        self._finished[_resolved(image)] = None
+        return self.write()
+
+    def merged(self) -> tuple[list[PWJND], list[dict[str, str]]]:
+        return in_input_order(self.results, self.errors, {path: i for i, path in enumerate(self.order)})
+
+    def write(self, *, final: bool = False) -> bool:
+        """Print the rows whose turn has come (``final``: every finished row left, in input order)."""
+        rows: list[PWJND] = []
+        while self._next < len(self.order) and (final or self.order[self._next] in self._finished):
+            result = self._finished.pop(self.order[self._next], None)
+            rows += [] if result is None else [result]
+            self._next += 1
+        if self.failure is not None:
+            return False
+        try:
+            sys.stdout.write(report.csv_text(report.CSV_FIELDS, [report.csv_row(r) for r in rows],
+                                             header=not self._header))
+            sys.stdout.flush()
+        except OSError as err:
+            self.failure = f"Cannot write to stdout: {err.strerror or err}."
+            return False
+        self._header = True
+        return True
+
+    def finish(self) -> None:
+        self.write(final=True)
+
+    def rescue(self) -> Path | None:
+        try:
+            handle, name = tempfile.mkstemp(prefix="jndviewer-results-", suffix=".csv")
+            os.close(handle)
+            report.write_results(name, self.merged()[0])
+        except OSError:
+            return None
+        return Path(name)
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # The commands
 # ------------------------------------------------------------------------------------------------------------------
@@ -268,15 +358,18 @@ def predict_to_file(
     options: dict[str, Any],
     condition: ViewingCondition,
     jobs: int,
+    max_pixels: int | None = None,
 ) -> int:
-    """``jndviewer predict``: every image not yet in ``output`` for this request, merged into it; the exit status."""
+    """``jndviewer predict``: every image not yet in ``output`` for this request, merged into it (``-``: CSV on
+    stdout); the exit status."""
     from tqdm import tqdm
 
     from jndviewer.core.batch import effective_jobs, run_batch, unique_images
 
-    results = ResultsFile(output)
-    request = request_of(codec_spec, options)
     unique = unique_images(images)
+    order = [resolved for _, resolved in unique]
+    results = StdoutResults(order) if str(output) == "-" else ResultsFile(output, order)
+    request = request_of(codec_spec, options)
     done = results.done(predictor, condition.to_dict(), request)
     skipped = sum(resolved in done for _, resolved in unique)
     jobs, note = effective_jobs(jobs, len(unique) - skipped, os.cpu_count())
@@ -287,7 +380,9 @@ def predict_to_file(
     def written(ok: bool) -> None:
         if not ok and not warned:
             warned.append(str(results.failure))
-            say(f"{results.failure} The results are kept and written again after the next image.")
+            again = "saved to a file at the end" if results.path == StdoutResults.path else \
+                "written again after the next image"
+            say(f"{results.failure} The results are kept and {again}.")
 
     def on_result(data: dict[str, Any]) -> None:
         data["request"] = {"path": _resolved(data["image"]), **request}
@@ -302,26 +397,29 @@ def predict_to_file(
         try:
             with tqdm(total=len(unique), initial=skipped, desc="predict", unit="image", file=sys.stderr) as bar:
                 run_batch(images, codec_spec, predictor, options, condition=condition, jobs=jobs, done=done,
-                          on_result=on_result, on_error=on_error, progress=bar.update)
+                          on_result=on_result, on_error=on_error, progress=bar.update, max_pixels=max_pixels)
         except KeyboardInterrupt as stop:
             how, status = stopped(stop)
-        if results.pending:
-            results.write()
+        results.finish()
     return _predict_summary(results, skipped, len(unique), condition, how, status)
 
 
-def _predict_summary(results: ResultsFile, skipped: int, total: int, condition: Any, how: str, status: int) -> int:
+def _predict_summary(results: ResultsFile | StdoutResults, skipped: int, total: int, condition: Any, how: str,
+                     status: int) -> int:
     merged, _ = results.merged()
     if results.failure is not None:
         rescued = results.rescue()
         where = f"they are in {rescued} instead" if rescued else "they could not be saved anywhere else either"
         say(f"{results.failure.rstrip('.')}; {where}.")
         status = status or EXIT_FAILED
+    elif isinstance(results, StdoutResults):
+        say(f"{len(merged)} results for {condition.describe()} written to stdout, {len(results.errors)} errors")
     else:
         print(f"wrote {results.path}: {len(results.results)} new results ({skipped} already there) for "
               f"{condition.describe()}, {len(results.errors)} errors; {len(merged)} results in the file")
     if how:
-        kept = "" if results.failure is not None else f" ({len(merged)} results in the file)"
+        kept = "" if results.failure is not None or results.path == StdoutResults.path else \
+            f" ({len(merged)} results in the file)"
         say(f"{how}; the {len(results.results)} results finished are kept{kept}.")
     elif results.errors:
         say(f"{len(results.errors)} of {total} images failed (see above).")
@@ -361,7 +459,8 @@ def _stat(path: Path) -> os.stat_result | None:
         return None
 
 
-def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any, *, batch: bool) -> int:
+def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any, *, batch: bool,
+                  max_pixels: int | None = None) -> int:
     """``jndviewer export``: each image at its predicted JND; the exit status (a single image that fails is the
     command's error, a batch where some images failed says how many)."""
     from jndviewer.core.batch import write_image_at_level
@@ -373,7 +472,7 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
         try:
             for path, target in zip(images, targets, strict=True):
                 try:
-                    image = load(path)
+                    image = load(path, max_pixels=max_pixels)
                     result = predictor.predict(image, codec, name=str(path))
                     write_image_at_level(image, codec, result, target, path)
                     print(f"{path.name}: {codec.level_name} {result.level} for "
@@ -396,11 +495,12 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
 
 def ladder_to(output: Path | None, image: Any, image_path: Path, codec: Any, levels: Sequence[int]) -> int:
     """``jndviewer ladder``: the rate-distortion table to ``output`` (.csv or .json, checked before any encode) or to
-    stdout; the exit status. A table that cannot be written is printed instead of being lost."""
+    stdout (None or ``-``); the exit status. A table that cannot be written is printed instead of being lost."""
     from tqdm import tqdm
 
     from jndviewer.core.ladder import Ladder
 
+    output = None if output is not None and str(output) == "-" else output
     if output is not None:
         if output.suffix.lower() not in (".csv", ".json"):
             raise JndViewerError(f"Cannot write {output.name}: the table is written as .csv or .json.")
@@ -419,15 +519,14 @@ def ladder_to(output: Path | None, image: Any, image_path: Path, codec: Any, lev
             how, status = stopped(stop)
             say(how)
             return status
-    for row in rows:  # a lossless rung has infinite PSNR: JSON has no Infinity, so write null there
-        row["psnr"] = None if row["psnr"] == float("inf") else round(row["psnr"], 4)
-        row["ssim"] = round(row["ssim"], 6)
+    # every table's rounding; a lossless rung has infinite PSNR: JSON has no Infinity, so null (CSV: empty) there
+    rows = [{key: report.rounded(key, value) for key, value in row.items()} for row in rows]
     meta = {"image": str(image_path), "width": image.width, "height": image.height, "codec": codec.name,
             "level_name": codec.level_name, "better": codec.better}
     if output is not None and output.suffix.lower() == ".json":
         text = json.dumps({**meta, "rungs": rows}, indent=1)
     else:
-        text = _csv_text(rows)
+        text = report.csv_text(list(rows[0]), rows)
     if output is None:
         print(text, end="")
         return EXIT_OK
@@ -441,18 +540,7 @@ def ladder_to(output: Path | None, image: Any, image_path: Path, codec: Any, lev
     return EXIT_OK
 
 
-def _csv_text(rows: Sequence[dict[str, Any]]) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 __all__ = [
-    "ResultsFile", "Terminated", "check_writable", "export_images", "export_targets", "ladder_to",
+    "ResultsFile", "StdoutResults", "Terminated", "check_writable", "export_images", "export_targets", "ladder_to",
     "predict_to_file", "request_key", "request_of", "result_key", "sigterm_as_interrupt",
 ]

@@ -6,9 +6,11 @@ JSON::
      "results": [<PWJND.to_dict()>, ...], "errors": [{"image": "...", "error": "one sentence"}, ...]}
 
 CSV: one row per result with the flat fields of :data:`CSV_FIELDS` (the trace as ``;``-separated levels, the request
-as compact JSON). Both are read back by :func:`read_results` so that a batch can resume where it stopped; a file is
-read only when it is a regular file of at most :data:`MAX_RESULTS_BYTES`, and written through a temporary file of its
-own, so that readers never see half a file.
+as compact JSON), written like every table of jndviewer (:func:`csv_text`): LF line endings, ``true``/``false``, and
+the measured columns rounded to :data:`COLUMN_DECIMALS` places (the JSON keeps full precision). Both are read back
+by :func:`read_results` so that a batch can resume where it stopped; a file is read only when it is a regular file of
+at most :data:`MAX_RESULTS_BYTES`, and written through a temporary file of its own, so that readers never see half a
+file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import stat
 import tempfile
@@ -35,6 +38,9 @@ CSV_FIELDS = (
     "all_visible", "encodes", "seconds", "width", "height", "jnd_model", "ppd", "task", "threshold", "strategy",
     "trace", "request",
 )
+#: Decimal places of the measured columns, the same in every table (results CSV, ladder CSV and JSON); inputs such
+#: as ppd and threshold are written as given, so that a resumed request matches.
+COLUMN_DECIMALS = {"bpp": 4, "bitrate_saving": 4, "psnr": 2, "ssim": 4, "seconds": 3, "encode_ms": 1}
 #: The largest results file read back (a results file of a million images is far smaller).
 MAX_RESULTS_BYTES = 512 << 20
 
@@ -62,6 +68,39 @@ def csv_row(result: PWJND) -> dict[str, Any]:
         "trace": ";".join(str(level) for level in result.trace),
         "request": json.dumps(result.request, sort_keys=True) if result.request else "",
     }
+
+
+def rounded(column: str, value: Any) -> Any:
+    """A value as the tables write it: a measured column to :data:`COLUMN_DECIMALS` places; a float that is not
+    finite (the PSNR of a lossless level) as None."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if column in COLUMN_DECIMALS:
+            return round(value, COLUMN_DECIMALS[column])
+    return value
+
+
+def csv_cell(column: str, value: Any) -> Any:
+    """A value as a CSV cell: ``true``/``false``, measured columns with a fixed number of decimals, None empty."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    value = rounded(column, value)
+    if value is None:
+        return ""
+    if isinstance(value, (float, int)) and column in COLUMN_DECIMALS:
+        return f"{value:.{COLUMN_DECIMALS[column]}f}"
+    return value
+
+
+def csv_text(fields: Sequence[str], rows: Sequence[dict[str, Any]], *, header: bool = True) -> str:
+    """Rows as CSV the way every table of jndviewer is written: LF line endings and :func:`csv_cell` values."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows({key: csv_cell(key, value) for key, value in row.items()} for row in rows)
+    return buffer.getvalue()
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -114,12 +153,7 @@ def write_results(path: str | Path, results: Sequence[PWJND], errors: Sequence[d
     if suffix == ".json":
         _atomic_write(path, json.dumps(results_document(results, errors), indent=1))
     elif suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for result in results:
-            writer.writerow(csv_row(result))
-        _atomic_write(path, buffer.getvalue())
+        _atomic_write(path, csv_text(CSV_FIELDS, [csv_row(result) for result in results]))
     else:
         raise JndViewerError(f"Cannot write results to {path.name}: use .json or .csv.")
 
@@ -156,7 +190,7 @@ def _from_row(row: dict[str, str]) -> PWJND:
         nbytes=int(row["nbytes"]), bpp=float(row["bpp"]), best_level=int(row["best_level"]),
         best_nbytes=int(row["best_nbytes"]), bitrate_saving=float(row["bitrate_saving"]),
         psnr=float(row["psnr"]) if row["psnr"] not in ("", "None") else float("inf"),
-        all_visible=row["all_visible"] == "True",
+        all_visible=row["all_visible"].strip().lower() == "true",  # true/false; True/False before
         trace=[int(v) for v in row["trace"].split(";") if v],
         params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"]},
         condition={**({"ppd": float(row["ppd"])} if row["ppd"] else {}),

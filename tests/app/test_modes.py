@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from jndviewer.app.modes import CompareMode
 from jndviewer.core.colormap import apply_colormap, lookup_table, visibility_colors
 from jndviewer.core.image import load
-from jndviewer.core.views import colorize, difference_image
+from jndviewer.core.views import colorize, signed_difference_image
 
 
 def rendered(window, x: float, y: float, pane=None) -> tuple[int, int, int]:
@@ -55,7 +55,7 @@ def test_every_mode_renders_its_picture(steps_window, qtbot, idle, fakes) -> Non
         CompareMode.SIDE_BY_SIDE: reference,
         CompareMode.WIPE: reference,
         CompareMode.FLICKER: reference,
-        CompareMode.DIFFERENCE: difference_image(reference, distorted, window.state.difference_gain),
+        CompareMode.DIFFERENCE: signed_difference_image(reference, distorted, window.state.difference_gain),
         CompareMode.VISIBILITY: visibility_colors(np.array([0.5, 1.0, 2.0]))[np.minimum(np.arange(96) * 3 // 96, 2)][
             None
         ].repeat(48, 0),
@@ -87,9 +87,11 @@ def test_difference_is_amplified(steps_window, qtbot, idle) -> None:
     window.state.difference_gain = 8
     show(window, qtbot, idle, CompareMode.DIFFERENCE)
     base = window.canvas.displayed()["base"]
-    assert base[0, 5].tolist() == [32, 32, 32] and base[0, 45].tolist() == [64, 64, 64]
-    assert base[0, 90].tolist() == [128, 128, 128]
-    assert rendered(window, 45.5, 10.5) == (64, 64, 64)
+    # signed luma difference on the diverging scale, full colour (its red end) at 128 / 8 = 16 gray levels
+    expected = [apply_colormap(np.array([[d]]), -16.0, 16.0, "diverging")[0, 0].tolist() for d in (4, 8, 16)]
+    assert base[0, 5].tolist() == expected[0] and base[0, 45].tolist() == expected[1]
+    assert base[0, 90].tolist() == expected[2] == lookup_table("diverging")[255].tolist()
+    assert rendered(window, 45.5, 10.5) == tuple(expected[1])
 
 
 def test_visibility_colours_at_half_one_and_two(steps_window, qtbot, idle) -> None:

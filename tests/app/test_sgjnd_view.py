@@ -189,7 +189,8 @@ def test_patch_overlay_draws_the_patches_and_names_them(make_window, qtbot, idle
         visible = [rect.pen().color() == PATCH_VISIBLE_PEN for rect in layer.rects]
         assert visible == [q > 0 for q in report.quality]  # red outline where the patch's distortion is visible
         assert [t.toPlainText() for t in layer.texts] == [f"{w:.3f}" for w in report.weights]
-    assert "SG-JND patches at quality 20: weight " in canvas.pane_b.header.text()  # over B, whose level it is
+    assert "SG-JND patches at quality 20: weight " in canvas.note_label.text()  # a line over both panes
+    assert canvas.note_label.isVisible() and "SG-JND" not in canvas.pane_b.header.text()
 
     # drawn semi-transparently over B: a patch's corner is the blend of the decoded image and its colour
     k = int(np.argmax(report.weights))
@@ -248,7 +249,7 @@ def test_patch_overlay_draws_the_patches_and_names_them(make_window, qtbot, idle
     qtbot.waitUntil(lambda: canvas.patches is not None and canvas.patches.level == 60, timeout=60_000)
     idle(window)
     assert canvas.patches.weights != report.weights
-    assert "SG-JND patches at quality 60" in canvas.pane_a.header.text()  # single view: over A
+    assert "SG-JND patches at quality 60" in canvas.note_label.text()  # single view: the same line
     generation = session.patch_runner.generation
     window.state.level = 20
     qtbot.waitUntil(lambda: canvas.patches is report, timeout=30_000)
@@ -259,7 +260,8 @@ def test_patch_overlay_draws_the_patches_and_names_them(make_window, qtbot, idle
     qtbot.keyClick(window.canvas, Qt.Key.Key_W, Qt.KeyboardModifier.ShiftModifier)
     assert not window.state.patch_overlay and not window.controls.patch_check.isChecked()
     assert not any(layer.group.isVisible() for layer in canvas.patch_layers)
-    assert canvas.patch_text(left + 30, top + 5) == "" and "SG-JND" not in canvas.pane_a.header.text()
+    assert canvas.patch_text(left + 30, top + 5) == "" and not canvas.note_label.isVisible()
+    qtbot.wait(20)  # the canvas takes back the lines of the patch note and of the patch readout
     assert np.abs(rendered(canvas.pane_a, canvas, left + 10.5, top + 10.5) - decoded[top + 10, left + 10]).max() <= 1
 
 
@@ -284,7 +286,7 @@ def test_missing_weights_are_one_line_and_the_rest_works(make_window, qtbot, idl
     assert window.state.level == session.predictions.results.get("visibility").level
     # the overlay has nothing to draw and says why, once
     assert window.canvas.patches is None and not any(layer.rects for layer in window.canvas.patch_layers)
-    assert window.status_label.text() == reason and window.canvas.pane_b.header.text().endswith(reason)
+    assert window.status_label.text() == reason and window.canvas.note_label.text() == reason
     # SG-JND is greyed out for Go/Export; chosen anyway, there is nothing to go to or export
     combo = window.controls.go_predictor_combo
     item = combo.model().item(combo.findData("sgjnd"))

@@ -71,14 +71,15 @@ def parse_folder_spec(spec: str) -> tuple[Path, dict[str, str]]:
     return Path(",".join(path_parts)), options
 
 
-def create_codec(spec: str, **options: Any) -> Codec:
+def create_codec(spec: str, *, max_pixels: int | None = None, **options: Any) -> Codec:
     """A codec by registry name (``jpeg``, ``webp``, ...) or ``folder:PATH[,option=value...]`` for a folder ladder
-    (options: :data:`FOLDER_OPTIONS`)."""
+    (options: :data:`FOLDER_OPTIONS`). ``max_pixels`` limits the files a folder ladder reads, like the image's own
+    (None: the environment's or the default limit); other codecs read no files."""
     if spec.startswith(FOLDER_PREFIX):
         from jndviewer.core.codecs.folder import FolderCodec
 
         folder, given = parse_folder_spec(spec)
-        return FolderCodec(folder, **{**given, **options})
+        return FolderCodec(folder, **{**given, **options}, max_pixels=max_pixels)
     try:
         cls = CODECS[spec]
     except KeyError:

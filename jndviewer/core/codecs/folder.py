@@ -53,6 +53,9 @@ class FolderCodec(Codec):
         The codec family that made the files, whose calibration the predictors apply; detected from the scheme and
         the files' format when omitted (:func:`~jndviewer.core.codecs.folder_scan.detect_family`; JPEG's
         calibration when it cannot be told).
+    max_pixels : int, optional
+        The largest file read, in pixels, as for :func:`~jndviewer.core.image.load` (None: the environment's or the
+        default limit); a larger file is a :class:`CodecError` of one sentence.
 
     Attributes
     ----------
@@ -80,7 +83,9 @@ class FolderCodec(Codec):
         better: str | None = None,
         scheme: str | None = None,
         family: str | None = None,
+        max_pixels: int | None = None,
     ) -> None:
+        self.max_pixels = max_pixels
         self.scan = scan_folder(folder, scheme=scheme, better=better, source=source)
         if family is not None and family not in FAMILIES:
             raise CodecError(f"family must be one of {', '.join(FAMILIES)}, not {family!r}.")
@@ -155,7 +160,7 @@ class FolderCodec(Codec):
         if self.source_path is None:
             raise CodecError(f"Folder {self.folder} has no source image that could be found; pass source= to name it.")
         try:
-            return load(self.source_path).rgb8()
+            return load(self.source_path, max_pixels=self.max_pixels).rgb8()
         except ImageLoadError as err:
             raise CodecError(f"The source of folder {self.folder} cannot be used: {_sentence_body(err)}.") from err
 
@@ -188,7 +193,7 @@ class FolderCodec(Codec):
                 f"Folder ladder file {path} cannot be read: {err.strerror or type(err).__name__}."
             ) from err
         try:
-            decoded = load(path).rgb8()
+            decoded = load(path, max_pixels=self.max_pixels).rgb8()
         except ImageLoadError as err:
             raise CodecError(f"Folder {self.folder} cannot use level {level}: {_sentence_body(err)}.") from err
         if decoded.shape[:2] != rgb.shape[:2]:
