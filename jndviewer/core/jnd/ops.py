@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from jndviewer.core.errors import ModelError
-from jndviewer.core.jnd import kernels
+from jndviewer.core.jnd import compiled
 
 Tensor = torch.Tensor
 BorderMode = Literal["replicate", "zero"]
@@ -165,7 +165,9 @@ def correlate_separable(
     """'same' correlation with the separable kernel ``outer(column_taps, row_taps)`` (both of odd length)."""
     rh, rw = len(column_taps) // 2, len(row_taps) // 2
     padded = extend(x, rh, rh, rw, rw, border)
-    if kernels.use_kernels(padded):
+    if compiled.use_kernels(padded):
+        from jndviewer.core.jnd import kernels
+
         return kernels.separable_correlation(padded, column_taps, row_taps)
     return correlate_rows(correlate_cols(padded, column_taps), row_taps)
 
@@ -260,7 +262,9 @@ def background_luminance(x: Tensor, border: Extension, padded: Tensor | None = N
     if _use_conv(padded):
         weight = torch.tensor(BACKGROUND_KERNEL, dtype=padded.dtype, device=padded.device)
         return F.conv2d(padded, weight.view(1, 1, 5, 5)) / BACKGROUND_KERNEL_SUM
-    if kernels.use_kernels(padded):
+    if compiled.use_kernels(padded):
+        from jndviewer.core.jnd import kernels
+
         return kernels.chou_field(padded, kernels.BACKGROUND)
     height, width = x.shape[-2:]
     rows3 = padded[..., 1 : 1 + height, :] + padded[..., 2 : 2 + height, :]
@@ -288,7 +292,9 @@ def max_weighted_gradient(x: Tensor, border: Extension, padded: Tensor | None = 
         weight = torch.tensor(GRADIENT_KERNELS, dtype=padded.dtype, device=padded.device).unsqueeze(1)
         grads = F.conv2d(padded, weight * GRADIENT_KERNEL_SCALE)
         return grads.abs().amax(dim=1, keepdim=True)
-    if kernels.use_kernels(padded):
+    if compiled.use_kernels(padded):
+        from jndviewer.core.jnd import kernels
+
         return kernels.chou_field(padded, kernels.GRADIENT)
     height, width = x.shape[-2:]
     # Row difference V(y, x') = P(y+1, x') - P(y+3, x'), over the padded width.

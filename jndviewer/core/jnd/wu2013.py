@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import canny, kernels, ops
+from jndviewer.core.jnd import canny, compiled, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 Tensor = torch.Tensor
@@ -111,11 +111,14 @@ def _prediction_rows(
     exponent before clamping: where it exceeds the limit the clamp changed the result and the caller recomputes.
     """
     r, big_r = params.patch_radius, params.search_radius
-    if kernels.use_kernels(centre) and math.prod(centre.shape[:-2]) == 1 and r == kernels.WU2013_PATCH_RADIUS:
-        prediction, top, stabiliser = kernels.wu2013_prediction(
-            extended, centre, inverse_h2, y0, r, big_r, EXP2_ARGUMENT_LIMIT, stabiliser, shift
-        )
-        return ops.round_half_away(prediction), top, stabiliser
+    if compiled.use_kernels(centre) and math.prod(centre.shape[:-2]) == 1:
+        from jndviewer.core.jnd import kernels
+
+        if r == kernels.WU2013_PATCH_RADIUS:
+            prediction, top, stabiliser = kernels.wu2013_prediction(
+                extended, centre, inverse_h2, y0, r, big_r, EXP2_ARGUMENT_LIMIT, stabiliser, shift
+            )
+            return ops.round_half_away(prediction), top, stabiliser
     margin, patch = r + big_r, 2 * r + 1
     batch = centre.shape[:-2]
     rows, width = centre.shape[-2:]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import canny, kernels, ops
+from jndviewer.core.jnd import canny, compiled, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 Tensor = torch.Tensor
@@ -120,7 +120,9 @@ def orientation_complexity(bits: Tensor, textured: Tensor, zero_mode: bool) -> T
     padded = torch.cat([bits[..., :1, :], bits, bits[..., -1:, :]], dim=-2)
     padded = torch.cat([padded[..., :, :1], padded, padded[..., :, -1:]], dim=-1)
     height, width = bits.shape[-2:]
-    if kernels.use_kernels(textured):  # the same in one compiled pass
+    if compiled.use_kernels(textured):  # the same in one compiled pass
+        from jndviewer.core.jnd import kernels
+
         count = torch.empty_like(textured)
         kernels.set_threads()
         for image in range(bits.shape[0]):

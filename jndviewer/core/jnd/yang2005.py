@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from jndviewer.core.jnd import canny, kernels, ops
+from jndviewer.core.jnd import canny, compiled, ops
 from jndviewer.core.jnd.base import BorderParams, JNDModel
 
 
@@ -55,7 +55,7 @@ class Yang2005(JNDModel):
     def uses_strips(self, luma: torch.Tensor) -> bool:
         """Not with the compiled local pass, which keeps its intermediates in the cache by itself: at 1080p the
         whole image took 44.9 ms against 48.3 ms in strips (``benchmarks/bench_strips.py``, interleaved)."""
-        return not kernels.use_kernels(luma) and super().uses_strips(luma)
+        return not compiled.use_kernels(luma) and super().uses_strips(luma)
 
     def prepare(self, luma: torch.Tensor) -> dict[str, torch.Tensor]:
         """Canny edges need the whole image (their threshold is relative to its largest gradient)."""
@@ -66,7 +66,9 @@ class Yang2005(JNDModel):
         padded = ops.extend(luma, 2, 2, 2, 2, p.border)
         raw_weight = edges.to(luma.dtype).mul_(p.edge_weight - 1.0).add_(1.0)
         edge_weight = ops.gaussian_blur(raw_weight, *EDGE_WEIGHT_BLUR, p.border)
-        if kernels.use_kernels(luma):  # the rest in one compiled pass
+        if compiled.use_kernels(luma):  # the rest in one compiled pass
+            from jndviewer.core.jnd import kernels
+
             constants = (ops.LA_KNEE, ops.LA_T0, ops.LA_GAMMA, p.texture_gain, p.overlap)
             threshold, luminance_adaptation, texture_masking = kernels.yang2005_local(padded, edge_weight, constants)
         else:
