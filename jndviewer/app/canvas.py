@@ -243,6 +243,7 @@ class CompareCanvas(QWidget):
         self.jnd_label = "JND (gray levels)"
         #: What the visibility map measures (the predictor's model): colour-bar label and header text.
         self.visibility_label = "|distortion| / JND"
+        self.map_note = ""  # the maps' scale, for an image with a preview (see set_map_note)
         self.opacity = 0.75
         self.wipe = 0.5
         self.titles = {"A": "A · original", "B": "B · distorted"}
@@ -311,6 +312,11 @@ class CompareCanvas(QWidget):
         self.visibility_colors = colors
         if self.mode is CompareMode.VISIBILITY:
             show_rgb(self.base, colors, self.image_rect)
+
+    def set_map_note(self, note: str) -> None:
+        """What the visibility and JND headers add about the maps' scale (" · preview at 1/3 scale ...")."""
+        self.map_note = note
+        self._update_headers()
 
     def set_visibility_label(self, label: str) -> None:
         """Name what the visibility map measures (``|distortion| / JND`` or the subband model's ratio)."""
@@ -488,8 +494,10 @@ class CompareCanvas(QWidget):
             CompareMode.FLICKER: f"Flicker, now showing {b if self.flicker_phase else a}",
             CompareMode.DIFFERENCE: f"Difference B − A (luma) ×{self.difference_gain:g}: red brighter, blue darker, "
                                     f"full at ±{difference_range(self.difference_gain):.3g} gray levels   {b}",
-            CompareMode.VISIBILITY: f"Visibility {self.visibility_label} (blue: below the threshold, red: above)   {b}",
-            CompareMode.JND: f"JND map · {self.jnd_label} · over the original (opacity {self.opacity:.0%})",
+            CompareMode.VISIBILITY: f"Visibility {self.visibility_label}{self.map_note} (blue: below the threshold, "
+                                    f"red: above)   {b}",
+            CompareMode.JND: f"JND map · {self.jnd_label}{self.map_note} · over the original "
+                             f"(opacity {self.opacity:.0%})",
         }[mode]
         self.pane_a.header.setText(text)
         self.pane_b.header.setText(b)

@@ -17,6 +17,7 @@ from jndviewer.app.readouts import short_name
 from jndviewer.app.workers import JobContext
 from jndviewer.core.batch import write_image_at_level
 from jndviewer.core.errors import JndViewerError
+from jndviewer.core.preview import scale_words
 
 
 class ExportActions:
@@ -61,7 +62,8 @@ class ExportActions:
         return path
 
     def export_jnd_map(self, path: str | Path) -> Path:
-        """Save the JND map (or the selected component) as PNG with colour bar, or raw float32 .npy/.tif."""
+        """Save the JND map (or the selected component) as PNG with colour bar, or raw float32 .npy/.tif (of the
+        preview, for an image that has one: its title says so)."""
         from jndviewer.core.render import save_map
 
         jnd = self.session.jnd
@@ -69,7 +71,8 @@ class ExportActions:
             raise JndViewerError("The JND map has not been computed yet.")
         component = self.state.component
         name = Path(self.state.image_path).name
-        written = save_map(jnd.layer(component), path, title=f"{name}  ·  {jnd.title}  ·  {component}",
+        scale = f"  ·  {scale_words(self.session.scale)}" if self.session.scale > 1 else ""
+        written = save_map(jnd.layer(component), path, title=f"{name}  ·  {jnd.title}  ·  {component}{scale}",
                            label=jnd.layer_label(component))  # fmt: skip
         self._exported(written)
         return written

@@ -7,6 +7,7 @@ do is in :mod:`jndviewer.core.views`.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from jndviewer.app.workers import JobContext
-from jndviewer.core import views
+from jndviewer.core import preview, views
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.viewing import ViewingCondition
 
@@ -24,10 +25,19 @@ LADDER_CACHE_MB = 384
 
 @dataclass
 class LoadedImage:
+    """A loaded image, and the preview the whole-image jobs run on (:mod:`jndviewer.core.preview`)."""
+
     path: str
     image: Any  # jndviewer.core.image.Image
     rgb: np.ndarray  # read-only H x W x 3 uint8
     seconds: float
+    scale: int = 1  # the preview is ``rgb`` reduced by this factor (1: no preview, everything at full resolution)
+    preview: np.ndarray | None = None  # read-only; None when ``scale`` is 1
+
+    @property
+    def analysed(self) -> np.ndarray:
+        """The reference the JND map, the curve and the predictions judge against: the preview, or the image."""
+        return self.rgb if self.preview is None else self.preview
 
 
 @dataclass
@@ -129,17 +139,39 @@ def load_job(context: JobContext, path: str) -> LoadedImage:
     image = load(path)
     rgb = np.ascontiguousarray(image.rgb8())
     rgb.setflags(write=False)
-    return LoadedImage(path, image, rgb, time.perf_counter() - started)
+    scale = preview.preview_factor(*rgb.shape[:2])
+    reduced = preview.downscale(rgb, scale) if scale > 1 else None
+    return LoadedImage(path, image, rgb, time.perf_counter() - started, scale, reduced)
 
 
-def codec_job(context: JobContext, rgb: np.ndarray, spec: str) -> tuple[Any, LadderInfo]:
+def codec_job(
+    context: JobContext, rgb: np.ndarray, spec: str, reduced: np.ndarray | None = None, factor: int = 1
+) -> tuple[Any, LadderInfo, Any, Any]:
+    """The ladder of the image shown, its :class:`LadderInfo`, the ladder the curve and most predictions judge, and
+    the one of the predictors that judge full-resolution patches (``PredictorInfo.full_resolution``).
+
+    Without a preview all three are one ladder. With one (``reduced`` by ``factor``), the ladder shown keeps at most
+    :data:`~jndviewer.core.preview.FULL_RESOLUTION_RUNGS` rungs and prefetches none; the judged ladder holds the
+    full-resolution encodes reduced as the preview was, the patch predictors' ladder the same encodes as they are
+    (one rung kept), both through :class:`~jndviewer.core.preview.ReducedEncodes` sharing one lock (one full-size
+    encode in the background at a time); and the curve samples about 21 levels."""
     from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import Image
     from jndviewer.core.ladder import Ladder
 
     codec = create_codec(spec)
     ordered = tuple(int(v) for v in codec.ordered_worst_to_best())
     context.check()
-    ladder = Ladder(rgb, codec, cache_megabytes=LADDER_CACHE_MB, prefetch_radius=2)
+    if reduced is None:
+        ladder = analysed = patches = Ladder(rgb, codec, cache_megabytes=LADDER_CACHE_MB, prefetch_radius=2)
+    else:
+        bound = preview.full_resolution_cache_megabytes(*rgb.shape[:2])
+        ladder = Ladder(Image(rgb), codec, cache_megabytes=bound, prefetch_radius=0)  # an Image: not copied
+        lock = threading.Lock()
+        encodes = preview.ReducedEncodes(ladder, factor, lock)
+        analysed = Ladder(Image(reduced), encodes, cache_megabytes=LADDER_CACHE_MB, prefetch_radius=0)
+        patches = Ladder(Image(rgb), preview.ReducedEncodes(ladder, 1, lock), cache_megabytes=bound / 2,
+                         prefetch_radius=0)  # fmt: skip
     info = LadderInfo(
         codec=spec,
         title=codec.title or spec,
@@ -147,21 +179,25 @@ def codec_job(context: JobContext, rgb: np.ndarray, spec: str) -> tuple[Any, Lad
         better=codec.better,
         ordered=ordered,
         best=int(codec.best_level()),
-        curve_levels=tuple(views.curve_levels(codec)),
+        curve_levels=tuple(views.curve_levels(codec, subsample=reduced is not None)),
     )
-    return ladder, info
+    return ladder, info, analysed, patches
 
 
 def rung_job(context: JobContext, ladder: Any, level: int) -> Frame:
     return frame_of(ladder.rung(level, cancel=context.cancel), cached=False)
 
 
-def derived_job(context: JobContext, key: DerivedKey, reference: np.ndarray, ladder: Any, jnd: Any) -> Derived:
+def derived_job(
+    context: JobContext, key: DerivedKey, reference: np.ndarray, ladder: Any, jnd: Any, analysed: Any = None
+) -> Derived:
+    """A derived picture: the difference of the level shown (full resolution, ``ladder``), or a map of the JND
+    map's scale (the visibility of ``analysed``'s rung: the preview's when there is one)."""
     if isinstance(key, DifferenceKey):
         rung = ladder.rung(key.level, cancel=context.cancel)
         return Derived(key, views.signed_difference_image(reference, rung.decoded, key.gain))
     if isinstance(key, VisibilityKey):
-        rung = ladder.rung(key.level, cancel=context.cancel)
+        rung = (analysed or ladder).rung(key.level, cancel=context.cancel)
         return Derived(key, views.visibility_view(key.level, rung.decoded, jnd))
     values = jnd.layer(key.component)
     colors, low, high = views.colorize(values)
@@ -170,8 +206,10 @@ def derived_job(context: JobContext, key: DerivedKey, reference: np.ndarray, lad
 
 def jnd_job(
     context: JobContext, rgb: np.ndarray, params: Any, condition: ViewingCondition, model_params: dict[str, Any],
-    device: str, pixel_model: str,
+    device: str, pixel_model: str, scale: int = 1,
 ) -> Any:
+    """The JND map of ``rgb``; a preview at 1/``scale`` is seen at ``ppd / scale`` (:mod:`jndviewer.core.preview`)."""
+    condition = preview.preview_condition(condition, scale)
     return views.compute_jnd(rgb, params, condition, model_params, device, pixel_model)
 
 
@@ -193,10 +231,13 @@ def curve_job(context: JobContext, ladder: Any, levels: tuple[int, ...], scorer:
 
 def predict_job(
     context: JobContext, name: str, short: str, loaded: LoadedImage, ladder: Any, options: dict[str, Any],
-    condition: ViewingCondition, device: str,
+    condition: ViewingCondition, device: str, scale: int = 1,
 ) -> Any:
-    """Any registered predictor's PW-JND through the explorer's ladder (or ``views.Unavailable``)."""
+    """Any registered predictor's PW-JND through ``ladder`` (or ``views.Unavailable``); a ladder judged on a preview
+    at 1/``scale`` is judged at ``ppd / scale`` (:mod:`jndviewer.core.preview`)."""
     from jndviewer.core.device import select_device
+
+    condition = preview.preview_condition(condition, scale)
 
     def progress(done: int, level: int) -> None:
         context.progress(done, 0, f"{short}: {done} levels, now level {level}")

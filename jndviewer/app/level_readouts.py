@@ -1,6 +1,8 @@
 """What the main window says about the level shown and the pixel under the cursor (mixed into :class:`MainWindow`):
 the current level's size and PSNR, its pooled visibility, every predictor's verdict there, and the cursor readout
-(reference and distorted pixel, the JND threshold, the visibility and the SG-JND patch there)."""
+(reference and distorted pixel, the JND threshold, the visibility and the SG-JND patch there). For an image with a
+preview each number says its scale: the level shown is encoded at full resolution, the curve, the pooled visibility
+and the maps are the preview's, except inside the region computed at full resolution."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 from jndviewer.app.predictions import PATCH_PREDICTOR, TUNED_PREDICTOR
 from jndviewer.app.readouts import format_bytes, here_key
 from jndviewer.core.image import LUMA_WEIGHTS
+from jndviewer.core.preview import scale_words
 from jndviewer.core.pwjnd.registry import PREDICTORS
 
 
@@ -20,6 +23,7 @@ class LevelReadouts:
     session: Any
     readouts: Any
     canvas: Any
+    full_resolution: Any
     cursor_label: Any
     _last_hover: tuple[int, int] | None
 
@@ -30,7 +34,12 @@ class LevelReadouts:
             return
         text = f"{info.level_name} {frame.level}: {format_bytes(frame.nbytes)}, {frame.bpp:.3f} bpp"
         point = self.session.curve.get(frame.level)
-        if point is not None and point["psnr"] is not None:
+        scaled = self.session.scale > 1
+        if scaled:
+            text += " at full resolution"
+            if point is not None and point["psnr"] is not None:
+                text += f"; PSNR {point['psnr']:.2f} dB ({scale_words(self.session.scale)})"
+        elif point is not None and point["psnr"] is not None:
             text += f", PSNR {point['psnr']:.2f} dB"
         self.readouts.set_text("current", text)
         parts = []
@@ -44,7 +53,8 @@ class LevelReadouts:
         view = self.session.visibility(frame.level)
         if view is not None:
             parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
-        self.readouts.set_text("visibility", "; ".join(parts) or "–")
+        suffix = f" ({scale_words(self.session.scale)})" if scaled and parts else ""
+        self.readouts.set_text("visibility", ("; ".join(parts) or "–") + suffix)
         for name in self.readouts.predictors:
             if name != TUNED_PREDICTOR:
                 self.readouts.set_text(here_key(name), self._verdict_here(name, frame.level))
@@ -62,7 +72,10 @@ class LevelReadouts:
             return "not available" if name in self.session.predictions.missing else "–"
         info = PREDICTORS.get(name)
         quantity = info.score if info is not None else "score"
-        return f"{quantity} {score:+.2f} → {'visible' if visible else 'not visible'}"
+        # the overlay's report is of the level shown at full resolution; a search's decisions are the preview's
+        preview = report is None and not self.session.judged_at_full_resolution(name)
+        where = f" ({scale_words(self.session.scale)})" if preview else ""
+        return f"{quantity} {score:+.2f} → {'visible' if visible else 'not visible'}{where}"
 
 
     def pixel_readout(self, x: int, y: int) -> str:
@@ -77,7 +90,10 @@ class LevelReadouts:
             distorted = frame.rgb[y, x]
             parts.append(f"B {_rgb_text(distorted)} Y {_luma(distorted):6.1f}")
         jnd = self.session.jnd
-        if jnd is not None:
+        full = self.full_resolution.readout(x, y)  # inside the region computed at full resolution
+        if full is not None:
+            parts.append(full)
+        elif jnd is not None:
             height, width = loaded.rgb.shape[:2]
             map_h, map_w = jnd.threshold.shape
             my, mx = min(map_h - 1, int(y * map_h / height)), min(map_w - 1, int(x * map_w / width))
@@ -90,6 +106,8 @@ class LevelReadouts:
                 elif (map_h, map_w) == (height, width) and threshold > 0:
                     v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
                     parts.append(f"v {v:6.3f}")
+            if self.session.scale > 1:
+                parts[-1] += f" ({scale_words(self.session.scale)})"
         text = "  ·  ".join(parts)
         patch = self.canvas.patch_text(x, y)
         return f"{text}\n{patch}" if patch else text  # the patch on a line of its own: whole in a pane's width

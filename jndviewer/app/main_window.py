@@ -27,6 +27,7 @@ from jndviewer.app.canvas import CompareCanvas
 from jndviewer.app.controls import ControlsPanel
 from jndviewer.app.dialogs import ViewingConditionDialog
 from jndviewer.app.exports import ExportActions
+from jndviewer.app.full_resolution import FullResolution
 from jndviewer.app.jobs import Derived, DifferenceKey, Frame, JndLayer, LadderInfo, LoadedImage, VisibilityKey
 from jndviewer.app.level_readouts import LevelReadouts
 from jndviewer.app.menus import MenuActions
@@ -36,20 +37,20 @@ from jndviewer.app.predictions import threshold_in_use
 from jndviewer.app.readouts import ReadoutsPanel, format_bytes, format_ms, short_name
 from jndviewer.app.session import Session
 from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
+from jndviewer.app.status_bar import READY, StatusBarMixin
 from jndviewer.app.task_bar import TaskBar
 from jndviewer.app.workers import JobRunner, Notifier
 from jndviewer.app.zoom_ppd import ZoomPrediction
 from jndviewer.core import views
 from jndviewer.core.image import IMAGE_SUFFIXES
+from jndviewer.core.preview import scale_words
 
 #: Play-through speed: one level every this many milliseconds (it also waits for each frame).
 PLAY_INTERVAL_MS = 125
 #: What the status bar says between messages: idle, or while background jobs run (they are named beside it).
-READY, WORKING = "Ready", "Working…"
-ERROR_STYLE = "color: #c62828;"
 
 
-class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
+class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMainWindow):
     """The explorer window. ``path`` (optional) is opened once the window is up.
 
     Parameters
@@ -133,6 +134,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.analysis_dock)
 
         self.zoom_prediction = ZoomPrediction(self.state, self.canvas, self.readouts, "zoom", self)
+        self.full_resolution = FullResolution(self.state, self.session, self.canvas, self)
         self._build_status_bar()
         self._build_actions()
         self._connect()
@@ -153,7 +155,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         self._refresh_recent_menu()
         if path is not None:
             QTimer.singleShot(0, lambda: self.open_path(path))
-        QTimer.singleShot(0, self.session.probe)
+        QTimer.singleShot(0, self._probe_after_loading)
 
     # ------------------------------------------------------------------------------------------------------------
     # Construction
@@ -194,6 +196,10 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         s.image_path_changed.connect(self._update_title)
         s.patch_overlay_changed.connect(self._on_patch_overlay)
         s.go_predictor_changed.connect(self._on_go_predictor)
+        s.ppd_changed.connect(self._show_scale)
+        session.ladder_changed.connect(self._show_scale)
+        self.full_resolution.ready.connect(self._on_full_resolution)
+        self.full_resolution.drawn.connect(self._show_map_scale)
         self.canvas.wipe_moved.connect(lambda value: setattr(s, "wipe", value))
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoom_changed.connect(self._show_zoom)
@@ -247,6 +253,15 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         self._on_patch_overlay(s.patch_overlay)
         self._on_go_predictor(s.go_predictor)
 
+    def _probe_after_loading(self) -> None:
+        """Probe the devices and codecs (it imports torch) once the image being opened is shown: on two cores the
+        probe beside the decoding of a very large image delayed its first frame by seconds."""
+        runner = self.session.load_runner
+        if runner.busy:
+            runner.idle.connect(self._probe_after_loading, Qt.ConnectionType.SingleShotConnection)
+            return
+        self.session.probe()
+
     # ------------------------------------------------------------------------------------------------------------
     # Opening files
     # ------------------------------------------------------------------------------------------------------------
@@ -272,8 +287,28 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         for name in self.readouts.predictors:
             self.readouts.show_prediction(name, None)
         self.readouts.set_time("load", format_ms(loaded.seconds))
-        self._set_status(f"Opened {Path(loaded.path).name} ({width}×{height})")
+        self._show_scale()
+        note = self.session.scale_note()
+        self._set_status(f"Opened {Path(loaded.path).name} ({width}×{height})" + (f": {note}" if note else ""))
         self._update_title()
+
+    def _show_scale(self, *_: Any) -> None:
+        """Say, wherever a number shows, at which scale it is computed (a preview of an image over the budget)."""
+        scale = self.session.scale
+        words = scale_words(scale) if scale > 1 else ""
+        full = tuple(n for n in self.readouts.predictors if self.session.judged_at_full_resolution(n))
+        self.readouts.set_scale(self.session.scale_note(), words, full if words else ())
+        self.plots.set_scale_note(f"PSNR and visibility: {words}" if words else "")
+        self.full_resolution_action.setEnabled(scale > 1)
+        self._show_map_scale()
+
+    def _show_map_scale(self, *_: Any) -> None:
+        """The maps' headers: at which scale the maps are, and where they are at full resolution."""
+        scale = self.session.scale
+        note = f" · {scale_words(scale)}" if scale > 1 else ""
+        if note and self.full_resolution.shown_region() is not None:
+            note += ", full resolution inside the dashed outline"
+        self.canvas.set_map_note(note)
 
     def _on_load_failed(self, path: str, message: str) -> None:
         self._set_status(message, error=True)
@@ -326,9 +361,10 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         info = self.session.ladder_info
         name = info.level_name if info else "level"
         codec = info.codec if info else ""
+        full = " · full resolution" if self.session.scale > 1 else ""
         self.canvas.set_titles(
             getattr(self, "_image_title", "A"),
-            f"B · {codec} {name} {frame.level} · {format_bytes(frame.nbytes)} · {frame.bpp:.3f} bpp",
+            f"B · {codec} {name} {frame.level} · {format_bytes(frame.nbytes)} · {frame.bpp:.3f} bpp{full}",
         )
         self._show_current_readout()
         if not frame.cached:
@@ -399,7 +435,9 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
 
     def _on_jnd(self, result: views.JndResult) -> None:
         self.controls.set_model_info(result.info)
-        self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model})")
+        scale = self.session.scale
+        where = f", {scale_words(scale)}" if scale > 1 else ""
+        self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model}{where})")
         self.readouts.labels["times"].setToolTip(f"The JND map ran on {result.device}.")
         subband = result.scorer.subband is not None
         self.canvas.set_visibility_label("band contrast / threshold (subband)" if subband else "|distortion| / JND")
@@ -412,6 +450,18 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
         self.plots.add_point(point)
         if self.session.frame is not None and point["level"] == self.session.frame.level:
             self._show_current_readout()
+
+    def _on_full_resolution(self, maps: Any) -> None:
+        _, _, width, height = maps.region
+        self.readouts.set_time("full-resolution region", f"{format_ms(maps.seconds)} ({width}×{height})")
+        if self._last_hover is not None:
+            self._on_hover(self._last_hover)
+
+    def full_resolution_here(self) -> None:
+        """View > Full resolution here: the maps of the region in view at full resolution (an image with a preview)."""
+        if not self.full_resolution.request():
+            self._set_status("The maps are at full resolution already." if self.session.scale <= 1
+                             else "No part of the image is in view.")  # fmt: skip
 
     def cancel_jobs(self) -> None:
         """Cancel every background job (Esc); a prediction that was running says so instead of "predicting…"."""
@@ -494,46 +544,6 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, QMainWindow):
             self, "About jndviewer",
             f"jndviewer {__version__}: a desktop explorer for just-noticeable distortion in images.",
         )  # fmt: skip
-
-    def _on_message(self, level: str, text: str) -> None:
-        self._set_status(text, error=level == "error")
-
-    def _set_status(self, text: str, *, error: bool = False) -> None:
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet(ERROR_STYLE if error else "")
-        if text not in (READY, WORKING):
-            self._message_timer.start()
-
-    def _running_jobs(self) -> list[str]:
-        return [r.description for r in (*self.session.runners, self.export_runner) if r.busy]
-
-    def _rest_status(self) -> None:
-        """Between messages: "Ready", or "Working…" while jobs run (never "Ready" beside running jobs)."""
-        self._set_status(WORKING if self._running_jobs() else READY)
-
-    def _update_jobs(self, *_: Any) -> None:
-        running = self._running_jobs()
-        if not self._message_timer.isActive():
-            self._rest_status()
-        self.jobs_label.setText(", ".join(running[:2]) + (" …" if len(running) > 2 else ""))
-        self.progress.setVisible(bool(running))
-        self.stop_button.setVisible(bool(running))
-        if not running:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(1)
-            self.progress.setTextVisible(False)
-        elif self.progress.maximum() == 1:
-            self.progress.setRange(0, 0)  # busy until some job reports numbers
-            self.progress.setTextVisible(False)
-
-    def _on_progress(self, done: int, total: int, text: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-        else:
-            self.progress.setRange(0, 0)
-        self.progress.setTextVisible(total > 0)
-        self.progress.setToolTip(text)
 
     # ------------------------------------------------------------------------------------------------------------
     # Closing

@@ -100,6 +100,13 @@ class MenuActions:
         for key in ("fit", "1:1", "in", "out"):
             self.mode_toolbar.addAction(self.zoom_actions[key])
             view_menu.addAction(self.zoom_actions[key])
+        self.full_resolution_action = self._action(
+            "&Full resolution here", "R", self.full_resolution_here,
+            "For an image shown with a preview: compute the JND and visibility maps of the region in view at full "
+            "resolution (done by itself at 100 % zoom and more)",
+        )  # fmt: skip
+        self.full_resolution_action.setEnabled(False)
+        view_menu.addAction(self.full_resolution_action)
         view_menu.addSeparator()
         view_menu.addAction(self.controls_dock.toggleViewAction())
         view_menu.addAction(self.analysis_dock.toggleViewAction())

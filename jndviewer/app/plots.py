@@ -107,6 +107,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.legend_row = self.addLayout(row=1, col=0)
         self.vis = self.addPlot(row=2, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.vis.setLabel("left", "pooled visibility")
+        self.scale_note = ""
         self.vis.setXLink(self.rate)
         self.vis_curve = self.vis.plot(pen=pg.mkPen("#555555", width=2))
         self.threshold_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
@@ -219,6 +220,15 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
 
     # -- data ------------------------------------------------------------------------------------------------------
 
+    def set_scale_note(self, note: str) -> None:
+        """Name the scale the curves are computed at in the title (``preview at 1/3 scale``; empty: full size)."""
+        self.scale_note = note
+        self._set_title()
+
+    def _set_title(self) -> None:
+        if self.ladder is not None:
+            self.rate.setTitle(" · ".join(t for t in (self.ladder.title, self.scale_note) if t), size="9pt")
+
     def reset(self, info: LadderInfo) -> None:
         """Start the curves of ``info`` 's ladder again. The predictions stay when it is the same ladder (the curve
         restarts for a new JND map, e.g. after a change of task, and may come after the predictions): predictions
@@ -228,7 +238,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.ladder = info
         self.points = {}
         self.vis.setLabel("bottom", info.level_name)
-        self.rate.setTitle(info.title, size="9pt")
+        self._set_title()
         low, high = min(info.ordered), max(info.ordered)
         self.rate.setXRange(low, high, padding=0.02)
         for line in self.current_lines:

@@ -143,9 +143,9 @@ def threshold_in_use(session: Any) -> float | None:
         return float(state.threshold)
     info, ladder = session.ladder_info, session.ladder
     family = ladder.codec.family if ladder is not None and info is not None and info.codec == state.codec else None
-    try:
-        return calibrated_threshold(session.predictor_params(), family or state.codec, session.condition())
-    except JndViewerError:  # e.g. a pixel model that was never calibrated for this task
+    try:  # the condition the predictions are for: ppd / k on a preview at 1/k scale
+        return calibrated_threshold(session.predictor_params(), family or state.codec, session.analysis_condition())
+    except JndViewerError:  # e.g. a pixel model that was never calibrated for this task, or a preview below 5 ppd
         return None
 
 

@@ -74,7 +74,8 @@ class ReadoutsPanel(QWidget):
         self.labels: dict[str, QLabel] = {}
         self.titles: dict[str, QLabel] = {}
         self.base_titles: dict[str, str] = {}
-        rows = [(summary_key(name), f"PW-JND ({short_name(name)})") for name in self.predictors]
+        rows = [("scale", "Scale")]  # shown only for an image with a preview: what is computed at which scale
+        rows += [(summary_key(name), f"PW-JND ({short_name(name)})") for name in self.predictors]
         rows += [("zoom", "At this zoom")]  # the predictions assume 100 % (see zoom_ppd.ZoomPrediction)
         rows += [("size", "Size at JND"), ("saving", "Saving"), ("psnr", "PSNR at JND"), ("search", "Search"),
                  ("current", "Current level"), ("visibility", "Visibility here")]
@@ -94,6 +95,10 @@ class ReadoutsPanel(QWidget):
         self.states: dict[str, str] = dict.fromkeys(self.predictors, "plain")  # plain, pending, error or missing
         self.level_name = "level"
         self.chosen = self.predictors[0] if self.predictors else ""
+        #: The scale predictions are judged at (``preview at 1/3 scale``); empty at full resolution.
+        self.scale_words = ""
+        self.full_resolution: tuple[str, ...] = ()  # predictors judged at full resolution even so
+        self.set_scale("")
         self._restyle()
 
     def text(self, key: str) -> str:
@@ -118,6 +123,15 @@ class ReadoutsPanel(QWidget):
         super().resizeEvent(event)
         self._fit_height()
 
+    def set_scale(self, note: str, words: str = "", full_resolution: tuple[str, ...] = ()) -> None:
+        """Say what is computed at which scale (the "Scale" row, hidden when ``note`` is empty), and from now on mark
+        with ``words`` (``preview at 1/3 scale``) what the predictors decided on the preview: all but those in
+        ``full_resolution``."""
+        self.scale_words = words
+        self.full_resolution = tuple(full_resolution)
+        self.set_text("scale", note or "–")
+        self.form.setRowVisible(self.labels["scale"], bool(note))
+
     def show_prediction(self, predictor: str, result: Any, level_name: str = "") -> None:
         """A predictor's result in its summary row (None: a dash), and in the detail rows if it is the chosen one."""
         if predictor not in self.results:
@@ -126,7 +140,8 @@ class ReadoutsPanel(QWidget):
             self.level_name = level_name
         self.results[predictor] = result
         self.states[predictor] = "plain"
-        self.set_text(summary_key(predictor), "–" if result is None else self.summary(result, self.level_name))
+        text = "–" if result is None else self.summary(result, self.level_name) + self._judged(predictor)
+        self.set_text(summary_key(predictor), text)
         self._restyle()
         if predictor == self.chosen:
             self._show_details()
@@ -191,8 +206,16 @@ class ReadoutsPanel(QWidget):
             f"{100 * result.bitrate_saving:.1f} % fewer bytes than {level_name} {result.best_level} "
             f"({format_bytes(result.best_nbytes)})",
         )
-        self.set_text("psnr", "lossless" if math.isinf(result.psnr) else f"{result.psnr:.2f} dB")
-        self.set_text("search", describe_search(result))
+        psnr = "lossless" if math.isinf(result.psnr) else f"{result.psnr:.2f} dB"
+        judged = self._judged(self.chosen)
+        self.set_text("psnr", psnr + (f" ({self.scale_words})" if judged else ""))
+        self.set_text("search", describe_search(result) + judged)
+
+    def _judged(self, predictor: str) -> str:
+        """`` · judged on a preview at 1/3 scale`` for a predictor that was (else nothing)."""
+        if not self.scale_words or predictor in self.full_resolution:
+            return ""
+        return f" · judged on a {self.scale_words}"
 
     def set_time(self, name: str, text: str) -> None:
         self.times[name] = text

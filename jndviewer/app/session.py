@@ -9,6 +9,12 @@ pools, so the GUI thread only swaps arrays:
 * *background* pool: the JND map, the rate/visibility curve (one point per level, streamed), the PW-JND predictions
   of every registered predictor (:class:`~jndviewer.app.predictions.PredictionQueue`), probing devices and codecs.
 
+Images over :data:`~jndviewer.core.preview.PREVIEW_MAX_PIXELS` are shown at once and encoded at full resolution
+level by level (:attr:`Session.ladder`, which then keeps two full-size rungs and prefetches none). The JND map, the
+curve and the predictions judge those encodes on a preview at 1/k scale, at ppd / k (:attr:`Session.analysed_ladder`
+holds them reduced; :mod:`jndviewer.core.preview`); :mod:`jndviewer.app.full_resolution` computes the maps of the
+region in view at full resolution on demand.
+
 Level changes are throttled on the leading edge: a cached rung (``Ladder.peek``) is shown at once; otherwise the
 first change starts an encode immediately and changes that arrive while it runs collapse into the latest one, which
 is encoded next. The ladder prefetches the neighbours of every level shown (after the shown level's own encode, so
@@ -41,17 +47,16 @@ from jndviewer.app.jobs import (
     VisibilityKey,
 )
 from jndviewer.app.modes import CompareMode
-from jndviewer.app.predictions import PATCH_PREDICTOR, TUNED_PREDICTOR, PredictionQueue
+from jndviewer.app.predictions import TUNED_PREDICTOR, PredictionQueue
+from jndviewer.app.session_parts import SessionScaleAndPatches
 from jndviewer.app.state import ViewState
 from jndviewer.app.workers import JobRunner, Notifier
-from jndviewer.core import views
+from jndviewer.core import preview, views
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.viewing import ViewingCondition
 
 #: How many derived pictures (difference, visibility, JND layers) are kept.
 DERIVED_CACHE_ENTRIES = 12
-#: How many SG-JND patch reports (one per image, codec, level and condition) are kept.
-PATCH_CACHE_ENTRIES = 64
 #: The codec used when the chosen one cannot run and no other was working.
 FALLBACK_CODEC = "jpeg"
 #: How much nicer (Linux thread priority) background jobs run than the interface and the encodes it waits for.
@@ -60,7 +65,7 @@ BACKGROUND_NICE = 10
 RECOMPUTE_DELAY_MS = 250
 
 
-class Session(QObject):
+class Session(QObject, SessionScaleAndPatches):
     """Image, ladder, JND map and jobs behind one window (see the module docstring)."""
 
     image_loaded = Signal(object)  # LoadedImage
@@ -106,7 +111,9 @@ class Session(QObject):
         )  # fmt: skip
 
         self.loaded: LoadedImage | None = None
-        self.ladder: Any = None  # core.ladder.Ladder
+        self.ladder: Any = None  # core.ladder.Ladder of the image shown
+        self.analysed_ladder: Any = None  # the curve's and the predictions': ``ladder``, or its encodes reduced
+        self.patch_ladder: Any = None  # full-resolution predictors' (PredictorInfo.full_resolution) on a preview
         self.ladder_info: LadderInfo | None = None
         self.jnd: views.JndResult | None = None
         self.curve: dict[int, dict[str, Any]] = {}
@@ -178,8 +185,17 @@ class Session(QObject):
         self.probe_runner.submit(jobs.probe_job, self.state.device, description="Checking devices and codecs")
 
     def condition(self) -> ViewingCondition:
-        """The viewing condition the state describes."""
+        """The viewing condition the state describes (of the image at full resolution)."""
         return ViewingCondition(ppd=self.state.ppd, task=self.state.task)
+
+    @property
+    def jnd_serial(self) -> int:
+        """The number of the JND map now in use (it grows with each new map and each new image)."""
+        return self._jnd_serial
+
+    def adopt(self, runner: JobRunner) -> None:
+        """Count another runner's jobs among the session's (``busy``, ``cancel_all``, the status bar)."""
+        self.runners = (*self.runners, runner)
 
     def compute_jnd(self) -> None:
         """(Re)compute the JND map of the current image with the state's model, parameters and viewing condition."""
@@ -187,9 +203,11 @@ class Session(QObject):
         if self.loaded is None:
             return
         self.jnd_started.emit()
+        where = f" ({preview.scale_words(self.scale)})" if self.scale > 1 else ""
         self.jnd_runner.submit(
-            jobs.jnd_job, self.loaded.rgb, self.predictor_params(), self.condition(), dict(self.state.model_params),
-            self.state.device, self.state.jnd_model, description=f"Computing the {self.state.jnd_model} JND map",
+            jobs.jnd_job, self.loaded.analysed, self.predictor_params(), self.condition(),
+            dict(self.state.model_params), self.state.device, self.state.jnd_model, self.scale,
+            description=f"Computing the {self.state.jnd_model} JND map{where}",
         )  # fmt: skip
 
     def predict(self, names: tuple[str, ...] | None = None) -> None:
@@ -205,9 +223,17 @@ class Session(QObject):
         if self.loaded is None or self.ladder is None:
             return None
         info = PREDICTORS[name]
-        args = (name, info.short, self.loaded, self.ladder, self.predictor_options(name), self.condition(),
-                self.state.device)
+        full = self.judged_at_full_resolution(name)
+        ladder, scale = (self.patch_ladder, 1) if full else (self.analysed_ladder, self.scale)
+        args = (name, info.short, self.loaded, ladder, self.predictor_options(name), self.condition(),
+                self.state.device, scale)
         return jobs.predict_job, args, f"Predicting the PW-JND with {info.short}"
+
+    def judged_at_full_resolution(self, name: str) -> bool:
+        """Whether a predictor's result is the full-resolution one: always without a preview; with one, for the
+        predictors that judge patches (``PredictorInfo.full_resolution``)."""
+        info = PREDICTORS.get(name)
+        return self.scale <= 1 or (info is not None and info.full_resolution)
 
     def predictor_options(self, name: str) -> dict[str, Any]:
         """The options the explorer gives a predictor: the prediction controls for :data:`TUNED_PREDICTOR`, none
@@ -293,8 +319,9 @@ class Session(QObject):
         """Cancel everything, stop the ladder's prefetch thread and wait for the pools; True when all stopped."""
         self._closed = True
         self.cancel_all()
-        if self.ladder is not None:
-            self.ladder.close()
+        ladders = (self.ladder, self.analysed_ladder, self.patch_ladder)
+        for ladder in {id(x): x for x in ladders if x is not None}.values():
+            ladder.close()
         done = self.interactive_pool.waitForDone(timeout_ms)
         return self.background_pool.waitForDone(timeout_ms) and done
 
@@ -344,7 +371,8 @@ class Session(QObject):
 
     def _prepare_codec(self, spec: str) -> None:
         assert self.loaded is not None
-        self.codec_runner.submit(jobs.codec_job, self.loaded.rgb, spec, description=f"Preparing the {spec} codec")
+        self.codec_runner.submit(jobs.codec_job, self.loaded.rgb, spec, self.loaded.preview, self.loaded.scale,
+                                 description=f"Preparing the {spec} codec")
 
     def _on_codec_failed(self, message: str) -> None:
         if self.ladder_info is not None and self.state.codec != self.ladder_info.codec:
@@ -352,16 +380,18 @@ class Session(QObject):
         elif self.ladder_info is None and self.state.codec != FALLBACK_CODEC:
             self.state.codec = FALLBACK_CODEC  # e.g. a remembered codec that is not available any more
 
-    def _on_ladder(self, result: tuple[Any, LadderInfo]) -> None:
-        ladder, info = result
+    def _on_ladder(self, result: tuple[Any, LadderInfo, Any, Any]) -> None:
+        ladder, info, analysed, patches = result
         if self.loaded is None or ladder.reference.shape != self.loaded.rgb.shape:
-            ladder.close()
+            _close_in_background(ladder, analysed, patches)
             return
         for runner in (self.rung_runner, self.derived_runner, self.curve_runner, self.patch_runner):
             runner.cancel()
         self.predictions.clear()
         self._close_ladder()
         self.ladder = ladder
+        self.analysed_ladder = analysed
+        self.patch_ladder = patches
         self.ladder_info = info
         self._patches_wanted = None
         self.curve = {}
@@ -377,10 +407,10 @@ class Session(QObject):
         self.predict()
 
     def _close_ladder(self) -> None:
-        ladder, self.ladder = self.ladder, None
+        ladders = (self.ladder, self.analysed_ladder, self.patch_ladder)
+        self.ladder = self.analysed_ladder = self.patch_ladder = None
         self.ladder_info = None
-        if ladder is not None:  # waiting for a running prefetch encode must not block the GUI thread
-            threading.Thread(target=ladder.close, name="jndviewer-ladder-close", daemon=True).start()
+        _close_in_background(*ladders)
 
     # ------------------------------------------------------------------------------------------------------------
     # Levels
@@ -454,7 +484,8 @@ class Session(QObject):
             return
         self._derived_wanted = None
         self.derived_runner.submit(
-            jobs.derived_job, key, self.loaded.rgb, self.ladder, self.jnd, description=f"Rendering the {_kind(key)}"
+            jobs.derived_job, key, self.loaded.rgb, self.ladder, self.jnd, self.analysed_ladder,
+            description=f"Rendering the {_kind(key)}",
         )
 
     def _on_derived(self, derived: Derived) -> None:
@@ -469,57 +500,6 @@ class Session(QObject):
         wanted, self._derived_wanted = self._derived_wanted, None
         if wanted is not None and wanted == self.wanted_derived():
             self.refresh_derived()
-
-    # ------------------------------------------------------------------------------------------------------------
-    # SG-JND patch weights of the level shown
-    # ------------------------------------------------------------------------------------------------------------
-
-    def wanted_patches(self) -> PatchKey | None:
-        """The cache key (image, codec, level, condition) of the patch report the overlay needs now, or None."""
-        frame = self.frame
-        if not self.state.patch_overlay or self.loaded is None or self.ladder_info is None or frame is None:
-            return None
-        if frame.level != self.state.level:
-            return None  # asked again when the level's frame is shown
-        return PatchKey(self._image_serial, self.ladder_info.codec, frame.level, self.condition())
-
-    def refresh_patches(self) -> None:
-        """Give the overlay the current level's patch report: from the cache, or computed in the background."""
-        key = self.wanted_patches()
-        if key is None:
-            return
-        cached = self._patches.get(key)
-        if cached is not None:
-            self._patches.move_to_end(key)
-            self.patches_ready.emit(cached)
-            return
-        if self.patch_runner.busy:
-            self._patches_wanted = key
-            return
-        self._patches_wanted = None
-        assert self.loaded is not None and self.frame is not None
-        self.patch_runner.submit(
-            jobs.patch_job, key, self.loaded.rgb, self.frame.rgb,
-            description=f"{PREDICTORS[PATCH_PREDICTOR].short} patch weights at level {self.frame.level}",
-        )  # fmt: skip
-
-    def _on_patches(self, result: Any) -> None:
-        if isinstance(result, views.Unavailable):
-            self._patches_wanted = None  # no weights: asking again for another level would say the same
-            self.patches_unavailable.emit(result.reason)
-            return
-        if result.key.image_serial == self._image_serial:
-            self._patches[result.key] = result
-            while len(self._patches) > PATCH_CACHE_ENTRIES:
-                self._patches.popitem(last=False)
-        if result.key == self.wanted_patches():
-            self.patches_ready.emit(result)
-        self._next_patches()
-
-    def _next_patches(self) -> None:
-        wanted, self._patches_wanted = self._patches_wanted, None
-        if wanted is not None and wanted == self.wanted_patches():
-            self.refresh_patches()
 
     # ------------------------------------------------------------------------------------------------------------
     # JND map, curve, prediction
@@ -558,8 +538,10 @@ class Session(QObject):
         self.curve = {}
         self.curve_reset.emit(self.ladder_info)
         scorer = self.jnd.scorer if self.jnd is not None else None
+        where = f" ({preview.scale_words(self.scale)})" if self.scale > 1 else ""
         self.curve_runner.submit(
-            jobs.curve_job, self.ladder, self.ladder_info.curve_levels, scorer, description="Sweeping the levels"
+            jobs.curve_job, self.analysed_ladder, self.ladder_info.curve_levels, scorer,
+            description=f"Sweeping the levels{where}",
         )
 
     def _on_curve_point(self, point: dict[str, Any]) -> None:
@@ -570,6 +552,13 @@ class Session(QObject):
         devices, description, codecs = result
         self.devices_ready.emit((devices, description))
         self.codecs_ready.emit(codecs)
+
+
+def _close_in_background(*ladders: Any) -> None:
+    """Close ladders on a thread of their own: waiting for a running prefetch encode must not block the GUI."""
+    unique = {id(ladder): ladder for ladder in ladders if ladder is not None}.values()
+    for ladder in unique:
+        threading.Thread(target=ladder.close, name="jndviewer-ladder-close", daemon=True).start()
 
 
 def _kind(key: DerivedKey) -> str:

@@ -243,15 +243,23 @@ def _same_shape(reference: np.ndarray, distorted: np.ndarray) -> tuple[np.ndarra
     return ref, dist
 
 
+#: Squared differences are summed in slices of about this many elements (a 108 MP image's float copy would be 1.3 GB).
+_MSE_SLICE_ELEMENTS = 1 << 24
+
+
 def _mean_squared_error(ref: np.ndarray, dist: np.ndarray) -> float:
     if ref.dtype.itemsize <= 2 and dist.dtype.itemsize <= 2 and ref.dtype.kind in "ui" and dist.dtype.kind in "ui":
         # Differences and squares of 8/16-bit integers are exact in float32 for 8 bits; use float64 for 16 bits.
         work = np.float32 if max(ref.dtype.itemsize, dist.dtype.itemsize) == 1 else np.float64
-        diff = np.subtract(ref, dist, dtype=work)
     else:
-        diff = np.subtract(ref, dist, dtype=np.float64)
-    diff *= diff
-    return float(diff.sum(dtype=np.float64) / diff.size)
+        work = np.float64
+    rows = max(1, _MSE_SLICE_ELEMENTS // max(1, ref[0].size)) if ref.ndim > 1 else ref.shape[0]
+    total = 0.0
+    for start in range(0, ref.shape[0], rows):  # one slice (the same sum as before) unless the image is very large
+        diff = np.subtract(ref[start : start + rows], dist[start : start + rows], dtype=work)
+        diff *= diff
+        total += float(diff.sum(dtype=np.float64))
+    return total / ref.size
 
 
 def _available_cpus() -> int:

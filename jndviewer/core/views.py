@@ -22,6 +22,8 @@ from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 FAST_CODECS = frozenset({"jpeg", "jpeg422", "jpeg444", "webp", "folder"})
 #: How many points a subsampled rate curve has at most.
 SLOW_CODEC_POINTS = 21
+#: The difference picture is computed in strips of about this many pixels (its float temporaries stay that small).
+DIFFERENCE_STRIP_PIXELS = 1 << 20
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -229,9 +231,15 @@ def signed_difference_image(reference: np.ndarray, distorted: np.ndarray, gain: 
     from jndviewer.core.image import LUMA_WEIGHTS
 
     weights = np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-    delta = (distorted.astype(np.float32) - reference.astype(np.float32)) @ weights
     limit = difference_range(gain)
-    return apply_colormap(delta, -limit, limit, "diverging")
+    height, width = reference.shape[:2]
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, DIFFERENCE_STRIP_PIXELS // max(1, width))  # strips: the float temporaries stay small on big images
+    for top in range(0, height, rows):
+        part = slice(top, top + rows)
+        delta = (distorted[part].astype(np.float32) - reference[part].astype(np.float32)) @ weights
+        out[part] = apply_colormap(delta, -limit, limit, "diverging")
+    return out
 
 
 def difference_image(reference: np.ndarray, distorted: np.ndarray, gain: float) -> np.ndarray:
@@ -240,11 +248,12 @@ def difference_image(reference: np.ndarray, distorted: np.ndarray, gain: float) 
     return np.clip(np.rint(diff * np.float32(gain)), 0, 255).astype(np.uint8)
 
 
-def curve_levels(codec: Any) -> list[int]:
-    """The levels the rate curve samples, worst to best: all of them for fast codecs, about 21 for slow ones."""
+def curve_levels(codec: Any, *, subsample: bool = False) -> list[int]:
+    """The levels the rate curve samples, worst to best: all of them for fast codecs, about 21 for slow ones (and for
+    any codec with ``subsample``: a very large image, each of whose levels is a full-size encode)."""
     ordered = list(codec.ordered_worst_to_best())
     name = codec.name or "folder"
-    if name in FAST_CODECS or len(ordered) <= SLOW_CODEC_POINTS:
+    if (name in FAST_CODECS and not subsample) or len(ordered) <= SLOW_CODEC_POINTS:
         return ordered
     step = max(1, math.ceil((len(ordered) - 1) / (SLOW_CODEC_POINTS - 1)))
     picked = ordered[::step]

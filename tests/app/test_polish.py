@@ -163,6 +163,8 @@ def test_readouts_are_not_cut_off_at_1440x920(make_window, qtbot) -> None:
     viewport = scroll.viewport()
     assert scroll.verticalScrollBar().maximum() == 0, "the readouts need scrolling at 1440x920"
     for key, label in readouts.labels.items():
+        if label.isHidden():  # a row shown only for some images (Scale: an image with a preview)
+            continue
         for widget in (label, readouts.titles[key]):
             assert _fits(widget), f"{key}: {widget.text()!r} does not fit"
             top_left = widget.mapTo(viewport, QPoint(0, 0))

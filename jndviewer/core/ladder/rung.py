@@ -26,7 +26,7 @@ class Rung:
     nbytes : int
         Size of the compressed data in bytes.
     bpp : float
-        Bits per pixel, ``8 nbytes / (H W)``.
+        Bits per pixel, ``8 nbytes / (H W)`` (over the codec's ``rate_shape`` when it has one).
     encode_seconds : float
         Wall-clock time of ``codec.encode`` (encode and decode).
     reference : numpy.ndarray
@@ -104,11 +104,14 @@ def rung_from_encode(codec: Codec, level: Level, encoded: Encoded, seconds: floa
         encoded = Encoded(encoded.data, decoded, encoded.level)
     height, width = reference.shape[:2]
     nbytes = len(encoded.data)
+    # A codec whose bytes encode a larger image than the pixels it returns (the explorer's preview of a very large
+    # image, core.preview.ReducedEncodes) says over how many pixels its rate counts.
+    rate_shape = getattr(codec, "rate_shape", None) or (height, width)
     return Rung(
         level=level,
         encoded=encoded,
         nbytes=nbytes,
-        bpp=metrics.bits_per_pixel(nbytes, height, width),
+        bpp=metrics.bits_per_pixel(nbytes, *rate_shape),
         encode_seconds=seconds,
         reference=reference,
     )

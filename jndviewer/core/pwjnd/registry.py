@@ -62,6 +62,10 @@ class PredictorInfo:
         ``calibrate(label_file, image_root, **options)`` fitting its decision to reference labels, when it has one.
     summarise
         Its result parameters in a few words for readouts (default: the search strategy).
+    full_resolution
+        It judges a fixed number of fixed-size patches, so its memory does not grow with the image: the explorer
+        runs it on the full-resolution encodes of a very large image, where it judges the others' on a preview
+        (:mod:`jndviewer.core.preview`).
     """
 
     name: str
@@ -75,6 +79,7 @@ class PredictorInfo:
     score: str = "logit"
     calibrate: Callable[..., Any] | None = None
     summarise: Callable[[dict[str, Any]], str] | None = None
+    full_resolution: bool = False
 
     @property
     def needs_weights(self) -> bool:
@@ -245,6 +250,7 @@ register_predictor(PredictorInfo(
     weights=_sgjnd_weights,
     score="logit",
     summarise=_summarise_sgjnd,
+    full_resolution=True,
 ))
 
 __all__ = [
