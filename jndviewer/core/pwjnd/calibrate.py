@@ -115,12 +115,20 @@ class Fit:
 
 def fit_threshold(scores: list[np.ndarray], label_positions: list[int], levels: Sequence[int]) -> Fit:
     """The threshold minimising the mean absolute error in levels over images (one variant's scores each)."""
+    return fit_threshold_grids(scores, label_positions, [levels] * len(scores))
+
+
+def fit_threshold_grids(
+    scores: Sequence[np.ndarray], label_positions: Sequence[int], grids: Sequence[Sequence[int]]
+) -> Fit:
+    """:func:`fit_threshold` for images with ladders of their own (a study's items): ``grids[i]`` are image i's
+    levels, in the order of its scores; the error is in level units of each image's own ladder."""
     candidates = np.unique(np.concatenate(scores))
     candidates = np.concatenate([candidates, [candidates.max() * 2 + 1]])
-    grid = np.asarray(levels, dtype=np.float64)
     errors = np.zeros(len(candidates))
     biases = np.zeros(len(candidates))
-    for image_scores, label in zip(scores, label_positions, strict=True):
+    for image_scores, label, levels in zip(scores, label_positions, grids, strict=True):
+        grid = np.asarray(levels, dtype=np.float64)
         positions = np.minimum(predicted_positions(image_scores, candidates), len(grid) - 1)
         difference = grid[positions] - grid[label]
         errors += np.abs(difference)

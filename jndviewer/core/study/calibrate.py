@@ -45,25 +45,10 @@ def label_position(item: StudyItem, critical: int | None) -> int:
 def fit_threshold_ladders(
     scores: Sequence[np.ndarray], label_positions: Sequence[int], grids: Sequence[Sequence[int]]
 ) -> Any:
-    """:func:`jndviewer.core.pwjnd.calibrate.fit_threshold` for images with ladders of their own: ``grids[i]`` are
-    image i's levels, worst to best; the error is in level units of each image's own ladder."""
-    from jndviewer.core.pwjnd.calibrate import Fit, fit_threshold, predicted_positions
+    """:func:`jndviewer.core.pwjnd.calibrate.fit_threshold_grids`: ``grids[i]`` are item i's levels, worst to best."""
+    from jndviewer.core.pwjnd.calibrate import fit_threshold_grids
 
-    if all(list(grid) == list(grids[0]) for grid in grids):
-        return fit_threshold(list(scores), list(label_positions), grids[0])
-    candidates = np.unique(np.concatenate(scores))
-    candidates = np.concatenate([candidates, [candidates.max() * 2 + 1]])
-    errors = np.zeros(len(candidates))
-    biases = np.zeros(len(candidates))
-    for image_scores, label, grid in zip(scores, label_positions, grids, strict=True):
-        levels = np.asarray(grid, dtype=np.float64)
-        positions = np.minimum(predicted_positions(image_scores, candidates), len(levels) - 1)
-        difference = levels[positions] - levels[label]
-        errors += np.abs(difference)
-        biases += difference
-    best = int(np.argmin(errors))
-    threshold = candidates[best] if best + 1 >= len(candidates) else 0.5 * (candidates[best] + candidates[best + 1])
-    return Fit(float(threshold), float(errors[best] / len(scores)), float(biases[best] / len(scores)), len(scores))
+    return fit_threshold_grids(scores, label_positions, grids)
 
 
 def score_item(item: StudyItem, rgb: np.ndarray, model: str, ppd: float, model_ppd: float) -> np.ndarray:
