@@ -531,7 +531,7 @@ def ladder_to(output: Path | None, image: Any, image_path: Path, codec: Any, lev
         print(text, end="")
         return EXIT_OK
     try:
-        report._atomic_write(Path(os.path.realpath(output)), text)
+        report.write_text_atomic(Path(os.path.realpath(output)), text)
     except OSError as err:
         print(text, end="" if text.endswith("\n") else "\n")
         say(f"Cannot write {output}: {err.strerror or err}; the table is printed above instead.")

@@ -103,7 +103,7 @@ def csv_text(fields: Sequence[str], rows: Sequence[dict[str, Any]], *, header: b
     return buffer.getvalue()
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file of this write's own, then replace ``path`` with it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -151,9 +151,9 @@ def write_results(path: str | Path, results: Sequence[PWJND], errors: Sequence[d
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        _atomic_write(path, json.dumps(results_document(results, errors), indent=1))
+        write_text_atomic(path, json.dumps(results_document(results, errors), indent=1))
     elif suffix == ".csv":
-        _atomic_write(path, csv_text(CSV_FIELDS, [csv_row(result) for result in results]))
+        write_text_atomic(path, csv_text(CSV_FIELDS, [csv_row(result) for result in results]))
     else:
         raise JndViewerError(f"Cannot write results to {path.name}: use .json or .csv.")
 

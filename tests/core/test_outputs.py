@@ -181,7 +181,7 @@ def test_results_are_kept_when_the_output_fails_mid_run(
 
     from jndviewer.core import report
 
-    real = report._atomic_write
+    real = report.write_text_atomic
     output = tmp_path / "out" / "r.json"
 
     def failing(path, text):
@@ -189,7 +189,7 @@ def test_results_are_kept_when_the_output_fails_mid_run(
             raise OSError(28, "No space left on device")
         real(path, text)
 
-    monkeypatch.setattr(report, "_atomic_write", failing)
+    monkeypatch.setattr(report, "write_text_atomic", failing)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "rescue"))
     (tmp_path / "rescue").mkdir()
     images = _images(tmp_path / "images", 2)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import statistics
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -40,21 +38,13 @@ KONJND_COLUMNS = ("image_id", "Compression type", "No. of ratings", "mean", "std
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and :func:`os.replace`."""
+    """:func:`jndviewer.core.report.write_text_atomic` (a temporary file of its own, then :func:`os.replace`; the
+    file keeps its mode, a new one gets the umask's), with a failure as one sentence."""
+    from jndviewer.core.report import write_text_atomic
+
     path = Path(path).expanduser()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                stream.write(text)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would make it, not mkstemp's owner-only 0600
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, text)
     except OSError as error:
         raise JndViewerError(f"{path} cannot be written ({error.strerror or type(error).__name__}).") from None
     return path
