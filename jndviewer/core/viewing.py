@@ -126,7 +126,13 @@ def ppd_from_display(diagonal_inches: float, width_px: int, height_px: int, dist
     if min(diagonal_inches, width_px, height_px, distance_cm) <= 0:
         raise JndViewerError("The screen size, resolution and viewing distance must all be positive.")
     width_cm = diagonal_inches * 2.54 * width_px / math.hypot(width_px, height_px)
-    return distance_cm * math.tan(math.radians(1.0)) * width_px / width_cm
+    return ppd_from_pixel_size(distance_cm, width_cm / width_px)
+
+
+def ppd_from_pixel_size(distance: float, pixel_size: float) -> float:
+    """Pixels per degree at the centre of a screen seen from ``distance`` whose pixels are ``pixel_size`` wide (both
+    in one unit): ``d tan(1 deg) / p``. The study mode measures the pixel size with a card on screen."""
+    return distance * math.tan(math.radians(1.0)) / pixel_size
 
 
 #: Display presets for the viewing-condition dialog: (label, diagonal in inches, width px, height px, distance cm).

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.viewing import TASKS
+from jndviewer.core.viewing import TASKS, ppd_from_pixel_size
 
 #: The study protocols (:mod:`.protocols`): KonJND-1k's flicker adjustment, MCL-JCI's side-by-side binary search, and
 #: a forced-choice confirmation around one level.
@@ -171,9 +171,9 @@ def mm_per_pixel(card_pixels: float, card_mm: float = CARD_WIDTH_MM) -> float:
 
 
 def pixels_per_degree(distance_mm: float, pixel_mm: float) -> float:
-    """Pixels per degree of visual angle at the screen centre: one degree spans ``2 d tan(0.5 deg)`` millimetres at
-    distance ``d`` (the same geometry as FLIP's and ColorVideoVDP's display models)."""
-    return 2.0 * distance_mm * math.tan(math.radians(0.5)) / pixel_mm
+    """Pixels per degree at the screen centre (:func:`jndviewer.core.viewing.ppd_from_pixel_size`, as the explorer's
+    viewing-condition dialog computes it)."""
+    return ppd_from_pixel_size(distance_mm, pixel_mm)
 
 
 @dataclass(frozen=True)
