@@ -16,6 +16,7 @@ from typing import Any
 
 from jndviewer import __version__
 from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
+from jndviewer.cli_lessons import add_lessons_parser, run_lessons
 from jndviewer.cli_options import level_spec, pixel_count, positive_float
 from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
@@ -24,7 +25,8 @@ from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
 
 
-COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export", "study", "desktop-entry")
+COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export", "study", "lessons",
+            "desktop-entry")
 
 
 def _shared_images(option: str) -> Path:
@@ -169,6 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone-differences", action="store_true",
         help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
     )
+    vpjnd = train_kinds.add_parser(
+        "vpjnd",
+        help="the VP-JNDnet picture-wise JND network (reference, distorted and pixel-JND-map streams)",
+        description="Train VP-JNDnet on picture-wise JND datasets given as KIND:PATH[,option=value...] (as for sgjnd). "
+        "Split by source image; Kodak is never used. Resumes from RUN when it exists.",
+    )
+    vpjnd.add_argument("--data", nargs="+", help="datasets (default: as for sgjnd)")
+    vpjnd.add_argument("--run", default="runs/vpjnd")
+    vpjnd.add_argument("--cache", help="the patch cache folder (default RUN/cache; runs of an ablation can share one)")
+    vpjnd.add_argument("--export", type=Path, help="final weights (default: the packaged vpjnd.pt)")
+    vpjnd.add_argument("--steps", type=_positive_int, default=1200)
+    vpjnd.add_argument("--threads", type=_positive_int, default=2)
+    vpjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
+    vpjnd.add_argument("--jnd-model", choices=(*JND_MODEL_NAMES, "none"), default="wu2017",
+                       help="the pixel JND model feeding the JND-map stream, or none (default %(default)s)")
+    vpjnd.add_argument("--width", type=_positive_int, default=16,
+                       help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
     predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
 
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
@@ -195,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="search strategy over the levels (default: the predictor's own)")
         sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
         sub.add_argument("--jobs", type=_positive_int, default=2, help="images predicted in parallel (default 2)")
+        on_dask = sub.add_mutually_exclusive_group()
+        on_dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                             help="run on the workers of this Dask scheduler, one task per image (jndviewer[dask])")
+        on_dask.add_argument("--dask-local", type=_positive_int, metavar="N",
+                             help="run on a Dask LocalCluster of N worker processes on 127.0.0.1 (jndviewer[dask])")
         sub.add_argument("--max-pixels", type=pixel_count,
                          help="refuse larger images and folder-ladder files (default 120 MP; 2e8 works)")
 
@@ -244,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("-o", "--output", type=Path, help="calibration JSON (default: the packaged one)")
     calibrate.add_argument("--threads", type=_positive_int, default=1)
     add_study_parser(commands)
+    add_lessons_parser(commands)
     commands.add_parser("desktop-entry", help="add jndviewer (with its icon) to this user's applications menu")
     return parser
 
@@ -273,6 +298,7 @@ def _condition(args: argparse.Namespace) -> Any:
 
 def run_predict(args: argparse.Namespace) -> int:
     from jndviewer.core.batch import collect_images
+    from jndviewer.core.batch_dask import DaskTarget
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.outputs import predict_to_file
     from jndviewer.core.pwjnd.registry import check_request
@@ -285,11 +311,12 @@ def run_predict(args: argparse.Namespace) -> int:
     _describe_folder(args.codec, codec)
     return predict_to_file(args.output, images, codec_spec=args.codec, predictor=args.predictor,
                            options=_predictor_options(args), condition=_condition(args), jobs=args.jobs,
-                           max_pixels=args.max_pixels)
+                           max_pixels=args.max_pixels, dask=DaskTarget.from_args(args))
 
 
 def run_export(args: argparse.Namespace) -> int:
     from jndviewer.core.batch import collect_images
+    from jndviewer.core.batch_dask import DaskTarget, WorkerRequest
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.outputs import export_images, export_targets
     from jndviewer.core.pwjnd.registry import check_request, create_predictor
@@ -297,13 +324,16 @@ def run_export(args: argparse.Namespace) -> int:
     codec = create_codec(args.codec, max_pixels=args.max_pixels)
     _describe_folder(args.codec, codec)
     check_request(args.predictor, _predictor_options(args), _condition(args))
+    dask = DaskTarget.from_args(args)  # None: here; one sentence when dask is asked for but not installed
     folder_mode = args.image.is_dir()
     images = collect_images([args.image])
     if not images:
         raise JndViewerError(f"{args.image} holds no images.")
     targets = export_targets(args.image, args.output, images, codec.suffix, folder_mode)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
-    return export_images(images, targets, codec, predictor, batch=folder_mode, max_pixels=args.max_pixels)
+    request = WorkerRequest(args.codec, args.predictor, _predictor_options(args), _condition(args))
+    return export_images(images, targets, codec, predictor, batch=folder_mode, max_pixels=args.max_pixels,
+                         dask=dask, request=request)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -392,8 +422,7 @@ def run_map(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, model_file
-    from jndviewer.core.viewing import SIDE_BY_SIDE
+    from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, VPJND_WEIGHTS, model_file
 
     if args.train_kind == "codec":
         from jndviewer.core.device import select_device
@@ -417,12 +446,7 @@ def run_train(args: argparse.Namespace) -> int:
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
                               backbone_differences=args.backbone_differences, patch_layout=args.patch_layout,
                               **({} if args.patches is None else {"patches": args.patches})).to_dict()
-        data = args.data
-        if not data:
-            labels, images = _training_labels("--data"), _shared_images("--data")
-            data = [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
-                    for codec in ("jpeg", "webp", "avif") for task in network["tasks"] or (SIDE_BY_SIDE,)
-                    for display in ("standard_fhd", "standard_4k")]
+        data = args.data or _default_training_data(network["tasks"])
         export = str(args.export or model_file(SGJND_WEIGHTS))
         config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
@@ -430,7 +454,31 @@ def run_train(args: argparse.Namespace) -> int:
                                      **({} if args.heads is None else {"heads": args.heads}))
         print(f"wrote {train_sgjnd(config)}")
         return 0
+    if args.train_kind == "vpjnd":
+        from jndviewer.core.device import select_device
+        from jndviewer.core.pwjnd.vpjnd import VPJNDConfig
+        from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd
+
+        network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width).to_dict()
+        config = VPJNDTrainingConfig(
+            data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
+            export=str(args.export or model_file(VPJND_WEIGHTS)), steps=args.steps, threads=args.threads,
+            device=str(select_device(args.device)), config=network,
+        )
+        print(f"wrote {train_vpjnd(config)}")
+        return 0
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
+
+
+def _default_training_data(tasks: tuple[str, ...] | list[str]) -> list[str]:
+    """The predictors' default training sets: the JPEG, WebP and AVIF reference labels of the shared BSDS500 and
+    McMaster images, for each viewing task at both distances."""
+    from jndviewer.core.viewing import SIDE_BY_SIDE
+
+    labels, images = _training_labels("--data"), _shared_images("--data")
+    return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
+            for codec in ("jpeg", "webp", "avif") for task in tasks or (SIDE_BY_SIDE,)
+            for display in ("standard_fhd", "standard_4k")]
 
 
 def run_codecs() -> int:
@@ -514,6 +562,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_train(args)
         if args.command == "study":
             return run_study(args)
+        if args.command == "lessons":
+            return run_lessons(args)
         if args.command == "desktop-entry":
             from jndviewer.desktop import install_desktop_entry
 

@@ -6,8 +6,8 @@ ratio locked and the y axis pointing down, linked in x and y so they zoom and pa
 turns into a QImage without copying or rescaling (the fastest path it has). Maps computed at the predictor's
 analysis scale are stretched over the image rectangle with ``rect=``.
 
-SG-JND's patch weights are drawn by a :class:`PatchLayer` in each pane: one rectangle per patch, in image
-coordinates inside the view, so it follows zoom and pan like the images do.
+A patch network's (SG-JND's or VP-JNDnet's) patch weights are drawn by a :class:`PatchLayer` in each pane: one
+rectangle per patch, in image coordinates inside the view, so it follows zoom and pan like the images do.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from jndviewer.app.modes import DEFAULT_FLICKER_HZ, CompareMode
-from jndviewer.core.colormap import VISIBILITY_RANGE, lookup_table
+from jndviewer.app.visibility_overlay import configure_visibility_colorbar
+from jndviewer.core.colormap import lookup_table
 from jndviewer.core.views import difference_range
+from jndviewer.core.visibility_picture import visibility_header
 
 #: Zoom stops in percent for the zoom-in and zoom-out keys (25 % multiples near 100 %, as squoosh).
 ZOOM_STOPS = (3.125, 6.25, 12.5, 25, 50, 75, 100, 125, 150, 200, 300, 400, 600, 800, 1200, 1600, 3200)
@@ -100,7 +102,7 @@ def patch_color_indices(weights: list[float] | np.ndarray) -> np.ndarray:
 
 
 class PatchLayer:
-    """SG-JND's patches in one pane: a rectangle per patch filled by weight and outlined red where the patch's
+    """A patch network's patches in one pane: a rectangle per patch filled by weight and outlined red where the patch's
     distortion is predicted visible (blue where not), with the weight written in it when there is room.
 
     The rectangles are children of one group item in the pane's view, in image coordinates, so they follow zoom and
@@ -241,8 +243,8 @@ class CompareCanvas(QWidget):
         self.jnd_colors: np.ndarray | None = None
         self.jnd_range = (0.0, 1.0)
         self.jnd_label = "JND (gray levels)"
-        #: What the visibility map measures (the predictor's model): colour-bar label and header text.
-        self.visibility_label = "|distortion| / JND"
+        #: What the visibility map measures (colour-bar label), what it is of (model, ppd, task), and how it is drawn.
+        self.visibility_label, self.visibility_subject, self.visibility_over_luma = "|distortion| / JND", "", False
         self.map_note = ""  # the maps' scale, for an image with a preview (see set_map_note)
         self.opacity = 0.75
         self.wipe = 0.5
@@ -307,20 +309,23 @@ class CompareCanvas(QWidget):
             self._configure_colorbar()
             self._update_headers()
 
-    def set_visibility(self, colors: np.ndarray) -> None:
-        """The visibility colours (any size: stretched over the image)."""
-        self.visibility_colors = colors
+    def set_visibility(self, colors: np.ndarray, over_luma: bool = False) -> None:
+        """The visibility colours (any size: stretched over the image), on their own or drawn over the luma."""
+        self.visibility_colors, self.visibility_over_luma = colors, over_luma
         if self.mode is CompareMode.VISIBILITY:
             show_rgb(self.base, colors, self.image_rect)
+            self._configure_colorbar()
+            self._update_headers()
 
     def set_map_note(self, note: str) -> None:
         """What the visibility and JND headers add about the maps' scale (" · preview at 1/3 scale ...")."""
         self.map_note = note
         self._update_headers()
 
-    def set_visibility_label(self, label: str) -> None:
-        """Name what the visibility map measures (``|distortion| / JND`` or the subband model's ratio)."""
-        self.visibility_label = label
+    def set_visibility_label(self, label: str, subject: str = "") -> None:
+        """Name what the visibility map measures (``|distortion| / JND`` or the subband model's ratio) and what it is of
+        (``subband model · 38 ppd · side by side``, :func:`~jndviewer.core.visibility_picture.visibility_subject`)."""
+        self.visibility_label, self.visibility_subject = label, subject
         if self.mode is CompareMode.VISIBILITY:
             self._configure_colorbar()
             self._update_headers()
@@ -340,11 +345,11 @@ class CompareCanvas(QWidget):
         self._update_headers()
 
     # ------------------------------------------------------------------------------------------------------------
-    # SG-JND patch overlay
+    # The patch overlay (SG-JND's or VP-JNDnet's)
     # ------------------------------------------------------------------------------------------------------------
 
     def set_patches(self, report: Any, note: str = "") -> None:
-        """SG-JND's patches of the level shown (a ``PatchReport``; None: none) and the line the headers add."""
+        """A patch network's patches of the level shown (a ``PatchReport``; None: none) and the line the headers add."""
         self.patches = report
         self.patch_note = note
         for layer in self.patch_layers:
@@ -471,12 +476,7 @@ class CompareCanvas(QWidget):
             axis.setTicks([ticks, []])
             label.setLabel(f"B − A, luma (gray levels), gain ×{self.difference_gain:g}")
         elif self.mode is CompareMode.VISIBILITY:
-            low, high = (math.log2(v) for v in VISIBILITY_RANGE)
-            self.colorbar.setColorMap(_colormap("diverging"))
-            self.colorbar.setLevels((low, high))
-            ticks = [(math.log2(v), text) for v, text in ((0.25, "¼"), (0.5, "½"), (1, "1"), (2, "2"), (4, "4"))]
-            axis.setTicks([ticks, []])
-            label.setLabel(self.visibility_label)
+            configure_visibility_colorbar(self.colorbar, self.visibility_over_luma, self.visibility_label)
         else:
             self.colorbar.setColorMap(_colormap("inferno"))
             self.colorbar.setLevels(self.jnd_range)
@@ -494,8 +494,8 @@ class CompareCanvas(QWidget):
             CompareMode.FLICKER: f"Flicker, now showing {b if self.flicker_phase else a}",
             CompareMode.DIFFERENCE: f"Difference B − A (luma) ×{self.difference_gain:g}: red brighter, blue darker, "
                                     f"full at ±{difference_range(self.difference_gain):.3g} gray levels   {b}",
-            CompareMode.VISIBILITY: f"Visibility {self.visibility_label}{self.map_note} (blue: below the threshold, "
-                                    f"red: above)   {b}",
+            CompareMode.VISIBILITY: visibility_header(self.visibility_label, self.visibility_subject, self.map_note,
+                                                      self.visibility_over_luma, b),
             CompareMode.JND: f"JND map · {self.jnd_label}{self.map_note} · over the original "
                              f"(opacity {self.opacity:.0%})",
         }[mode]

@@ -30,7 +30,7 @@ from jndviewer.app.wheel_guard import guard_wheel
 from jndviewer.core import views
 from jndviewer.core.catalog import JND_MODEL_NAMES, POOLINGS
 from jndviewer.core.codecs import CODECS
-from jndviewer.core.pwjnd.registry import PREDICTORS
+from jndviewer.core.pwjnd.registry import PREDICTORS, patch_predictor_names
 from jndviewer.core.pwjnd.search import STRATEGIES
 from jndviewer.core.viewing import PPD_RANGE, TASK_WORDS, TASKS
 
@@ -282,13 +282,25 @@ class ControlsPanel(QWidget):
             "Amplification of the signed difference B − A in difference mode: full colour at ±128 / gain gray levels"
         )
         form.addRow("Difference", self.gain_spin)
-        self.patch_check = QCheckBox("SG-JND patch weights")
+        self.over_luma_check = QCheckBox("over the reference's luma")  # bound by app/visibility_overlay.py
+        self.over_luma_check.setObjectName("visibility_over_luma")
+        form.addRow("Visibility", self.over_luma_check)
+        self.patch_check = QCheckBox("Patch weights of")
         self.patch_check.setObjectName("patch_overlay")
         self.patch_check.setToolTip(
-            "Draw SG-JND's patches of the current level over the image (Shift+W): fill by weight, outline red where "
-            "the distortion is predicted visible; hover a patch for its numbers"
+            "Draw the chosen network's patches of the current level over the image (Shift+W): fill by weight, "
+            "outline red where the distortion is predicted visible; hover a patch for its numbers"
         )
-        form.addRow("Overlay", self.patch_check)
+        self.patch_combo = QComboBox()
+        self.patch_combo.setObjectName("patch_predictor")
+        self.patch_combo.setToolTip("Whose patches the overlay draws: the trained networks that judge patches")
+        for name in patch_predictor_names():
+            self.patch_combo.addItem(PREDICTORS[name].short, name)
+        patch_row = QHBoxLayout()
+        patch_row.setContentsMargins(0, 0, 0, 0)
+        patch_row.addWidget(self.patch_check)
+        patch_row.addWidget(self.patch_combo, 1)
+        form.addRow("Overlay", patch_row)
         return box
 
     # -- binding ---------------------------------------------------------------------------------------------------
@@ -326,6 +338,8 @@ class ControlsPanel(QWidget):
             lambda _: setattr(s, "go_predictor", self.go_predictor_combo.currentData())
         )
         self.patch_check.toggled.connect(lambda on: setattr(s, "patch_overlay", on))
+        self.patch_combo.currentIndexChanged.connect(
+            lambda _: setattr(s, "patch_predictor", self.patch_combo.currentData()))
 
         s.codec_changed.connect(lambda _: self.sync_from_state())
         s.level_changed.connect(self._sync_level)
@@ -344,6 +358,7 @@ class ControlsPanel(QWidget):
         s.difference_gain_changed.connect(lambda _: self.sync_from_state())
         s.go_predictor_changed.connect(lambda _: self.sync_from_state())
         s.patch_overlay_changed.connect(lambda _: self.sync_from_state())
+        s.patch_predictor_changed.connect(lambda _: self.sync_from_state())
         s.model_params_changed.connect(lambda _: self._sync_params())
 
     def sync_from_state(self) -> None:
@@ -369,6 +384,10 @@ class ControlsPanel(QWidget):
         if self.patch_check.isChecked() != s.patch_overlay:
             with _blocked(self.patch_check):
                 self.patch_check.setChecked(s.patch_overlay)
+        index = self.patch_combo.findData(s.patch_predictor)
+        if index >= 0 and index != self.patch_combo.currentIndex():
+            with _blocked(self.patch_combo):
+                self.patch_combo.setCurrentIndex(index)
         with _blocked(self.calibrated_check), _blocked(self.threshold_spin):
             self.calibrated_check.setChecked(s.threshold is None)
             self.threshold_spin.setEnabled(s.threshold is not None)

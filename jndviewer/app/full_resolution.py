@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from jndviewer.app.canvas import show_rgb
 from jndviewer.app.modes import CompareMode
+from jndviewer.app.visibility_overlay import region_picture
 from jndviewer.app.workers import JobContext, JobRunner
 from jndviewer.core import preview, views
 from jndviewer.core.colormap import apply_colormap
@@ -171,6 +172,7 @@ class FullResolution(QObject):
         state.mode_changed.connect(lambda _: (self._draw(), self._follow(), self._schedule()))
         state.component_changed.connect(lambda _: self._follow())
         state.overlay_opacity_changed.connect(lambda _: self._draw())
+        state.visibility_over_luma_changed.connect(lambda _: self._draw())
 
     # -- public --------------------------------------------------------------------------------------------------
 
@@ -276,7 +278,7 @@ class FullResolution(QObject):
         frame = self.session.frame
         if current and mode is CompareMode.VISIBILITY and maps.visibility is not None and frame is not None \
                 and maps.level == frame.level:  # fmt: skip
-            self.layer.show(maps.visibility.colors, maps.region, 1.0)
+            self.layer.show(region_picture(maps, self.state.visibility_over_luma), maps.region, 1.0)
         elif current and mode is CompareMode.JND and maps.component == self.state.component:
             self.layer.show(maps.colors, maps.region, float(self.state.overlay_opacity), maps.reference)
         else:

@@ -90,10 +90,11 @@ class DifferenceKey:
 
 @dataclass(frozen=True)
 class VisibilityKey:
-    """The visibility map of ``level`` against the JND map number ``jnd_serial``."""
+    """The visibility map of ``level`` against the JND map number ``jnd_serial`` (drawn over the luma or not)."""
 
     level: int
     jnd_serial: int
+    over_luma: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,13 @@ DerivedKey = DifferenceKey | VisibilityKey | JndLayerKey
 
 @dataclass(frozen=True)
 class PatchKey:
-    """SG-JND's patch report of one level of one image through one codec, seen under one viewing condition."""
+    """A patch predictor's report of one level of one image through one codec, seen under one viewing condition."""
 
     image_serial: int
     codec: str
     level: int
     condition: ViewingCondition
+    predictor: str = "sgjnd"
 
 
 @dataclass
@@ -198,7 +200,7 @@ def derived_job(
         return Derived(key, views.signed_difference_image(reference, rung.decoded, key.gain))
     if isinstance(key, VisibilityKey):
         rung = (analysed or ladder).rung(key.level, cancel=context.cancel)
-        return Derived(key, views.visibility_view(key.level, rung.decoded, jnd))
+        return Derived(key, views.visibility_view(key.level, rung.decoded, jnd, key.over_luma))
     values = jnd.layer(key.component)
     colors, low, high = views.colorize(values)
     return Derived(key, JndLayer(key.component, values, colors, low, high, jnd.layer_label(key.component)))
@@ -250,7 +252,7 @@ def predict_job(
 
 def patch_job(context: JobContext, key: PatchKey, reference: np.ndarray, decoded: np.ndarray) -> Any:
     context.check()
-    return views.patch_report(key, key.level, reference, decoded, key.codec, key.condition)
+    return views.patch_report(key, key.level, reference, decoded, key.codec, key.condition, key.predictor)
 
 
 def probe_job(context: JobContext, preference: str) -> tuple[list[str], str, list[Any]]:

@@ -1,8 +1,8 @@
 """What the main window says about the level shown and the pixel under the cursor (mixed into :class:`MainWindow`):
 the current level's size and PSNR, its pooled visibility, every predictor's verdict there, and the cursor readout
-(reference and distorted pixel, the JND threshold, the visibility and the SG-JND patch there). For an image with a
-preview each number says its scale: the level shown is encoded at full resolution, the curve, the pooled visibility
-and the maps are the preview's, except inside the region computed at full resolution."""
+(reference and distorted pixel, the JND threshold, the visibility and the patch network's patch there). For an
+image with a preview each number says its scale: the level shown is encoded at full resolution, the curve, the
+pooled visibility and the maps are the preview's, except inside the region computed at full resolution."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from jndviewer.app.predictions import PATCH_PREDICTOR, TUNED_PREDICTOR
+from jndviewer.app.predictions import TUNED_PREDICTOR
 from jndviewer.app.readouts import format_bytes, here_key
 from jndviewer.core.image import LUMA_WEIGHTS
 from jndviewer.core.preview import scale_words
@@ -62,7 +62,7 @@ class LevelReadouts:
     def _verdict_here(self, name: str, level: int) -> str:
         """A predictor's verdict on ``level``: from the overlay's patch report (the patch predictor), else from its
         search if it visited that level."""
-        report = self.session.patches(level) if name == PATCH_PREDICTOR else None
+        report = self.session.patches(level) if name == self.session.state.patch_predictor else None
         result = self.session.predictions.results.get(name)
         if report is not None:
             score, visible = report.logit, report.logit > 0

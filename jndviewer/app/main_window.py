@@ -30,6 +30,7 @@ from jndviewer.app.exports import ExportActions
 from jndviewer.app.full_resolution import FullResolution
 from jndviewer.app.jobs import Derived, DifferenceKey, Frame, JndLayer, LadderInfo, LoadedImage, VisibilityKey
 from jndviewer.app.level_readouts import LevelReadouts
+from jndviewer.app.line_profile import ProfileTool
 from jndviewer.app.menus import MenuActions
 from jndviewer.app.modes import CompareMode, WipeStop
 from jndviewer.app.plots import PlotsPanel
@@ -39,6 +40,7 @@ from jndviewer.app.session import Session
 from jndviewer.app.state import ViewState, open_settings, recent_files, remember_file
 from jndviewer.app.status_bar import READY, StatusBarMixin
 from jndviewer.app.task_bar import TaskBar
+from jndviewer.app.visibility_overlay import VisibilityLook
 from jndviewer.app.workers import JobRunner, Notifier
 from jndviewer.app.zoom_ppd import ZoomPrediction
 from jndviewer.core import views
@@ -137,6 +139,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         self.full_resolution = FullResolution(self.state, self.session, self.canvas, self)
         self._build_status_bar()
         self._build_actions()
+        self.visibility_look, self.profile = VisibilityLook(self), ProfileTool(self)
         self._connect()
         self._play_timer = QTimer(self, interval=PLAY_INTERVAL_MS)
         self._play_timer.timeout.connect(self._play_step)
@@ -384,7 +387,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
             self.canvas.set_difference(derived.value, derived.key.gain)
         elif isinstance(derived.key, VisibilityKey):
             view: views.VisibilityView = derived.value
-            self.canvas.set_visibility(view.colors)
+            self.canvas.set_visibility(view.colors, view.over_luma)
             self.readouts.set_time("visibility map", format_ms(view.seconds))  # "visibility" is the predictor's
             self._show_current_readout()
         else:
@@ -439,8 +442,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         where = f", {scale_words(scale)}" if scale > 1 else ""
         self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model}{where})")
         self.readouts.labels["times"].setToolTip(f"The JND map ran on {result.device}.")
-        subband = result.scorer.subband is not None
-        self.canvas.set_visibility_label("band contrast / threshold (subband)" if subband else "|distortion| / JND")
+        # (the visibility header's model, ppd and task: app/visibility_overlay.py listens to the same signal)
         if abs(result.scale - 1.0) > 1e-6:
             self._set_status(
                 f"JND map at {result.scale:.2f}× the image size: the predictor's view at {self.state.ppd:g} ppd"
@@ -500,7 +502,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         self.controls.go_button.setToolTip(f"Jump to the PW-JND predicted by {short_name(self.state.go_predictor)} (G)")
 
     # ------------------------------------------------------------------------------------------------------------
-    # SG-JND patch overlay
+    # The patch overlay (SG-JND's or VP-JNDnet's)
     # ------------------------------------------------------------------------------------------------------------
 
     def _on_patch_overlay(self, on: bool) -> None:
@@ -515,7 +517,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         name = info.level_name if info else "level"
         weights = report.weights
         note = (
-            f"SG-JND patches at {name} {report.level}: weight {min(weights):.3f}–{max(weights):.3f} (fill), "
+            f"{short_name(report.key.predictor)} patches at {name} {report.level}: "
+            f"weight {min(weights):.3f}–{max(weights):.3f} (fill), "
             f"red = visible, logit {report.logit:+.2f}"
         )
         self.canvas.set_patches(report, note)

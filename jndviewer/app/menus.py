@@ -74,9 +74,10 @@ class MenuActions:
         self.mode_toolbar.addSeparator()
         view_menu.addSeparator()
         self.patch_action = self._action(
-            "SG-JND patch weights", "Shift+W", lambda checked=False: setattr(self.state, "patch_overlay", checked),
-            "Draw SG-JND's patches of the current level over the image: fill by weight, red outline where the "
-            "distortion is predicted visible; hover a patch for its weight and quality",
+            "Patch weights", "Shift+W", lambda checked=False: setattr(self.state, "patch_overlay", checked),
+            "Draw the patches of the current level, as SG-JND or VP-JNDnet (chosen beside Overlay) weighs them, over "
+            "the image: fill by weight, red outline where the distortion is predicted visible; hover a patch for its "
+            "weight and quality",
         )  # fmt: skip
         self.patch_action.setText("Patch weights")
         self.patch_action.setIconText("Patch weights [Shift+W]")
@@ -134,6 +135,7 @@ class MenuActions:
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard shortcuts", "F1", self.show_shortcuts))
+        help_menu.addAction(self._action("&Lessons…", None, self.show_lessons, "Interactive lessons on this image"))
         help_menu.addAction(self._action("&About jndviewer", None, self._about))
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
@@ -147,6 +149,13 @@ class MenuActions:
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_rows(), self).exec()
+
+    def show_lessons(self) -> None:
+        """Help > Lessons: the lessons window on the image shown (jndviewer/app/lessons/)."""
+        from jndviewer.app.lessons import open_lessons
+
+        path = self.state.image_path
+        self._lessons_window = open_lessons(self, path or None)
 
     def open_ladder_folder_dialog(self) -> None:
         """File > Open a ladder folder: pick the folder; its source image opens with it."""

@@ -200,7 +200,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         (self.logit_view if on_logit_axis(name) else self.vis).addItem(trace)
         if on_logit_axis(name):
             self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(color, width=1.5),
-                                                   symbol=symbol, size=9), f"{short_name(name)} searched (logit →)")
+                                                   symbol=symbol, size=9), short_name(name))
         marks = self.marks[name] = PredictionMarks(lines, trace)
         self._label_logit_axis()
         return marks

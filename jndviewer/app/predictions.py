@@ -22,8 +22,6 @@ from jndviewer.core.views import Unavailable
 
 #: The predictor whose options the explorer's "PW-JND prediction" controls set.
 TUNED_PREDICTOR = "visibility"
-#: The predictor whose patches the canvas overlay draws (Shift+W).
-PATCH_PREDICTOR = "sgjnd"
 
 #: ``make_job(name) -> (function, args, description)``, or None when there is nothing to predict.
 JobFactory = Callable[[str], tuple[Callable[..., Any], tuple[Any, ...], str] | None]
@@ -149,4 +147,4 @@ def threshold_in_use(session: Any) -> float | None:
         return None
 
 
-__all__ = ["PATCH_PREDICTOR", "TUNED_PREDICTOR", "PredictionQueue", "threshold_in_use"]
+__all__ = ["TUNED_PREDICTOR", "PredictionQueue", "threshold_in_use"]

@@ -4,7 +4,9 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m jndviewer.app.screenshots docs/screenshots
 
-Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png``, ``jnd_overlay.png`` and ``flicker_task.png`` (the
+Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png``, ``visibility_over_luma.png`` (the same view over the
+reference's luma), ``line_profile.png`` (the whole window with a line profile), ``jnd_overlay.png`` and
+``flicker_task.png`` (the
 Flicker mode with its bar and the flicker task's predictions; the whole window) and
 ``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image, and ``patch_weights.png`` (the
 window with SG-JND's patch-weight overlay, after every prediction) when SG-JND's packaged weights exist (otherwise it
@@ -94,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         state.mode = CompareMode.VISIBILITY
         canvas.show_region(QRectF(420, 30, 320, 240))
         shoot("visibility")
+        if not wanted or "visibility_over_luma" in wanted:
+            state.level = jnd_level  # over the reference's luma (as ColorVideoVDP draws it), at the predicted JND
+            state.visibility_over_luma = True
+            shoot("visibility_over_luma")
+            state.visibility_over_luma = False
+            state.level = max(5, jnd_level - 12)
+        if not wanted or "line_profile" in wanted:
+            _line_profile(app, window, shoot)
         state.mode = CompareMode.JND
         state.overlay_opacity = 0.8
         canvas.show_region(QRectF(160, 20, 480, 330))
@@ -108,6 +118,18 @@ def main(argv: list[str] | None = None) -> int:
             _flicker_task(app, window, shoot)
         window.close()
     return 0
+
+
+def _line_profile(app, window, shoot) -> None:
+    """The line profile across the scarlet macaw's face (background, beak, white face, eye, red feathers) in B."""
+    state, canvas, tool = window.state, window.canvas, window.profile
+    state.mode = CompareMode.DISTORTED
+    canvas.show_region(QRectF(300, 60, 400, 240))
+    tool.set_active(True)
+    tool.set_line((330.0, 172.0), (650.0, 172.0))
+    _wait(app, lambda: tool.profile is not None and "visibility" in tool.profile.values)
+    shoot("line_profile")
+    tool.set_active(False)
 
 
 def _patch_weights(app, window, shoot) -> None:
@@ -130,6 +152,13 @@ def _patch_weights(app, window, shoot) -> None:
     canvas.fit()
     _wait(app, lambda: canvas.patches is not None and canvas.patches.level == state.level)
     shoot("patch_weights")
+    if PREDICTORS["vpjnd"].weights_status()[0]:  # VP-JNDnet's patches at the same level, chosen beside the overlay
+        _wait(app, lambda: "vpjnd" in predictions.results or "vpjnd" in predictions.errors)
+        state.patch_predictor = "vpjnd"
+        _wait(app, lambda: canvas.patches is not None and canvas.patches.key.predictor == "vpjnd"
+              and canvas.patches.level == state.level)
+        shoot("patch_weights_vpjnd")
+        state.patch_predictor = "sgjnd"
 
 
 def _flicker_task(app, window, shoot) -> None:

@@ -5,7 +5,8 @@ date. All heavy work runs in :class:`~jndviewer.app.workers.JobRunner` jobs (:mo
 pools, so the GUI thread only swaps arrays:
 
 * *interactive* pool: loading a file, preparing a codec's ladder, encoding the level the user asked for, rendering
-  derived pictures (difference, visibility, JND layer), SG-JND's patch weights of the level shown;
+  derived pictures (difference, visibility, JND layer), a patch network's (SG-JND's or VP-JNDnet's) patch weights
+  of the level shown;
 * *background* pool: the JND map, the rate/visibility curve (one point per level, streamed), the PW-JND predictions
   of every registered predictor (:class:`~jndviewer.app.predictions.PredictionQueue`), probing devices and codecs.
 
@@ -157,7 +158,9 @@ class Session(QObject, SessionScaleAndPatches):
         state.mode_changed.connect(lambda _: self.refresh_derived())
         state.component_changed.connect(lambda _: self.refresh_derived())
         state.difference_gain_changed.connect(lambda _: self.refresh_derived())
+        state.visibility_over_luma_changed.connect(lambda _: self.refresh_derived())
         state.patch_overlay_changed.connect(lambda _: self.refresh_patches())
+        state.patch_predictor_changed.connect(lambda _: self.refresh_patches())
         for signal in (state.jnd_model_changed, state.model_params_changed, state.ppd_changed, state.device_changed,
                        state.visibility_model_changed):
             signal.connect(self._schedule_jnd)
@@ -251,10 +254,11 @@ class Session(QObject, SessionScaleAndPatches):
         return self.predictions.results.get(self.state.go_predictor)
 
     def patches(self, level: int | None) -> Any:
-        """SG-JND's patch report of ``level`` of the current image and codec, if computed (never blocks)."""
+        """The patch network's report of ``level`` of the current image and codec, if computed (never blocks)."""
         if self.loaded is None or self.ladder_info is None or level is None:
             return None
-        return self._patches.get(PatchKey(self._image_serial, self.ladder_info.codec, level, self.condition()))
+        return self._patches.get(PatchKey(self._image_serial, self.ladder_info.codec, level, self.condition(),
+                                          self.state.patch_predictor))
 
     def predictor_params(self) -> Any:
         """The training-free predictor's map, pooling and threshold as the controls set them."""
@@ -273,7 +277,7 @@ class Session(QObject, SessionScaleAndPatches):
 
     def visibility(self, level: int) -> views.VisibilityView | None:
         """The visibility view of ``level`` if it has been computed for the current JND map."""
-        derived = self._derived.get(VisibilityKey(level, self._jnd_serial))
+        derived = self._derived.get(VisibilityKey(level, self._jnd_serial, self.state.visibility_over_luma))
         return None if derived is None else derived.value
 
     def step_level(self, steps: int) -> None:
@@ -460,7 +464,7 @@ class Session(QObject, SessionScaleAndPatches):
         if mode is CompareMode.DIFFERENCE and level is not None:
             return DifferenceKey(level, float(self.state.difference_gain))
         if mode is CompareMode.VISIBILITY and level is not None:
-            return VisibilityKey(level, self._jnd_serial)
+            return VisibilityKey(level, self._jnd_serial, self.state.visibility_over_luma)
         if mode is CompareMode.JND:
             return JndLayerKey(self.state.component, self._jnd_serial)
         return None

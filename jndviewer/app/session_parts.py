@@ -9,17 +9,16 @@ from typing import Any
 
 from jndviewer.app import jobs
 from jndviewer.app.jobs import PatchKey
-from jndviewer.app.predictions import PATCH_PREDICTOR
 from jndviewer.core import preview, views
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.viewing import ViewingCondition
 
-#: How many SG-JND patch reports (one per image, codec, level and condition) are kept.
+#: How many patch-network reports (one per image, codec, level and condition) are kept.
 PATCH_CACHE_ENTRIES = 64
 
 
 class SessionScaleAndPatches:
-    """The preview scale and the SG-JND patch reports of :class:`~jndviewer.app.session.Session`."""
+    """The preview scale and the patch-network reports of :class:`~jndviewer.app.session.Session`."""
 
     # Provided by Session.
     loaded: Any
@@ -68,10 +67,11 @@ class SessionScaleAndPatches:
 
     def _full_predictors(self) -> str:
         names = [PREDICTORS[n].short for n in self.predictions.names if PREDICTORS[n].full_resolution]
-        return f"{' and '.join(names)} judges full-resolution patches at {self.state.ppd:g} ppd. " if names else ""
+        verb = "judge" if len(names) > 1 else "judges"
+        return f"{' and '.join(names)} {verb} full-resolution patches at {self.state.ppd:g} ppd. " if names else ""
 
     # ------------------------------------------------------------------------------------------------------------
-    # SG-JND patch weights of the level shown
+    # A patch network's weights of the level shown
     # ------------------------------------------------------------------------------------------------------------
 
     def wanted_patches(self) -> PatchKey | None:
@@ -81,7 +81,8 @@ class SessionScaleAndPatches:
             return None
         if frame.level != self.state.level:
             return None  # asked again when the level's frame is shown
-        return PatchKey(self._image_serial, self.ladder_info.codec, frame.level, self.condition())
+        return PatchKey(self._image_serial, self.ladder_info.codec, frame.level, self.condition(),
+                        self.state.patch_predictor)
 
     def refresh_patches(self) -> None:
         """Give the overlay the current level's patch report: from the cache, or computed in the background."""
@@ -100,7 +101,7 @@ class SessionScaleAndPatches:
         assert self.loaded is not None and self.frame is not None
         self.patch_runner.submit(
             jobs.patch_job, key, self.loaded.rgb, self.frame.rgb,
-            description=f"{PREDICTORS[PATCH_PREDICTOR].short} patch weights at level {self.frame.level}",
+            description=f"{PREDICTORS[key.predictor].short} patch weights at level {self.frame.level}",
         )  # fmt: skip
 
     def _on_patches(self, result: Any) -> None:

@@ -102,7 +102,11 @@ class ViewState(QObject):
     go_predictor : str
         Whose PW-JND "Go to JND" and the exports use: a registered predictor (``visibility``, ``sgjnd``, ...).
     patch_overlay : bool
-        Draw SG-JND's patch weights of the current level over the image.
+        Draw a patch predictor's patch weights of the current level over the image.
+    patch_predictor : str
+        Whose patches the overlay draws: a registered predictor that judges patches (``sgjnd``, ``vpjnd``).
+    visibility_over_luma : bool
+        Draw the visibility map over the reference's luma (as ColorVideoVDP and HDR-VDP do) instead of on its own.
     """
 
     image_path_changed = Signal(str)
@@ -125,12 +129,14 @@ class ViewState(QObject):
     strategy_changed = Signal(str)
     go_predictor_changed = Signal(str)
     patch_overlay_changed = Signal(bool)
+    patch_predictor_changed = Signal(str)
+    visibility_over_luma_changed = Signal(bool)
 
     #: Fields written to and read from the settings (image_path and level are session-only).
     PERSISTENT = (
         "codec", "mode", "wipe", "flicker_hz", "difference_gain", "jnd_model", "model_params", "ppd", "task",
         "component", "overlay_opacity", "device", "threshold", "visibility_model", "pooling", "strategy",
-        "go_predictor", "patch_overlay",
+        "go_predictor", "patch_overlay", "patch_predictor", "visibility_over_luma",
     )  # fmt: skip
 
     image_path = _field("image_path", str)
@@ -153,6 +159,8 @@ class ViewState(QObject):
     strategy = _field("strategy", str)
     go_predictor = _field("go_predictor", str)
     patch_overlay = _field("patch_overlay", bool)
+    patch_predictor = _field("patch_predictor", str)
+    visibility_over_luma = _field("visibility_over_luma", bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -182,6 +190,8 @@ class ViewState(QObject):
             "strategy": "block",
             "go_predictor": "visibility",
             "patch_overlay": False,
+            "patch_predictor": "sgjnd",
+            "visibility_over_luma": False,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -242,6 +252,8 @@ class ViewState(QObject):
             return str(raw) if str(raw) in JND_MODEL_NAMES else default
         if name == "go_predictor":
             return str(raw) if str(raw) in PREDICTORS else default
+        if name == "patch_predictor":
+            return str(raw) if str(raw) in PREDICTORS and PREDICTORS[str(raw)].patches else default
         if name == "task":
             return str(raw) if str(raw) in TASKS else default
         if name == "pooling":

@@ -25,6 +25,7 @@ from jndviewer.core.errors import JndViewerError
 SAMPLE_IMAGE = "sample.png"
 CALIBRATION = "pwjnd_calibration.json"
 SGJND_WEIGHTS = "sgjnd.pt"
+VPJND_WEIGHTS = "vpjnd.pt"
 SGJND_REFERENCE = "sgjnd.reference.json"
 LEARNED_CODEC_WEIGHTS = "learned_codec.pt"
 LEARNED_CODEC_RD = "learned_codec.rd.json"
@@ -87,6 +88,6 @@ def shared_images() -> Path | None:
 
 __all__ = [
     "CALIBRATION", "LEARNED_CODEC_RD", "LEARNED_CODEC_WEIGHTS", "MODEL_CARD", "SAMPLE_IMAGE", "SGJND_REFERENCE",
-    "SGJND_WEIGHTS", "asset", "assets_dir", "calibration_file", "checkout_file", "model_file", "sample_image",
-    "shared_images", "source_checkout",
+    "SGJND_WEIGHTS", "VPJND_WEIGHTS", "asset", "assets_dir", "calibration_file", "checkout_file", "model_file",
+    "sample_image", "shared_images", "source_checkout",
 ]

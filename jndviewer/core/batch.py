@@ -184,19 +184,26 @@ def write_image_at_level(
     The same steps as ``jndviewer export`` for one image: ``codec.encode_with_metadata`` and
     :func:`jndviewer.core.batch.sidecar`. Returns the image path and the sidecar path.
     """
-    target = Path(target)
     data, kept = codec.encode_with_metadata(image.rgb8(), result.level, exif=image.exif, icc_profile=image.icc_profile)
+    return write_encoded(data, kept, result.to_dict(), target, source)
+
+
+def write_encoded(data: bytes, metadata_kept: bool, result: dict[str, Any], target: str | Path,
+                  source: str | Path) -> tuple[Path, Path]:
+    """Write an image encoded at its PW-JND and its JSON sidecar (also for images encoded on Dask workers)."""
+    target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         sidecar_path = target.with_name(target.name + ".json")
-        sidecar_path.write_text(sidecar(result.to_dict(), output=target, metadata_kept=kept, source=Path(source)))
+        sidecar_path.write_text(sidecar(result, output=target, metadata_kept=metadata_kept, source=Path(source)))
     except OSError as err:
         raise JndViewerError(f"Cannot write {target}: {err.strerror or err}.") from err
     return target, sidecar_path
 
 
-__all__ = ["collect_images", "predict_one", "run_batch", "sidecar", "unique_images", "write_image_at_level"]
+__all__ = ["collect_images", "predict_one", "run_batch", "sidecar", "unique_images", "write_encoded",
+           "write_image_at_level"]
 
 
 def effective_jobs(requested: int, images: int, cores: int | None) -> tuple[int, str | None]:

@@ -6,7 +6,6 @@ Tables live in ``jndviewer/assets/colormaps`` (see LICENSES.md there): ``inferno
 
 from __future__ import annotations
 
-import math
 from functools import cache
 
 import numpy as np
@@ -16,8 +15,12 @@ from jndviewer.core.errors import JndViewerError
 
 COLORMAPS = ("inferno", "viridis", "diverging")
 
-#: The visibility ratio |distortion| / JND is shown on a fixed log2 scale from 1/4 to 4, centred (white) at 1.0.
-VISIBILITY_RANGE = (0.25, 4.0)
+#: The visibility ratio (1 = the threshold) is shown on a fixed scale that keeps most of the colour bar near 1:
+#: piecewise linear in log2 between these (ratio, position) knots, so the octave either side of the threshold
+#: (1/2 to 2) takes 60 % of the bar (30 % each), the next octaves 12 % and 8 % each side; 1/8 and 8 are its ends
+#: (beyond them the end colours), 1 its centre (white). On a linear scale from 1/8 to 8, 1/2 to 2 would take 19 %.
+VISIBILITY_KNOTS = ((0.125, 0.0), (0.25, 0.08), (0.5, 0.2), (1.0, 0.5), (2.0, 0.8), (4.0, 0.92), (8.0, 1.0))
+VISIBILITY_RANGE = (VISIBILITY_KNOTS[0][0], VISIBILITY_KNOTS[-1][0])
 
 
 @cache
@@ -44,14 +47,17 @@ def apply_colormap(values: np.ndarray, vmin: float, vmax: float, name: str = "in
 
 
 def visibility_position(visibility: np.ndarray) -> np.ndarray:
-    """Position in [0, 1] of visibility ratios on the fixed log2 scale (1/4 -> 0, 1 -> 0.5, 4 -> 1)."""
-    low, high = VISIBILITY_RANGE
+    """Position in [0, 1] of visibility ratios on the fixed scale of :data:`VISIBILITY_KNOTS` (1/8 -> 0, 1/2 -> 0.2,
+    1 -> 0.5, 2 -> 0.8, 8 -> 1; piecewise linear in log2 between the knots, clipped at the ends; 0 and NaN -> 0)."""
+    ratios, positions = (np.array(column, dtype=np.float64) for column in zip(*VISIBILITY_KNOTS, strict=True))
+    values = np.nan_to_num(np.asarray(visibility, dtype=np.float64), nan=0.0)
     with np.errstate(divide="ignore"):
-        logv = np.log2(np.maximum(np.asarray(visibility, dtype=np.float64), 1e-12))
-    return np.clip((logv - math.log2(low)) / (math.log2(high) - math.log2(low)), 0.0, 1.0)
+        logv = np.log2(np.maximum(values, 1e-12))
+    return np.interp(logv, np.log2(ratios), positions)
 
 
 def visibility_colors(visibility: np.ndarray) -> np.ndarray:
-    """Colour a visibility map on the fixed diverging scale: blue below 1 (invisible), white at 1, red above."""
+    """Colour a visibility map on the fixed diverging scale (:func:`visibility_position`): blue below 1 (invisible),
+    white at 1, red above."""
     index = np.rint(visibility_position(visibility) * 255.0).astype(np.intp)
     return lookup_table("diverging")[index]

@@ -31,7 +31,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jndviewer.core import report
 from jndviewer.core.errors import (
@@ -44,6 +44,9 @@ from jndviewer.core.errors import (
 )
 from jndviewer.core.pwjnd.result import PWJND
 from jndviewer.core.viewing import ViewingCondition
+
+if TYPE_CHECKING:
+    from jndviewer.core.batch_dask import DaskTarget, WorkerRequest
 
 #: How long a write waits for another run's write of the same results file (seconds).
 LOCK_TIMEOUT = 120.0
@@ -359,12 +362,15 @@ def predict_to_file(
     condition: ViewingCondition,
     jobs: int,
     max_pixels: int | None = None,
+    dask: DaskTarget | None = None,
 ) -> int:
     """``jndviewer predict``: every image not yet in ``output`` for this request, merged into it (``-``: CSV on
-    stdout); the exit status."""
+    stdout); the exit status. ``dask``: on a Dask cluster instead of ``jobs`` local processes (connected only when
+    there is work; one sentence when it cannot be)."""
     from tqdm import tqdm
 
     from jndviewer.core.batch import effective_jobs, run_batch, unique_images
+    from jndviewer.core.batch_dask import runner
 
     unique = unique_images(images)
     order = [resolved for _, resolved in unique]
@@ -373,7 +379,7 @@ def predict_to_file(
     done = results.done(predictor, condition.to_dict(), request)
     skipped = sum(resolved in done for _, resolved in unique)
     jobs, note = effective_jobs(jobs, len(unique) - skipped, os.cpu_count())
-    if note:
+    if note and dask is None:
         say(note)
     warned: list[str] = []
 
@@ -395,9 +401,10 @@ def predict_to_file(
     status, how = EXIT_OK, ""
     with sigterm_as_interrupt():
         try:
-            with tqdm(total=len(unique), initial=skipped, desc="predict", unit="image", file=sys.stderr) as bar:
-                run_batch(images, codec_spec, predictor, options, condition=condition, jobs=jobs, done=done,
-                          on_result=on_result, on_error=on_error, progress=bar.update, max_pixels=max_pixels)
+            with runner(dask, len(unique) - skipped, run_batch, say) as run, \
+                    tqdm(total=len(unique), initial=skipped, desc="predict", unit="image", file=sys.stderr) as bar:
+                run(images, codec_spec, predictor, options, condition=condition, jobs=jobs, done=done,
+                    on_result=on_result, on_error=on_error, progress=bar.update, max_pixels=max_pixels)
         except KeyboardInterrupt as stop:
             how, status = stopped(stop)
         results.finish()
@@ -460,27 +467,27 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any, *, batch: bool,
-                  max_pixels: int | None = None) -> int:
+                  max_pixels: int | None = None, dask: DaskTarget | None = None,
+                  request: WorkerRequest | None = None) -> int:
     """``jndviewer export``: each image at its predicted JND; the exit status (a single image that fails is the
-    command's error, a batch where some images failed says how many)."""
-    from jndviewer.core.batch import write_image_at_level
-    from jndviewer.core.image import load
+    command's error, a batch where some images failed says how many). ``dask``: predicted and encoded on a Dask
+    cluster from ``request`` (the workers make their own codec and predictor), written here as each finishes."""
+    from jndviewer.core.batch_dask import export_on
     from jndviewer.core.viewing import describe_condition
 
     failures = 0
     with sigterm_as_interrupt():
         try:
-            for path, target in zip(images, targets, strict=True):
-                try:
-                    image = load(path, max_pixels=max_pixels)
-                    result = predictor.predict(image, codec, name=str(path))
-                    write_image_at_level(image, codec, result, target, path)
+            with contextlib.closing(_export_here(images, targets, codec, predictor, max_pixels) if dask is None
+                                    else export_on(dask, images, targets, request, max_pixels, say)) as exported:
+                for path, target, result in exported:
+                    if isinstance(result, JndViewerError):
+                        failures += 1
+                        say(f"{path}: {result}")
+                        continue
                     print(f"{path.name}: {codec.level_name} {result.level} for "
                           f"{describe_condition(result.condition)} ({result.nbytes} bytes, {result.bpp:.3f} bpp, "
                           f"{100 * result.bitrate_saving:.1f}% smaller than level {result.best_level}) -> {target}")
-                except JndViewerError as err:
-                    failures += 1
-                    say(f"{path}: {err}")
         except KeyboardInterrupt as stop:
             how, status = stopped(stop)
             say(f"{how}; the images exported so far are kept.")
@@ -491,6 +498,22 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
         say(f"{failures} of {len(images)} images failed (see above).")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _export_here(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any,
+                 max_pixels: int | None) -> Iterator[tuple[Path, Path, Any]]:
+    from jndviewer.core.batch import write_image_at_level
+    from jndviewer.core.image import load
+
+    for path, target in zip(images, targets, strict=True):
+        try:
+            image = load(path, max_pixels=max_pixels)
+            result = predictor.predict(image, codec, name=str(path))
+            write_image_at_level(image, codec, result, target, path)
+        except JndViewerError as err:
+            yield path, target, err
+            continue
+        yield path, target, result
 
 
 def ladder_to(output: Path | None, image: Any, image_path: Path, codec: Any, levels: Sequence[int]) -> int:

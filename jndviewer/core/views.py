@@ -170,17 +170,20 @@ class VisibilityView:
 
     level: int
     values: np.ndarray  # h x w float32, |distortion| / JND
-    colors: np.ndarray  # h x w x 3 uint8 on the fixed diverging scale
+    colors: np.ndarray  # h x w x 3 uint8 on the fixed diverging scale, or over the luma (``over_luma``)
     fraction_visible: float
     minkowski: float
     max_window_mean: float
     score: float
     seconds: float
+    over_luma: bool = False
 
 
-def visibility_view(level: int, decoded_rgb: np.ndarray, jnd: JndResult) -> VisibilityView:
-    """|distortion| / JND of a decoded image at the analysis scale, its colours and its pooled scores."""
+def visibility_view(level: int, decoded_rgb: np.ndarray, jnd: JndResult, over_luma: bool = False) -> VisibilityView:
+    """|distortion| / JND of a decoded image at the analysis scale, its colours (on their own, or over the reference's
+    luma at that scale: :mod:`jndviewer.core.visibility_picture`) and its pooled scores."""
     from jndviewer.core.visibility.pixel import pool_visibility
+    from jndviewer.core.visibility_picture import visibility_over_luma
 
     started = time.perf_counter()
     scorer = jnd.scorer
@@ -192,13 +195,19 @@ def visibility_view(level: int, decoded_rgb: np.ndarray, jnd: JndResult) -> Visi
     return VisibilityView(
         level=level,
         values=values,
-        colors=visibility_colors(values),
+        colors=visibility_over_luma(values, _luma_of(scorer)) if over_luma else visibility_colors(values),
         fraction_visible=pooled.fraction_visible,
         minkowski=pooled.minkowski,
         max_window_mean=pooled.max_window_mean,
         score=score.get(scorer.params.pooling, pooled.minkowski),
         seconds=time.perf_counter() - started,
+        over_luma=over_luma,
     )
+
+
+def _luma_of(scorer: Any) -> np.ndarray:
+    """The reference's luma the scorer analyses (at the analysis scale), as an ``h x w`` array."""
+    return scorer.reference[0, 0].float().cpu().numpy()
 
 
 def map_range(values: np.ndarray) -> tuple[float, float]:
@@ -307,18 +316,22 @@ def run_prediction(
 
 
 def patch_report(
-    key: Any, level: int, reference: Any, decoded_rgb: np.ndarray, codec: str, condition: ViewingCondition
+    key: Any, level: int, reference: Any, decoded_rgb: np.ndarray, codec: str, condition: ViewingCondition,
+    predictor: str = "sgjnd",
 ) -> Any:
-    """SG-JND's :class:`~jndviewer.core.pwjnd.sgjnd.patches.PatchReport` of a decoded level, or :class:`Unavailable`."""
-    from jndviewer.core.pwjnd.registry import predictor_info
-    from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor
+    """A patch predictor's (SG-JND's, VP-JNDnet's) :class:`~jndviewer.core.pwjnd.sgjnd.patches.PatchReport` of a
+    decoded level, or :class:`Unavailable`."""
+    from jndviewer.core.pwjnd.registry import create_predictor, predictor_info
     from jndviewer.core.pwjnd.sgjnd.patches import PatchReport
 
-    available, reason = predictor_info("sgjnd").weights_status()
+    info = predictor_info(predictor)
+    available, reason = info.weights_status()
     if not available:
-        return Unavailable("sgjnd", reason)
+        return Unavailable(predictor, reason)
+    if not info.patches:
+        return Unavailable(predictor, f"The {info.short} predictor judges no patches.")
     started = time.perf_counter()
-    report = SGJNDPredictor(condition=condition).patch_report(reference, decoded_rgb, codec=codec)
+    report = create_predictor(info, condition=condition).patch_report(reference, decoded_rgb, codec=codec)
     return PatchReport(
         key=key,
         level=int(level),

@@ -175,6 +175,41 @@ def no_shipped_sgjnd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return missing
 
 
+@pytest.fixture(autouse=True)
+def no_shipped_vpjnd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """VP-JNDnet never sees the shipped weights either (``vpjnd_weights`` points it at tiny ones)."""
+    from jndviewer.core.pwjnd.vpjnd import predictor
+
+    missing = tmp_path / "no-vpjnd.pt"
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", missing)
+    return missing
+
+
+@pytest.fixture(scope="session")
+def tiny_vpjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny VP-JNDnet weights (width 4, 64-pixel patches, 6 of them, seeded random) in the real export format."""
+    import torch
+
+    from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
+    from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet
+
+    torch.manual_seed(1)
+    config = VPJNDConfig(width=4, hidden=8, patch=64, patches=6, jnd_model="chou1995")
+    path = tmp_path_factory.mktemp("vpjnd") / "tiny.pt"
+    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(),
+                "state": VPJNDNet(config).state_dict()}, path)
+    return path
+
+
+@pytest.fixture
+def vpjnd_weights(tiny_vpjnd: Path, no_shipped_vpjnd: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app's VP-JNDnet (its default weights) at the tiny weights for this test."""
+    from jndviewer.core.pwjnd.vpjnd import predictor
+
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", tiny_vpjnd)
+    return tiny_vpjnd
+
+
 def scene_rgb() -> np.ndarray:
     """A 256 x 192 test picture: gradients, a noisy texture, stripes and a flat band (SG-JND needs some content)."""
     rng = np.random.default_rng(7)

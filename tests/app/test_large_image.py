@@ -167,7 +167,7 @@ def test_sgjnd_judges_full_resolution_patches_at_the_real_ppd(make_window, qtbot
     assert (direct.level, direct.nbytes) == (result.level, result.nbytes)
     assert "preview" not in readouts.text("pwjnd:sgjnd") and "38 ppd" in readouts.text("pwjnd:sgjnd")
     assert readouts.text("pwjnd:visibility").endswith("judged on a preview at 1/2 scale")
-    assert "SG-JND judges full-resolution patches at 38 ppd" in readouts.text("scale")
+    assert "SG-JND and VP-JNDnet judge full-resolution patches at 38 ppd" in readouts.text("scale")
     window.state.go_predictor = "sgjnd"  # its details: no preview either
     assert "preview" not in readouts.text("psnr") + readouts.text("search")
 

@@ -110,7 +110,7 @@ def test_visibility_colours_at_half_one_and_two(steps_window, qtbot, idle) -> No
     assert "pixels above 1" in window.readouts.text("visibility")
     assert "v  1.000" in window.pixel_readout(48, 24) and "JND   2.00" in window.pixel_readout(48, 24)
     levels = window.canvas.colorbar.levels()
-    assert levels == pytest.approx((-2.0, 2.0))  # log2 of 1/4 .. 4, fixed whatever the level
+    assert levels == pytest.approx((0.0, 1.0))  # positions on the fixed scale (1/8 .. 8), whatever the level
 
 
 def test_wipe_shows_a_left_and_b_right_of_the_divider(steps_window, qtbot, idle) -> None:

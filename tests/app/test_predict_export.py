@@ -93,7 +93,7 @@ def test_the_default_predictor_is_the_subband_model(make_window, qtbot, idle, ph
 
     subband = SubbandVisibility(as_luma(reference), window.session.condition()).visibility(as_luma(decoded))
     np.testing.assert_allclose(window.session.visibility(30).values, subband[0, 0].numpy(), rtol=1e-5)
-    assert window.canvas.pane_a.header.text().startswith("Visibility band contrast / threshold (subband)")
+    assert window.canvas.pane_a.header.text().startswith("Visibility band contrast / threshold · subband model · ")
     window.controls.visibility_model_combo.setCurrentIndex(window.controls.visibility_model_combo.findData("pixel"))
     assert window.state.visibility_model == "pixel"
     qtbot.waitUntil(
@@ -101,7 +101,7 @@ def test_the_default_predictor_is_the_subband_model(make_window, qtbot, idle, ph
         timeout=30_000,
     )
     idle(window)
-    assert window.canvas.pane_a.header.text().startswith("Visibility |distortion| / JND")
+    assert window.canvas.pane_a.header.text().startswith("Visibility |distortion| / JND · chou1995 JND model · ")
 
 
 def test_missing_calibration_is_one_sentence(make_window, qtbot, idle, photo, monkeypatch) -> None:

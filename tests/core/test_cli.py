@@ -91,3 +91,21 @@ def test_parser_does_not_import_torch() -> None:
     code = "import sys; from jndviewer.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("predictor", ["sgjnd", "vpjnd"])
+def test_a_bad_weights_file_is_one_sentence_before_any_image(predictor: str, photo: Path, tmp_path: Path,
+                                                              capsys) -> None:
+    """A damaged --weights file is said once, before the batch starts (exit 2), not once per image (issue 18)."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    images = []
+    for index in range(3):
+        copy = tmp_path / f"img{index}.png"
+        copy.write_bytes(photo.read_bytes())
+        images.append(str(copy))
+    out = tmp_path / "r.json"
+    code = main(["predict", *images, "--predictor", predictor, "--weights", str(bad), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.count("bad.pt") == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -42,14 +42,16 @@ def _choices(command: str, option: str) -> tuple[str, ...]:
 
 
 def test_the_builtin_predictors_and_what_the_cli_offers() -> None:
-    assert tuple(PREDICTORS)[:2] == ("visibility", "sgjnd")
+    assert tuple(PREDICTORS)[:3] == ("visibility", "sgjnd", "vpjnd")
     assert PREDICTORS["sgjnd"].needs_weights and not PREDICTORS["visibility"].needs_weights
+    assert PREDICTORS["vpjnd"].needs_weights
     assert PREDICTORS["sgjnd"].weights_status() == (True, "")  # the shipped weights are package data
+    assert PREDICTORS["vpjnd"].weights_status() == (True, "")
     assert _choices("predict", "predictor") == tuple(PREDICTORS)
     assert _choices("calibrate", "predictor") == ("visibility",)  # only predictors with a calibration
     with pytest.raises(JndViewerError, match=r"^A predictor called 'sgjnd' is registered already\.$"):
         register_predictor(PREDICTORS["sgjnd"])
-    with pytest.raises(JndViewerError, match=r"^Unknown predictor 'oracle'; choose one of visibility, sgjnd\.$"):
+    with pytest.raises(JndViewerError, match=r"^Unknown predictor 'oracle'; choose one of visibility, sgjnd, vpjnd\.$"):
         create_predictor("oracle")
 
 

@@ -31,8 +31,8 @@ def test_apply_colormap_ends_and_clipping() -> None:
 
 
 def test_visibility_scale_is_centred_at_one() -> None:
-    positions = visibility_position(np.array([0.25, 0.5, 1.0, 2.0, 4.0, 100.0, 0.0]))
-    np.testing.assert_allclose(positions, [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 0.0])
+    positions = visibility_position(np.array([0.125, 0.5, 1.0, 2.0, 8.0, 100.0, 0.0]))
+    np.testing.assert_allclose(positions, [0.0, 0.2, 0.5, 0.8, 1.0, 1.0, 0.0])  # most of the bar near 1
     colours = visibility_colors(np.array([0.5, 1.0, 2.0])).astype(int)
     below, at_one, above = colours
     assert below[2] > below[0]  # blue side

@@ -178,7 +178,7 @@ def test_predictor_levels_on_the_items_ladder_cached_and_reasons(item: StudyItem
     from jndviewer.core.viewing import ViewingCondition
 
     answers = results.predictor_levels(item, SIDE_BY_SIDE, 38.02, ["visibility", "nope"])
-    assert answers["nope"] == "Unknown predictor 'nope'; choose one of visibility, sgjnd."
+    assert answers["nope"] == "Unknown predictor 'nope'; choose one of visibility, sgjnd, vpjnd."
     level = answers["visibility"]
     # what the predictor's own decisions at the item's levels give (monotone here, so any search finds it)
     rgb = load(item.reference).rgb8()

@@ -62,6 +62,13 @@ class PredictorInfo:
         ``calibrate(label_file, image_root, **options)`` fitting its decision to reference labels, when it has one.
     summarise
         Its result parameters in a few words for readouts (default: the search strategy).
+    check_weights
+        ``check_weights(path)`` reads a weights file given with ``--weights`` and raises a one-sentence
+        :class:`~jndviewer.core.errors.ModelError` when it is missing, damaged or of another kind, so that a batch
+        says so once, before any work, instead of once per image.
+    patches
+        Its predictor reports patch positions, weights and logits of a level (``patch_report``), which the explorer's
+        patch overlay draws.
     full_resolution
         It judges a fixed number of fixed-size patches, so its memory does not grow with the image: the explorer
         runs it on the full-resolution encodes of a very large image, where it judges the others' on a preview
@@ -80,6 +87,8 @@ class PredictorInfo:
     calibrate: Callable[..., Any] | None = None
     summarise: Callable[[dict[str, Any]], str] | None = None
     full_resolution: bool = False
+    patches: bool = False
+    check_weights: Callable[[Path], Any] | None = None
 
     @property
     def needs_weights(self) -> bool:
@@ -132,6 +141,11 @@ def predictor_names() -> tuple[str, ...]:
     return tuple(PREDICTORS)
 
 
+def patch_predictor_names() -> tuple[str, ...]:
+    """The registered predictors whose patches the explorer can draw (:attr:`PredictorInfo.patches`)."""
+    return tuple(name for name, info in PREDICTORS.items() if info.patches)
+
+
 def check_condition(info: PredictorInfo, condition: ViewingCondition) -> None:
     """One sentence when ``condition`` sets a field the predictor cannot take into account (instead of ignoring it)."""
     unsupported = info.unsupported_fields(condition)
@@ -163,6 +177,8 @@ def check_request(
         available, reason = info.weights_status()
         if not available:
             raise ModelError(reason)
+    elif info.check_weights is not None:
+        info.check_weights(Path(given["weights"]))
     return info, given
 
 
@@ -215,6 +231,12 @@ def _sgjnd(
     return SGJNDPredictor(weights, condition=condition, strategy=strategy)
 
 
+def _check_sgjnd_weights(path: Path) -> None:
+    from jndviewer.core.pwjnd.sgjnd import load_network
+
+    load_network(path)
+
+
 def _summarise_sgjnd(params: dict[str, Any]) -> str:
     patches = len(params.get("patch_positions", []))
     return f"{params.get('strategy', '')}, {patches} patches of {params.get('patch', 0)} px, " \
@@ -251,10 +273,63 @@ register_predictor(PredictorInfo(
     score="logit",
     summarise=_summarise_sgjnd,
     full_resolution=True,
+    patches=True,
+    check_weights=_check_sgjnd_weights,
+))
+
+
+def _vpjnd(
+    *, condition: ViewingCondition, device: Any = None, weights: str | None = None, strategy: str | None = None
+) -> LadderPredictor:
+    from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor
+
+    return VPJNDPredictor(weights, condition=condition, strategy=strategy)
+
+
+def _check_vpjnd_weights(path: Path) -> None:
+    from jndviewer.core.pwjnd.vpjnd.predictor import load_network
+
+    load_network(path)
+
+
+def _summarise_vpjnd(params: dict[str, Any]) -> str:
+    patches = len(params.get("patch_positions", []))
+    return f"{params.get('strategy', '')}, {patches} patches of {params.get('patch', 0)} px, " \
+        f"JND map {params.get('jnd_model', '')}"
+
+
+def _vpjnd_weights() -> Path:
+    from jndviewer.core.pwjnd.vpjnd import predictor
+
+    return predictor.DEFAULT_WEIGHTS
+
+
+register_predictor(PredictorInfo(
+    name="vpjnd",
+    label="VP-JNDnet (trained)",
+    short="VP-JNDnet",
+    description="the trained VP-JNDnet: reference, distorted and pixel-JND-map streams over patches, VP-JND's block "
+    "search",
+    factory=_vpjnd,
+    options=("strategy", "weights"),
+    honours=("ppd", "task"),
+    weights=_vpjnd_weights,
+    score="logit",
+    summarise=_summarise_vpjnd,
+    full_resolution=True,
+    patches=True,
+    check_weights=_check_vpjnd_weights,
 ))
 
 __all__ = [
-    "OPTION_HELP", "PREDICTORS", "PredictorInfo", "check_condition", "check_request", "create_predictor",
+    "OPTION_HELP",
+    "PREDICTORS",
+    "PredictorInfo",
+    "check_condition",
+    "check_request",
+    "create_predictor",
+    "patch_predictor_names",
     "predictor_info",
-    "predictor_names", "register_predictor",
+    "predictor_names",
+    "register_predictor",
 ]

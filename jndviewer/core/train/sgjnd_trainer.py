@@ -42,7 +42,16 @@ from jndviewer.core.pwjnd.sgjnd import (
     reference_patches,
 )
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
-from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
+from jndviewer.core.train.samples import (  # noqa: F401  (is_visible, sample_reference: part of this module's API)
+    cached_levels,
+    decoded_level,
+    is_visible,
+    pwjnd_from_decisions,
+    sample_condition,
+    sample_reference,
+    sample_task,
+)
+from jndviewer.core.viewing import SIDE_BY_SIDE
 
 
 @dataclass
@@ -77,28 +86,6 @@ class SGJNDTrainingConfig:
 OFFSET_LR_FACTOR = 30.0
 
 
-def cached_levels(sample: Any, window: int) -> list[int]:
-    """Levels whose features are cached for one sample: every second level near the label and a few far ones."""
-    levels = list(sample.levels)
-    label = sample.jnd_level
-    near = [lv for lv in levels if abs(lv - label) <= window]
-    chosen = set(near[::2]) | {levels[0], levels[-1], levels[len(levels) // 2]}
-    chosen.add(min(levels, key=lambda lv: abs(lv - label)))
-    return sorted(chosen)
-
-
-def sample_task(sample: Any) -> str:
-    """The viewing task a sample's label is for (side by side unless its reader says otherwise)."""
-    return str(sample.meta.get("task", SIDE_BY_SIDE))
-
-
-def sample_condition(sample: Any) -> ViewingCondition:
-    """The viewing condition a sample's label is for: its task, and its display's pixels per degree (38, the labels'
-    fitted display, unless its reader says otherwise). The patch visibility of its levels is computed at it."""
-    ppd = sample.meta.get("ppd")
-    return ViewingCondition(float(ppd) if ppd else TRAINING_CONDITION.ppd, sample_task(sample))
-
-
 def cache_key(sample: Any) -> str:
     """A sample's key in the caches: its source image and codec, and its task unless side by side and its display
     unless the fitted one (the levels cached around the label and their patch visibility differ; the keys of the
@@ -106,36 +93,6 @@ def cache_key(sample: Any) -> str:
     task, display = sample_task(sample), sample.meta.get("display", PROXY_DISPLAY)
     return (f"{sample.source}|{sample.codec}" + ("" if task == SIDE_BY_SIDE else f"|{task}")
             + ("" if display == PROXY_DISPLAY else f"|{display}"))
-
-
-def sample_reference(sample: Any) -> Any:
-    """A sample's reference pixels as its observers saw them: cropped to ``meta["crop"]`` (x, y, width, height) when
-    the reader gives one (a study's image crops), else whole."""
-    from jndviewer.core.image import load
-
-    rgb = load(sample.reference).rgb8()
-    crop = sample.meta.get("crop")
-    if crop:
-        x, y, w, h = (int(v) for v in crop)
-        if x < 0 or y < 0 or x + w > rgb.shape[1] or y + h > rgb.shape[0]:
-            raise JndViewerError(f"The crop {crop} of {sample.source} lies outside its reference image.")
-        rgb = np.ascontiguousarray(rgb[y : y + h, x : x + w])
-    return rgb
-
-
-def is_visible(sample: Any, level: int) -> bool:
-    """The per-level training label: worse than the PW-JND is visible."""
-    if sample.better == "higher":
-        return level < sample.jnd_level
-    return level > sample.jnd_level
-
-
-def _decoded(sample: Any, level: int, rgb: np.ndarray, codec: Any) -> np.ndarray:
-    if level in sample.distorted:
-        from jndviewer.core.image import load
-
-        return load(sample.distorted[level]).rgb8()
-    return codec.encode(rgb, level).decoded
 
 
 def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path, log: TrainingLog,
@@ -186,7 +143,7 @@ def build_cache(samples: list[Any], config: SGJNDConfig, window: int, path: Path
                     known[sample.source] = reference_features
             differences = []
             for level in levels if with_differences else []:
-                patches = crop_patches(_decoded(sample, level, rgb, codec), positions, config.patch).to(device)
+                patches = crop_patches(decoded_level(sample, level, rgb, codec), positions, config.patch).to(device)
                 features = pool_features(reference_maps, backbone(patches), config.grid)
                 differences.append([f[:, f.shape[1] // 2 :].half().cpu() for f in features])
         cache["items"][cache_key(sample)] = {
@@ -221,7 +178,7 @@ def build_visibility_cache(
         codec = create_codec(sample.codec) if not sample.distorted else None
         positions = patch_positions(*rgb.shape[:2], config)
         visibility = PatchVisibility(crop_patches(rgb, positions, config.patch), sample_condition(sample))
-        rows = [visibility(crop_patches(_decoded(sample, int(level), rgb, codec), positions, config.patch))
+        rows = [visibility(crop_patches(decoded_level(sample, int(level), rgb, codec), positions, config.patch))
                 for level in features["items"][key]["levels"].tolist()]  # fmt: skip
         cache["items"][key] = torch.stack(rows)  # levels x patches x inputs
         if (index + 1) % 20 == 0 or index + 1 == len(todo):
@@ -302,13 +259,7 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[s
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
         total += len(labels)
-        levels = item["levels"].tolist()
-        ordered = list(range(len(levels))) if item["better"] == "higher" else list(reversed(range(len(levels))))
-        predicted = levels[ordered[-1]]
-        for position in reversed(ordered):  # from the best level down to the first visible one
-            if visible[position]:
-                break
-            predicted = levels[position]
+        predicted = pwjnd_from_decisions(item["levels"].tolist(), visible, item["better"])
         errors.append(abs(predicted - item["label"]))
     head.train()
     return {"mae": float(np.mean(errors)), "accuracy": correct / max(total, 1), "items": len(items)}

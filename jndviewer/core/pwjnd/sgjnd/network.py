@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jndviewer.core.errors import ModelError
+from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.backbones import make_backbone
 from jndviewer.core.pwjnd.sgjnd.config import TRAINING_CONDITION, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.patches import PatchVisibility, backbone_reference, crop_patches, patch_positions
@@ -157,23 +158,9 @@ class SGJNDHead(nn.Module):
         quality = self.quality(embedded).squeeze(-1)
         weight = F.softplus(self.weight(embedded)).squeeze(-1) + 1e-6
         counts = [patches] * (quality.shape[0] // patches) if isinstance(patches, int) else list(patches)
-        image_of_row = torch.repeat_interleave(
-            torch.arange(len(counts), device=quality.device), torch.as_tensor(counts, device=quality.device)
-        )
-        totals = torch.zeros(len(counts), dtype=weight.dtype, device=weight.device).index_add(0, image_of_row, weight)
-        weight = weight / totals[image_of_row]
-        logits = torch.zeros_like(totals).index_add(0, image_of_row, weight * quality)
-        if self.codec_offsets is not None:
-            families = codecs if codecs is not None else torch.full((len(counts),), -1, device=logits.device)
-            known = torch.cat([self.codec_offsets, self.codec_offsets.mean()[None]])  # index -1: the mean
-            logits = logits + known[families.to(logits.device)]
-        if self.task_offsets is not None and tasks is not None:
-            offsets = torch.cat([self.task_offsets.new_zeros(1), self.task_offsets, self.task_offsets.new_zeros(1)])
-            logits = logits + offsets[tasks.to(logits.device)]  # index 0: the first task; -1 (unknown): none
-        if self.distance_offsets is not None and distances is not None:
-            task_rows = tasks.clamp(min=0) if tasks is not None else torch.zeros(len(counts), dtype=torch.long)
-            slopes = self.distance_offsets[task_rows.to(logits.device).clamp(max=len(self.distance_offsets) - 1)]
-            logits = logits + slopes * distances.to(logits.device, logits.dtype)
+        logits, weight = pool_patch_logits(quality, weight, counts)
+        logits = add_condition_offsets(logits, self.codec_offsets, self.task_offsets, self.distance_offsets, codecs,
+                                       tasks, distances)
         if isinstance(patches, int):
             return logits, quality.view(-1, patches), weight.view(-1, patches)
         return logits, quality, weight

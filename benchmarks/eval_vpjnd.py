@@ -1,0 +1,148 @@
+"""VP-JNDnet on Kodak: per-level lossless/lossy accuracy and PW-JND error against the held-out reference labels, for
+every codec, viewing task and distance; and the 1080p prediction time.
+
+Every level of each Kodak ladder is judged once: the network's pooled logit does not depend on the viewing
+condition, whose offsets are then added per condition (as the predictor does). Accuracy counts all levels of each
+ladder (a level is lossy when it is worse than the label). The PW-JND is VP-JND's binary block search (the
+predictor's default) run over those decisions, the same levels the predictor would visit.
+
+Usage: .venv/bin/python benchmarks/eval_vpjnd.py [--weights runs/x/vpjnd.pt] [--codecs jpeg,webp,avif]
+       [--displays standard_fhd,standard_4k] [--tasks side-by-side,flicker] [--images 24] [--no-timing]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.core.assets import sample_image  # noqa: E402
+from jndviewer.core.codecs import create_codec  # noqa: E402
+from jndviewer.core.image import load  # noqa: E402
+from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
+from jndviewer.core.pwjnd.search import search  # noqa: E402
+from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
+
+
+def level_logits(network, rgb: np.ndarray, codec) -> tuple[list[int], list[float], object]:
+    """Every level's pooled logit without the condition offsets, ordered worst to best."""
+    import torch
+
+    from jndviewer.core.pwjnd.patch_pooling import pool_patch_logits
+    from jndviewer.core.pwjnd.sgjnd.patches import crop_patches
+
+    state = network.reference_state(rgb, ViewingCondition())
+    ordered = list(codec.ordered_worst_to_best())
+    logits = []
+    with torch.no_grad():
+        for level in ordered:
+            distorted = crop_patches(codec.encode(rgb, level).decoded, state.positions, network.config.patch)
+            quality, weight = network.net.patch_scores(state.f_ref, state.f_jnd, distorted)
+            logits.append(float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0]))
+    return ordered, logits, state
+
+
+def offset(network, codec_name: str, condition: ViewingCondition) -> float:
+    """The logit offset the network adds for a codec family and a viewing condition."""
+    import math
+
+    import torch
+
+    from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets
+    from jndviewer.core.pwjnd.sgjnd.network import codec_family
+
+    net = network.net
+    zero = torch.zeros(1)
+    with torch.no_grad():
+        return float(add_condition_offsets(
+            zero, net.codec_offsets, net.task_offsets, net.distance_offsets,
+            torch.tensor([codec_family(codec_name, network.config.codec_families)]),
+            torch.tensor([network.config.task_index(condition.task)]),
+            torch.tensor([math.log2(condition.ppd / 38.0)]))[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default=None)
+    parser.add_argument("--codecs", default="jpeg,webp,avif")
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--displays", default="standard_fhd,standard_4k")
+    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--shared", default=str(REPO.parent / "shared"))
+    parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-timing", action="store_true")
+    args = parser.parse_args()
+    import torch
+
+    from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
+
+    torch.set_num_threads(args.threads)
+    network = load_network(args.weights)
+    print("\n".join(machine_lines()))
+    print(f"VP-JNDnet: {network.config}\n")
+    labels = read_labels(args.labels)
+    root = Path(args.shared) / "data" / "images"
+    conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
+    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'accuracy':>8s} {'MAE':>6s} {'bias':>6s} "
+              f"{'enc':>5s}")
+    lines = []
+    for codec_name in args.codecs.split(","):
+        codec = create_codec(codec_name)
+        wanted = {(lb.image, lb.task, lb.display): lb for lb in labels if lb.codec == codec_name}
+        images = sorted({image for image, _, _ in wanted})[: args.images]
+        rows: dict[tuple[str, str], dict[str, list[float]]] = {c: {"acc": [], "err": [], "enc": []} for c in conditions}
+        for image_name in images:
+            rgb = load(root / image_name).rgb8()
+            ordered, logits, _ = level_logits(network, rgb, codec)
+            for task, display in conditions:
+                label = wanted.get((image_name, task, display))
+                if label is None:
+                    continue
+                shift = offset(network, codec_name, ViewingCondition(DISPLAY_PPD[display], task))
+                visible = [logit + shift > 0 for logit in logits]
+                truth = [(lv < label.pwjnd_level) if codec.better == "higher" else (lv > label.pwjnd_level)
+                         for lv in ordered]
+                found = search(len(ordered), lambda p, v=visible: v[p], "block")
+                level = ordered[found.position]
+                rows[task, display]["acc"].append(float(np.mean([a == b for a, b in zip(visible, truth, strict=True)])))
+                rows[task, display]["err"].append(level - label.pwjnd_level)
+                rows[task, display]["enc"].append(len(found.visited))
+        for task, display in conditions:
+            r = rows[task, display]
+            if r["err"]:
+                lines.append(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(r['err']):6d} "
+                             f"{100 * np.mean(r['acc']):7.1f}% {np.mean(np.abs(r['err'])):6.2f} "
+                             f"{np.mean(r['err']):+6.2f} {np.mean(r['enc']):5.1f}")
+                print(lines[-1] if len(lines) > 1 else header + "\n" + "-" * len(header) + "\n" + lines[-1], flush=True)
+    if args.no_timing:
+        return 0
+    from PIL import Image
+
+    path = root / "kodak" / "kodim23.png"
+    if not path.exists():
+        path = sample_image()
+    rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
+    predictor = VPJNDPredictor(args.weights)
+    times = []
+    for _ in range(3):
+        predictor.network._kept = None  # a new image each time: the reference streams and JND map run again
+        start = time.perf_counter()
+        result = predictor.predict(rgb, create_codec("jpeg"))
+        times.append(time.perf_counter() - start)
+    print(f"\nVP-JNDnet whole block-search prediction, 1920x1080 JPEG, CPU ({args.threads} threads): "
+          f"{statistics.median(times):.2f} s median of 3 ({result.encodes} levels evaluated, "
+          f"{len(result.params['patch_positions'])} patches, JND map {network.config.jnd_model})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

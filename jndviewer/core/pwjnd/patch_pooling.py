@@ -1,0 +1,62 @@
+"""What the two patch networks (SG-JND and VP-JNDnet) share: the weighted pooling of patch logits into an image
+logit, and the learned offsets of that logit per codec family, viewing task and viewing distance.
+
+The pooling is WaDIQaM's (Bosse et al., IEEE TIP 27(1), 2018, Eq. 7): the image score is the weighted mean of the
+patch scores, ``sum(w_i q_i) / sum(w_i)`` with positive weights, as in SG-JND (Cao et al., ICIP 2024) and VP-JND's
+released network (Zhang et al., IEEE TCSVT 2025).
+"""
+
+from __future__ import annotations
+
+import torch
+
+Tensor = torch.Tensor
+
+
+def pool_patch_logits(quality: Tensor, weight: Tensor, counts: list[int]) -> tuple[Tensor, Tensor]:
+    """Image logits and normalised weights from patch rows that are consecutive runs of ``counts`` (one per image).
+
+    ``weight`` must be positive; it is divided by its image's sum.
+    """
+    image_of_row = torch.repeat_interleave(
+        torch.arange(len(counts), device=quality.device), torch.as_tensor(counts, device=quality.device)
+    )
+    totals = torch.zeros(len(counts), dtype=weight.dtype, device=weight.device).index_add(0, image_of_row, weight)
+    weight = weight / totals[image_of_row]
+    logits = torch.zeros_like(totals).index_add(0, image_of_row, weight * quality)
+    return logits, weight
+
+
+def add_condition_offsets(
+    logits: Tensor,
+    codec_offsets: Tensor | None,
+    task_offsets: Tensor | None,
+    distance_offsets: Tensor | None,
+    codecs: Tensor | None = None,
+    tasks: Tensor | None = None,
+    distances: Tensor | None = None,
+) -> Tensor:
+    """``logits`` plus each image's learned offsets.
+
+    - ``codec_offsets`` (one per codec family): ``codecs`` holds each image's family index, -1 (or None) meaning
+      the offsets' mean (a codec of no trained family);
+    - ``task_offsets`` (one per viewing task after the first, whose offset is 0): ``tasks`` holds each image's task
+      index, -1 (or None) meaning no offset;
+    - ``distance_offsets`` (a logit slope per task): ``distances`` holds each image's log2(ppd / 38).
+    """
+    count = logits.shape[0]
+    if codec_offsets is not None:
+        families = codecs if codecs is not None else torch.full((count,), -1, device=logits.device)
+        known = torch.cat([codec_offsets, codec_offsets.mean()[None]])  # index -1: the mean
+        logits = logits + known[families.to(logits.device)]
+    if task_offsets is not None and tasks is not None:
+        offsets = torch.cat([task_offsets.new_zeros(1), task_offsets, task_offsets.new_zeros(1)])
+        logits = logits + offsets[tasks.to(logits.device)]  # index 0: the first task; -1 (unknown): none
+    if distance_offsets is not None and distances is not None:
+        task_rows = tasks.clamp(min=0) if tasks is not None else torch.zeros(count, dtype=torch.long)
+        slopes = distance_offsets[task_rows.to(logits.device).clamp(max=len(distance_offsets) - 1)]
+        logits = logits + slopes * distances.to(logits.device, logits.dtype)
+    return logits
+
+
+__all__ = ["add_condition_offsets", "pool_patch_logits"]

@@ -1,0 +1,90 @@
+"""VP-JNDnet's stored configuration (architecture and patching) and its constants."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from jndviewer.core.errors import ModelError
+from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, TASKS
+
+EXPORT_FORMAT = "jndviewer.vpjnd"
+#: The JND-map streams the network can read: a pixel JND model of :mod:`jndviewer.core.jnd`, or "none" (the
+#: ablation without the JND-map stream: the weight head then reads the distorted features in its place).
+NO_JND_MAP = "none"
+#: A JND threshold map enters its stream as ``log(threshold) - JND_LOG_CENTRE``: thresholds run from about 1 to
+#: 40 grey levels (docs/jnd_models.md), whose logarithms centred near 0 suit a ReLU network without normalisation.
+JND_LOG_CENTRE = 2.0
+#: The published network's channels per stage (32/64/128/256, Zhang et al., IEEE TCSVT 2025, from the released
+#: checkpoint's variable names) are ``width`` x (1, 2, 4, 8) with width 32.
+STAGE_MULTIPLIERS = (1, 2, 4, 8)
+#: CBAM's channel-attention MLP reduction (Woo et al., ECCV 2018, Sec. 3.1: r = 16), as in the released network.
+CBAM_REDUCTION = 16
+#: The weight head's positive floor: weights are ReLU(w) + 1e-6 before normalisation over an image's patches
+#: (WaDIQaM's pooling, Bosse et al., IEEE TIP 27(1), 2018, Eq. 7, as VP-JND's released head).
+WEIGHT_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class VPJNDConfig:
+    """Architecture and patching of the network (stored with its weights)."""
+
+    #: Channels of the first stage; stages have width x (1, 2, 4, 8). The published 32 costs 4x the arithmetic of
+    #: the shipped 16 per patch, which these CPUs cannot train in the time a run has (models/MODEL_CARD.md).
+    width: int = 16
+    #: Hidden units of the quality and weight heads. The published heads flatten the stage-4 maps
+    #: (98304 -> 512 -> 1, about 100 M parameters); here each stream's stage-4 map is averaged over positions first.
+    hidden: int = 64
+    patch: int = 128
+    #: The most patches per image, laid out as SG-JND's ("cover": a grid over the whole image, spread evenly above
+    #: this many; :func:`jndviewer.core.pwjnd.sgjnd.patches.covering_positions`).
+    patches: int = 24
+    patch_layout: str = "cover"
+    #: The pixel JND model whose map of the reference feeds the third stream, or "none".
+    jnd_model: str = "wu2017"
+    #: Codec families with a learned offset on the image logit (other codecs: the offsets' mean).
+    codec_families: tuple[str, ...] = ("jpeg", "webp", "avif")
+    #: Viewing tasks with a learned logit offset (the first task's held at 0).
+    tasks: tuple[str, ...] = (SIDE_BY_SIDE, FLICKER)
+    #: A learned logit offset per octave of viewing distance from the labels' 38 ppd, one per task.
+    distance_offset: bool = True
+
+    def __post_init__(self) -> None:
+        from jndviewer.core.jnd import MODELS
+
+        object.__setattr__(self, "codec_families", tuple(self.codec_families))
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        if self.jnd_model != NO_JND_MAP and self.jnd_model not in MODELS:
+            raise ModelError(f"jnd_model must be one of {', '.join((*MODELS, NO_JND_MAP))}, not {self.jnd_model!r}.")
+        unknown = [task for task in self.tasks if task not in TASKS]
+        if unknown:
+            raise ModelError(f"tasks must be among {', '.join(TASKS)}, not {unknown[0]!r}.")
+        if self.patch_layout not in ("cover", "tiles"):
+            raise ModelError(f"patch_layout must be cover or tiles, not {self.patch_layout!r}.")
+        if self.width < 1 or self.hidden < 1 or self.patch < 16 or self.patches < 1:
+            raise ModelError("width, hidden, patches must be positive and patch at least 16 pixels.")
+
+    @property
+    def reads_jnd_map(self) -> bool:
+        return self.jnd_model != NO_JND_MAP
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        return tuple(self.width * m for m in STAGE_MULTIPLIERS)
+
+    def task_index(self, task: str) -> int:
+        """Index of a viewing task among :attr:`tasks`; one sentence for a task the network was not trained for."""
+        if task not in self.tasks:
+            raise ModelError(f"These VP-JNDnet weights were trained for {', '.join(self.tasks)}, not {task}.")
+        return self.tasks.index(task)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VPJNDConfig:
+        try:
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError) as err:
+            raise ModelError(f"The VP-JNDnet configuration is not readable ({err}).") from err

@@ -1,0 +1,102 @@
+"""VP-JNDnet as a picture-wise JND predictor: its shipped weights, the network's decision per level (VP-JND's binary
+block search over the levels, :func:`jndviewer.core.pwjnd.search.binary_block_search`), the patch report."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jndviewer.core.assets import VPJND_WEIGHTS, model_file
+from jndviewer.core.checkpoints import load_matching, load_torch_file
+from jndviewer.core.errors import ModelError
+from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
+from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet, VPJNDNetwork
+from jndviewer.core.viewing import ViewingCondition
+
+#: The shipped weights (``jndviewer train vpjnd`` writes them; the model card says how they were made).
+DEFAULT_WEIGHTS = model_file(VPJND_WEIGHTS)
+
+_LOAD_LOCK = threading.Lock()
+
+
+@cache
+def _load_network(path: str) -> VPJNDNetwork:
+    if not Path(path).exists():
+        raise ModelError(f"VP-JNDnet weights {path} do not exist; train them with 'jndviewer train vpjnd'.")
+    state = load_torch_file(path, "VP-JNDnet checkpoint", ModelError)
+    if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
+        raise ModelError(f"{Path(path).name} is not a jndviewer VP-JNDnet file (wrong format tag).")
+    if not isinstance(state.get("state"), dict):
+        raise ModelError(f"{Path(path).name} holds no VP-JNDnet weights.")
+    try:
+        config = VPJNDConfig.from_dict(state.get("config") or {})
+    except ModelError as err:
+        raise ModelError(f"{Path(path).name}: {err}") from err
+    net = VPJNDNet(config)
+    load_matching(net, state["state"], name=Path(path).name, what="VP-JNDnet", error=ModelError)
+    calibration = state.get("calibration") or {}
+    if not isinstance(calibration, dict) or not all(
+            isinstance(k, str) and k.count("|") == 2 and isinstance(v, int | float) for k, v in calibration.items()):
+        raise ModelError(f"{Path(path).name} holds an unreadable VP-JNDnet calibration.")
+    return VPJNDNetwork(net, {k: float(v) for k, v in calibration.items()})
+
+
+def load_network(weights: str | Path | None = None) -> VPJNDNetwork:
+    with _LOAD_LOCK:
+        return _load_network(str(Path(weights) if weights is not None else DEFAULT_WEIGHTS))
+
+
+class VPJNDDecider:
+    """One reference image's streams: a level is visible (perceptually lossy) when the image logit is above 0."""
+
+    def __init__(self, network: VPJNDNetwork, reference_rgb: np.ndarray, codec: str, condition: ViewingCondition):
+        self.network = network
+        self.codec = codec
+        self.state = network.reference_state(reference_rgb, condition)
+        self.reports: dict[int, dict] = {}
+
+    def decide(self, level: int, decoded_rgb: np.ndarray) -> LevelDecision:
+        report = self.reports[level] = self.network.evaluate(self.state, decoded_rgb, self.codec)
+        return LevelDecision(report["logit"] > 0.0, report["logit"])
+
+    def result_params(self, level: int, decoded_rgb: np.ndarray) -> dict[str, Any]:
+        report = self.reports.get(level) or self.network.evaluate(self.state, decoded_rgb, self.codec)
+        return {**self.network.config.to_dict(), "patch_positions": [list(p) for p in self.state.positions],
+                "patch_weights": report["weight"], "patch_quality": report["quality"]}
+
+
+class VPJNDPredictor(LadderPredictor):
+    """PW-JND from VP-JNDnet's decision per level and VP-JND's binary block search.
+
+    The viewing condition reaches the network as an input of its pooled logit: a learned offset per viewing task
+    and a learned slope per octave of pixels per degree from the labels' 38 (trained on labels at 38 and 75 ppd).
+    """
+
+    name = "vpjnd"
+    default_strategy = "block"
+
+    def __init__(self, weights: str | Path | None = None, strategy: str | None = None, *,
+                 condition: ViewingCondition | None = None, device: Any = None) -> None:
+        super().__init__(condition=condition, strategy=strategy)
+        self.network = load_network(weights)
+        self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
+
+    def decider(self, reference_rgb: np.ndarray, codec: str) -> VPJNDDecider:
+        return VPJNDDecider(self.network, reference_rgb, codec, self.condition)
+
+    def patch_report(self, image: Any, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
+        """Patch positions, logits and weights for one distorted version (for the explorer's overlay)."""
+        reference = image.rgb8() if hasattr(image, "rgb8") else np.asarray(image)
+        state = self.network.reference_state(reference, self.condition)
+        report = self.network.evaluate(state, distorted_rgb, codec)
+        report["positions"] = state.positions
+        report["patch"] = self.network.config.patch
+        return report
+
+
+__all__ = ["DEFAULT_WEIGHTS", "VPJNDDecider", "VPJNDPredictor", "load_network"]

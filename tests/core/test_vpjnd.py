@@ -1,0 +1,224 @@
+"""VP-JNDnet: the network's pieces and pooling, training end to end on generated images (cache, train, resume,
+export, the ablation without the JND stream), loading and predicting, bad files in one sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from jndviewer.core.codecs import create_codec
+from jndviewer.core.errors import JndViewerError, ModelError
+from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
+from jndviewer.core.pwjnd.registry import PREDICTORS, create_predictor, patch_predictor_names
+from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.network import (
+    ChannelAttention,
+    NonLocal,
+    VPJNDNet,
+    calibration_delta,
+    calibration_key,
+    jnd_input,
+)
+from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
+from jndviewer.core.train.samples import pwjnd_from_decisions
+from jndviewer.core.train.vpjnd_trainer import (
+    VPJNDTrainingConfig,
+    build_patch_cache,
+    evaluate_groups,
+    fit_calibration,
+    make_groups,
+    train_vpjnd,
+)
+from jndviewer.core.viewing import FLICKER, ViewingCondition
+
+SMALL = {"width": 4, "hidden": 8, "patch": 64, "patches": 4}
+
+
+def test_the_streams_have_the_published_shape_at_any_width() -> None:
+    net = VPJNDNet(VPJNDConfig(width=32))
+    convs = [m for m in net.image_stream.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert [c.out_channels for c in convs] == [32, 64, 128, 256]  # four 3x3 stages, as the released network
+    assert sum(isinstance(m, ChannelAttention) for m in net.image_stream.modules()) == 3
+    assert sum(isinstance(m, NonLocal) for m in net.image_stream.modules()) == 1
+    assert net.jnd_stream is not None and net.jnd_stream is not net.image_stream
+    assert net.jnd_stream.stages[0][0].in_channels == 1
+    assert VPJNDNet(VPJNDConfig(jnd_model="none", **SMALL)).jnd_stream is None
+
+
+def test_the_non_local_block_starts_as_the_identity() -> None:
+    x = torch.randn(2, 8, 6, 6)
+    assert torch.equal(NonLocal(8)(x), x)
+
+
+def test_image_logit_is_the_weighted_mean_of_patch_logits_plus_the_condition_offsets() -> None:
+    torch.manual_seed(0)
+    net = VPJNDNet(VPJNDConfig(**SMALL))
+    with torch.no_grad():
+        net.codec_offsets.copy_(torch.tensor([0.5, -1.0, 2.0]))
+        net.task_offsets.copy_(torch.tensor([3.0]))
+        net.distance_offsets.copy_(torch.tensor([1.0, 2.0]))
+    reference, distorted = torch.rand(3, 3, 64, 64), torch.rand(3, 3, 64, 64)
+    with torch.no_grad():
+        f_ref, f_jnd = net.reference_features(reference, torch.rand(3, 1, 64, 64) * 10 + 1)
+        quality, weight = net.patch_scores(f_ref, f_jnd, distorted)
+        logits, normalised = net.pool(quality, weight, [3], torch.tensor([1]), torch.tensor([1]), torch.tensor([1.0]))
+    assert bool((weight > 0).all())
+    assert float(normalised.sum()) == pytest.approx(1.0)
+    expected = float((weight / weight.sum() * quality).sum()) - 1.0 + 3.0 + 2.0 * 1.0
+    assert float(logits[0]) == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_jnd_stream_reads_log_thresholds() -> None:
+    assert float(jnd_input(torch.tensor([np.e ** 2]))[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(jnd_input(torch.tensor([0.0]))[0]) == pytest.approx(np.log(0.1) - 2.0, abs=1e-6)
+
+
+def test_the_calibration_interpolates_in_log_ppd_per_family_and_task() -> None:
+    table = {calibration_key("jpeg", "flicker", 38.0): -2.0, calibration_key("jpeg", "flicker", 76.0): 1.0,
+             calibration_key("webp", "flicker", 38.0): 5.0}
+    assert calibration_delta(table, "jpeg", "flicker", 38.0) == -2.0
+    assert calibration_delta(table, "jpeg", "flicker", np.sqrt(38.0 * 76.0)) == pytest.approx(-0.5)  # half an octave
+    assert calibration_delta(table, "jpeg", "flicker", 20.0) == -2.0 and calibration_delta(table, "jpeg", "flicker",
+                                                                                          120.0) == 1.0
+    assert calibration_delta(table, "webp", "flicker", 75.0) == 5.0  # one distance fitted: used at every distance
+    assert calibration_delta(table, "jpeg", "side-by-side", 38.0) == 0.0  # none fitted
+    assert calibration_delta(table, "", "flicker", 38.0) == 0.0
+
+
+def test_exhaustive_pwjnd_from_decisions() -> None:
+    levels = [10, 20, 30, 40]
+    assert pwjnd_from_decisions(levels, [True, True, False, False], "higher") == 30
+    assert pwjnd_from_decisions(levels, [True, False, True, False], "higher") == 40  # the first visible from the top
+    assert pwjnd_from_decisions(levels, [True, True, True, True], "higher") == 40  # even the best is visible
+    assert pwjnd_from_decisions(levels, [False, False, True, True], "lower") == 20
+
+
+@pytest.fixture
+def labelled(tmp_path: Path) -> list[str]:
+    """Eight small images labelled at JPEG quality 20-55, side by side, and 30 levels higher for flicker."""
+    rng = np.random.default_rng(5)
+    labels = []
+    for index in range(8):
+        height, width = (96, 128) if index % 2 else (128, 96)
+        _, x = np.mgrid[0:height, 0:width]
+        rgb = 60 + 0.8 * x[..., None] + rng.normal(0, 8 + 4 * index, (height, width, 3))
+        path = tmp_path / "images" / "set" / f"img{index}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path)
+        for task, shift in (("side-by-side", 0), ("flicker", 30)):
+            labels.append(ReferenceLabel(f"set/img{index}.png", "jpeg", "standard_fhd", 38.0, 9.0,
+                                         20 + 5 * index + shift, 1000, 100, 9000, 100, task))  # fmt: skip
+    write_labels(labels, tmp_path / "labels.csv")
+    spec = f"reference:{tmp_path / 'labels.csv'},images={tmp_path / 'images'},codec=jpeg"
+    return [f"{spec},task=side-by-side", f"{spec},task=flicker"]
+
+
+class _Log:
+    def write(self, record: dict) -> None:
+        pass
+
+
+def _config(data: list[str], tmp_path: Path, **changes: object) -> VPJNDTrainingConfig:
+    values = {"data": data, "run_dir": str(tmp_path / "run"), "export": str(tmp_path / "vpjnd.pt"), "steps": 30,
+              "groups": 3, "levels": 3, "cache_patches": 2, "window": 6, "threads": 1, "validation_share": 0.3,
+              "validate_every": 10, "learning_rate": 3e-3, "config": VPJNDConfig(**SMALL).to_dict()}
+    values.update(changes)
+    return VPJNDTrainingConfig(**values)  # type: ignore[arg-type]
+
+
+def test_training_caches_patches_learns_the_flicker_offset_resumes_and_exports(
+    labelled: list[str], tmp_path: Path
+) -> None:
+    config = _config(labelled, tmp_path, steps=20)
+    path = train_vpjnd(config, progress=False)
+    state = torch.load(path, weights_only=True)
+    assert state["format"] == EXPORT_FORMAT and state["config"]["jnd_model"] == "wu2017"
+    first_offset = float(state["state"]["task_offsets"][0])
+    assert first_offset > 0.05  # flicker labels sit higher: the same distortion is more visible
+    cache_files = sorted((tmp_path / "run" / "cache").glob("*.pt"))
+    assert len(cache_files) == 8
+    entry = torch.load(cache_files[0], weights_only=True)
+    assert entry["reference"].dtype == torch.uint8 and entry["reference"].shape[1:] == (3, 64, 64)
+    assert set(entry["jnd"]) == {"chou1995", "yang2005", "wu2013", "wu2017"}
+    levels = entry["codecs"]["jpeg"]["levels"].tolist()
+    assert entry["codecs"]["jpeg"]["distorted"].shape[:2] == (len(levels), entry["reference"].shape[0])
+    # the same command with more steps resumes from step 20
+    config.steps = 30
+    train_vpjnd(config, progress=False)
+    log = (tmp_path / "run" / "log.jsonl").read_text()
+    assert '"event": "resumed", "step": 20' in log
+    exported = torch.load(path, weights_only=True)
+    validation = exported["training"]["validation"]
+    assert validation["labels"] > 0 and 0.0 <= validation["accuracy"] <= 1.0
+    assert set(exported["calibration"]) <= {"jpeg|side-by-side|38", "jpeg|flicker|38"}
+    # the calibration lowers (or keeps) the error on the images it was fitted on
+    from jndviewer.core.datasets import read_dataset
+
+    samples = [s for spec in labelled for s in read_dataset(spec)]
+    network = load_network(path)
+    groups = make_groups(samples, build_patch_cache(samples, network.config, tmp_path / "run" / "cache", 2, 6,
+                                                    _Log()), network.config)
+    fitted = fit_calibration(network.net, groups, torch.device("cpu"))
+    before = evaluate_groups(network.net, groups, torch.device("cpu"))["mae"]
+    assert evaluate_groups(network.net, groups, torch.device("cpu"), fitted)["mae"] <= before
+    assert set(validation["by_condition"]) <= {"38 ppd, side by side", "38 ppd, flicker"}
+    # the predictor loads the export and honours the task
+    image = np.asarray(Image.open(tmp_path / "images" / "set" / "img1.png").convert("RGB"))
+    side = VPJNDPredictor(path).predict(image, create_codec("jpeg"))
+    flicker = VPJNDPredictor(path, condition=ViewingCondition(task=FLICKER)).predict(image, create_codec("jpeg"))
+    assert side.params["strategy"] == "block" and side.condition["task"] == "side-by-side"
+    assert flicker.condition["task"] == "flicker"
+    assert sum(side.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+    assert len(side.params["patch_positions"]) == len(side.params["patch_weights"]) == 4
+    report = VPJNDPredictor(path).patch_report(image, create_codec("jpeg").encode(image, 10).decoded, "jpeg")
+    assert len(report["positions"]) == len(report["weight"]) and report["patch"] == 64
+
+
+def test_the_ablation_without_the_jnd_stream_shares_the_cache(labelled: list[str], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    train_vpjnd(_config(labelled, tmp_path, steps=2, cache_dir=str(cache)), progress=False)
+    built = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.pt")}
+    path = train_vpjnd(_config(labelled, tmp_path, steps=2, cache_dir=str(cache), run_dir=str(tmp_path / "run2"),
+                               export=str(tmp_path / "none.pt"),
+                               config=VPJNDConfig(jnd_model="none", **SMALL).to_dict()), progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.pt")} == built  # reused, not rebuilt
+    state = torch.load(path, weights_only=True)
+    assert state["config"]["jnd_model"] == "none" and not any(k.startswith("jnd_stream") for k in state["state"])
+    with pytest.raises(JndViewerError, match="another configuration"):  # run2 holds the network without the stream
+        train_vpjnd(_config(labelled, tmp_path, steps=3, cache_dir=str(cache), run_dir=str(tmp_path / "run2")),
+                    progress=False)
+
+
+def test_bad_weight_files_are_one_sentence(tmp_path: Path) -> None:
+    other = tmp_path / "other.pt"
+    torch.save({"format": "jndviewer.sgjnd", "heads": []}, other)
+    with pytest.raises(ModelError, match="not a jndviewer VP-JNDnet file"):
+        load_network(other)
+    wrong = tmp_path / "wrong.pt"
+    net = VPJNDNet(VPJNDConfig(**SMALL))
+    torch.save({"format": EXPORT_FORMAT, "config": VPJNDConfig(**{**SMALL, "width": 8}).to_dict(),
+                "state": net.state_dict()}, wrong)
+    with pytest.raises(ModelError, match="does not match the VP-JNDnet architecture"):
+        load_network(wrong)
+    with pytest.raises(ModelError, match="do not exist"):
+        load_network(tmp_path / "missing.pt")
+
+
+def test_vpjnd_is_registered_as_a_patch_predictor_for_both_tasks(tmp_path: Path) -> None:
+    info = PREDICTORS["vpjnd"]
+    assert info.honours == ("ppd", "task") and info.patches and info.needs_weights
+    assert patch_predictor_names() == ("sgjnd", "vpjnd")
+    path = tmp_path / "small.pt"
+    torch.save({"format": EXPORT_FORMAT, "config": VPJNDConfig(**SMALL).to_dict(),
+                "state": VPJNDNet(VPJNDConfig(**SMALL)).state_dict()}, path)
+    predictor = create_predictor("vpjnd", {"weights": str(path)}, condition=ViewingCondition(75.0, FLICKER))
+    assert isinstance(predictor, VPJNDPredictor) and predictor.condition.ppd == 75.0
+    small = VPJNDConfig(**{**SMALL, "tasks": ("side-by-side",)})
+    torch.save({"format": EXPORT_FORMAT, "config": small.to_dict(), "state": VPJNDNet(small).state_dict()},
+               tmp_path / "side.pt")
+    with pytest.raises(ModelError, match="trained for side-by-side, not flicker"):
+        VPJNDPredictor(tmp_path / "side.pt", condition=ViewingCondition(task=FLICKER))
