@@ -213,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--strategy", choices=tuple(STRATEGIES),
                          help="search strategy over the levels (default: the predictor's own)")
         sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
-        sub.add_argument("--jobs", type=_positive_int, default=2, help="images predicted in parallel (default 2)")
+        sub.add_argument("--jobs", type=_positive_int, help="images predicted in parallel (default 2, or fewer when "
+                         "there are fewer images or cores)")
         on_dask = sub.add_mutually_exclusive_group()
         on_dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                              help="run on the workers of this Dask scheduler, one task per image (jndviewer[dask])")

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 #: How long a write waits for another run's write of the same results file (seconds).
 LOCK_TIMEOUT = 120.0
+#: Worker processes of ``predict`` when ``--jobs`` is not given (capped at the images and cores, silently).
+DEFAULT_JOBS = 2
 
 
 class Terminated(KeyboardInterrupt):
@@ -360,7 +362,7 @@ def predict_to_file(
     predictor: str,
     options: dict[str, Any],
     condition: ViewingCondition,
-    jobs: int,
+    jobs: int | None,
     max_pixels: int | None = None,
     dask: DaskTarget | None = None,
 ) -> int:
@@ -378,8 +380,9 @@ def predict_to_file(
     request = request_of(codec_spec, options)
     done = results.done(predictor, condition.to_dict(), request)
     skipped = sum(resolved in done for _, resolved in unique)
-    jobs, note = effective_jobs(jobs, len(unique) - skipped, os.cpu_count())
-    if note and dask is None:
+    asked = jobs is not None  # the default is capped without a word; a number the user gave is capped with one
+    jobs, note = effective_jobs(jobs if asked else DEFAULT_JOBS, len(unique) - skipped, os.cpu_count())
+    if note and asked and dask is None:
         say(note)
     warned: list[str] = []
 

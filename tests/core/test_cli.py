@@ -109,3 +109,13 @@ def test_a_bad_weights_file_is_one_sentence_before_any_image(predictor: str, pho
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert err.count("bad.pt") == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_default_jobs_are_capped_silently_and_a_given_number_with_a_sentence(photo: Path, tmp_path: Path,
+                                                                                  capsys) -> None:
+    """One image with the default --jobs: no note (the user asked for nothing); --jobs 4: why it is capped."""
+    assert main(["predict", str(photo), "-o", str(tmp_path / "a.json")]) == 0
+    assert "capped" not in capsys.readouterr().err
+    assert main(["predict", str(photo), "--jobs", "4", "-o", str(tmp_path / "b.json")]) == 0
+    err = capsys.readouterr().err
+    assert "--jobs 4 is capped at 1 worker process: there is 1 image." in err
