@@ -69,7 +69,7 @@ def test_wheel_installs_and_runs_outside_checkout(tmp_path: Path) -> None:
     located = _run([python, "-c", "import jndviewer; print(jndviewer.__file__)"], work).stdout.strip()
     package = Path(located).parent
     assert package.is_relative_to(env_dir), f"jndviewer imported from {located}, not from the wheel"
-    for name in ("pwjnd_calibration.json", "models/sgjnd.pt", "sample.png"):
+    for name in ("pwjnd_calibration.json", "models/sgjnd.pt", "models/vpjnd.pt", "sample.png"):
         assert (package / "assets" / name).is_file(), f"the wheel lacks assets/{name}"
 
     jndviewer = env_dir / "bin" / "jndviewer"
@@ -79,7 +79,7 @@ def test_wheel_installs_and_runs_outside_checkout(tmp_path: Path) -> None:
     assert lines[learned + 1].rstrip().endswith("; available"), "\n".join(lines[learned : learned + 2])
 
     sample = shutil.copyfile(sample_image(), work / "sample.png")
-    for predictor, output in (("visibility", "a.json"), ("sgjnd", "b.json")):
+    for predictor, output in (("visibility", "a.json"), ("sgjnd", "b.json"), ("vpjnd", "c.json")):
         _run([jndviewer, "predict", sample, "--predictor", predictor, "--jobs", "1", "-o", output], work)
         (result,) = json.loads((work / output).read_text())["results"]
         assert result["predictor"] == predictor, result
