@@ -222,3 +222,26 @@ def test_vpjnd_is_registered_as_a_patch_predictor_for_both_tasks(tmp_path: Path)
                tmp_path / "side.pt")
     with pytest.raises(ModelError, match="trained for side-by-side, not flicker"):
         VPJNDPredictor(tmp_path / "side.pt", condition=ViewingCondition(task=FLICKER))
+
+
+def test_training_on_a_human_label_source_reads_its_distorted_files(tmp_path: Path) -> None:
+    """A KonJND-1k-like folder (JPEG and BPG files rated by people, 48 x 32 pixels): the cache holds the files' own
+    pixels (nothing is encoded), and BPG, no trained family, is calibrated under the family "" (the mean offset)."""
+    from jndviewer.core.image import load
+    from tests.core.test_data_readers import make_konjnd
+
+    make_konjnd(tmp_path / "konjnd")
+    config = _config([f"konjnd:{tmp_path / 'konjnd'}"], tmp_path, steps=3, validation_share=0.0)
+    state = torch.load(train_vpjnd(config, progress=False), weights_only=True)
+    entries = [torch.load(p, weights_only=True) for p in (tmp_path / "run" / "cache").glob("*.pt")]
+    assert sorted(e["source"] for e in entries) == ["1001", "1002"]
+    first = next(e for e in entries if e["source"] == "1001")
+    assert sorted(first["codecs"]) == ["bpg", "jpeg"]
+    for codec, suffix in (("jpeg", "jpg"), ("bpg", "png")):
+        levels = first["codecs"][codec]["levels"].tolist()
+        assert set(levels) <= {10, 20, 25, 30, 35, 40, 50}  # the folder's levels only
+        pixels = load(tmp_path / "konjnd" / codec / f"1001_{codec.upper()}_{levels[0]:03d}.{suffix}").rgb8()
+        patch = first["codecs"][codec]["distorted"][0, 0].permute(1, 2, 0).numpy()
+        height, width = pixels.shape[:2]  # smaller than a 64-pixel patch: padded by edge replication
+        assert np.array_equal(patch[:height, :width], pixels)
+    assert {key.split("|")[0] for key in state["calibration"]} == {"jpeg", ""}
