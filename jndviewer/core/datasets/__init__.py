@@ -43,6 +43,7 @@ from jndviewer.core.datasets.reference_labels import read_reference_labels
 from jndviewer.core.datasets.sample import (
     JNDSample,
     is_kodak_source,
+    is_worse,
     level_labels,
     lossless_per_subject,
     pwjnd_from_subjects,
@@ -56,6 +57,7 @@ __all__ = [
     "READERS",
     "JNDSample",
     "is_kodak_source",
+    "is_worse",
     "level_labels",
     "lossless_per_subject",
     "mcl_jci_fold_split",

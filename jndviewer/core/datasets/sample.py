@@ -42,6 +42,7 @@ __all__ = [
     "JND_POINTS",
     "JNDSample",
     "is_kodak_source",
+    "is_worse",
     "level_labels",
     "lossless_per_subject",
     "pwjnd_from_subjects",
@@ -130,7 +131,9 @@ class JNDSample:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _is_worse(level: float, than: float, better: str) -> bool:
+def is_worse(level: float, than: float, better: str) -> bool:
+    """Whether ``level`` is a worse level than ``than`` on a ladder where ``better`` ("higher" or "lower") is better:
+    worse than a PW-JND means visible."""
     return level < than if better == "higher" else level > than
 
 
@@ -148,7 +151,7 @@ def level_labels(sample: JNDSample) -> dict[int, bool]:
         Level -> ``True`` (distortion visible) for the levels worse than ``sample.jnd_level``, ``False``
         (invisible) at ``jnd_level`` and every better level; "worse" follows ``sample.better``.
     """
-    return {level: _is_worse(level, sample.jnd_level, sample.better) for level in sample.levels}
+    return {level: is_worse(level, sample.jnd_level, sample.better) for level in sample.levels}
 
 
 def lossless_level(value: float, better: str, jnd_point: str) -> float:
@@ -178,7 +181,7 @@ def satisfied_user_ratio(sample: JNDSample) -> dict[int, float]:
     if not lossless:
         raise ValueError(f"Sample {sample.source!r} has no per-subject JND data.")
     count = len(lossless)
-    return {level: sum(not _is_worse(level, own, sample.better) for own in lossless) / count for level in sample.levels}
+    return {level: sum(not is_worse(level, own, sample.better) for own in lossless) / count for level in sample.levels}
 
 
 def snap_level(value: float, levels: Sequence[int], better: str) -> float:
@@ -256,7 +259,7 @@ def pwjnd_from_subjects(
     assert isinstance(how, float)
     ordered = list(levels) if better == "higher" else list(reversed(levels))  # worst first
     for level in ordered:
-        share = sum(not _is_worse(level, own, better) for own in lossless) / len(lossless)
+        share = sum(not is_worse(level, own, better) for own in lossless) / len(lossless)
         if share >= how - 1e-12:
             return float(level)
     return float(ordered[-1] + (1 if better == "higher" else -1))

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from jndviewer.core.datasets.sample import is_worse
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 
@@ -53,9 +54,7 @@ def sample_reference(sample: Any) -> Any:
 
 def is_visible(sample: Any, level: int) -> bool:
     """The per-level training label: worse than the PW-JND is visible."""
-    if sample.better == "higher":
-        return level < sample.jnd_level
-    return level > sample.jnd_level
+    return is_worse(level, sample.jnd_level, sample.better)
 
 
 def decoded_level(sample: Any, level: int, rgb: np.ndarray, codec: Any) -> np.ndarray:

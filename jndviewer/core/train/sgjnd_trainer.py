@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from jndviewer.core.datasets.sample import is_worse
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import PROXY_DISPLAY
 from jndviewer.core.pwjnd.sgjnd import (
@@ -239,7 +240,7 @@ def _differences(item: dict, depth: int, level_index: int, rows: slice | torch.T
 
 
 def _visible(item: dict, level: int) -> bool:
-    return level < item["label"] if item["better"] == "higher" else level > item["label"]
+    return is_worse(level, item["label"], item["better"])
 
 
 @torch.no_grad()
