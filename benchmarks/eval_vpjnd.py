@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
+from jndviewer.core.datasets.sample import is_worse  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.search import search  # noqa: E402
@@ -109,8 +110,7 @@ def main() -> int:
                     continue
                 shift = offset(network, codec_name, ViewingCondition(DISPLAY_PPD[display], task))
                 visible = [logit + shift > 0 for logit in logits]
-                truth = [(lv < label.pwjnd_level) if codec.better == "higher" else (lv > label.pwjnd_level)
-                         for lv in ordered]
+                truth = [is_worse(lv, label.pwjnd_level, codec.better) for lv in ordered]
                 found = search(len(ordered), lambda p, v=visible: v[p], "block")
                 level = ordered[found.position]
                 rows[task, display]["acc"].append(float(np.mean([a == b for a, b in zip(visible, truth, strict=True)])))
@@ -134,7 +134,7 @@ def main() -> int:
     predictor = VPJNDPredictor(args.weights)
     times = []
     for _ in range(3):
-        predictor.network._kept = None  # a new image each time: the reference streams and JND map run again
+        predictor.network.forget()  # a new image each time: the reference streams and JND map run again
         start = time.perf_counter()
         result = predictor.predict(rgb, create_codec("jpeg"))
         times.append(time.perf_counter() - start)

@@ -245,3 +245,21 @@ def test_training_on_a_human_label_source_reads_its_distorted_files(tmp_path: Pa
         height, width = pixels.shape[:2]  # smaller than a 64-pixel patch: padded by edge replication
         assert np.array_equal(patch[:height, :width], pixels)
     assert {key.split("|")[0] for key in state["calibration"]} == {"jpeg", ""}
+
+
+def test_the_kept_reference_is_reused_only_for_the_same_pixels() -> None:
+    """The reference streams (and its JND map, which depends on the whole image) are kept for the image last seen;
+    one changed pixel anywhere, even away from the patch grid, computes them again."""
+    torch.manual_seed(0)
+    from jndviewer.core.pwjnd.vpjnd.network import VPJNDNetwork
+
+    network = VPJNDNetwork(VPJNDNet(VPJNDConfig(**SMALL)))
+    rgb = np.random.default_rng(2).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    first = network.reference_state(rgb, ViewingCondition())
+    again = network.reference_state(rgb.copy(), ViewingCondition(75.0, FLICKER))
+    assert again.f_ref is first.f_ref and again.task == 1 and again.distance == pytest.approx(np.log2(75 / 38))
+    changed = rgb.copy()
+    changed[1, 1] = 255 - changed[1, 1]
+    assert network.reference_state(changed, ViewingCondition()).f_ref is not first.f_ref
+    network.forget()
+    assert network.reference_state(rgb, ViewingCondition()).f_ref is not first.f_ref

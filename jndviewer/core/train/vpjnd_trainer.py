@@ -34,12 +34,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from jndviewer.core.datasets.sample import is_worse
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.network import codec_family
 from jndviewer.core.pwjnd.sgjnd.patches import crop_patches, patch_positions
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, NO_JND_MAP, VPJNDConfig
-from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD, VPJNDNet, calibration_key
+from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD, VPJNDNet, calibration_key, crop_map, jnd_threshold
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
 from jndviewer.core.train.samples import (
     cached_levels,
@@ -90,8 +91,7 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
                       log: TrainingLog) -> dict[str, dict]:
     """The cached patches of every source of ``samples`` (building what is missing); source -> entry."""
     from jndviewer.core.codecs import create_codec
-    from jndviewer.core.image import luma_tensor
-    from jndviewer.core.jnd import MODELS, create_model
+    from jndviewer.core.jnd import MODELS
 
     by_source: dict[str, list[Any]] = defaultdict(list)
     for sample in samples:
@@ -115,11 +115,7 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
         if entry is None:
             positions = patch_positions(*rgb.shape[:2], config)
             positions = [positions[i] for i in _even_pick(len(positions), cache_patches)]
-            luma = luma_tensor(rgb)
-            jnd = {}
-            for name in MODELS:
-                threshold = create_model(name)(luma).threshold[0, 0].float().numpy()
-                jnd[name] = crop_patches(threshold[..., None] * 255.0, positions, config.patch).half()
+            jnd = {name: crop_map(jnd_threshold(name, rgb), positions, config.patch).half() for name in MODELS}
             entry = {"source": source, "patch": config.patch, "positions": positions,
                      "reference": _to_uint8(crop_patches(rgb, positions, config.patch)), "jnd": jnd, "codecs": {}}
         for codec_name, levels in wanted.items():
@@ -201,8 +197,7 @@ def _targets(group: _Group, level_rows: list[int]) -> torch.Tensor:
     rows = []
     for row in level_rows:
         level = group.levels[row]
-        rows.append([float(level < lab["label"] if lab["better"] == "higher" else level > lab["label"])
-                     for lab in group.labels])
+        rows.append([float(is_worse(level, lab["label"], lab["better"])) for lab in group.labels])
     return torch.tensor(rows)
 
 

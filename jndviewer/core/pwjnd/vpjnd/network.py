@@ -160,17 +160,27 @@ def jnd_input(jnd_map: Tensor) -> Tensor:
     return torch.log(jnd_map.clamp(min=0.1)) - JND_LOG_CENTRE
 
 
+def crop_map(values: np.ndarray, positions: list[tuple[int, int]], patch: int) -> Tensor:
+    """N x 1 x P x P patches of a single-channel H x W map, in its own units (cropped and padded as the image
+    patches are, by :func:`~jndviewer.core.pwjnd.sgjnd.patches.crop_patches`)."""
+    return crop_patches(values[..., None] * 255.0, positions, patch)  # crop_patches divides by 255
+
+
 @torch.no_grad()
+def jnd_threshold(model: str, reference_rgb: np.ndarray) -> np.ndarray:
+    """A pixel JND model's threshold map (grey levels) of a whole reference image."""
+    from jndviewer.core.image import luma_tensor
+    from jndviewer.core.jnd import create_model
+
+    return create_model(model)(luma_tensor(reference_rgb)).threshold[0, 0].float().numpy()
+
+
 def reference_jnd_patches(reference_rgb: np.ndarray, positions: list[tuple[int, int]], config: VPJNDConfig
                           ) -> Tensor | None:
     """The configured pixel JND model's threshold map of the whole reference, cropped like the patches."""
     if not config.reads_jnd_map:
         return None
-    from jndviewer.core.image import luma_tensor
-    from jndviewer.core.jnd import create_model
-
-    threshold = create_model(config.jnd_model)(luma_tensor(reference_rgb)).threshold[0, 0].float().numpy()
-    return crop_patches(threshold[..., None] * 255.0, positions, config.patch)  # crop_patches divides by 255
+    return crop_map(jnd_threshold(config.jnd_model, reference_rgb), positions, config.patch)
 
 
 @dataclass
@@ -196,7 +206,7 @@ class VPJNDNetwork:
         #: (:func:`jndviewer.core.train.vpjnd_trainer.fit_calibration`); empty: none.
         self.calibration = dict(calibration or {})
         self._lock = threading.Lock()
-        self._kept: tuple[tuple[int, ...], bytes, ViewingCondition, VPJNDReference] | None = None
+        self._kept: tuple[np.ndarray, VPJNDReference] | None = None
 
     @torch.no_grad()
     def reference_state(self, reference_rgb: np.ndarray, condition: ViewingCondition) -> VPJNDReference:
@@ -204,14 +214,13 @@ class VPJNDNetwork:
         report at every level it shows)."""
         task = self.config.task_index(condition.task)
         distance = math.log2(condition.ppd / TRAINING_PPD)
-        key = (*reference_rgb.shape, int(reference_rgb[::7, ::7].sum()))
-        digest = reference_rgb[::3, ::3].tobytes()
         with self._lock:
             kept = self._kept
         deltas = {family: calibration_delta(self.calibration, family, condition.task, condition.ppd)
                   for family in (*self.config.codec_families, "")}
-        if kept is not None and kept[0] == key and kept[1] == digest:
-            state = kept[3]
+        # the streams depend on the whole reference (its JND map), not on the condition: compared exactly
+        if kept is not None and np.array_equal(kept[0], reference_rgb):
+            state = kept[1]
             return VPJNDReference(state.positions, state.f_ref, state.f_jnd, task, distance, deltas)
         positions = patch_positions(*reference_rgb.shape[:2], self.config)
         reference = crop_patches(reference_rgb, positions, self.config.patch)
@@ -219,8 +228,13 @@ class VPJNDNetwork:
                                                                                      self.config))
         state = VPJNDReference(positions, f_ref, f_jnd, task, distance, deltas)
         with self._lock:
-            self._kept = (key, digest, condition, state)
+            self._kept = (reference_rgb.copy(), state)
         return state
+
+    def forget(self) -> None:
+        """Drop the kept reference (the next image is computed afresh, as a benchmark of new images wants)."""
+        with self._lock:
+            self._kept = None
 
     @torch.no_grad()
     def evaluate(self, state: VPJNDReference, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
@@ -246,6 +260,8 @@ __all__ = [
     "VPJNDReference",
     "calibration_delta",
     "calibration_key",
+    "crop_map",
     "jnd_input",
+    "jnd_threshold",
     "reference_jnd_patches",
 ]
