@@ -175,6 +175,18 @@ def no_shipped_sgjnd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return missing
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Small networks on small patches (the patch-network tests): more intra-op threads only contend with each other
+    (and with other work)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def no_shipped_vpjnd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """VP-JNDnet never sees the shipped weights either (``vpjnd_weights`` points it at tiny ones)."""

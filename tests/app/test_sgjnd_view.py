@@ -32,16 +32,7 @@ from jndviewer.core.pwjnd.sgjnd.patches import PatchReport
 from jndviewer.core.report import read_results
 from jndviewer.core.viewing import describe_condition
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small networks on small patches: more intra-op threads only contend with each other (and with other work)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def summary(result, level_name: str = "quality") -> str:

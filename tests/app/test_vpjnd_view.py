@@ -19,15 +19,7 @@ from jndviewer.core.codecs import create_codec
 from jndviewer.core.image import load
 from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_three_predictors_and_the_vpjnd_patch_overlay(make_window, qtbot, idle, scene, sgjnd_weights, vpjnd_weights,
