@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("image", type=Path, help="an image, or a folder of images")
     export.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for a folder input")
+    export.add_argument("--decoded", action="store_true",
+                        help="write the decoded image at the JND as PNG instead of the codec's file (JND images for "
+                        "training sets; needed to see the learned codecs' output outside jndviewer)")
     add_predictor_options(export)
 
     calibrate = commands.add_parser(
@@ -330,11 +333,17 @@ def run_export(args: argparse.Namespace) -> int:
     images = collect_images([args.image])
     if not images:
         raise JndViewerError(f"{args.image} holds no images.")
-    targets = export_targets(args.image, args.output, images, codec.suffix, folder_mode)
+    suffix = ".png" if args.decoded else codec.suffix
+    if not folder_mode and args.decoded and args.output.suffix.lower() != ".png":
+        raise JndViewerError(f"--decoded writes a PNG image; name the output {args.output.stem}.png.")
+    if not folder_mode and args.output.suffix.lower() != suffix and suffix == ".jndv":
+        raise JndViewerError(f"{args.output.name} would hold the {codec.name} codec's bitstream (.jndv) that only jndviewer "
+                             "reads; name it .jndv, or add --decoded to write the decoded image as PNG.")
+    targets = export_targets(args.image, args.output, images, suffix, folder_mode)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
-    request = WorkerRequest(args.codec, args.predictor, _predictor_options(args), _condition(args))
+    request = WorkerRequest(args.codec, args.predictor, _predictor_options(args), _condition(args), args.decoded)
     return export_images(images, targets, codec, predictor, batch=folder_mode, max_pixels=args.max_pixels,
-                         dask=dask, request=request)
+                         dask=dask, request=request, decoded=args.decoded)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:

@@ -176,15 +176,30 @@ def sidecar(result: dict[str, Any], *, output: Path, metadata_kept: bool, source
                        "pwjnd": result}, indent=1)
 
 
-def write_image_at_level(
-    image: Any, codec: Any, result: Any, target: str | Path, source: str | Path
-) -> tuple[Path, Path]:
-    """Write the image encoded at ``result.level`` (EXIF and ICC kept where the format can) and its JSON sidecar.
+def file_at_level(image: Any, codec: Any, level: Any, *, decoded: bool = False) -> tuple[bytes, bool]:
+    """``(file bytes, metadata kept)`` of ``image`` at ``level``: the codec's own file (EXIF and ICC kept where the
+    format can), or with ``decoded`` its decoded pixels as a PNG carrying both (``export --decoded``: JND images for
+    training sets, also of codecs whose bitstream no image viewer reads, such as the learned ones)."""
+    if not decoded:
+        return codec.encode_with_metadata(image.rgb8(), level, exif=image.exif, icc_profile=image.icc_profile)
+    import io
 
-    The same steps as ``jndviewer export`` for one image: ``codec.encode_with_metadata`` and
-    :func:`jndviewer.core.batch.sidecar`. Returns the image path and the sidecar path.
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    extra = {key: value for key, value in (("exif", image.exif), ("icc_profile", image.icc_profile)) if value}
+    Image.fromarray(codec.encode(image.rgb8(), level).decoded).save(buffer, "PNG", **extra)
+    return buffer.getvalue(), True
+
+
+def write_image_at_level(
+    image: Any, codec: Any, result: Any, target: str | Path, source: str | Path, *, decoded: bool = False
+) -> tuple[Path, Path]:
+    """Write the image encoded at ``result.level`` (:func:`file_at_level`) and its JSON sidecar.
+
+    The same steps as ``jndviewer export`` for one image. Returns the image path and the sidecar path.
     """
-    data, kept = codec.encode_with_metadata(image.rgb8(), result.level, exif=image.exif, icc_profile=image.icc_profile)
+    data, kept = file_at_level(image, codec, result.level, decoded=decoded)
     return write_encoded(data, kept, result.to_dict(), target, source)
 
 
@@ -194,15 +209,20 @@ def write_encoded(data: bytes, metadata_kept: bool, result: dict[str, Any], targ
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
         sidecar_path = target.with_name(target.name + ".json")
-        sidecar_path.write_text(sidecar(result, output=target, metadata_kept=metadata_kept, source=Path(source)))
+        # Each file whole or absent (also on kill -9); the sidecar last, so a sidecar always describes its image.
+        for path, content in ((target, data), (sidecar_path, sidecar(result, output=target,
+                                                                      metadata_kept=metadata_kept,
+                                                                      source=Path(source)).encode())):
+            temporary = path.with_name(path.name + ".part")
+            temporary.write_bytes(content)
+            os.replace(temporary, path)
     except OSError as err:
         raise JndViewerError(f"Cannot write {target}: {err.strerror or err}.") from err
     return target, sidecar_path
 
 
-__all__ = ["collect_images", "predict_one", "run_batch", "sidecar", "unique_images", "write_encoded",
+__all__ = ["collect_images", "file_at_level", "predict_one", "run_batch", "sidecar", "unique_images", "write_encoded",
            "write_image_at_level"]
 
 

@@ -84,6 +84,7 @@ class WorkerRequest(NamedTuple):
     predictor: str
     options: dict[str, Any]
     condition: ViewingCondition
+    decoded: bool = False  # export --decoded: the decoded pixels as PNG
 
 
 def require_dask() -> None:
@@ -296,9 +297,10 @@ def run_dask_batch(
 
 
 def export_one(path: str, codec_spec: str, predictor: PredictorInfo, options: dict[str, Any],
-               condition: dict[str, Any], max_pixels: int | None = None) -> dict[str, Any]:
-    """Predict one image and encode it at its PW-JND, EXIF and ICC kept where the format can (runs on a worker);
+               condition: dict[str, Any], max_pixels: int | None = None, decoded: bool = False) -> dict[str, Any]:
+    """Predict one image and encode it at its PW-JND (:func:`jndviewer.core.batch.file_at_level`; runs on a worker);
     ``{"result": dict, "data": bytes, "metadata_kept": bool}`` or ``{"error": sentence}``."""
+    from jndviewer.core.batch import file_at_level
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.image import load
 
@@ -307,8 +309,7 @@ def export_one(path: str, codec_spec: str, predictor: PredictorInfo, options: di
         codec = create_codec(codec_spec, max_pixels=max_pixels)
         model = create_predictor(predictor, options, condition=ViewingCondition.from_dict(condition))
         result = model.predict(image, codec, name=path)
-        data, kept = codec.encode_with_metadata(image.rgb8(), result.level, exif=image.exif,
-                                                icc_profile=image.icc_profile)
+        data, kept = file_at_level(image, codec, result.level, decoded=decoded)
         return {"result": result.to_dict(), "data": data, "metadata_kept": kept}
     except JndViewerError as err:
         return {"error": str(err)}
@@ -325,7 +326,7 @@ def export_on(target: DaskTarget, images: Sequence[Path], targets: Sequence[Path
         raise JndViewerError("An export on Dask needs the request its workers make their codec and predictor from.")
     info, _ = check_request(request.predictor, request.options, request.condition)
     where = request.condition.to_dict()
-    calls = [(i, (str(path), request.codec_spec, info, request.options, where, max_pixels))
+    calls = [(i, (str(path), request.codec_spec, info, request.options, where, max_pixels, request.decoded))
              for i, path in enumerate(images)]
     with connected(target, say) as client, contextlib.closing(as_finished(client, export_one, calls)) as finished:
         for index, outcome in finished:

@@ -471,7 +471,7 @@ def _stat(path: Path) -> os.stat_result | None:
 
 def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any, *, batch: bool,
                   max_pixels: int | None = None, dask: DaskTarget | None = None,
-                  request: WorkerRequest | None = None) -> int:
+                  request: WorkerRequest | None = None, decoded: bool = False) -> int:
     """``jndviewer export``: each image at its predicted JND; the exit status (a single image that fails is the
     command's error, a batch where some images failed says how many). ``dask``: predicted and encoded on a Dask
     cluster from ``request`` (the workers make their own codec and predictor), written here as each finishes."""
@@ -481,7 +481,7 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
     failures = 0
     with sigterm_as_interrupt():
         try:
-            with contextlib.closing(_export_here(images, targets, codec, predictor, max_pixels) if dask is None
+            with contextlib.closing(_export_here(images, targets, codec, predictor, max_pixels, decoded) if dask is None
                                     else export_on(dask, images, targets, request, max_pixels, say)) as exported:
                 for path, target, result in exported:
                     if isinstance(result, JndViewerError):
@@ -504,7 +504,7 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
 
 
 def _export_here(images: Sequence[Path], targets: Sequence[Path], codec: Any, predictor: Any,
-                 max_pixels: int | None) -> Iterator[tuple[Path, Path, Any]]:
+                 max_pixels: int | None, decoded: bool = False) -> Iterator[tuple[Path, Path, Any]]:
     from jndviewer.core.batch import write_image_at_level
     from jndviewer.core.image import load
 
@@ -512,7 +512,7 @@ def _export_here(images: Sequence[Path], targets: Sequence[Path], codec: Any, pr
         try:
             image = load(path, max_pixels=max_pixels)
             result = predictor.predict(image, codec, name=str(path))
-            write_image_at_level(image, codec, result, target, path)
+            write_image_at_level(image, codec, result, target, path, decoded=decoded)
         except JndViewerError as err:
             yield path, target, err
             continue

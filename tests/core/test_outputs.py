@@ -320,6 +320,32 @@ def test_export_refuses_to_write_over_its_input(tmp_path: Path, capsys) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["b.jpg"]
 
 
+def test_export_decoded_writes_the_decoded_pixels_at_the_jnd_as_png(tmp_path: Path, capsys) -> None:
+    from jndviewer.core.codecs import create_codec
+
+    images = _images(tmp_path / "set", 2)
+    assert main(["export", str(images), *FAST, "--decoded", "-o", str(tmp_path / "jnd")]) == 0
+    written = sorted((tmp_path / "jnd").glob("*.png"))
+    assert [p.stem for p in written] == sorted(p.stem for p in images.iterdir())
+    codec = create_codec("jpeg")
+    for path in written:
+        level = json.loads(path.with_name(path.name + ".json").read_text())["pwjnd"]["level"]
+        source = np.asarray(Image.open(images / path.name).convert("RGB"))
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+            np.testing.assert_array_equal(np.asarray(image), codec.encode(source, level).decoded)
+    assert not list((tmp_path / "jnd").glob("*.part"))  # written through a temporary name, none left behind
+    capsys.readouterr()
+    single = images / sorted(p.name for p in images.iterdir())[0]
+    assert main(["export", str(single), *FAST, "--decoded", "-o", str(tmp_path / "one.jpg")]) == 2
+    assert "one.png" in _one_sentence(capsys.readouterr().err)
+    assert not (tmp_path / "one.jpg").exists()
+    # The learned codecs' bitstream is no image: a .png name without --decoded would mislabel it.
+    assert main(["export", str(single), "--codec", "autoencoder", "-o", str(tmp_path / "two.png")]) == 2
+    assert "--decoded" in _one_sentence(capsys.readouterr().err)
+    assert not (tmp_path / "two.png").exists()
+
+
 # 7. a results file that is not ours -------------------------------------------------------------------------------
 
 

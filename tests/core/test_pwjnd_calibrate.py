@@ -16,6 +16,8 @@ def test_level_grids_match_the_shared_curves() -> None:
     assert level_grid("jpeg") == (*range(1, 100, 2), 100) and len(level_grid("jpeg")) == 51
     assert level_grid("avif")[:3] == (1, 5, 9) and level_grid("avif")[-1] == 100
     assert level_grid("heif") == level_grid("avif")  # tools/cvvdp makes HEIF's curves at AVIF's levels
+    assert level_grid("autoencoder") == tuple(range(9, 0, -1))  # worst first: level 9 degrades most
+    assert level_grid("learned") == tuple(range(1, 9))  # rate points, lowest rate first
     with pytest.raises(JndViewerError):
         level_grid("jxl")
 

@@ -38,6 +38,24 @@ def test_pwjnd_from_scores_takes_the_lowest_level_of_the_invisible_run() -> None
     assert pwjnd_from_scores(levels, [6.0] * 5, 9.0) == (9.0, True)
 
 
+def test_pwjnd_from_scores_reads_degradation_levels_downwards() -> None:
+    levels = [1, 2, 3, 4, 5]  # autoencoder-like: 1 degrades least
+    assert pwjnd_from_scores(levels, [9.6, 9.4, 8.9, 9.2, 7.0], 9.0, "lower") == (2.0, False)  # 3 breaks the run
+    assert pwjnd_from_scores(levels, [9.6, 9.4, 9.1, 9.2, 7.0], 9.0, "lower") == (4.0, False)
+    assert pwjnd_from_scores(levels, [8.0] * 5, 9.0, "lower") == (1.0, True)
+
+
+def test_autoencoder_labels_take_the_most_degraded_invisible_level() -> None:
+    rows = [
+        {"image": "a.png", "codec": "autoencoder", "level": lv, "bytes": 1000 - 100 * lv, "display": "standard_4k",
+         "jod": j}
+        for lv, j in [(1, 9.8), (2, 9.7), (3, 9.5), (4, 9.1), (5, 8.8), (6, 8.0)]
+    ]
+    side, flicker = labels_from_curves(rows), labels_from_curves(rows, task="flicker")
+    assert (side[0].pwjnd_level, side[0].bytes_at_pwjnd, side[0].best_level, side[0].ppd) == (4, 600, 1, 75.0)
+    assert flicker[0].pwjnd_level == 2  # 9.68 JOD: only levels 1-2 are invisible in flicker
+
+
 def test_labels_round_trip(tmp_path: Path) -> None:
     rows = [
         {"image": "a.png", "codec": "jpeg", "level": q, "bytes": 100 * q, "display": "standard_fhd", "jod": j}

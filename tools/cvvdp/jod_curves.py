@@ -17,6 +17,10 @@ Each output row is one (image, codec, level, display):
     HEIF  pillow_heif.from_bytes('RGB', size, rgb).save(buf, quality=q)   (x265 HEVC intra through pillow-heif 1.9.0,
           exactly as jndviewer's `heif` codec encodes and decodes it; the closest installable relative of BPG)
 
+jndviewer's model-backed codecs (`autoencoder`, 9 degradation levels, 1 = least; `learned`, 8 rate points, 1 = lowest
+rate) cannot run here: tools/decode_ladder.py decodes them in the project's environment and --decoded-root DIR points
+at its output (DIR/<codec>/<image path without suffix>/<level>.png and bytes.json).
+
 Compute mode (default) is resumable: rows already in OUT are skipped, new rows are appended and flushed after each
 image. Check mode (--check N) recomputes N seeded random rows of the shared CSV and compares them.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import random
 import sys
@@ -40,13 +45,16 @@ from PIL import Image
 SHARED_ROOT = Path("/work/shared/data/images")
 SHARED_CSV = Path("/work/shared/data/labels/cvvdp/jod_curves.csv")
 FIELDS = ("image", "codec", "level", "bytes", "display", "jod")
-CODECS = ("jpeg", "webp", "avif", "heif")
+CODECS = ("jpeg", "webp", "avif", "heif", "autoencoder", "learned")
+PREDECODED = ("autoencoder", "learned")  # decoded by tools/decode_ladder.py in the project's environment
 DISPLAYS = ("standard_fhd", "standard_4k")
 DEFAULT_LEVELS: dict[str, list[int]] = {
     "jpeg": [*range(1, 100, 2), 100],
     "webp": [*range(1, 100, 2), 100],
     "avif": [*range(1, 98, 4), 100],
     "heif": [*range(1, 98, 4), 100],
+    "autoencoder": list(range(1, 10)),
+    "learned": list(range(1, 9)),
 }
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".webp"}
 EXPECTED_VERSIONS = {"cvvdp": "0.5.7", "pillow": "13.0.0"}
@@ -88,6 +96,14 @@ def encode(img: Image.Image, codec: str, level: int) -> bytes:
     else:
         raise ValueError(f"unknown codec {codec!r}")
     return buf.getvalue()
+
+
+def predecoded(root: Path, name: str, codec: str, level: int) -> tuple[int, np.ndarray]:
+    """(encoded size, decoded RGB) of one level written by tools/decode_ladder.py."""
+    folder = root / codec / str(Path(name).with_suffix(""))
+    sizes = json.loads((folder / "bytes.json").read_text())
+    with Image.open(folder / f"{level}.png") as im:
+        return int(sizes[str(level)]), np.asarray(im.convert("RGB"))
 
 
 def decode(data: bytes, codec: str = "") -> np.ndarray:
@@ -261,10 +277,13 @@ def compute(args: argparse.Namespace) -> int:
             ref = np.asarray(src)
             rows = []
             for codec, level, displays in missing:
-                data = encode(src, codec, level)
-                test = decode(data, codec)
+                if codec in PREDECODED:
+                    size, test = predecoded(Path(args.decoded_root), name, codec, level)
+                else:
+                    data = encode(src, codec, level)
+                    size, test = len(data), decode(data, codec)
                 for d in displays:
-                    rows.append((name, codec, level, len(data), d, f"{metric.jod(d, test, ref):.4f}"))
+                    rows.append((name, codec, level, size, d, f"{metric.jod(d, test, ref):.4f}"))
             # one write per image keeps OUT whole-image consistent; read_done repairs a torn last line
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\n").writerows(rows)
@@ -355,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--displays", type=lambda s: parse_list(s, DISPLAYS, "display"), default=list(DISPLAYS))
     ap.add_argument("--levels", action="append", default=[], metavar="CODEC=LIST", help="repeatable")
     ap.add_argument("--image-root", default=str(SHARED_ROOT), help="image paths are written relative to this")
+    ap.add_argument("--decoded-root", help="output of tools/decode_ladder.py (needed for autoencoder, learned)")
     ap.add_argument("--check", type=int, metavar="N", help="recompute N seeded random rows of --shared and compare")
     ap.add_argument("--shared", default=str(SHARED_CSV), help="shared CSV for --check")
     ap.add_argument("--seed", type=int, default=0, help="sampling seed for --check")
@@ -370,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(args)
     if not args.inputs or not args.output:
         ap.error("give image files or folders and -o OUT.csv (or --check N)")
+    if set(args.codecs) & set(PREDECODED) and not args.decoded_root:
+        ap.error(f"{', '.join(PREDECODED)} need --decoded-root (the output of tools/decode_ladder.py)")
     return compute(args)
 
 

@@ -44,11 +44,18 @@ MODEL_PPDS = (13.3, 19.0, 26.6, 38.0)
 
 
 def level_grid(codec: str) -> tuple[int, ...]:
-    """The levels the shared JOD curves (and so the labels) were computed at."""
+    """The levels the JOD curves (and so the labels) were computed at, worst first.
+
+    The model-backed codecs (``autoencoder``, ``learned``; tools/decode_ladder.py) are labelled at every level, so
+    their grid is the codec's own ladder: the autoencoder's runs 9 .. 1 (level 1 degrades least)."""
     if codec in ("jpeg", "webp"):
         return (*range(1, 100, 2), 100)
     if codec in ("avif", "heif"):  # HEIF's curves (tools/cvvdp/jod_curves.py) use AVIF's grid
         return (*range(1, 100, 4), 100)
+    if codec in ("autoencoder", "learned"):
+        from jndviewer.core.codecs import create_codec
+
+        return tuple(int(level) for level in create_codec(codec).ordered_worst_to_best())
     raise JndViewerError(f"No label level grid is known for codec {codec!r}.")
 
 

@@ -40,14 +40,19 @@ LABEL_FIELDS = (
 )
 
 
-def pwjnd_from_scores(levels: Sequence[float], jods: Sequence[float], threshold: float) -> tuple[float, bool]:
-    """Lowest level from which every better (higher) level scores at least ``threshold``.
+def pwjnd_from_scores(
+    levels: Sequence[float], jods: Sequence[float], threshold: float, better: str = "higher"
+) -> tuple[float, bool]:
+    """Worst level from which every better level scores at least ``threshold`` (``better``: which way levels improve;
+    the autoencoder's degradation levels improve downwards).
 
     Returns ``(level, all_visible)``; when even the best level scores below the threshold, the best level is
     returned with ``all_visible=True``.
     """
     order = np.argsort(np.asarray(levels, dtype=np.float64))
-    ordered_levels = np.asarray(levels, dtype=np.float64)[order]
+    if better == "lower":
+        order = order[::-1]
+    ordered_levels = np.asarray(levels, dtype=np.float64)[order]  # worst first
     ordered_scores = np.asarray(jods, dtype=np.float64)[order]
     index = len(ordered_levels)
     for i in range(len(ordered_levels) - 1, -1, -1):
@@ -58,6 +63,14 @@ def pwjnd_from_scores(levels: Sequence[float], jods: Sequence[float], threshold:
     if index == len(ordered_levels):
         return float(ordered_levels[-1]), True
     return float(ordered_levels[index]), False
+
+
+def codec_better(codec: str) -> str:
+    """Which way a registered codec's levels improve (``"higher"`` for unknown names, as for quality factors)."""
+    from jndviewer.core.codecs import CODECS
+
+    cls = CODECS.get(codec)
+    return str(cls.better) if cls is not None else "higher"
 
 
 @dataclass(frozen=True)
@@ -100,9 +113,10 @@ def labels_from_curves(
         groups.setdefault(key, []).append((int(row["level"]), int(row["bytes"]), float(row["jod"])))
     labels = []
     for (image, codec, display), points in sorted(groups.items()):
-        points.sort()
+        better = codec_better(codec)
+        points.sort(reverse=better == "lower")  # worst first
         levels = [p[0] for p in points]
-        level, _ = pwjnd_from_scores(levels, [p[2] for p in points], threshold)
+        level, _ = pwjnd_from_scores(levels, [p[2] for p in points], threshold, better)
         sizes = {p[0]: p[1] for p in points}
         labels.append(
             ReferenceLabel(
