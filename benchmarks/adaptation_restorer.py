@@ -96,10 +96,11 @@ class TrainingPlan:
 
 
 def batch_at(pairs: Sequence[TrainingPair], plan: TrainingPlan, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batch ``step`` (the same for every run with this seed): random patches, flips and transposes."""
+    """Batch ``step`` (the same for every run with this seed): random patches, flips and transposes; patches are
+    ``plan.patch`` pixels square at low resolution, or the smallest image's side when that is smaller."""
     rng = np.random.default_rng((plan.seed, step))
     lows, targets = [], []
-    side = plan.patch
+    side = min(plan.patch, *(min(pair.low.shape[:2]) for pair in pairs))
     for _ in range(plan.batch):
         pair = pairs[int(rng.integers(len(pairs)))]
         y = int(rng.integers(pair.low.shape[0] - side + 1))

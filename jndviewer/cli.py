@@ -337,8 +337,8 @@ def run_export(args: argparse.Namespace) -> int:
     if not folder_mode and args.decoded and args.output.suffix.lower() != ".png":
         raise JndViewerError(f"--decoded writes a PNG image; name the output {args.output.stem}.png.")
     if not folder_mode and args.output.suffix.lower() != suffix and suffix == ".jndv":
-        raise JndViewerError(f"{args.output.name} would hold the {codec.name} codec's bitstream (.jndv) that only jndviewer "
-                             "reads; name it .jndv, or add --decoded to write the decoded image as PNG.")
+        raise JndViewerError(f"{args.output.name} would hold the {codec.name} codec's bitstream (.jndv) that only "
+                             "jndviewer reads; name it .jndv, or add --decoded to write the decoded image as PNG.")
     targets = export_targets(args.image, args.output, images, suffix, folder_mode)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
     request = WorkerRequest(args.codec, args.predictor, _predictor_options(args), _condition(args), args.decoded)

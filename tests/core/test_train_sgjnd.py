@@ -13,8 +13,10 @@ from PIL import Image
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
+from jndviewer.core.pwjnd.patch_pooling import calibration_key
 from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDPredictor
 from jndviewer.core.train.sgjnd_trainer import SGJNDTrainingConfig, train_sgjnd
+from jndviewer.core.viewing import ViewingCondition
 
 
 @pytest.fixture
@@ -129,6 +131,41 @@ def test_training_exports_loadable_weights_and_resumes(labelled: str, tmp_path: 
     config.config = {**config.config, "reference_chroma": "420"}  # the cache above was made with "full"
     with pytest.raises(JndViewerError, match="another network configuration"):
         train_sgjnd(config, progress=False)
+
+
+def test_a_per_condition_calibration_is_fitted_after_training_and_moves_the_logit(
+    labelled: str, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    config = SGJNDTrainingConfig(
+        data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "sgjnd.pt"), steps=10, batch=8,
+        window=10, threads=1, validation_share=0.0, heads=1,
+        config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 3, "grid": 2, "width": 16},
+    )
+    state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
+    key = calibration_key("", "side-by-side", 38.0)  # a network of no codec families: keyed by none
+    assert list(state["calibration"]) == [key] and -8.0 <= state["calibration"][key] <= 8.0
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["deltas"] for r in log if r["event"] == "calibration"] == [state["calibration"]]
+    # the predictor adds the delta of its condition's family, task and distance
+    predictor = SGJNDPredictor(tmp_path / "sgjnd.pt")
+    network = predictor.network
+    assert network.calibration == state["calibration"]
+    image = np.asarray(Image.open(tmp_path / "images" / "set" / "img1.png").convert("RGB"))
+    distorted = create_codec("jpeg").encode(image, 30).decoded
+    positions, reference = network.reference_state(image, ViewingCondition())
+    calibrated = network.evaluate(reference, positions, distorted, "jpeg")["logit"]
+    network.calibration = {key: state["calibration"][key] + 1.5}
+    positions, reference = network.reference_state(image, ViewingCondition(38.0, "side-by-side"))
+    assert network.evaluate(reference, positions, distorted, "jpeg")["logit"] == pytest.approx(calibrated + 1.5)
+    # flicker was not fitted here: no delta for it
+    network.calibration = {}
+    positions, reference = network.reference_state(image, ViewingCondition())
+    assert network.evaluate(reference, positions, distorted, "jpeg")["logit"] == pytest.approx(
+        calibrated - state["calibration"][key])
+    # without --calibrate nothing is fitted
+    config.calibrate, config.export = False, str(tmp_path / "plain.pt")
+    assert torch.load(train_sgjnd(config, progress=False), weights_only=True)["calibration"] == {}
 
 
 def test_patch_dropout_keeps_random_subsets_of_each_picks_patches() -> None:

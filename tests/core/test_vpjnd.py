@@ -13,18 +13,17 @@ from PIL import Image
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError, ModelError
 from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
+from jndviewer.core.pwjnd.patch_pooling import calibration_delta, calibration_key
 from jndviewer.core.pwjnd.registry import PREDICTORS, create_predictor, patch_predictor_names
 from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import (
     ChannelAttention,
     NonLocal,
     VPJNDNet,
-    calibration_delta,
-    calibration_key,
     jnd_input,
 )
 from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
-from jndviewer.core.train.samples import pwjnd_from_decisions
+from jndviewer.core.train.samples import fit_condition_deltas, pwjnd_from_decisions
 from jndviewer.core.train.vpjnd_trainer import (
     VPJNDTrainingConfig,
     build_patch_cache,
@@ -87,6 +86,19 @@ def test_the_calibration_interpolates_in_log_ppd_per_family_and_task() -> None:
     assert calibration_delta(table, "webp", "flicker", 75.0) == 5.0  # one distance fitted: used at every distance
     assert calibration_delta(table, "jpeg", "side-by-side", 38.0) == 0.0  # none fitted
     assert calibration_delta(table, "", "flicker", 38.0) == 0.0
+
+
+def test_condition_deltas_minimise_the_pwjnd_error_per_condition() -> None:
+    levels = [10, 20, 30, 40, 50]
+    logits = np.array([3.0, 2.0, 1.0, 0.0, -1.0])  # visible below level 40 as they stand
+    rows = [("a", levels, logits, "higher", 50.0), ("a", levels, logits, "higher", 50.0),  # needs 0 < delta <= 1
+            ("b", levels, logits, "higher", 20.0),  # needs -3 < delta <= -2 (10 still visible, 20 not)
+            ("c", levels, logits, "higher", 40.0)]  # already right at delta 0: the smallest delta is kept
+    fitted = fit_condition_deltas(rows)
+    assert set(fitted) == {"a", "b", "c"} and fitted["c"] == 0.0
+    for key, label in (("a", 50), ("b", 20)):
+        assert pwjnd_from_decisions(levels, list(logits + fitted[key] > 0), "higher") == label
+    assert fitted["a"] == pytest.approx(0.05) and fitted["b"] == pytest.approx(-2.0)  # the smallest in size
 
 
 def test_exhaustive_pwjnd_from_decisions() -> None:

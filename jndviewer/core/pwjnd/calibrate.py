@@ -233,7 +233,7 @@ def calibrate(
         ranked = sorted(thresholds[model].items(), key=lambda item: item[1]["mae"])[:4]
         summary = ", ".join(f"{k} {v['mae']:.2f}" for k, v in ranked)
         seconds = time.perf_counter() - started
-        log(f"{model} ({codec}, {task}, {ppd:g} ppd): best MAE in QF: {summary} ({seconds:.0f} s)")
+        log(f"{model} ({codec}, {task}, {ppd:g} ppd): best MAE in levels: {summary} ({seconds:.0f} s)")
     existing = json.loads(output.read_text()) if output is not None and output.exists() else None
     label_levels = np.asarray([lb.pwjnd_level for lb in labels])
     baseline = float(np.mean(np.abs(label_levels - np.median(label_levels))))

@@ -1,5 +1,6 @@
 """What the two patch networks (SG-JND and VP-JNDnet) share: the weighted pooling of patch logits into an image
-logit, and the learned offsets of that logit per codec family, viewing task and viewing distance.
+logit, the learned offsets of that logit per codec family, viewing task and viewing distance, and the logit deltas
+per (codec family, task, ppd) fitted after training (:func:`jndviewer.core.train.samples.fit_condition_deltas`).
 
 The pooling is WaDIQaM's (Bosse et al., IEEE TIP 27(1), 2018, Eq. 7): the image score is the weighted mean of the
 patch scores, ``sum(w_i q_i) / sum(w_i)`` with positive weights, as in SG-JND (Cao et al., ICIP 2024) and VP-JND's
@@ -7,6 +8,9 @@ released network (Zhang et al., IEEE TCSVT 2025).
 """
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import torch
 
@@ -59,4 +63,40 @@ def add_condition_offsets(
     return logits
 
 
-__all__ = ["add_condition_offsets", "pool_patch_logits"]
+def calibration_key(family: str, task: str, ppd: float) -> str:
+    """The per-condition calibration's key: codec family ("" for a codec of no trained family), task, ppd."""
+    return f"{family}|{task}|{float(ppd):g}"
+
+
+def calibration_delta(calibration: dict[str, float], family: str, task: str, ppd: float) -> float:
+    """The calibrated logit delta for a codec family and viewing condition: the fitted deltas of that family and
+    task, interpolated linearly in log2 ppd between the fitted distances (the nearest one outside them); 0 when
+    none was fitted."""
+    fitted = sorted((float(key.split("|")[2]), delta) for key, delta in calibration.items()
+                    if key.split("|")[:2] == [family, task])
+    if not fitted:
+        return 0.0
+    x = math.log2(ppd)
+    points = [(math.log2(p), d) for p, d in fitted]
+    if x <= points[0][0]:
+        return points[0][1]
+    for (x0, d0), (x1, d1) in itertools.pairwise(points):
+        if x <= x1:
+            return d0 + (d1 - d0) * (x - x0) / (x1 - x0)
+    return points[-1][1]
+
+
+def checked_calibration(raw: object, name: str) -> dict[str, float]:
+    """A weights file's per-condition calibration (absent: none), or one sentence naming the file when malformed."""
+    from jndviewer.core.errors import ModelError
+
+    raw = raw or {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and k.count("|") == 2 and isinstance(v, int | float) for k, v in raw.items()
+    ):
+        raise ModelError(f"{name} holds an unreadable per-condition calibration.")
+    return {k: float(v) for k, v in raw.items()}
+
+
+__all__ = ["add_condition_offsets", "calibration_delta", "calibration_key", "checked_calibration",
+           "pool_patch_logits"]

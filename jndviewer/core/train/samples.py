@@ -3,6 +3,7 @@ worth caching, its viewing condition, its reference pixels and a level's decoded
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,5 +80,32 @@ def pwjnd_from_decisions(levels: list[int], visible: list[bool], better: str) ->
     return predicted
 
 
-__all__ = ["LABEL_PPD", "cached_levels", "decoded_level", "is_visible", "pwjnd_from_decisions", "sample_condition",
+#: The per-condition calibration's search: logit deltas from -CALIBRATION_RANGE to +CALIBRATION_RANGE.
+CALIBRATION_RANGE = 8.0
+CALIBRATION_STEP = 0.05
+
+
+def fit_condition_deltas(rows: Iterable[tuple[str, Sequence[int], np.ndarray, str, float]]) -> dict[str, float]:
+    """Per condition key (:func:`jndviewer.core.pwjnd.patch_pooling.calibration_key`): the logit delta minimising the
+    mean absolute error of the exhaustive PW-JND, the smallest such delta in size.
+
+    ``rows``: ``(key, levels, logits at those levels, better, label)`` per labelled ladder. Cross-entropy training
+    makes each level's decision as right as it can, which is not the same as putting the first visible level at the
+    label; this fit does the latter, as the training-free predictor's threshold fit does.
+    """
+    deltas = np.round(np.arange(-CALIBRATION_RANGE, CALIBRATION_RANGE + 1e-9, CALIBRATION_STEP), 4)
+    errors: dict[str, np.ndarray] = {}
+    for key, levels, logits, better, label in rows:
+        row = np.array([abs(pwjnd_from_decisions(list(levels), list(logits + d > 0), better) - label)
+                        for d in deltas])
+        errors[key] = errors.get(key, 0) + row
+    fitted = {}
+    for key, total in errors.items():
+        best = np.flatnonzero(total == total.min())
+        fitted[key] = float(deltas[best[np.argmin(np.abs(deltas[best]))]])
+    return fitted
+
+
+__all__ = ["CALIBRATION_RANGE", "CALIBRATION_STEP", "LABEL_PPD", "cached_levels", "decoded_level",
+           "fit_condition_deltas", "is_visible", "pwjnd_from_decisions", "sample_condition",
            "sample_reference", "sample_task"]

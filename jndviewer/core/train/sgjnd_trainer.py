@@ -28,6 +28,7 @@ from tqdm import tqdm
 from jndviewer.core.datasets.sample import is_worse
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import PROXY_DISPLAY
+from jndviewer.core.pwjnd.patch_pooling import calibration_key
 from jndviewer.core.pwjnd.sgjnd import (
     EXPORT_FORMAT,
     TRAINING_CONDITION,
@@ -46,6 +47,7 @@ from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_check
 from jndviewer.core.train.samples import (  # noqa: F401  (is_visible, sample_reference: part of this module's API)
     cached_levels,
     decoded_level,
+    fit_condition_deltas,
     is_visible,
     pwjnd_from_decisions,
     sample_condition,
@@ -53,6 +55,8 @@ from jndviewer.core.train.samples import (  # noqa: F401  (is_visible, sample_re
     sample_task,
 )
 from jndviewer.core.viewing import SIDE_BY_SIDE
+
+Tensor = torch.Tensor
 
 
 @dataclass
@@ -78,6 +82,8 @@ class SGJNDTrainingConfig:
     threads: int = 2
     device: str = "cpu"  # where the backbone (feature caching) and the head run; the cache itself stays on the CPU
     config: dict = field(default_factory=lambda: SGJNDConfig().to_dict())
+    #: After training, fit a logit delta per (codec family, task, ppd) on the training images (:func:`fit_calibration`).
+    calibrate: bool = True
 
 
 #: How much faster the per-codec and per-task logit offsets learn than the rest of the head. Adam moves a parameter by
@@ -85,6 +91,12 @@ class SGJNDTrainingConfig:
 #: steps, while the flicker task's offset must move several logits (its labels sit 40 quality levels higher); with
 #: the shared learning rate the validation MAE of a two-task head was still 14 levels after 750 steps.
 OFFSET_LR_FACTOR = 30.0
+
+
+def _family_name(codec: str, config: SGJNDConfig) -> str:
+    """The codec's family among the network's ("" for none of them), as the calibration keys name it."""
+    index = codec_family(codec, config.codec_families)
+    return config.codec_families[index] if index >= 0 else ""
 
 
 def cache_key(sample: Any) -> str:
@@ -244,26 +256,48 @@ def _visible(item: dict, level: int) -> bool:
 
 
 @torch.no_grad()
-def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[str, float]:
-    """Exhaustive PW-JND over each item's cached levels: mean absolute error and accuracy of the decisions."""
+def item_logits(head: SGJNDHead | SGJNDEnsemble, items: list[dict], index: int) -> tuple[Tensor, Tensor]:
+    """Image logits (with the learned condition offsets) and per-level targets at every cached level of one item."""
+    device = next(head.parameters()).device
+    picks = [(index, j) for j in range(len(items[index]["levels"]))]
+    features, labels, patches, visibility, codecs, tasks, distances = _batch(items, picks)
+    logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device),
+                        tasks.to(device), distances.to(device))
+    return logits.cpu(), labels
+
+
+@torch.no_grad()
+def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict],
+                   calibration: dict[str, float] | None = None) -> dict[str, Any]:
+    """Exhaustive PW-JND over each item's cached levels: mean absolute error (overall and per condition) and
+    accuracy of the decisions, with ``calibration``'s delta added per item's condition when given."""
     if not items:  # a split too small to hold a validation image
         return {"mae": None, "accuracy": None, "items": 0}
     head.eval()
-    device = next(head.parameters()).device
-    errors, correct, total = [], 0, 0
+    errors: dict[str, list[float]] = {}
+    correct = total = 0
     for index, item in enumerate(items):
-        picks = [(index, j) for j in range(len(item["levels"]))]
-        features, labels, patches, visibility, codecs, tasks, distances = _batch(items, picks)
-        logits, _, _ = head([f.to(device) for f in features], patches, _to(visibility, device), codecs.to(device),
-                            tasks.to(device), distances.to(device))
-        logits = logits.cpu()
+        logits, labels = item_logits(head, items, index)
+        logits = logits + (calibration or {}).get(item["calibration_key"], 0.0)
         visible = (logits > 0).tolist()
         correct += int(((logits > 0).float() == labels).sum())
         total += len(labels)
         predicted = pwjnd_from_decisions(item["levels"].tolist(), visible, item["better"])
-        errors.append(abs(predicted - item["label"]))
+        errors.setdefault(item["calibration_key"], []).append(abs(predicted - item["label"]))
     head.train()
-    return {"mae": float(np.mean(errors)), "accuracy": correct / max(total, 1), "items": len(items)}
+    every = [e for values in errors.values() for e in values]
+    return {"mae": float(np.mean(every)), "accuracy": correct / max(total, 1), "items": len(items),
+            "by_condition": {key: round(float(np.mean(v)), 3) for key, v in sorted(errors.items())}}
+
+
+def fit_calibration(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[str, float]:
+    """The logit delta per (codec family, task, ppd) that puts the training items' exhaustive PW-JND closest to
+    their labels (:func:`jndviewer.core.train.samples.fit_condition_deltas`)."""
+    head.eval()
+    rows = [(item["calibration_key"], item["levels"].tolist(), item_logits(head, items, index)[0].numpy(),
+             item["better"], float(item["label"])) for index, item in enumerate(items)]
+    head.train()
+    return fit_condition_deltas(rows)
 
 
 def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
@@ -301,6 +335,8 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
                 "codec_family": codec_family(sample.codec, model_config.codec_families),
                 "task_index": model_config.task_index(sample_task(sample)),
                 "distance": math.log2(sample_condition(sample).ppd / TRAINING_CONDITION.ppd),
+                "calibration_key": calibration_key(_family_name(sample.codec, model_config), sample_task(sample),
+                                                   sample_condition(sample).ppd),
             }
     train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
     val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]
@@ -315,15 +351,22 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     ensemble = SGJNDEnsemble(heads)
     metrics = evaluate_items(ensemble, val_items)
     log.write({"event": "ensemble", "heads": len(heads), **metrics})
+    calibration = fit_calibration(ensemble, train_items) if config.calibrate else {}
+    calibrated = evaluate_items(ensemble, val_items, calibration) if calibration else metrics
+    if calibration:
+        log.write({"event": "calibration", "deltas": calibration, **calibrated})
     path = Path(config.export)
     save_checkpoint(path, {
         "format": EXPORT_FORMAT, "version": 2, "config": model_config.to_dict(),
         "heads": [{k: v.detach().cpu().clone() for k, v in head.state_dict().items()} for head in heads],
+        "calibration": calibration,
         "training": {"steps": config.steps, "heads": len(heads), "data": list(config.data),
-                     "train_items": len(train_items), "validation_items": len(val_items), "validation": metrics},
+                     "train_items": len(train_items), "validation_items": len(val_items), "validation": metrics,
+                     "validation_calibrated": calibrated},
     })
-    (run / "export.json").write_text(json.dumps({"validation": metrics, "steps": config.steps, "heads": len(heads)},
-                                                indent=1))
+    (run / "export.json").write_text(json.dumps({"validation": metrics, "validation_calibrated": calibrated,
+                                                 "calibration": calibration, "steps": config.steps,
+                                                 "heads": len(heads)}, indent=1))
     return path
 
 

@@ -36,15 +36,16 @@ from tqdm import tqdm
 
 from jndviewer.core.datasets.sample import is_worse
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, pool_patch_logits
+from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_key, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.network import codec_family
 from jndviewer.core.pwjnd.sgjnd.patches import crop_patches, patch_positions
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, NO_JND_MAP, VPJNDConfig
-from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD, VPJNDNet, calibration_key, crop_map, jnd_threshold
+from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD, VPJNDNet, crop_map, jnd_threshold
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
 from jndviewer.core.train.samples import (
     cached_levels,
     decoded_level,
+    fit_condition_deltas,
     pwjnd_from_decisions,
     sample_condition,
     sample_reference,
@@ -214,32 +215,13 @@ def _all_logits(net: VPJNDNet, groups: list[_Group], device: torch.device) -> li
     return out
 
 
-#: The calibration's search: deltas added to the logit from -CALIBRATION_RANGE to +CALIBRATION_RANGE.
-CALIBRATION_RANGE = 8.0
-CALIBRATION_STEP = 0.05
-
-
 def fit_calibration(net: VPJNDNet, groups: list[_Group], device: torch.device) -> dict[str, float]:
     """Per (codec family, task, ppd) of the labels: the logit delta that minimises the exhaustive PW-JND's mean
-    absolute error on ``groups`` (the training images), the smallest such delta in size.
-
-    Cross-entropy training makes each level's decision as right as it can, which is not the same as putting the
-    first visible level at the label; this fit does the latter, as the training-free predictor's threshold fit does.
-    """
-    logits = _all_logits(net, groups, device)
-    deltas = np.round(np.arange(-CALIBRATION_RANGE, CALIBRATION_RANGE + 1e-9, CALIBRATION_STEP), 4)
-    errors: dict[str, np.ndarray] = {}
-    for group, values in zip(groups, logits, strict=True):
-        for index, label in enumerate(group.labels):
-            column = values[:, index].numpy()
-            row = np.array([abs(pwjnd_from_decisions(group.levels, list(column + d > 0), label["better"])
-                                - label["label"]) for d in deltas])
-            errors[label["key"]] = errors.get(label["key"], 0) + row
-    fitted = {}
-    for key, total in errors.items():
-        best = np.flatnonzero(total == total.min())
-        fitted[key] = float(deltas[best[np.argmin(np.abs(deltas[best]))]])
-    return fitted
+    absolute error on ``groups`` (the training images); :func:`jndviewer.core.train.samples.fit_condition_deltas`."""
+    rows = [(label["key"], group.levels, values[:, index].numpy(), label["better"], label["label"])
+            for group, values in zip(groups, _all_logits(net, groups, device), strict=True)
+            for index, label in enumerate(group.labels)]
+    return fit_condition_deltas(rows)
 
 
 @torch.no_grad()

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jndviewer.core.errors import ModelError
-from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, pool_patch_logits
+from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.backbones import make_backbone
 from jndviewer.core.pwjnd.sgjnd.config import TRAINING_CONDITION, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.patches import PatchVisibility, backbone_reference, crop_patches, patch_positions
@@ -204,6 +204,8 @@ class ReferenceFeatures:
     task: int = -1
     #: The viewing distance in octaves from the training labels' 38 ppd: log2(ppd / 38).
     distance: float = 0.0
+    #: The viewing condition (for the per-condition calibration's delta).
+    condition: ViewingCondition | None = None
 
 
 class SGJNDNetwork(nn.Module):
@@ -219,6 +221,9 @@ class SGJNDNetwork(nn.Module):
             [SGJNDHead(channels, self.config.width, inputs, codecs, tasks, self.config.distance_offset)
              for _ in range(heads)]
         )
+        #: Logit deltas per (codec family, task, ppd), fitted on the training images after training
+        #: (:func:`jndviewer.core.train.sgjnd_trainer.fit_calibration`); empty: none.
+        self.calibration: dict[str, float] = {}
         self._reference_lock = threading.Lock()
         self._reference: tuple[list[tuple[int, int]], Tensor, ViewingCondition, ReferenceFeatures] | None = None
 
@@ -245,7 +250,8 @@ class SGJNDNetwork(nn.Module):
             maps = self.backbone(backbone_reference(original, self.config))
         visibility = PatchVisibility(original, condition) if self.config.visibility_inputs else None
         distance = math.log2(condition.ppd / TRAINING_CONDITION.ppd)
-        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility, task, distance)
+        state = ReferenceFeatures(maps, pool_features(maps, None, self.config.grid), visibility, task, distance,
+                                  condition)
         with self._reference_lock:
             self._reference = (positions, original, condition, state)
         return positions, state
@@ -262,8 +268,13 @@ class SGJNDNetwork(nn.Module):
         else:
             features = reference.pooled
         visibility = reference.visibility(patches) if reference.visibility is not None else None
-        family = torch.tensor([codec_family(codec, self.config.codec_families)])
+        index = codec_family(codec, self.config.codec_families)
+        family = torch.tensor([index])
         task = torch.tensor([reference.task])
         distance = torch.tensor([reference.distance])
         logit, quality, weight = self.head(features, len(positions), visibility, family, task, distance)
-        return {"logit": float(logit[0]), "quality": quality[0].tolist(), "weight": weight[0].tolist()}
+        delta = 0.0
+        if self.calibration and reference.condition is not None:
+            family_name = self.config.codec_families[index] if index >= 0 else ""
+            delta = calibration_delta(self.calibration, family_name, reference.condition.task, reference.condition.ppd)
+        return {"logit": float(logit[0]) + delta, "quality": quality[0].tolist(), "weight": weight[0].tolist()}

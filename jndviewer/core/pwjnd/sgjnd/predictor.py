@@ -13,6 +13,7 @@ from jndviewer.core.assets import SGJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
+from jndviewer.core.pwjnd.patch_pooling import checked_calibration
 from jndviewer.core.pwjnd.sgjnd.config import EXPORT_FORMAT, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.network import ReferenceFeatures, SGJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -40,6 +41,7 @@ def _load_network(path: str) -> SGJNDNetwork:
     network = SGJNDNetwork(config, heads=len(head_states))
     for head, head_state in zip(network.head.heads, head_states, strict=True):
         load_matching(head, head_state, name=Path(path).name, what="SG-JND", error=ModelError)
+    network.calibration = checked_calibration(state.get("calibration"), Path(path).name)
     return network.eval()
 
 

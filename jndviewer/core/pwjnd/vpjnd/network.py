@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, pool_patch_logits
+from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.patches import crop_patches, patch_positions
 from jndviewer.core.pwjnd.vpjnd.config import CBAM_REDUCTION, JND_LOG_CENTRE, WEIGHT_FLOOR, VPJNDConfig
 from jndviewer.core.viewing import ViewingCondition
@@ -132,29 +131,6 @@ class VPJNDNet(nn.Module):
         return logits, weight
 
 
-def calibration_key(family: str, task: str, ppd: float) -> str:
-    """The per-condition calibration's key: codec family ("" for a codec of no trained family), task, ppd."""
-    return f"{family}|{task}|{float(ppd):g}"
-
-
-def calibration_delta(calibration: dict[str, float], family: str, task: str, ppd: float) -> float:
-    """The calibrated logit delta for a codec family and viewing condition: the fitted deltas of that family and
-    task, interpolated linearly in log2 ppd between the fitted distances (the nearest one outside them); 0 when
-    none was fitted."""
-    fitted = sorted((float(key.split("|")[2]), delta) for key, delta in calibration.items()
-                    if key.split("|")[:2] == [family, task])
-    if not fitted:
-        return 0.0
-    x = math.log2(ppd)
-    points = [(math.log2(p), d) for p, d in fitted]
-    if x <= points[0][0]:
-        return points[0][1]
-    for (x0, d0), (x1, d1) in itertools.pairwise(points):
-        if x <= x1:
-            return d0 + (d1 - d0) * (x - x0) / (x1 - x0)
-    return points[-1][1]
-
-
 def jnd_input(jnd_map: Tensor) -> Tensor:
     """The JND stream's input: ``log(threshold) - JND_LOG_CENTRE`` (thresholds floored at 0.1 grey levels)."""
     return torch.log(jnd_map.clamp(min=0.1)) - JND_LOG_CENTRE
@@ -258,8 +234,6 @@ __all__ = [
     "VPJNDNet",
     "VPJNDNetwork",
     "VPJNDReference",
-    "calibration_delta",
-    "calibration_key",
     "crop_map",
     "jnd_input",
     "jnd_threshold",

@@ -14,6 +14,7 @@ from jndviewer.core.assets import VPJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
+from jndviewer.core.pwjnd.patch_pooling import checked_calibration
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet, VPJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -39,11 +40,7 @@ def _load_network(path: str) -> VPJNDNetwork:
         raise ModelError(f"{Path(path).name}: {err}") from err
     net = VPJNDNet(config)
     load_matching(net, state["state"], name=Path(path).name, what="VP-JNDnet", error=ModelError)
-    calibration = state.get("calibration") or {}
-    if not isinstance(calibration, dict) or not all(
-            isinstance(k, str) and k.count("|") == 2 and isinstance(v, int | float) for k, v in calibration.items()):
-        raise ModelError(f"{Path(path).name} holds an unreadable VP-JNDnet calibration.")
-    return VPJNDNetwork(net, {k: float(v) for k, v in calibration.items()})
+    return VPJNDNetwork(net, checked_calibration(state.get("calibration"), Path(path).name))
 
 
 def load_network(weights: str | Path | None = None) -> VPJNDNetwork:
