@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
+from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
 from jndviewer.core.pwjnd.calibration import calibrated_threshold  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityPredictor, default_params  # noqa: E402
@@ -72,7 +73,8 @@ def main() -> int:
     names = ", ".join(Path(path).name for path in args.labels.split(","))
     print(f"labels: {names} (cvvdp proxy: side by side 9.0 JOD, flicker 9.68 JOD); Kodak is never used for "
           "calibration\n")
-    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'bias':>6s} {'rho':>5s} "
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
+    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'bias':>6s} {'grid':>5s} {'rho':>5s} "
               f"{'const MAE':>9s} {'mean pred':>9s} {'mean ref':>8s} {'saving pred':>11s} {'saving ref':>10s} "
               f"{'encodes':>8s} {'s/image':>8s}")
     print(header)
@@ -96,6 +98,7 @@ def main() -> int:
                                     and lb.display == display and lb.task == task] or [np.nan]))
         predictor = PooledVisibilityPredictor(default_params(None, task), condition=ViewingCondition(ppd, task))
         errors, biases, constant_errors, saving_pred, saving_ref, encodes, seconds = [], [], [], [], [], [], []
+        grid_errors = []
         predicted, truth = [], []
         for label in chosen:
             image = load(images_root / label.image)
@@ -103,6 +106,7 @@ def main() -> int:
             reference_bytes = codec.encode(image.rgb8(), label.pwjnd_level).nbytes
             best_bytes = result.best_nbytes
             errors.append(abs(result.level - label.pwjnd_level))
+            grid_errors.append(abs(to_label_grid(result.level, codec_name) - label.pwjnd_level))
             biases.append(result.level - label.pwjnd_level)
             predicted.append(result.level)
             truth.append(label.pwjnd_level)
@@ -119,7 +123,8 @@ def main() -> int:
                 jpeg_labels.setdefault(task, []).append(label.pwjnd_level)
         rho = spearmanr(predicted, truth)[0] if len(chosen) > 2 else float("nan")
         print(f"{codec_name:6s} {task:12s} {ppd:4.0f} {len(chosen):6d} {np.mean(errors):6.2f} "
-              f"{np.mean(biases):+6.2f} {rho:5.2f} {np.mean(constant_errors):9.2f} {np.mean(predicted):9.1f} "
+              f"{np.mean(biases):+6.2f} {np.mean(grid_errors):5.2f} {rho:5.2f} {np.mean(constant_errors):9.2f} "
+              f"{np.mean(predicted):9.1f} "
               f"{np.mean(truth):8.1f} {100 * np.mean(saving_pred):10.1f}% {100 * np.mean(saving_ref):9.1f}% "
               f"{np.mean(encodes):8.1f} {np.mean(seconds):8.2f}", flush=True)
     for task, levels in jpeg_predictions.items():

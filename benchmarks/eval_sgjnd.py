@@ -28,6 +28,7 @@ from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
+from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityPredictor, default_params  # noqa: E402
 from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor  # noqa: E402
@@ -63,8 +64,9 @@ def main() -> int:
     labels = read_labels(args.labels)
     train = read_labels(args.train_labels)
     root = Path(args.shared) / "data" / "images"
-    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'SG-JND MAE':>10s} {'bias':>6s} {'enc':>5s} "
-              f"{'free MAE':>9s} {'bias':>6s} {'enc':>5s} {'const MAE':>9s}")
+    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'SG-JND MAE':>10s} {'bias':>6s} {'grid':>5s} "
+              f"{'enc':>5s} {'free MAE':>9s} {'bias':>6s} {'grid':>5s} {'enc':>5s} {'const MAE':>9s}")
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
     print(header)
     print("-" * len(header))
     runs = [(codec, key, pair) for codec in args.codecs.split(",") for key, pair in predictors.items()]
@@ -76,7 +78,8 @@ def main() -> int:
         codec = create_codec(codec_name)
         constant = float(np.median([lb.pwjnd_level for lb in train if lb.codec == codec_name
                                     and lb.display == display and lb.task == task]))
-        rows = {"sg": [], "sg_bias": [], "sg_enc": [], "free": [], "free_bias": [], "free_enc": [], "const": []}
+        rows: dict[str, list[float]] = {k: [] for k in ("sg", "sg_bias", "sg_grid", "sg_enc", "free", "free_bias",
+                                                          "free_grid", "free_enc", "const")}
         for label in chosen:
             image = load(root / label.image)
             a = sgjnd_here.predict(image, codec)
@@ -84,14 +87,17 @@ def main() -> int:
             rows["sg"].append(abs(a.level - label.pwjnd_level))
             rows["sg_bias"].append(a.level - label.pwjnd_level)
             rows["sg_enc"].append(a.encodes)
+            rows["sg_grid"].append(abs(to_label_grid(a.level, codec_name) - label.pwjnd_level))
+            rows["free_grid"].append(abs(to_label_grid(b.level, codec_name) - label.pwjnd_level))
             rows["free"].append(abs(b.level - label.pwjnd_level))
             rows["free_bias"].append(b.level - label.pwjnd_level)
             rows["free_enc"].append(b.encodes)
             rows["const"].append(abs(constant - label.pwjnd_level))
         mean = {k: float(np.mean(v)) for k, v in rows.items()}
         print(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(chosen):6d} {mean['sg']:10.2f} "
-              f"{mean['sg_bias']:+6.2f} {mean['sg_enc']:5.1f} "
-              f"{mean['free']:9.2f} {mean['free_bias']:+6.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}", flush=True)
+              f"{mean['sg_bias']:+6.2f} {mean['sg_grid']:5.2f} {mean['sg_enc']:5.1f} {mean['free']:9.2f} "
+              f"{mean['free_bias']:+6.2f} {mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}",
+              flush=True)
     from PIL import Image
 
     path = root / "kodak" / "kodim23.png"

@@ -7,7 +7,13 @@ import pytest
 
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd import calibration, pooled_visibility
-from jndviewer.core.pwjnd.calibrate import evaluate_threshold, fit_threshold, level_grid, predicted_positions
+from jndviewer.core.pwjnd.calibrate import (
+    evaluate_threshold,
+    fit_threshold,
+    level_grid,
+    predicted_positions,
+    to_label_grid,
+)
 from jndviewer.core.pwjnd.calibration import calibrated_threshold
 from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams
 
@@ -20,6 +26,13 @@ def test_level_grids_match_the_shared_curves() -> None:
     assert level_grid("learned") == tuple(range(1, 9))  # rate points, lowest rate first
     with pytest.raises(JndViewerError):
         level_grid("jxl")
+
+
+def test_predictions_are_read_on_the_label_grid_as_the_labels_are_made() -> None:
+    # AVIF labels: 1, 5, 9, ...: a prediction of 62 calls 62..100 invisible, so on the grid 65 is the first such
+    assert [to_label_grid(q, "avif") for q in (1, 2, 61, 62, 97, 98, 100)] == [1, 5, 61, 65, 97, 100, 100]
+    assert [to_label_grid(q, "jpeg") for q in (28, 29, 99, 100)] == [29, 29, 99, 100]
+    assert [to_label_grid(level, "autoencoder") for level in range(1, 10)] == list(range(1, 10))  # every level
 
 
 def test_predicted_position_is_the_start_of_the_invisible_run() -> None:

@@ -59,6 +59,21 @@ def level_grid(codec: str) -> tuple[int, ...]:
     raise JndViewerError(f"No label level grid is known for codec {codec!r}.")
 
 
+def to_label_grid(level: int, codec: str) -> int:
+    """A predicted PW-JND read the way the labels are made: the worst level of the label grid (:func:`level_grid`)
+    that is no worse than ``level``, since the prediction calls ``level`` and every better level invisible.
+
+    The labels exist only on the grid (JPEG and WebP every 2 quality levels, AVIF and HEIF every 4) while the
+    predictors search every level; without this reading, a perfect prediction would still be off by half a grid
+    step on average (2 levels for AVIF)."""
+    from jndviewer.core.datasets.sample import is_worse
+    from jndviewer.core.pwjnd.labels import codec_better
+
+    grid = level_grid(codec)  # worst first
+    better = codec_better(codec)
+    return next((g for g in grid if not is_worse(g, level, better)), grid[-1])
+
+
 def pooled_variants(visibility: Any) -> np.ndarray:
     """Every variant's score of one visibility map (1 x 1 x h x w), in :data:`VARIANTS` order."""
     from jndviewer.core.jnd.ops import window_sum_valid
