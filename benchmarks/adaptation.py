@@ -10,15 +10,18 @@ of network or loss. One command runs every step, each resumable (run it again af
 2. **A common start**: the ESPCN-sized x2 restorer (benchmarks/adaptation_restorer.py) trained toward the pristine
    images.
 3. **Two arms from that start**, the same batches and steps: fine-tuned toward the pristine images, and toward the
-   JND images (the input is always the downscaled pristine image).
+   JND images (the input is always the downscaled pristine image); each arm once per batch seed (``--seeds``), so
+   the spread that training alone makes is measured beside the difference the targets make.
 4. **Kodak evaluation**: PSNR and MS-SSIM (distortion) of bicubic upsampling, the start and both arms against the
    pristine image; ColorVideoVDP JOD (standard_fhd, 38 ppd) and the BRISQUE no-reference index through
    tools/cvvdp/score_folders.py (its own environment, set up here when absent).
-5. **Report**: the table (printed, and RUN/table.md) and the perception-distortion plot (``--plot``).
+5. **Report**: the table (printed, and RUN/table.md): each arm's Kodak means (over seeds, with their spread), and
+   the paired per-image difference JND minus pristine (seed-averaged; on how many images the JND arm is better,
+   and the Wilcoxon signed-rank p-value); and the perception-distortion plot (``--plot``).
 
 Usage: .venv/bin/python benchmarks/adaptation.py [--run runs/adaptation] [--pretrain-steps 3000]
-       [--finetune-steps 2000] [--train-images 118] [--eval-images 24] [--plot docs/screenshots/adaptation.png]
-       [--no-perceptual] [--threads 2]
+       [--finetune-steps 2000] [--seeds 3] [--train-images 118] [--eval-images 24]
+       [--plot docs/screenshots/adaptation.png] [--no-perceptual] [--threads 2]
 """
 
 from __future__ import annotations
@@ -51,6 +54,17 @@ CONDITION = {"ppd": 38.0, "task": "side-by-side"}
 ARMS = ("bicubic", "start", "pristine", "jnd")
 ARM_TITLES = {"bicubic": "bicubic upsampling", "start": "common start (toward pristine)",
               "pristine": "fine-tuned toward pristine", "jnd": "fine-tuned toward JND images"}
+METRICS = ("psnr", "msssim", "jod", "brisque")
+HIGHER_IS_BETTER = {"psnr": True, "msssim": True, "jod": True, "brisque": False}
+
+
+def run_name(arm: str, seed: int) -> str:
+    """A trained restorer's name: its arm, and its batch seed after the first (``pristine``, ``pristine_s2``)."""
+    return arm if arm in ("bicubic", "start") or seed == 1 else f"{arm}_s{seed}"
+
+
+def run_names(seeds: int) -> list[str]:
+    return ["bicubic", "start", *(run_name(arm, seed) for seed in range(1, seeds + 1) for arm in ("pristine", "jnd"))]
 
 
 def log(message: str) -> None:
@@ -110,8 +124,9 @@ def msssim(reference: np.ndarray, restored: np.ndarray) -> float:
     return float(ms_ssim(as_tensor(reference), as_tensor(restored), data_range=255.0))
 
 
-def evaluate(run: Path, eval_images: list[Path]) -> dict[str, dict[str, float]]:
-    """Step 4a: every arm's Kodak outputs (PNG, for the perceptual scores) and their PSNR and MS-SSIM."""
+def evaluate(run: Path, eval_images: list[Path], names: list[str]) -> dict[str, dict[str, list[float]]]:
+    """Step 4a: every restorer's Kodak outputs (PNG, for the perceptual scores) and their per-image PSNR and
+    MS-SSIM against the pristine image."""
     import torch.nn.functional as F
     from PIL import Image
 
@@ -119,22 +134,22 @@ def evaluate(run: Path, eval_images: list[Path]) -> dict[str, dict[str, float]]:
     from jndviewer.core.image import load
     from jndviewer.core.metrics import psnr
 
-    models = {arm: load_restorer(run / f"{arm}.pt")[0] for arm in ("start", "pristine", "jnd")}
-    rows: dict[str, dict[str, list[float]]] = {arm: {"psnr": [], "msssim": []} for arm in ARMS}
+    models = {name: load_restorer(run / f"{name}.pt")[0] for name in names if name != "bicubic"}
+    rows: dict[str, dict[str, list[float]]] = {name: {"psnr": [], "msssim": []} for name in names}
     for path in eval_images:
         pristine = load(path).rgb8()
         low = downscale(pristine)
         reference = pristine[:low.shape[0] * 2, :low.shape[1] * 2]
         outputs = {"bicubic": to_rgb(F.interpolate(to_tensor(low), scale_factor=2, mode="bicubic",
                                                    align_corners=False))}
-        outputs |= {arm: restore(model, low) for arm, model in models.items()}
-        for arm, restored in outputs.items():
-            folder = run / "kodak" / arm
+        outputs |= {name: restore(model, low) for name, model in models.items()}
+        for name, restored in outputs.items():
+            folder = run / "kodak" / name
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(restored).save(folder / f"{path.stem}.png")
-            rows[arm]["psnr"].append(psnr(reference, restored))
-            rows[arm]["msssim"].append(msssim(reference, restored))
-    return {arm: {k: float(np.mean(v)) for k, v in values.items()} for arm, values in rows.items()}
+            rows[name]["psnr"].append(psnr(reference, restored))
+            rows[name]["msssim"].append(msssim(reference, restored))
+    return rows
 
 
 def cvvdp_python() -> Path:
@@ -147,26 +162,62 @@ def cvvdp_python() -> Path:
     return python
 
 
-def perceptual(run: Path, reference: Path, threads: int) -> dict[str, dict[str, float]]:
-    """Step 4b: mean JOD (38 ppd) and BRISQUE of every arm's Kodak outputs."""
+def perceptual(run: Path, reference: Path, names: list[str], images: list[str],
+               threads: int) -> dict[str, dict[str, list[float]]]:
+    """Step 4b: per-image JOD (38 ppd) and BRISQUE of every restorer's Kodak outputs, in ``images`` order."""
     scores = run / "perceptual.csv"
-    folders = [str(run / "kodak" / arm) for arm in ARMS]
     subprocess.run([str(cvvdp_python()), str(CVVDP / "score_folders.py"), "--reference", str(reference),
-                    "-o", str(scores), "--threads", str(threads), *folders], check=True)
-    table: dict[str, dict[str, list[float]]] = {arm: {"jod": [], "brisque": []} for arm in ARMS}
+                    "-o", str(scores), "--threads", str(threads), *(str(run / "kodak" / n) for n in names)],
+                   check=True)
+    found: dict[tuple[str, str], dict[str, float]] = {}
     with scores.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            table[row["folder"]]["jod"].append(float(row["jod"]))
-            table[row["folder"]]["brisque"].append(float(row["brisque"]))
-    return {arm: {k: float(np.mean(v)) for k, v in values.items() if v} for arm, values in table.items()}
+            found[row["folder"], row["image"]] = {"jod": float(row["jod"]), "brisque": float(row["brisque"])}
+    return {name: {key: [found[name, image][key] for image in images] for key in ("jod", "brisque")}
+            for name in names}
 
 
-def report(results: dict[str, dict[str, float]], run: Path, levels: list[int], args: argparse.Namespace) -> str:
+def summarise(per_image: dict[str, dict[str, list[float]]], seeds: int) -> dict[str, dict[str, float]]:
+    """Each arm's mean over images, averaged over its seeds, and the spread (sd) of that mean over the seeds."""
+    summary: dict[str, dict[str, float]] = {}
+    for arm in ARMS:
+        names = [run_name(arm, seed) for seed in range(1, seeds + 1)] if arm in ("pristine", "jnd") else [arm]
+        for metric in METRICS:
+            means = [float(np.mean(per_image[name][metric])) for name in names if metric in per_image[name]]
+            if means:
+                summary.setdefault(arm, {})[metric] = float(np.mean(means))
+                summary[arm][f"{metric}_sd"] = float(np.std(means, ddof=1)) if len(means) > 1 else 0.0
+    return summary
+
+
+def paired(per_image: dict[str, dict[str, list[float]]], seeds: int) -> dict[str, dict[str, float]]:
+    """Per metric: the per-image difference JND minus pristine (each arm averaged over its seeds), its mean, on how
+    many images the JND arm is better, and the Wilcoxon signed-rank test's two-sided p-value."""
+    from scipy.stats import wilcoxon
+
+    out = {}
+    for metric in METRICS:
+        if metric not in per_image["jnd"]:
+            continue
+        arms = {arm: np.mean([per_image[run_name(arm, seed)][metric] for seed in range(1, seeds + 1)], axis=0)
+                for arm in ("pristine", "jnd")}
+        difference = arms["jnd"] - arms["pristine"]
+        better = difference > 0 if HIGHER_IS_BETTER[metric] else difference < 0
+        p = float(wilcoxon(difference).pvalue) if np.any(difference != 0) else 1.0
+        out[metric] = {"mean": float(difference.mean()), "jnd_better": int(better.sum()), "images": len(difference),
+                       "p": p}
+    return out
+
+
+def report(summary: dict[str, dict[str, float]], pairs: dict[str, dict[str, float]], run: Path, levels: list[int],
+           args: argparse.Namespace) -> str:
     counts = {level: levels.count(level) for level in sorted(set(levels))}
+    spread = lambda arm, metric, digits: (  # noqa: E731
+        f" ± {summary[arm][metric + '_sd']:.{digits}f}" if arm in ("pristine", "jnd") and args.seeds > 1 else "")
     lines = [
         f"x2 super-resolution, Kodak ({args.eval_images} images); trained on {len(levels)} BSDS500-val/McMaster "
         f"images: {args.pretrain_steps} steps toward pristine (the common start), then {args.finetune_steps} steps "
-        "per arm from it.",
+        f"per arm from it, {args.seeds} batch seed(s) per arm (± : sd over the seeds).",
         "JND targets: autoencoder degradation level at the predicted PW-JND, side by side at 38 ppd (training-free "
         f"visibility predictor); levels used: {', '.join(f'{k}: {v}' for k, v in counts.items())}.",
         "",
@@ -174,37 +225,50 @@ def report(results: dict[str, dict[str, float]], run: Path, levels: list[int], a
         "|---|---|---|---|---|",
     ]
     for arm in ARMS:
-        r = results[arm]
-        lines.append(f"| {ARM_TITLES[arm]} | {r['psnr']:.2f} | {r['msssim']:.4f} | "
-                     f"{r.get('jod', float('nan')):.3f} | {r.get('brisque', float('nan')):.2f} |")
+        r = summary[arm]
+        cells = [f"{r['psnr']:.2f}{spread(arm, 'psnr', 2)}", f"{r['msssim']:.4f}{spread(arm, 'msssim', 4)}"]
+        cells += [f"{r[m]:.{d}f}{spread(arm, m, d)}" if m in r else "n/a" for m, d in (("jod", 3), ("brisque", 2))]
+        lines.append(f"| {ARM_TITLES[arm]} | {' | '.join(cells)} |")
+    lines += ["", "Paired per image, JND arm minus pristine arm (each averaged over its seeds):", "",
+              "| metric | mean difference | JND arm better on | Wilcoxon p |", "|---|---|---|---|"]
+    for metric, values in pairs.items():
+        lines.append(f"| {metric} | {values['mean']:+.4f} | {values['jnd_better']}/{values['images']} images | "
+                     f"{values['p']:.3g} |")
     text = "\n".join(lines)
     (run / "table.md").write_text(text + "\n")
-    (run / "results.json").write_text(json.dumps(results, indent=1))
     return text
 
 
-def plot(results: dict[str, dict[str, float]], path: Path) -> None:
-    """The perception-distortion plane (Blau and Michaeli, CVPR 2018): distortion on x, perception on y."""
+def plot(summary: dict[str, dict[str, float]], per_image: dict[str, dict[str, list[float]]], seeds: int,
+         path: Path) -> None:
+    """The perception-distortion plane (Blau and Michaeli, CVPR 2018): distortion on x, perception on y; each arm's
+    seed-averaged mean (large marker) and each seed's (small markers)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110)
+    markers = {"bicubic": "s", "start": "D", "pristine": "o", "jnd": "^"}
     for axis, (key, label) in zip(axes, (("jod", "ColorVideoVDP JOD at 38 ppd (higher: less visible)"),
                                          ("brisque", "BRISQUE (lower: more natural)")), strict=True):
-        for arm in ARMS:
-            r = results[arm]
+        for index, arm in enumerate(ARMS):
+            r = summary[arm]
             if key not in r:
                 continue
-            axis.scatter(r["psnr"], r[key], s=60)
-            axis.annotate(ARM_TITLES[arm], (r["psnr"], r[key]), textcoords="offset points", xytext=(6, 4),
-                          fontsize=8)
+            colour = f"C{index}"
+            axis.scatter(r["psnr"], r[key], s=80, marker=markers[arm], color=colour, label=ARM_TITLES[arm])
+            if arm in ("pristine", "jnd") and seeds > 1:
+                for seed in range(1, seeds + 1):
+                    name = run_name(arm, seed)
+                    axis.scatter(np.mean(per_image[name]["psnr"]), np.mean(per_image[name][key]), s=18,
+                                 marker=markers[arm], color=colour, alpha=0.45)
         axis.set_xlabel("PSNR against pristine, dB (distortion: right is better)")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
-        axis.margins(x=0.35, y=0.2)
+        axis.margins(x=0.15, y=0.15)
     axes[1].invert_yaxis()  # up is better in both panels
+    axes[0].legend(fontsize=8, loc="lower right")
     figure.suptitle("Kodak x2 super-resolution: fine-tuning toward pristine vs JND images", fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, default=SHARED_IMAGES, help="the shared image root")
     parser.add_argument("--pretrain-steps", type=int, default=3000)
     parser.add_argument("--finetune-steps", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, default=3, help="batch seeds per fine-tuned arm")
     parser.add_argument("--train-images", type=int, default=118)
     parser.add_argument("--eval-images", type=int, default=24)
     parser.add_argument("--plot", type=Path, help="write the perception-distortion plot here (PNG)")
@@ -235,19 +300,28 @@ def main(argv: list[str] | None = None) -> int:
     pristine_pairs = pairs(images, None)
     start_plan = TrainingPlan(steps=args.pretrain_steps, learning_rate=1e-3, seed=0)
     train(pristine_pairs, start_plan, args.run / "start.pt", log=log)
-    tune = TrainingPlan(steps=args.finetune_steps, learning_rate=2e-4, seed=1)
-    train(pristine_pairs, tune, args.run / "pristine.pt", start=args.run / "start.pt", log=log)
-    train(pairs(images, targets), tune, args.run / "jnd.pt", start=args.run / "start.pt", log=log)
+    jnd_pairs = pairs(images, targets)
+    for seed in range(1, args.seeds + 1):
+        tune = TrainingPlan(steps=args.finetune_steps, learning_rate=2e-4, seed=seed)
+        train(pristine_pairs, tune, args.run / f"{run_name('pristine', seed)}.pt", start=args.run / "start.pt",
+              log=log)
+        train(jnd_pairs, tune, args.run / f"{run_name('jnd', seed)}.pt", start=args.run / "start.pt", log=log)
     from jndviewer.core.batch import collect_images
 
     kodak = collect_images([args.images / "kodak"])[:args.eval_images]
-    results = evaluate(args.run, kodak)
+    names = run_names(args.seeds)
+    per_image = evaluate(args.run, kodak, names)
     if not args.no_perceptual:
-        for arm, scores in perceptual(args.run, args.images / "kodak", args.threads).items():
-            results[arm] |= scores
-    print(report(results, args.run, levels, args))
+        scores = perceptual(args.run, args.images / "kodak", names, [p.stem for p in kodak], args.threads)
+        for name in names:
+            per_image[name] |= scores[name]
+    summary = summarise(per_image, args.seeds)
+    pairs_table = paired(per_image, args.seeds)
+    (args.run / "results.json").write_text(json.dumps({"summary": summary, "paired": pairs_table,
+                                                       "per_image": per_image}, indent=1))
+    print(report(summary, pairs_table, args.run, levels, args))
     if args.plot:
-        plot(results, args.plot)
+        plot(summary, per_image, args.seeds, args.plot)
         log(f"wrote {args.plot}")
     return 0
 

@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone-differences", action="store_true",
         help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
     )
+    sgjnd.add_argument("--calibrate", action="store_true",
+                       help="after training, fit a logit delta per codec family, task and ppd on the training images")
     vpjnd = train_kinds.add_parser(
         "vpjnd",
         help="the VP-JNDnet picture-wise JND network (reference, distorted and pixel-JND-map streams)",
@@ -460,6 +462,7 @@ def run_train(args: argparse.Namespace) -> int:
         export = str(args.export or model_file(SGJND_WEIGHTS))
         config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
+                                     calibrate=args.calibrate,
                                      **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),
                                      **({} if args.heads is None else {"heads": args.heads}))
         print(f"wrote {train_sgjnd(config)}")

@@ -90,7 +90,7 @@ def test_the_pipeline_runs_end_to_end_and_resumes_without_recomputing(tmp_path: 
     root = _image_root(tmp_path / "images")
     run = tmp_path / "run"
     args = ["--run", str(run), "--images", str(root), "--pretrain-steps", "6", "--finetune-steps", "4",
-            "--train-images", "3", "--eval-images", "1", "--no-perceptual", "--threads", "1"]
+            "--train-images", "3", "--eval-images", "1", "--seeds", "2", "--no-perceptual", "--threads", "1"]
     assert adaptation.main(args) == 0
     table = capsys.readouterr().out
     assert "| fine-tuned toward JND images |" in table and "trained on 3 " in table
@@ -103,9 +103,17 @@ def test_the_pipeline_runs_end_to_end_and_resumes_without_recomputing(tmp_path: 
     assert sidecar["pwjnd"]["condition"] == {"ppd": 38.0, "task": "side-by-side"}
     np.testing.assert_array_equal(np.asarray(Image.open(targets[0])), codec.encode(source, level).decoded)
     results = json.loads((run / "results.json").read_text())
-    assert set(results) == set(adaptation.ARMS)
-    assert all(20 < r["psnr"] < 60 and 0 < r["msssim"] <= 1 for r in results.values())
-    assert results["jnd"] != results["pristine"]  # the two arms saw different targets
-    stamps = {p: p.stat().st_mtime_ns for p in [*targets, run / "jnd.pt"]}
+    summary, per_image = results["summary"], results["per_image"]
+    assert set(summary) == set(adaptation.ARMS)
+    assert set(per_image) == {"bicubic", "start", "pristine", "jnd", "pristine_s2", "jnd_s2"}
+    assert all(20 < r["psnr"] < 60 and 0 < r["msssim"] <= 1 for r in summary.values())
+    assert per_image["jnd"] != per_image["pristine"] and per_image["jnd"] != per_image["jnd_s2"]  # targets; seeds
+    # the summary is the seed average, the paired difference its per-image form
+    for metric in ("psnr", "msssim"):
+        mean = np.mean([np.mean(per_image[n][metric]) for n in ("jnd", "jnd_s2")])
+        assert summary["jnd"][metric] == pytest.approx(mean)
+        assert results["paired"][metric]["mean"] == pytest.approx(mean - summary["pristine"][metric])
+    assert "Wilcoxon" in table and "JND arm better on" in table
+    stamps = {p: p.stat().st_mtime_ns for p in [*targets, run / "jnd.pt", run / "jnd_s2.pt"]}
     assert adaptation.main(args) == 0  # everything finished: nothing is recomputed
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps

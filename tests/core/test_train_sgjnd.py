@@ -139,7 +139,7 @@ def test_a_per_condition_calibration_is_fitted_after_training_and_moves_the_logi
     torch.manual_seed(0)
     config = SGJNDTrainingConfig(
         data=[labelled], run_dir=str(tmp_path / "run"), export=str(tmp_path / "sgjnd.pt"), steps=10, batch=8,
-        window=10, threads=1, validation_share=0.0, heads=1,
+        window=10, threads=1, validation_share=0.0, heads=1, calibrate=True,
         config={"backbone": "efficientnet-lite0", "patch": 64, "patches": 3, "grid": 2, "width": 16},
     )
     state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
@@ -163,7 +163,7 @@ def test_a_per_condition_calibration_is_fitted_after_training_and_moves_the_logi
     positions, reference = network.reference_state(image, ViewingCondition())
     assert network.evaluate(reference, positions, distorted, "jpeg")["logit"] == pytest.approx(
         calibrated - state["calibration"][key])
-    # without --calibrate nothing is fitted
+    # without --calibrate (the default) nothing is fitted
     config.calibrate, config.export = False, str(tmp_path / "plain.pt")
     assert torch.load(train_sgjnd(config, progress=False), weights_only=True)["calibration"] == {}
 
