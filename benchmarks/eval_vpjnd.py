@@ -28,6 +28,7 @@ from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.datasets.sample import is_worse  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
+from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.search import search  # noqa: E402
 from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
@@ -52,22 +53,25 @@ def level_logits(network, rgb: np.ndarray, codec) -> tuple[list[int], list[float
 
 
 def offset(network, codec_name: str, condition: ViewingCondition) -> float:
-    """The logit offset the network adds for a codec family and a viewing condition."""
+    """The logit offset the predictor adds for a codec family and a viewing condition: the learned offsets and the
+    shipped per-condition calibration's delta."""
     import math
 
     import torch
 
-    from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets
+    from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta
     from jndviewer.core.pwjnd.sgjnd.network import codec_family
 
     net = network.net
     zero = torch.zeros(1)
+    family = codec_family(codec_name, network.config.codec_families)
     with torch.no_grad():
-        return float(add_condition_offsets(
-            zero, net.codec_offsets, net.task_offsets, net.distance_offsets,
-            torch.tensor([codec_family(codec_name, network.config.codec_families)]),
+        learned = float(add_condition_offsets(
+            zero, net.codec_offsets, net.task_offsets, net.distance_offsets, torch.tensor([family]),
             torch.tensor([network.config.task_index(condition.task)]),
             torch.tensor([math.log2(condition.ppd / 38.0)]))[0])
+    name = network.config.codec_families[family] if family >= 0 else ""
+    return learned + calibration_delta(network.calibration, name, condition.task, condition.ppd)
 
 
 def main() -> int:
@@ -94,13 +98,15 @@ def main() -> int:
     root = Path(args.shared) / "data" / "images"
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'accuracy':>8s} {'MAE':>6s} {'bias':>6s} "
-              f"{'enc':>5s}")
+              f"{'grid':>5s} {'enc':>5s}")
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
     lines = []
     for codec_name in args.codecs.split(","):
         codec = create_codec(codec_name)
         wanted = {(lb.image, lb.task, lb.display): lb for lb in labels if lb.codec == codec_name}
         images = sorted({image for image, _, _ in wanted})[: args.images]
-        rows: dict[tuple[str, str], dict[str, list[float]]] = {c: {"acc": [], "err": [], "enc": []} for c in conditions}
+        rows: dict[tuple[str, str], dict[str, list[float]]] = {
+            c: {"acc": [], "err": [], "grid": [], "enc": []} for c in conditions}
         for image_name in images:
             rgb = load(root / image_name).rgb8()
             ordered, logits, _ = level_logits(network, rgb, codec)
@@ -115,13 +121,14 @@ def main() -> int:
                 level = ordered[found.position]
                 rows[task, display]["acc"].append(float(np.mean([a == b for a, b in zip(visible, truth, strict=True)])))
                 rows[task, display]["err"].append(level - label.pwjnd_level)
+                rows[task, display]["grid"].append(abs(to_label_grid(level, codec_name) - label.pwjnd_level))
                 rows[task, display]["enc"].append(len(found.visited))
         for task, display in conditions:
             r = rows[task, display]
             if r["err"]:
                 lines.append(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(r['err']):6d} "
                              f"{100 * np.mean(r['acc']):7.1f}% {np.mean(np.abs(r['err'])):6.2f} "
-                             f"{np.mean(r['err']):+6.2f} {np.mean(r['enc']):5.1f}")
+                             f"{np.mean(r['err']):+6.2f} {np.mean(r['grid']):5.2f} {np.mean(r['enc']):5.1f}")
                 print(lines[-1] if len(lines) > 1 else header + "\n" + "-" * len(header) + "\n" + lines[-1], flush=True)
     if args.no_timing:
         return 0
