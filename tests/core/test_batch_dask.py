@@ -122,6 +122,14 @@ def test_export_on_dask_writes_the_local_files(tmp_path: Path, scheduler: str) -
         here, there = (json.loads((tmp_path / d / f"{name}.json").read_text()) for d in ("local", "dask"))
         assert there["pwjnd"]["level"] == here["pwjnd"]["level"] and there["metadata_kept"] == here["metadata_kept"]
         assert there["output"] == str(tmp_path / "dask" / name)
+    # --decoded travels to the workers: the same decoded PNGs as here
+    assert main(["export", str(images), *FAST, "--decoded", "-o", str(tmp_path / "local_png")]) == 0
+    assert main(["export", str(images), *FAST, "--decoded", "--scheduler", scheduler, "-o",
+                 str(tmp_path / "dask_png")]) == 0
+    for i in range(3):
+        name = f"im{i:02d}.png"
+        assert (tmp_path / "dask_png" / name).read_bytes() == (tmp_path / "local_png" / name).read_bytes()
+        assert (tmp_path / "dask_png" / name).read_bytes().startswith(b"\x89PNG")
 
 
 # 2. resumed: done images are skipped ------------------------------------------------------------------------------
