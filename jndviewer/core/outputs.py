@@ -489,7 +489,8 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
                         say(f"{path}: {result}")
                         continue
                     print(f"{path.name}: {codec.level_name} {result.level} for "
-                          f"{describe_condition(result.condition)} ({result.nbytes} bytes, {result.bpp:.3f} bpp, "
+                          f"{describe_condition(result.condition)} ({result.nbytes} bytes"
+                          f"{' coded, written decoded' if decoded else ''}, {result.bpp:.3f} bpp, "
                           f"{100 * result.bitrate_saving:.1f}% smaller than level {result.best_level}) -> {target}")
         except KeyboardInterrupt as stop:
             how, status = stopped(stop)
