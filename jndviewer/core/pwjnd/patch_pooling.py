@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import torch
+
+from jndviewer.core.pwjnd.base import LevelDecision
 
 Tensor = torch.Tensor
 
@@ -86,6 +91,28 @@ def calibration_delta(calibration: dict[str, float], family: str, task: str, ppd
     return points[-1][1]
 
 
+class PatchNetworkDecider:
+    """One reference image's decision per level for either patch network: a level is visible when the image logit of
+    ``evaluate(decoded_rgb)`` (the network's report: logit, per-patch quality and weight) is above 0. The reports
+    of decided levels are kept, so the result's patch parameters do not run the network again."""
+
+    def __init__(self, config: dict[str, Any], positions: list[tuple[int, int]],
+                 evaluate: Callable[[np.ndarray], dict]) -> None:
+        self.config = config
+        self.positions = positions
+        self.evaluate = evaluate
+        self.reports: dict[int, dict] = {}
+
+    def decide(self, level: int, decoded_rgb: np.ndarray) -> LevelDecision:
+        report = self.reports[level] = self.evaluate(decoded_rgb)
+        return LevelDecision(report["logit"] > 0.0, report["logit"])
+
+    def result_params(self, level: int, decoded_rgb: np.ndarray) -> dict[str, Any]:
+        report = self.reports.get(level) or self.evaluate(decoded_rgb)
+        return {**self.config, "patch_positions": [list(p) for p in self.positions],
+                "patch_weights": report["weight"], "patch_quality": report["quality"]}
+
+
 def checked_calibration(raw: object, name: str) -> dict[str, float]:
     """A weights file's per-condition calibration (absent: none), or one sentence naming the file when malformed."""
     from jndviewer.core.errors import ModelError
@@ -98,5 +125,5 @@ def checked_calibration(raw: object, name: str) -> dict[str, float]:
     return {k: float(v) for k, v in raw.items()}
 
 
-__all__ = ["add_condition_offsets", "calibration_delta", "calibration_key", "checked_calibration",
-           "pool_patch_logits"]
+__all__ = ["PatchNetworkDecider", "add_condition_offsets", "calibration_delta", "calibration_key",
+           "checked_calibration", "pool_patch_logits"]

@@ -12,8 +12,8 @@ import numpy as np
 from jndviewer.core.assets import SGJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
-from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
-from jndviewer.core.pwjnd.patch_pooling import checked_calibration
+from jndviewer.core.pwjnd.base import LadderPredictor
+from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration
 from jndviewer.core.pwjnd.sgjnd.config import EXPORT_FORMAT, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.network import ReferenceFeatures, SGJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -50,28 +50,6 @@ def load_network(weights: str | Path | None = None) -> SGJNDNetwork:
         return _load_network(str(Path(weights) if weights is not None else DEFAULT_WEIGHTS))
 
 
-class SGJNDDecider:
-    """One reference image's patch features: a level is visible when the network's image logit is above 0."""
-
-    def __init__(self, network: SGJNDNetwork, reference_rgb: np.ndarray, codec: str, condition: ViewingCondition):
-        self.network = network
-        self.codec = codec
-        self.positions, self.state = network.reference_state(reference_rgb, condition)
-        self.reports: dict[int, dict] = {}
-
-    def evaluate(self, decoded_rgb: np.ndarray) -> dict:
-        return self.network.evaluate(self.state, self.positions, decoded_rgb, self.codec)
-
-    def decide(self, level: int, decoded_rgb: np.ndarray) -> LevelDecision:
-        report = self.reports[level] = self.evaluate(decoded_rgb)
-        return LevelDecision(report["logit"] > 0.0, report["logit"])
-
-    def result_params(self, level: int, decoded_rgb: np.ndarray) -> dict[str, Any]:
-        report = self.reports.get(level) or self.evaluate(decoded_rgb)
-        return {**self.network.config.to_dict(), "patch_positions": [list(p) for p in self.positions],
-                "patch_weights": report["weight"], "patch_quality": report["quality"]}
-
-
 class SGJNDPredictor(LadderPredictor):
     """PW-JND from the SG-JND network: a decision per level, refined by the sliding window over levels.
 
@@ -90,8 +68,10 @@ class SGJNDPredictor(LadderPredictor):
         self.network = load_network(weights)
         self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
 
-    def decider(self, reference_rgb: np.ndarray, codec: str) -> SGJNDDecider:
-        return SGJNDDecider(self.network, reference_rgb, codec, self.condition)
+    def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
+        positions, state = self.network.reference_state(reference_rgb, self.condition)
+        return PatchNetworkDecider(self.network.config.to_dict(), positions,
+                                   lambda decoded: self.network.evaluate(state, positions, decoded, codec))
 
     def patch_report(self, image: Any, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
         """Patch positions, logits and weights for one distorted version (for the explorer's overlay)."""
@@ -103,4 +83,4 @@ class SGJNDPredictor(LadderPredictor):
         return report
 
 
-__all__ = ["DEFAULT_WEIGHTS", "ReferenceFeatures", "SGJNDDecider", "SGJNDPredictor", "load_network"]
+__all__ = ["DEFAULT_WEIGHTS", "ReferenceFeatures", "SGJNDPredictor", "load_network"]

@@ -13,8 +13,8 @@ import numpy as np
 from jndviewer.core.assets import VPJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
-from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
-from jndviewer.core.pwjnd.patch_pooling import checked_calibration
+from jndviewer.core.pwjnd.base import LadderPredictor
+from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet, VPJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -48,25 +48,6 @@ def load_network(weights: str | Path | None = None) -> VPJNDNetwork:
         return _load_network(str(Path(weights) if weights is not None else DEFAULT_WEIGHTS))
 
 
-class VPJNDDecider:
-    """One reference image's streams: a level is visible (perceptually lossy) when the image logit is above 0."""
-
-    def __init__(self, network: VPJNDNetwork, reference_rgb: np.ndarray, codec: str, condition: ViewingCondition):
-        self.network = network
-        self.codec = codec
-        self.state = network.reference_state(reference_rgb, condition)
-        self.reports: dict[int, dict] = {}
-
-    def decide(self, level: int, decoded_rgb: np.ndarray) -> LevelDecision:
-        report = self.reports[level] = self.network.evaluate(self.state, decoded_rgb, self.codec)
-        return LevelDecision(report["logit"] > 0.0, report["logit"])
-
-    def result_params(self, level: int, decoded_rgb: np.ndarray) -> dict[str, Any]:
-        report = self.reports.get(level) or self.network.evaluate(self.state, decoded_rgb, self.codec)
-        return {**self.network.config.to_dict(), "patch_positions": [list(p) for p in self.state.positions],
-                "patch_weights": report["weight"], "patch_quality": report["quality"]}
-
-
 class VPJNDPredictor(LadderPredictor):
     """PW-JND from VP-JNDnet's decision per level and VP-JND's binary block search.
 
@@ -83,8 +64,10 @@ class VPJNDPredictor(LadderPredictor):
         self.network = load_network(weights)
         self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
 
-    def decider(self, reference_rgb: np.ndarray, codec: str) -> VPJNDDecider:
-        return VPJNDDecider(self.network, reference_rgb, codec, self.condition)
+    def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
+        state = self.network.reference_state(reference_rgb, self.condition)
+        return PatchNetworkDecider(self.network.config.to_dict(), state.positions,
+                                   lambda decoded: self.network.evaluate(state, decoded, codec))
 
     def patch_report(self, image: Any, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
         """Patch positions, logits and weights for one distorted version (for the explorer's overlay)."""
@@ -96,4 +79,4 @@ class VPJNDPredictor(LadderPredictor):
         return report
 
 
-__all__ = ["DEFAULT_WEIGHTS", "VPJNDDecider", "VPJNDPredictor", "load_network"]
+__all__ = ["DEFAULT_WEIGHTS", "VPJNDPredictor", "load_network"]
