@@ -27,11 +27,11 @@ Usage: .venv/bin/python benchmarks/adaptation.py [--run runs/adaptation] [--pret
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -80,24 +80,23 @@ def training_images(root: Path, count: int) -> list[Path]:
 
 
 def jnd_targets(images: list[Path], root: Path, run: Path) -> list[Path]:
-    """Step 1: each image at its predicted autoencoder PW-JND (decoded PNG and sidecar), skipping finished ones."""
-    from jndviewer.core.batch import write_image_at_level
+    """Step 1: each image at its predicted autoencoder PW-JND, by ``jndviewer export --decoded``'s own code (decoded
+    PNG and sidecar; its lines go to stderr), skipping images whose sidecar is written."""
     from jndviewer.core.codecs import create_codec
-    from jndviewer.core.image import load
+    from jndviewer.core.outputs import export_images
     from jndviewer.core.pwjnd.registry import create_predictor
     from jndviewer.core.viewing import ViewingCondition
 
-    codec = create_codec("autoencoder")
-    predictor = create_predictor("visibility", condition=ViewingCondition(**CONDITION))
     targets = [(run / "jnd_targets" / path.relative_to(root)).with_suffix(".png") for path in images]
     todo = [(p, t) for p, t in zip(images, targets, strict=True) if not t.with_name(t.name + ".json").exists()]
-    started = time.perf_counter()
-    for index, (path, target) in enumerate(todo, 1):
-        image = load(path)
-        result = predictor.predict(image, codec, name=str(path))
-        write_image_at_level(image, codec, result, target, path, decoded=True)
-        log(f"JND target {index}/{len(todo)}: {path.name} at degradation level {result.level} "
-            f"({(time.perf_counter() - started) / index:.1f} s per image)")
+    if todo:
+        codec = create_codec("autoencoder")
+        predictor = create_predictor("visibility", condition=ViewingCondition(**CONDITION))
+        with contextlib.redirect_stdout(sys.stderr):
+            status = export_images([p for p, _ in todo], [t for _, t in todo], codec, predictor, batch=True,
+                                   decoded=True)
+        if status:
+            raise SystemExit(f"exporting the JND targets failed (exit status {status}); see above")
     return targets
 
 
@@ -105,15 +104,16 @@ def target_levels(targets: list[Path]) -> list[int]:
     return [json.loads(t.with_name(t.name + ".json").read_text())["pwjnd"]["level"] for t in targets]
 
 
-def pairs(images: list[Path], targets: list[Path] | None) -> list[TrainingPair]:
+def training_pairs(images: list[Path], targets: list[Path]) -> tuple[list[TrainingPair], list[TrainingPair]]:
+    """Each image's pairs for the two arms (one low-resolution input, two targets): pristine, and its JND image."""
     from jndviewer.core.image import load
 
-    made = []
-    for index, path in enumerate(images):
+    pristine_pairs, jnd_pairs = [], []
+    for path, target in zip(images, targets, strict=True):
         pristine = load(path).rgb8()
-        target = pristine if targets is None else load(targets[index]).rgb8()
-        made.append(TrainingPair.make(pristine, target))
-    return made
+        pristine_pairs.append(TrainingPair.make(pristine, pristine))
+        jnd_pairs.append(TrainingPair.make(pristine, load(target).rgb8(), low=pristine_pairs[-1].low))
+    return pristine_pairs, jnd_pairs
 
 
 def msssim(reference: np.ndarray, restored: np.ndarray) -> float:
@@ -297,10 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     images = training_images(args.images, args.train_images)
     targets = jnd_targets(images, args.images, args.run)
     levels = target_levels(targets)
-    pristine_pairs = pairs(images, None)
+    pristine_pairs, jnd_pairs = training_pairs(images, targets)
     start_plan = TrainingPlan(steps=args.pretrain_steps, learning_rate=1e-3, seed=0)
     train(pristine_pairs, start_plan, args.run / "start.pt", log=log)
-    jnd_pairs = pairs(images, targets)
     for seed in range(1, args.seeds + 1):
         tune = TrainingPlan(steps=args.finetune_steps, learning_rate=2e-4, seed=seed)
         train(pristine_pairs, tune, args.run / f"{run_name('pristine', seed)}.pt", start=args.run / "start.pt",

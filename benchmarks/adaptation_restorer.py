@@ -78,11 +78,13 @@ class TrainingPair:
     target: np.ndarray
 
     @classmethod
-    def make(cls, pristine: np.ndarray, target: np.ndarray, scale: int = SCALE) -> TrainingPair:
+    def make(cls, pristine: np.ndarray, target: np.ndarray, scale: int = SCALE,
+             low: np.ndarray | None = None) -> TrainingPair:
+        """The pair of ``pristine``'s downscaled input (``low`` when already made) and ``target``."""
         if pristine.shape != target.shape:
             raise ValueError(f"target {target.shape} and pristine {pristine.shape} differ in size")
         height, width = (pristine.shape[0] // scale) * scale, (pristine.shape[1] // scale) * scale
-        return cls(downscale(pristine, scale), np.ascontiguousarray(target[:height, :width]))
+        return cls(downscale(pristine, scale) if low is None else low, np.ascontiguousarray(target[:height, :width]))
 
 
 @dataclass(frozen=True)

@@ -27,22 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image
 
+from jndviewer.core.batch import collect_images
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.image import load
 
 SHARED_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".ppm", ".webp"}
-
-
-def collect(inputs: list[str]) -> list[Path]:
-    paths: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            paths.append(path)
-    return paths
 
 
 def main() -> int:
@@ -56,7 +45,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    images = collect(args.inputs)
+    images = collect_images(args.inputs)
     root = args.image_root.resolve()
     started = time.perf_counter()
     for index, path in enumerate(images, 1):
