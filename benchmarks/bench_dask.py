@@ -39,6 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.machine import cpu_model  # noqa: E402
+
 TARGET_RATIO = 0.85
 CONFIGURATIONS = (
     ("1 process", ["--jobs", "1"]),
@@ -112,14 +116,6 @@ def run_once(images: list[Path], extra: list[str], codec: str, poll: float, fold
     return Run(wall, first if count else wall, last if count else wall, len(results), levels)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def versions() -> str:

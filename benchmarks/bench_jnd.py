@@ -32,6 +32,11 @@ import torch
 from PIL import Image as PilImage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # run as a script: the benchmarks package imports from the repository root
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.machine import cpu_model  # noqa: E402
+
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 KODAK_SUBDIR = Path("data") / "images" / "kodak"
 BENCH_IMAGE = "kodim23.png"
@@ -69,18 +74,6 @@ def ensure_repo_on_path() -> None:
 def kodak_dir(shared: Path | None) -> Path:
     """The Kodak folder under ``shared`` (``../shared`` beside the checkout when ``shared`` is None)."""
     return (shared if shared is not None else DEFAULT_SHARED) / KODAK_SUBDIR
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, else what :mod:`platform` knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def git_revision() -> str:

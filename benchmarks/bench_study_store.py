@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.machine import cpu_model  # noqa: E402
 from jndviewer.core.study.model import (  # noqa: E402
     FLICKER_ADJUSTMENT,
     RunResult,
@@ -52,14 +53,6 @@ ITEM = StudyItem("kodim04-face", "package:kodim04-face.png", "jpeg", tuple(range
 CONDITIONS = StudyConditions("flicker", 600.0, 0.25, 342.4)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def file_system(path: Path) -> str:
