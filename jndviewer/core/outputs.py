@@ -100,6 +100,20 @@ def say(message: str) -> None:
     tqdm.write(f"jndviewer: {message}", file=sys.stderr)
 
 
+def about(path: str, message: str) -> str:
+    """``message`` about the image ``path``, led by its path, which names the file once: the loader's sentences
+    begin with the file's name ("trunc.png is truncated or corrupt"), which the path then replaces."""
+    name = Path(path).name
+    if message.startswith(name):
+        return f"{path}{message[len(name):]}"
+    return message if name in message else f"{path}: {message}"
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Outputs checked before any work
 # ------------------------------------------------------------------------------------------------------------------
@@ -398,7 +412,7 @@ def predict_to_file(
         written(results.add(PWJND.from_dict(data)))
 
     def on_error(path: str, message: str) -> None:
-        say(f"{path}: {message}")
+        say(about(path, message))
         written(results.add_error(path, message))
 
     status, how = EXIT_OK, ""
@@ -423,10 +437,11 @@ def _predict_summary(results: ResultsFile | StdoutResults, skipped: int, total: 
         say(f"{results.failure.rstrip('.')}; {where}.")
         status = status or EXIT_FAILED
     elif isinstance(results, StdoutResults):
-        say(f"{len(merged)} results for {condition.describe()} written to stdout, {len(results.errors)} errors")
+        errors = counted(len(results.errors), "error")
+        say(f"{len(merged)} results for {condition.describe()} written to stdout, {errors}")
     else:
         print(f"wrote {results.path}: {len(results.results)} new results ({skipped} already there) for "
-              f"{condition.describe()}, {len(results.errors)} errors; {len(merged)} results in the file")
+              f"{condition.describe()}, {counted(len(results.errors), 'error')}; {len(merged)} results in the file")
     if how:
         kept = "" if results.failure is not None or results.path == StdoutResults.path else \
             f" ({len(merged)} results in the file)"
@@ -486,7 +501,7 @@ def export_images(images: Sequence[Path], targets: Sequence[Path], codec: Any, p
                 for path, target, result in exported:
                     if isinstance(result, JndViewerError):
                         failures += 1
-                        say(f"{path}: {result}")
+                        say(about(path, str(result)))
                         continue
                     print(f"{path.name}: {codec.level_name} {result.level} for "
                           f"{describe_condition(result.condition)} ({result.nbytes} bytes"

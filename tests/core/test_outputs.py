@@ -413,3 +413,22 @@ def test_an_interrupt_is_not_glued_to_the_progress_bar(tmp_path: Path, capsys, m
     assert "interrupted" in err
     _not_glued(err)
     assert len(read_results(output)) == 1
+
+
+def test_a_broken_image_in_a_batch_is_named_once_and_the_counts_read_well(tmp_path: Path, capsys) -> None:
+    good = _image(tmp_path / "good.png")
+    broken = tmp_path / "trunc.png"
+    broken.write_bytes(good.read_bytes()[:200])
+    assert main(["predict", str(good), str(broken), *FAST, "-o", str(tmp_path / "r.json")]) == 1
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if "trunc.png" in line]
+    assert len(lines) == 1 and lines[0].count("trunc.png") == 1 and "truncated or corrupt" in lines[0]
+    assert f"{broken} is truncated" in lines[0]  # the path as given, to find the file by
+    assert "1 error;" in captured.out and "1 errors" not in captured.out
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for image in (good, broken):
+        image.rename(folder / image.name)
+    assert main(["export", str(folder), *FAST, "-o", str(tmp_path / "out")]) == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if "trunc.png" in line]
+    assert len(lines) == 1 and lines[0].count("trunc.png") == 1
