@@ -17,7 +17,7 @@ from typing import Any
 from jndviewer import __version__
 from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
 from jndviewer.cli_lessons import add_lessons_parser, run_lessons
-from jndviewer.cli_options import level_spec, pixel_count, positive_float
+from jndviewer.cli_options import distance_experts, level_spec, pixel_count, positive_float
 from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
 
@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone-differences", action="store_true",
         help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
     )
+    sgjnd.add_argument("--distance-experts", type=distance_experts, metavar="PPD,PPD|none",
+                       help="a set of heads per viewing distance (default: 38,75, those the labels are near); none: "
+                       "one set for all distances with a learned slope per octave")
     sgjnd.add_argument("--calibrate", action="store_true",
                        help="after training, fit a logit delta per codec family, task and ppd on the training images")
     vpjnd = train_kinds.add_parser(
@@ -455,14 +458,16 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.pwjnd.sgjnd import SGJNDConfig
         from jndviewer.core.train.sgjnd_trainer import SGJNDTrainingConfig, train_sgjnd
 
+        experts = {} if args.distance_experts is None else {"distance_experts": args.distance_experts,
+                                                             "distance_offset": not args.distance_experts}
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
-                              backbone_differences=args.backbone_differences, patch_layout=args.patch_layout,
+                              backbone_differences=args.backbone_differences, patch_layout=args.patch_layout, **experts,
                               **({} if args.patches is None else {"patches": args.patches})).to_dict()
         data = args.data or _default_training_data(network["tasks"])
         export = str(args.export or model_file(SGJND_WEIGHTS))
         config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
-                                     calibrate=args.calibrate,
+                                     calibrate=args.calibrate, experts_from_labels=args.distance_experts is None,
                                      **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),
                                      **({} if args.heads is None else {"heads": args.heads}))
         print(f"wrote {train_sgjnd(config)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["level_spec", "pixel_count", "positive_float"]
+__all__ = ["distance_experts", "level_spec", "pixel_count", "positive_float"]
 
 
 def positive_float(text: str) -> float:
@@ -66,3 +66,17 @@ def level_spec(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{usage}, not {text!r}") from None
     return text
 
+
+
+def distance_experts(text: str) -> tuple[float, ...]:
+    """Increasing pixels per degree, two or more (``38,75``), or ``none`` (the empty tuple)."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        values = tuple(positive_float(part) for part in text.split(","))
+    except argparse.ArgumentTypeError:
+        values = ()
+    if len(values) < 2 or list(values) != sorted(set(values)):
+        raise argparse.ArgumentTypeError(f"must be two or more increasing pixels per degree such as 38,75, or none, "
+                                         f"not {text!r}")
+    return values

@@ -258,7 +258,7 @@ def tiny_sgjnd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.manual_seed(0)
     config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
-                         codec_families=(), patch_layout="tiles", tasks=(), distance_offset=False)
+                         codec_families=(), patch_layout="tiles", tasks=(), distance_offset=False, distance_experts=())
     channels = (24, 40, 112, 320)
     head = SGJNDHead(channels, config.width)
     with torch.no_grad():

@@ -236,7 +236,7 @@ def test_sgjnd_weights_of_another_width_are_one_sentence(tmp_path: Path) -> None
     from jndviewer.core.pwjnd.sgjnd import EXPORT_FORMAT, SGJNDConfig, SGJNDHead, SGJNDPredictor
 
     config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
-                         codec_families=(), tasks=(), distance_offset=False)
+                         codec_families=(), tasks=(), distance_offset=False, distance_experts=())
     head = SGJNDHead((24, 40, 112, 320), config.width)  # the config below claims half the width
     path = tmp_path / "narrow.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": {**config.to_dict(), "width": config.width // 2},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +23,14 @@ from jndviewer.core.pwjnd.sgjnd import (
     PatchVisibility,
     ResNet50Backbone,
     SGJNDConfig,
+    SGJNDDistanceExperts,
     SGJNDEnsemble,
     SGJNDHead,
     SGJNDPredictor,
     codec_family,
     covering_positions,
     crop_patches,
+    expert_weights,
     patch_positions,
     reference_patches,
     subsample_chroma_420,
@@ -50,7 +53,7 @@ def rgb() -> np.ndarray:
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     config = SGJNDConfig(patch=64, patches=6, patch_visibility="none", backbone_differences=True,
-                         codec_families=(), tasks=(), distance_offset=False)
+                         codec_families=(), tasks=(), distance_offset=False, distance_experts=())
     head = SGJNDHead((24, 40, 112, 320), config.width)
     path = tmp_path_factory.mktemp("sgjnd") / "tiny.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "head": head.state_dict()}, path)
@@ -145,7 +148,7 @@ def test_an_ensemble_averages_its_heads_and_a_file_can_hold_one(tmp_path: Path, 
     torch.testing.assert_close(weight.sum(dim=1), torch.ones(2))
     assert not torch.allclose(alone[0][0], alone[1][0])  # the heads do differ
     config = SGJNDConfig(patch=64, patches=6, width=16, patch_visibility="none", backbone_differences=True,
-                         codec_families=(), tasks=(), distance_offset=False)
+                         codec_families=(), tasks=(), distance_offset=False, distance_experts=())
     path = tmp_path / "three.pt"
     torch.save({"format": EXPORT_FORMAT, "version": 2, "config": config.to_dict(),
                 "heads": [h.state_dict() for h in heads]}, path)  # fmt: skip
@@ -352,7 +355,7 @@ def test_patch_visibility_is_part_of_the_configuration(tmp_path: Path, rgb: np.n
     with pytest.raises(ModelError, match="patch_visibility must be one of"):
         SGJNDConfig(patch_visibility="ssim")
     config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=True,
-                         codec_families=(), tasks=(), distance_offset=False)
+                         codec_families=(), tasks=(), distance_offset=False, distance_experts=())
     torch.manual_seed(2)
     head = SGJNDHead((24, 40, 112, 320), 16, config.visibility_inputs)
     path = tmp_path / "visibility.pt"
@@ -375,7 +378,7 @@ def test_without_backbone_differences_the_backbone_sees_only_the_reference(tmp_p
     with pytest.raises(ModelError, match="needs patch_visibility"):
         SGJNDConfig(patch_visibility="none")
     config = SGJNDConfig(patch=64, patches=3, width=16, patch_visibility="subband", backbone_differences=False,
-                         tasks=(), distance_offset=False)
+                         tasks=(), distance_offset=False, distance_experts=())
     assert SGJNDConfig.from_dict(config.to_dict()) == config
     assert SGJNDConfig.from_dict({**config.to_dict(), "backbone_differences": True}).backbone_differences
     torch.manual_seed(3)
@@ -413,3 +416,70 @@ def test_codec_offsets_shift_the_image_logit_per_codec_family() -> None:
     assert SGJNDConfig(codec_families=["jpeg", "webp"]).codec_families == ("jpeg", "webp")
     old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "codec_families"}
     assert SGJNDConfig.from_dict(old_file).codec_families == LEGACY_CONFIG["codec_families"] == ()
+
+
+def test_distance_experts_are_interpolated_in_log_ppd_and_held_beyond_the_outer_ones() -> None:
+    experts = (38.0, 75.0, 150.0)
+    ppd = torch.tensor([20.0, 38.0, (38.0 * 75.0) ** 0.5, 75.0, 106.0, 400.0])
+    weights = expert_weights(torch.log2(ppd / 38.0), experts)
+    middle = math.log2(106.0 / 75.0)  # 106 ppd: that far from 75 ppd towards 150, one octave on
+    expected = torch.tensor([[1, 0, 0], [1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 1 - middle, middle], [0, 0, 1]])
+    torch.testing.assert_close(weights, expected.float())
+    torch.manual_seed(5)
+    channels = (24, 40, 112, 320)
+    ensembles = [SGJNDEnsemble([SGJNDHead(channels, 16, tasks=2).eval() for _ in range(2)]) for _ in range(2)]
+    model = SGJNDDistanceExperts(ensembles, (38.0, 75.0))
+    features = [torch.rand(3 * 4, 2 * c, 2, 2) for c in channels]
+    distances = torch.log2(torch.tensor([38.0, 75.0, (38.0 * 75.0) ** 0.5]) / 38.0)
+    with torch.no_grad():
+        logits, quality, weight = model(features, 4, distances=distances)
+        near, far = (ensemble(features, 4) for ensemble in ensembles)
+    torch.testing.assert_close(logits, torch.stack([near[0][0], far[0][1], (near[0][2] + far[0][2]) / 2]))
+    torch.testing.assert_close(quality[2], (near[1][2] + far[1][2]) / 2)
+    torch.testing.assert_close(weight.sum(dim=1), torch.ones(3))  # mixed patch weights still sum to 1
+    assert not torch.allclose(near[0], far[0])  # the experts do differ
+    with torch.no_grad():  # training batches: images of different patch counts, flat rows
+        flat_logits, flat_quality, flat_weight = model(features, [4, 4, 4], distances=distances)
+    torch.testing.assert_close(flat_quality, quality.reshape(-1))
+    torch.testing.assert_close(flat_logits, logits)
+    torch.testing.assert_close(flat_weight, weight.reshape(-1))
+    with pytest.raises(ModelError, match="viewing distance"):
+        model(features, 4)
+    with pytest.raises(ModelError, match="increasing positive"):
+        SGJNDConfig(distance_experts=(75, 38))
+    with pytest.raises(ModelError, match="two distances or more"):
+        SGJNDConfig(distance_experts=(38,))
+    with pytest.raises(ModelError, match="not both"):
+        SGJNDConfig(distance_offset=True)
+    old_file = {k: v for k, v in SGJNDConfig().to_dict().items() if k != "distance_experts"}
+    assert SGJNDConfig.from_dict(old_file).distance_experts == LEGACY_CONFIG["distance_experts"] == ()
+
+
+def test_a_file_of_distance_experts_loads_and_each_distance_reads_its_expert(tmp_path: Path, rgb: np.ndarray) -> None:
+    torch.manual_seed(6)
+    config = SGJNDConfig(patch=64, patches=4, width=16)  # the shipped form: experts at 38 and 75 ppd
+    inputs, codecs, tasks = config.visibility_inputs, len(config.codec_families), len(config.tasks)
+    experts = [[SGJNDHead((24, 40, 112, 320), 16, inputs, codecs, tasks).eval() for _ in range(2)] for _ in range(2)]
+    with torch.no_grad():
+        experts[1][0].codec_offsets += 3.0  # the 75-ppd expert calls the same distortion visible sooner
+        experts[1][1].codec_offsets += 3.0
+    stored = {"format": EXPORT_FORMAT, "version": 3, "config": config.to_dict(),
+              "experts": [{"ppd": ppd, "heads": [h.state_dict() for h in heads]}
+                          for ppd, heads in zip(config.distance_experts, experts, strict=True)]}  # fmt: skip
+    torch.save(stored, tmp_path / "experts.pt")
+    distorted = create_codec("jpeg").encode(rgb, 40).decoded
+    logits = {}
+    for ppd in (38.0, 75.0):
+        network = SGJNDPredictor(tmp_path / "experts.pt", condition=ViewingCondition(ppd)).network
+        positions, reference = network.reference_state(rgb, ViewingCondition(ppd))
+        logits[ppd] = network.evaluate(reference, positions, distorted, "jpeg")["logit"]
+        alone = SGJNDEnsemble(experts[0 if ppd == 38.0 else 1])
+        with torch.no_grad():
+            features, count = reference.pooled, len(positions)
+            expected = alone(features, count, reference.visibility(crop_patches(distorted, positions, 64)),
+                             torch.tensor([0]), torch.tensor([0]))[0]  # fmt: skip
+        assert logits[ppd] == pytest.approx(float(expected), abs=1e-5)
+    stored["experts"] = stored["experts"][:1]
+    torch.save(stored, tmp_path / "one.pt")
+    with pytest.raises(ModelError, match=r"^one\.pt does not hold one set of heads per distance expert\.$"):
+        SGJNDPredictor(tmp_path / "one.pt")

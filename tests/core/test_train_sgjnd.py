@@ -205,6 +205,15 @@ def test_cli_options_reach_the_exported_configuration(labelled: str, tmp_path: P
     config = torch.load(export, weights_only=True)["config"]
     assert (config["patch_layout"], config["patches"], config["patch"]) == ("tiles", 3, 128)
     assert config["patch_visibility"] == "subband" and config["backbone_differences"] is False
+    # labels at 38 ppd only: the default distance experts give way to one set of heads, and the log says why
+    assert tuple(config["distance_experts"]) == () and config["distance_offset"] is False
+    log = [json.loads(line) for line in (tmp_path / "cli" / "log.jsonl").read_text().splitlines()]
+    assert [(r["experts"], r["label_ppd"]) for r in log if r["event"] == "distance_experts"] == [([], [38.0])]
+    # asked for by name, the experts are kept: one sentence, exit 2 (a usage error)
+    assert main(["train", "sgjnd", "--data", labelled, "--run", str(tmp_path / "cli2"), "--export", str(export),
+                 "--steps", "2", "--threads", "1", "--distance-experts", "38,75"]) == 2
+    with pytest.raises(SystemExit):
+        main(["train", "sgjnd", "--distance-experts", "75,38"])
 
 
 def test_trains_on_a_study_database_of_image_crops(tmp_path: Path) -> None:
@@ -246,3 +255,55 @@ def test_trains_on_a_study_database_of_image_crops(tmp_path: Path) -> None:
     first = next(iter(features.values()))
     # the seed's tiles: a 128x96 crop holds 2x1 tiles of 64 pixels; the whole 200x150 image would give 4 (capped)
     assert first["reference"][0].shape[0] == 2
+
+
+def test_distance_experts_each_train_on_their_displays_labels_and_export_together(
+    labelled: str, tmp_path: Path
+) -> None:
+    """Labels at 38 and 75 ppd: one set of heads per distance, each trained only on its labels (in its own folder of
+    the run, resumable), exported together; the predictor reads each distance with its expert."""
+    from jndviewer.core.pwjnd.labels import read_labels
+
+    near = read_labels(tmp_path / "labels.csv")
+    far = [ReferenceLabel(label.image, "jpeg", "standard_4k", 75.0, 9.0, label.pwjnd_level - 12, 1000, 100, 9000, 51)
+           for label in near]  # fmt: skip
+    write_labels(near + far, tmp_path / "both.csv")
+    spec = f"reference:{tmp_path / 'both.csv'},images={tmp_path / 'images'},codec=jpeg"
+    network = {"backbone": "efficientnet-lite0", "patch": 64, "patches": 2, "grid": 2, "width": 8,
+               "patch_visibility": "subband", "backbone_differences": False, "distance_experts": (38.0, 75.0)}
+    config = SGJNDTrainingConfig(
+        data=[f"{spec},display=standard_fhd", f"{spec},display=standard_4k"], run_dir=str(tmp_path / "run"),
+        export=str(tmp_path / "experts.pt"), steps=6, batch=4, window=14, threads=1, validation_share=0.5, heads=2,
+        config=network,
+    )
+    state = torch.load(train_sgjnd(config, progress=False), weights_only=True)
+    assert state["version"] == 3 and "heads" not in state
+    assert [expert["ppd"] for expert in state["experts"]] == [38.0, 75.0]
+    assert all(len(expert["heads"]) == 2 for expert in state["experts"])
+    assert not torch.equal(state["experts"][0]["heads"][0]["quality.2.weight"],
+                           state["experts"][1]["heads"][0]["quality.2.weight"])  # fmt: skip
+    for ppd in ("38", "75"):
+        assert sorted(p.name for p in (tmp_path / "run" / f"ppd{ppd}").iterdir()) == ["checkpoint.pt",
+                                                                                        "checkpoint_1.pt"]
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    validation = [r for r in log if r["event"] == "validation"]
+    assert [(r["expert_ppd"], r["head"]) for r in validation] == [(38.0, 0), (38.0, 1), (75.0, 0), (75.0, 1)]
+    ensemble = next(r for r in log if r["event"] == "ensemble")
+    assert set(ensemble["by_condition"]) <= {calibration_key("", "side-by-side", ppd) for ppd in (38.0, 75.0)}
+    # each expert's validation holds only its distance's labels: together, all of them
+    per_expert = {r["expert_ppd"]: r["items"] for r in validation if r["head"] == 0}
+    assert per_expert[38.0] == per_expert[75.0] == ensemble["items"] // 2 >= 1
+    # the predictor: a PW-JND at each distance and between them
+    image = np.asarray(Image.open(tmp_path / "images" / "set" / "img4.png").convert("RGB"))
+    for ppd in (38.0, 53.0, 75.0):
+        result = SGJNDPredictor(config.export, condition=ViewingCondition(ppd)).predict(image, create_codec("jpeg"))
+        assert 1 <= result.level <= 100 and sum(result.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+    # rerun: every expert's heads resume finished, and the export is the same
+    train_sgjnd(config, progress=False)
+    again = torch.load(config.export, weights_only=True)
+    assert all(torch.equal(again["experts"][k]["heads"][h][name], value)
+               for k in range(2) for h in range(2) for name, value in state["experts"][k]["heads"][h].items())
+    # labels at one distance only cannot train the other expert: one sentence
+    config.data, config.run_dir = [f"{spec},display=standard_fhd"], str(tmp_path / "near_only")
+    with pytest.raises(JndViewerError, match=r"No training labels are nearer 75 ppd than another distance expert"):
+        train_sgjnd(config, progress=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from jndviewer.core.pwjnd.sgjnd import (
     TRAINING_CONDITION,
     PatchVisibility,
     SGJNDConfig,
+    SGJNDDistanceExperts,
     SGJNDEnsemble,
     SGJNDHead,
     codec_family,
@@ -57,6 +58,8 @@ from jndviewer.core.train.samples import (  # noqa: F401  (is_visible, sample_re
 from jndviewer.core.viewing import SIDE_BY_SIDE
 
 Tensor = torch.Tensor
+#: What turns cached rows into image logits: one head, an ensemble, or distance experts (same call).
+HeadModule = SGJNDHead | SGJNDEnsemble | SGJNDDistanceExperts
 
 
 @dataclass
@@ -86,6 +89,9 @@ class SGJNDTrainingConfig:
     #: ``--calibrate``). Off by default: on the shipped heads it lowered the validation MAE (2.19 -> 2.04) but raised
     #: Kodak's where it matters most (JPEG at 38 ppd: side by side 2.25 -> 2.71, flicker 3.21 -> 3.33).
     calibrate: bool = False
+    #: Keep only the distance experts that some training labels are nearest to (fewer than two: one set of heads),
+    #: as ``jndviewer train sgjnd`` does unless ``--distance-experts`` is given; said in the log and on the terminal.
+    experts_from_labels: bool = False
 
 
 #: How much faster the per-codec and per-task logit offsets learn than the rest of the head. Adam moves a parameter by
@@ -258,7 +264,7 @@ def _visible(item: dict, level: int) -> bool:
 
 
 @torch.no_grad()
-def item_logits(head: SGJNDHead | SGJNDEnsemble, items: list[dict], index: int) -> tuple[Tensor, Tensor]:
+def item_logits(head: HeadModule, items: list[dict], index: int) -> tuple[Tensor, Tensor]:
     """Image logits (with the learned condition offsets) and per-level targets at every cached level of one item."""
     device = next(head.parameters()).device
     picks = [(index, j) for j in range(len(items[index]["levels"]))]
@@ -269,7 +275,7 @@ def item_logits(head: SGJNDHead | SGJNDEnsemble, items: list[dict], index: int) 
 
 
 @torch.no_grad()
-def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict],
+def evaluate_items(head: HeadModule, items: list[dict],
                    calibration: dict[str, float] | None = None) -> dict[str, Any]:
     """Exhaustive PW-JND over each item's cached levels: mean absolute error (overall and per condition) and
     accuracy of the decisions, with ``calibration``'s delta added per item's condition when given."""
@@ -292,7 +298,7 @@ def evaluate_items(head: SGJNDHead | SGJNDEnsemble, items: list[dict],
             "by_condition": {key: round(float(np.mean(v)), 3) for key, v in sorted(errors.items())}}
 
 
-def fit_calibration(head: SGJNDHead | SGJNDEnsemble, items: list[dict]) -> dict[str, float]:
+def fit_calibration(head: HeadModule, items: list[dict]) -> dict[str, float]:
     """The logit delta per (codec family, task, ppd) that puts the training items' exhaustive PW-JND closest to
     their labels (:func:`jndviewer.core.train.samples.fit_condition_deltas`)."""
     head.eval()
@@ -343,33 +349,82 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
     val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
-    if not (run / "checkpoint.pt").exists():  # head 0's checkpoint: a run that has begun resumes instead
+    experts = model_config.distance_experts
+    if config.experts_from_labels and experts:
+        split = _expert_split(train_items, val_items, experts, require=False)
+        kept = tuple(ppd for ppd, (expert_train, _) in zip(experts, split, strict=True) if expert_train)
+        kept = kept if len(kept) >= 2 else ()
+        if kept != experts:
+            distances = sorted({round(TRAINING_CONDITION.ppd * 2 ** item["distance"], 1) for item in train_items})
+            message = (f"distance experts at {', '.join(f'{ppd:g}' for ppd in kept)} ppd" if kept else
+                       "one set of heads for every distance") + (
+                f": the training labels are at {', '.join(f'{d:g}' for d in distances)} ppd")
+            log.write({"event": "distance_experts", "experts": list(kept), "label_ppd": distances})
+            if progress:
+                tqdm.write(f"train sgjnd: {message}")
+            model_config = replace(model_config, distance_experts=kept)
+            experts = kept
+    first = run / (f"ppd{experts[0]:g}" if experts else "") / "checkpoint.pt"
+    if not first.exists():  # the first head's checkpoint: a run that has begun resumes instead
         log.write({"event": "started", "config": asdict(config), "train": len(train_items),
                    "validation": len(val_items)})
-    heads = [
-        _train_head(index, config, channels, model_config, train_items, val_items, run, log, device, progress)
-        for index in range(config.heads)
-    ]
-    ensemble = SGJNDEnsemble(heads)
+    expert_heads: list[list[SGJNDHead]] = []
+    for ppd, (expert_train, expert_val) in zip(experts or (None,), _expert_split(train_items, val_items, experts),
+                                               strict=True):
+        folder = run if ppd is None else run / f"ppd{ppd:g}"
+        torch.manual_seed(config.seed)  # each expert trains as a run of its labels alone would
+        expert_heads.append([
+            _train_head(index, config, channels, model_config, expert_train, expert_val, folder, log, device,
+                        progress, ppd)
+            for index in range(config.heads)
+        ])
+    ensembles = [SGJNDEnsemble(heads) for heads in expert_heads]
+    ensemble = SGJNDDistanceExperts(ensembles, experts) if experts else ensembles[0]
     metrics = evaluate_items(ensemble, val_items)
-    log.write({"event": "ensemble", "heads": len(heads), **metrics})
+    log.write({"event": "ensemble", "heads": config.heads, **metrics})
     calibration = fit_calibration(ensemble, train_items) if config.calibrate else {}
     calibrated = evaluate_items(ensemble, val_items, calibration) if calibration else metrics
     if calibration:
         log.write({"event": "calibration", "deltas": calibration, **calibrated})
     path = Path(config.export)
+    def states(heads: list[SGJNDHead]) -> list[dict[str, Tensor]]:
+        return [{k: v.detach().cpu().clone() for k, v in head.state_dict().items()} for head in heads]
+
+    stored = ({"version": 3, "experts": [{"ppd": ppd, "heads": states(heads)}
+                                         for ppd, heads in zip(experts, expert_heads, strict=True)]}
+              if experts else {"version": 2, "heads": states(expert_heads[0])})
     save_checkpoint(path, {
-        "format": EXPORT_FORMAT, "version": 2, "config": model_config.to_dict(),
-        "heads": [{k: v.detach().cpu().clone() for k, v in head.state_dict().items()} for head in heads],
+        "format": EXPORT_FORMAT, **stored, "config": model_config.to_dict(),
         "calibration": calibration,
-        "training": {"steps": config.steps, "heads": len(heads), "data": list(config.data),
+        "training": {"steps": config.steps, "heads": config.heads, "data": list(config.data),
                      "train_items": len(train_items), "validation_items": len(val_items), "validation": metrics,
                      "validation_calibrated": calibrated},
     })
     (run / "export.json").write_text(json.dumps({"validation": metrics, "validation_calibrated": calibrated,
                                                  "calibration": calibration, "steps": config.steps,
-                                                 "heads": len(heads)}, indent=1))
+                                                 "heads": config.heads}, indent=1))
     return path
+
+
+def _expert_split(train_items: list[dict], val_items: list[dict], experts: tuple[float, ...], require: bool = True
+                  ) -> list[tuple[list[dict], list[dict]]]:
+    """The training and validation items of each distance expert: those whose labels' ppd is nearest its own (in
+    log ppd); all of them for a network without experts. With ``require``, one sentence for an expert no training
+    label is near."""
+    if not experts:
+        return [(train_items, val_items)]
+    anchors = np.log2(np.asarray(experts) / TRAINING_CONDITION.ppd)
+
+    def nearest(item: dict) -> int:
+        return int(np.argmin(np.abs(anchors - item["distance"])))
+
+    split = [([i for i in train_items if nearest(i) == k], [i for i in val_items if nearest(i) == k])
+             for k in range(len(experts))]
+    for ppd, (expert_train, _) in zip(experts, split, strict=True):
+        if require and not expert_train:
+            raise JndViewerError(f"No training labels are nearer {ppd:g} ppd than another distance expert; give "
+                                 f"labels for that distance or other --distance-experts.")
+    return split
 
 
 def _train_head(
@@ -383,8 +438,10 @@ def _train_head(
     log: TrainingLog,
     device: torch.device,
     progress: bool,
+    expert: float | None = None,
 ) -> SGJNDHead:
-    """Train (or resume, or just load when finished) head ``index`` of the ensemble; seeds differ per head."""
+    """Train (or resume, or just load when finished) head ``index`` of the ensemble (of the distance ``expert``'s,
+    in its own folder ``run``); seeds differ per head."""
     if index > 0:  # head 0 keeps the random stream of single-head training, so older runs reproduce
         torch.manual_seed(config.seed + index)
     head = SGJNDHead(channels, model_config.width, model_config.visibility_inputs,
@@ -396,7 +453,9 @@ def _train_head(
          {"params": offsets, "lr_factor": OFFSET_LR_FACTOR, "weight_decay": 0.0}],
         lr=config.learning_rate, weight_decay=config.weight_decay,
     )
+    run.mkdir(parents=True, exist_ok=True)
     checkpoint = run / ("checkpoint.pt" if index == 0 else f"checkpoint_{index}.pt")
+    tag = {} if expert is None else {"expert_ppd": expert}
     step = 0
     if checkpoint.exists():
         state = load_checkpoint(checkpoint)
@@ -411,10 +470,11 @@ def _train_head(
             raise JndViewerError(f"The checkpoint {checkpoint} was written by an older trainer (its optimiser has "
                                  f"other parameter groups); train in a new run folder (--run).") from err
         step = int(state["step"])
-        log.write({"event": "resumed", "head": index, "step": step})
+        log.write({"event": "resumed", "head": index, **tag, "step": step})
     rng = np.random.default_rng(config.seed + step if index == 0 else (config.seed, index, step))
     pairs = [(i, j) for i, item in enumerate(train_items) for j in range(len(item["levels"]))]
     desc = "train sgjnd" if config.heads == 1 else f"train sgjnd head {index + 1}/{config.heads}"
+    desc += "" if expert is None else f" ({expert:g} ppd)"
     bar = tqdm(total=config.steps, initial=step, disable=not progress, mininterval=10, desc=desc)
     started = time.perf_counter()
     while step < config.steps:
@@ -434,7 +494,8 @@ def _train_head(
         bar.update(1)
         if step % 250 == 0 or step == config.steps:
             metrics = evaluate_items(head, val_items)
-            log.write({"event": "validation", "head": index, "step": step, "loss": float(loss.detach()), **metrics,
+            log.write({"event": "validation", "head": index, **tag, "step": step, "loss": float(loss.detach()),
+                       **metrics,
                        "seconds": round(time.perf_counter() - started, 1)})
             if metrics["mae"] is not None:
                 bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")

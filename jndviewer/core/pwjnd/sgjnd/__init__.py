@@ -19,10 +19,12 @@ from jndviewer.core.pwjnd.sgjnd.config import (
 )
 from jndviewer.core.pwjnd.sgjnd.network import (
     ReferenceFeatures,
+    SGJNDDistanceExperts,
     SGJNDEnsemble,
     SGJNDHead,
     SGJNDNetwork,
     codec_family,
+    expert_weights,
     patch_features,
     pool_features,
 )
@@ -39,8 +41,8 @@ from jndviewer.core.pwjnd.sgjnd.predictor import SGJNDPredictor, load_network
 
 __all__ = [
     "EXPORT_FORMAT", "LEGACY_CONFIG", "PATCH_VISIBILITY_FLOOR", "TRAINING_CONDITION", "EfficientNetLite0Backbone",
-    "PatchVisibility", "ReferenceFeatures", "ResNet50Backbone", "SGJNDConfig", "SGJNDEnsemble", "SGJNDHead",
-    "SGJNDNetwork", "SGJNDPredictor", "codec_family", "covering_positions", "crop_patches", "load_network",
-    "make_backbone", "patch_features", "patch_positions", "pool_features", "reference_patches",
-    "subsample_chroma_420", "tile_positions",
+    "PatchVisibility", "ReferenceFeatures", "ResNet50Backbone", "SGJNDConfig", "SGJNDDistanceExperts",
+    "SGJNDEnsemble", "SGJNDHead", "SGJNDNetwork", "SGJNDPredictor", "codec_family", "covering_positions",
+    "crop_patches", "expert_weights", "load_network", "make_backbone", "patch_features", "patch_positions",
+    "pool_features", "reference_patches", "subsample_chroma_420", "tile_positions",
 ]

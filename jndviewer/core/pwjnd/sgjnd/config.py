@@ -30,7 +30,8 @@ RGB_TO_YCBCR = (LUMA_WEIGHTS, (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.0
 #: What files from before a field existed meant by its absence: the seed's form (backbone differences, no patch
 #: visibility, full-chroma references, no codec offsets, non-overlapping tiles).
 LEGACY_CONFIG: dict[str, Any] = {"reference_chroma": "full", "patch_visibility": "none", "backbone_differences": True,
-                                 "codec_families": (), "patch_layout": "tiles", "tasks": (), "distance_offset": False}
+                                 "codec_families": (), "patch_layout": "tiles", "tasks": (), "distance_offset": False,
+                                 "distance_experts": ()}
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,28 @@ class SGJNDConfig:
     #: network was trained for side by side only and refuses another task.
     tasks: tuple[str, ...] = (SIDE_BY_SIDE, FLICKER)
     #: A learned logit offset per octave of viewing distance from the labels' 38 ppd (one slope per task): the patch
-    #: visibility already follows the distance, and this lets the heads learn from labels at 75 ppd how much, as the
-    #: training-free predictor interpolates its thresholds in log ppd. False in files from before this field.
-    distance_offset: bool = True
+    #: visibility already follows the distance, and this lets one set of heads learn from labels at 75 ppd how much.
+    #: Shipped before the distance experts; False in files from before this field.
+    distance_offset: bool = False
+    #: Distance experts (shipped: 38 and 75 ppd, the labels' two displays): a set of heads per viewing distance, each
+    #: trained on the labels nearest its ppd, their image logits (and patch logits and weights) interpolated
+    #: linearly in log ppd between neighbouring experts and held at the end experts' beyond them
+    #: (:class:`~jndviewer.core.pwjnd.sgjnd.network.SGJNDDistanceExperts`). One set of heads with a distance slope
+    #: served 75 ppd at a cost of 0.1-0.4 levels at 38 ppd on the validation images (models/MODEL_CARD.md).
+    #: Empty: one set of heads for every distance (files from before this field).
+    distance_experts: tuple[float, ...] = (38.0, 75.0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "codec_families", tuple(self.codec_families))
         object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "distance_experts", tuple(float(ppd) for ppd in self.distance_experts))
+        experts = self.distance_experts
+        if any(not ppd > 0 for ppd in experts) or list(experts) != sorted(set(experts)):
+            raise ModelError(f"distance_experts must be increasing positive pixels per degree, not {list(experts)}.")
+        if len(experts) == 1:
+            raise ModelError("distance_experts needs two distances or more (none: one set of heads for all).")
+        if experts and self.distance_offset:
+            raise ModelError("An SG-JND network has distance experts or a distance slope, not both.")
         unknown = [task for task in self.tasks if task not in TASKS]
         if unknown:
             raise ModelError(f"tasks must be among {', '.join(TASKS)}, not {unknown[0]!r}.")
@@ -111,7 +127,7 @@ class SGJNDConfig:
     def feature_key(self) -> dict[str, Any]:
         """The fields the cached backbone features depend on (the heads' width and inputs do not change them)."""
         heads_only = ("width", "patch_visibility", "backbone_differences", "codec_families", "tasks",
-                      "distance_offset")
+                      "distance_offset", "distance_experts")
         return {k: v for k, v in self.to_dict().items() if k not in heads_only}
 
     @classmethod

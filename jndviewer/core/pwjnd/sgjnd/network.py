@@ -191,6 +191,61 @@ class SGJNDEnsemble(nn.Module):
         return logits, quality, weight
 
 
+def expert_weights(distances: Tensor, experts: tuple[float, ...]) -> Tensor:
+    """Each image's weight for each distance expert (B x K, rows sum to 1): linear in log ppd between the two experts
+    around the image's distance, all on the nearest end expert beyond them. ``distances``: log2(ppd / 38)."""
+    anchors = torch.tensor([math.log2(ppd / TRAINING_CONDITION.ppd) for ppd in experts], dtype=torch.float32)
+    d = distances.detach().float().cpu().clamp(float(anchors[0]), float(anchors[-1]))
+    upper = torch.searchsorted(anchors, d).clamp(1, len(experts) - 1)
+    lower = upper - 1
+    t = (d - anchors[lower]) / (anchors[upper] - anchors[lower])
+    weights = torch.zeros(d.shape[0], len(experts))
+    weights.scatter_(1, lower[:, None], (1 - t)[:, None])
+    weights.scatter_add_(1, upper[:, None], t[:, None])
+    return weights.to(distances.device)
+
+
+class SGJNDDistanceExperts(nn.Module):
+    """A set of heads per viewing distance (``SGJNDConfig.distance_experts``), mixed by the image's distance.
+
+    Each expert was trained on the labels nearest its ppd only; between two experts their image logits, patch logits
+    and patch weights are interpolated linearly in log ppd (:func:`expert_weights`; the mixed patch weights still
+    sum to 1), beyond the outer experts the nearer one answers alone, with the patch visibility computed at the
+    requested distance. One set of heads with a learned slope per octave served 75 ppd at a cost at 38 ppd
+    (models/MODEL_CARD.md).
+    """
+
+    def __init__(self, experts: list[SGJNDEnsemble], ppds: tuple[float, ...]) -> None:
+        super().__init__()
+        if len(experts) != len(ppds) or len(experts) < 2:
+            raise ModelError("SG-JND distance experts need one set of heads per distance, two or more.")
+        self.experts = nn.ModuleList(experts)
+        self.ppds = tuple(float(ppd) for ppd in ppds)
+
+    def forward(
+        self, features: list[Tensor], patches: int | list[int], visibility: Tensor | None = None,
+        codecs: Tensor | None = None, tasks: Tensor | None = None, distances: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`SGJNDHead.forward` of the experts around each image's distance, interpolated (``distances``
+        required: each image's log2(ppd / 38))."""
+        if distances is None:
+            raise ModelError("SG-JND distance experts need each image's viewing distance.")
+        weights = expert_weights(distances, self.ppds)  # B x K
+        per_row = weights if isinstance(patches, int) else weights.repeat_interleave(
+            torch.tensor(patches, device=weights.device), dim=0)
+        mixed: list[Tensor] | None = None
+        for k, expert in enumerate(self.experts):
+            if not bool((weights[:, k] > 0).any()):
+                continue
+            logits, quality, weight = expert(features, patches, visibility, codecs, tasks, distances)
+            w_image, w_rows = weights[:, k].to(logits.dtype), per_row[:, k].to(quality.dtype)
+            w_rows = w_rows[:, None] if quality.dim() == 2 else w_rows
+            parts = [logits * w_image, quality * w_rows, weight * w_rows]
+            mixed = parts if mixed is None else [m + part for m, part in zip(mixed, parts, strict=True)]
+        assert mixed is not None
+        return mixed[0], mixed[1], mixed[2]
+
+
 @dataclass
 class ReferenceFeatures:
     """What the network keeps of a reference image: its patches' backbone maps, their pooled features with a zero
@@ -217,9 +272,13 @@ class SGJNDNetwork(nn.Module):
         self.backbone = make_backbone(self.config.backbone)
         channels = tuple(self.backbone.channels)
         inputs, codecs, tasks = self.config.visibility_inputs, len(self.config.codec_families), len(self.config.tasks)
-        self.head = SGJNDEnsemble(
-            [SGJNDHead(channels, self.config.width, inputs, codecs, tasks, self.config.distance_offset)
-             for _ in range(heads)]
+        def ensemble() -> SGJNDEnsemble:
+            return SGJNDEnsemble([SGJNDHead(channels, self.config.width, inputs, codecs, tasks,
+                                            self.config.distance_offset) for _ in range(heads)])
+
+        experts = self.config.distance_experts
+        self.head: SGJNDEnsemble | SGJNDDistanceExperts = (
+            SGJNDDistanceExperts([ensemble() for _ in experts], experts) if experts else ensemble()
         )
         #: Logit deltas per (codec family, task, ppd), fitted on the training images after training
         #: (:func:`jndviewer.core.train.sgjnd_trainer.fit_calibration`); empty: none.

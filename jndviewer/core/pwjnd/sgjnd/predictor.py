@@ -15,7 +15,7 @@ from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor
 from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration
 from jndviewer.core.pwjnd.sgjnd.config import EXPORT_FORMAT, SGJNDConfig
-from jndviewer.core.pwjnd.sgjnd.network import ReferenceFeatures, SGJNDNetwork
+from jndviewer.core.pwjnd.sgjnd.network import ReferenceFeatures, SGJNDDistanceExperts, SGJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
 
 #: The shipped weights (``jndviewer train sgjnd`` writes them; the model card says how they were made).
@@ -31,18 +31,34 @@ def _load_network(path: str) -> SGJNDNetwork:
     state = load_torch_file(path, "SG-JND checkpoint", ModelError)
     if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
         raise ModelError(f"{Path(path).name} is not a jndviewer SG-JND file (wrong format tag).")
-    head_states = state["heads"] if "heads" in state else [state.get("head")]  # version 2 holds an ensemble
-    if not isinstance(head_states, list) or not head_states or not all(isinstance(h, dict) for h in head_states):
-        raise ModelError(f"{Path(path).name} holds no SG-JND head.")
     try:
         config = SGJNDConfig.from_dict(state.get("config") or {})
     except ModelError as err:
         raise ModelError(f"{Path(path).name}: {err}") from err
-    network = SGJNDNetwork(config, heads=len(head_states))
-    for head, head_state in zip(network.head.heads, head_states, strict=True):
-        load_matching(head, head_state, name=Path(path).name, what="SG-JND", error=ModelError)
+    if config.distance_experts:  # version 3: a set of heads per distance expert
+        experts = state.get("experts")
+        if not isinstance(experts, list) or len(experts) != len(config.distance_experts):
+            raise ModelError(f"{Path(path).name} does not hold one set of heads per distance expert.")
+        expert_states = [_head_states(expert.get("heads") if isinstance(expert, dict) else None, path)
+                         for expert in experts]
+    else:
+        expert_states = [_head_states(state["heads"] if "heads" in state else [state.get("head")], path)]
+    if len({len(states) for states in expert_states}) != 1:
+        raise ModelError(f"{Path(path).name}: its distance experts hold different numbers of heads.")
+    network = SGJNDNetwork(config, heads=len(expert_states[0]))
+    ensembles = network.head.experts if isinstance(network.head, SGJNDDistanceExperts) else [network.head]
+    for ensemble, head_states in zip(ensembles, expert_states, strict=True):
+        for head, head_state in zip(ensemble.heads, head_states, strict=True):
+            load_matching(head, head_state, name=Path(path).name, what="SG-JND", error=ModelError)
     network.calibration = checked_calibration(state.get("calibration"), Path(path).name)
     return network.eval()
+
+
+def _head_states(head_states: Any, path: str) -> list[dict]:
+    """The state dicts of one ensemble's heads (version 1 held a single ``head``), or one sentence."""
+    if not isinstance(head_states, list) or not head_states or not all(isinstance(h, dict) for h in head_states):
+        raise ModelError(f"{Path(path).name} holds no SG-JND head.")
+    return head_states
 
 
 def load_network(weights: str | Path | None = None) -> SGJNDNetwork:
@@ -53,8 +69,9 @@ def load_network(weights: str | Path | None = None) -> SGJNDNetwork:
 class SGJNDPredictor(LadderPredictor):
     """PW-JND from the SG-JND network: a decision per level, refined by the sliding window over levels.
 
-    The viewing condition's pixels per degree reach the network through each patch's subband visibility (the
-    weights were trained at 38 ppd, the labels' condition), its task through a learned logit offset per task.
+    The viewing condition's pixels per degree reach the network through each patch's subband visibility, computed at
+    that distance, and through its distance experts (heads trained on labels at 38 and at 75 ppd, interpolated in
+    log ppd between them); its task through a learned logit offset per task.
     """
 
     name = "sgjnd"
