@@ -349,21 +349,9 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
     val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]
     channels = tuple(f.shape[1] for f in train_items[0]["reference"])
+    if config.experts_from_labels:
+        model_config = _experts_with_labels(model_config, train_items, log, progress)
     experts = model_config.distance_experts
-    if config.experts_from_labels and experts:
-        split = _expert_split(train_items, val_items, experts, require=False)
-        kept = tuple(ppd for ppd, (expert_train, _) in zip(experts, split, strict=True) if expert_train)
-        kept = kept if len(kept) >= 2 else ()
-        if kept != experts:
-            distances = sorted({round(TRAINING_CONDITION.ppd * 2 ** item["distance"], 1) for item in train_items})
-            message = (f"distance experts at {', '.join(f'{ppd:g}' for ppd in kept)} ppd" if kept else
-                       "one set of heads for every distance") + (
-                f": the training labels are at {', '.join(f'{d:g}' for d in distances)} ppd")
-            log.write({"event": "distance_experts", "experts": list(kept), "label_ppd": distances})
-            if progress:
-                tqdm.write(f"train sgjnd: {message}")
-            model_config = replace(model_config, distance_experts=kept)
-            experts = kept
     first = run / (f"ppd{experts[0]:g}" if experts else "") / "checkpoint.pt"
     if not first.exists():  # the first head's checkpoint: a run that has begun resumes instead
         log.write({"event": "started", "config": asdict(config), "train": len(train_items),
@@ -387,12 +375,9 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
     if calibration:
         log.write({"event": "calibration", "deltas": calibration, **calibrated})
     path = Path(config.export)
-    def states(heads: list[SGJNDHead]) -> list[dict[str, Tensor]]:
-        return [{k: v.detach().cpu().clone() for k, v in head.state_dict().items()} for head in heads]
-
-    stored = ({"version": 3, "experts": [{"ppd": ppd, "heads": states(heads)}
+    stored = ({"version": 3, "experts": [{"ppd": ppd, "heads": _head_states(heads)}
                                          for ppd, heads in zip(experts, expert_heads, strict=True)]}
-              if experts else {"version": 2, "heads": states(expert_heads[0])})
+              if experts else {"version": 2, "heads": _head_states(expert_heads[0])})
     save_checkpoint(path, {
         "format": EXPORT_FORMAT, **stored, "config": model_config.to_dict(),
         "calibration": calibration,
@@ -404,6 +389,31 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
                                                  "calibration": calibration, "steps": config.steps,
                                                  "heads": config.heads}, indent=1))
     return path
+
+
+def _head_states(heads: list[SGJNDHead]) -> list[dict[str, Tensor]]:
+    return [{k: v.detach().cpu().clone() for k, v in head.state_dict().items()} for head in heads]
+
+
+def _experts_with_labels(model_config: SGJNDConfig, train_items: list[dict], log: TrainingLog, progress: bool
+                         ) -> SGJNDConfig:
+    """The configuration with only the distance experts that some training labels are nearest to (fewer than two:
+    none, one set of heads), the change said in the log and, with ``progress``, on the terminal."""
+    experts = model_config.distance_experts
+    if not experts:
+        return model_config
+    split = _expert_split(train_items, [], experts, require=False)
+    kept = tuple(ppd for ppd, (expert_train, _) in zip(experts, split, strict=True) if expert_train)
+    kept = kept if len(kept) >= 2 else ()
+    if kept == experts:
+        return model_config
+    distances = sorted({round(TRAINING_CONDITION.ppd * 2 ** item["distance"], 1) for item in train_items})
+    chosen = f"distance experts at {', '.join(f'{ppd:g}' for ppd in kept)} ppd" if kept else \
+        "one set of heads for every distance"
+    log.write({"event": "distance_experts", "experts": list(kept), "label_ppd": distances})
+    if progress:
+        tqdm.write(f"train sgjnd: {chosen}: the training labels are at {', '.join(f'{d:g}' for d in distances)} ppd")
+    return replace(model_config, distance_experts=kept)
 
 
 def _expert_split(train_items: list[dict], val_items: list[dict], experts: tuple[float, ...], require: bool = True
