@@ -60,7 +60,7 @@ def offset(network, codec_name: str, condition: ViewingCondition) -> float:
     import torch
 
     from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta
-    from jndviewer.core.pwjnd.sgjnd.network import codec_family
+    from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 
     net = network.net
     zero = torch.zeros(1)
@@ -70,7 +70,7 @@ def offset(network, codec_name: str, condition: ViewingCondition) -> float:
             zero, net.codec_offsets, net.task_offsets, net.distance_offsets, torch.tensor([family]),
             torch.tensor([network.config.task_index(condition.task)]),
             torch.tensor([math.log2(condition.ppd / 38.0)]))[0])
-    name = network.config.codec_families[family] if family >= 0 else ""
+    name = codec_family_name(codec_name, network.config.codec_families)
     return learned + calibration_delta(network.calibration, name, condition.task, condition.ppd)
 
 

@@ -38,6 +38,7 @@ from jndviewer.core.pwjnd.sgjnd import (
     SGJNDEnsemble,
     SGJNDHead,
     codec_family,
+    codec_family_name,
     crop_patches,
     make_backbone,
     patch_positions,
@@ -99,12 +100,6 @@ class SGJNDTrainingConfig:
 #: steps, while the flicker task's offset must move several logits (its labels sit 40 quality levels higher); with
 #: the shared learning rate the validation MAE of a two-task head was still 14 levels after 750 steps.
 OFFSET_LR_FACTOR = 30.0
-
-
-def _family_name(codec: str, config: SGJNDConfig) -> str:
-    """The codec's family among the network's ("" for none of them), as the calibration keys name it."""
-    index = codec_family(codec, config.codec_families)
-    return config.codec_families[index] if index >= 0 else ""
 
 
 def cache_key(sample: Any) -> str:
@@ -343,8 +338,8 @@ def train_sgjnd(config: SGJNDTrainingConfig, *, progress: bool = True) -> Path:
                 "codec_family": codec_family(sample.codec, model_config.codec_families),
                 "task_index": model_config.task_index(sample_task(sample)),
                 "distance": math.log2(sample_condition(sample).ppd / TRAINING_CONDITION.ppd),
-                "calibration_key": calibration_key(_family_name(sample.codec, model_config), sample_task(sample),
-                                                   sample_condition(sample).ppd),
+                "calibration_key": calibration_key(codec_family_name(sample.codec, model_config.codec_families),
+                                                   sample_task(sample), sample_condition(sample).ppd),
             }
     train_items = [items[cache_key(s)] for s in train if cache_key(s) in items]
     val_items = [items[cache_key(s)] for s in validation if cache_key(s) in items]

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from jndviewer.core.datasets.sample import is_worse
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_key, pool_patch_logits
-from jndviewer.core.pwjnd.sgjnd.network import codec_family
+from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 from jndviewer.core.pwjnd.sgjnd.patches import crop_patches, patch_positions
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, NO_JND_MAP, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD, VPJNDNet, crop_map, jnd_threshold
@@ -168,7 +168,8 @@ def make_groups(samples: list[Any], entries: dict[str, dict], config: VPJNDConfi
             "label": float(sample.jnd_level), "better": sample.better, "codec": family,
             "task": config.task_index(condition.task), "distance": math.log2(condition.ppd / TRAINING_PPD),
             "condition": condition.describe(),
-            "key": calibration_key(config.codec_families[family] if family >= 0 else "", condition.task, condition.ppd),
+            "key": calibration_key(codec_family_name(sample.codec, config.codec_families), condition.task,
+                                   condition.ppd),
         })
     return list(groups.values())
 

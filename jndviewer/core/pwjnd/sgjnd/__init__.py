@@ -24,6 +24,7 @@ from jndviewer.core.pwjnd.sgjnd.network import (
     SGJNDHead,
     SGJNDNetwork,
     codec_family,
+    codec_family_name,
     expert_weights,
     patch_features,
     pool_features,
@@ -42,7 +43,7 @@ from jndviewer.core.pwjnd.sgjnd.predictor import SGJNDPredictor, load_network
 __all__ = [
     "EXPORT_FORMAT", "LEGACY_CONFIG", "PATCH_VISIBILITY_FLOOR", "TRAINING_CONDITION", "EfficientNetLite0Backbone",
     "PatchVisibility", "ReferenceFeatures", "ResNet50Backbone", "SGJNDConfig", "SGJNDDistanceExperts",
-    "SGJNDEnsemble", "SGJNDHead", "SGJNDNetwork", "SGJNDPredictor", "codec_family", "covering_positions",
-    "crop_patches", "expert_weights", "load_network", "make_backbone", "patch_features", "patch_positions",
-    "pool_features", "reference_patches", "subsample_chroma_420", "tile_positions",
+    "SGJNDEnsemble", "SGJNDHead", "SGJNDNetwork", "SGJNDPredictor", "codec_family", "codec_family_name",
+    "covering_positions", "crop_patches", "expert_weights", "load_network", "make_backbone", "patch_features",
+    "patch_positions", "pool_features", "reference_patches", "subsample_chroma_420", "tile_positions",
 ]

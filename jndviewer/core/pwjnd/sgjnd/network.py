@@ -114,6 +114,12 @@ def codec_family(name: str | None, families: tuple[str, ...]) -> int:
     return -1
 
 
+def codec_family_name(name: str | None, families: tuple[str, ...]) -> str:
+    """The codec's family among ``families`` ("" for none of them), as the per-condition calibration keys name it."""
+    index = codec_family(name, families)
+    return families[index] if index >= 0 else ""
+
+
 class SGJNDHead(nn.Module):
     """The trainable part: cross-scale attention, patch quality and patch weight heads, weighted pooling.
 
@@ -334,6 +340,6 @@ class SGJNDNetwork(nn.Module):
         logit, quality, weight = self.head(features, len(positions), visibility, family, task, distance)
         delta = 0.0
         if self.calibration and reference.condition is not None:
-            family_name = self.config.codec_families[index] if index >= 0 else ""
+            family_name = codec_family_name(codec, self.config.codec_families)
             delta = calibration_delta(self.calibration, family_name, reference.condition.task, reference.condition.ppd)
         return {"logit": float(logit[0]) + delta, "quality": quality[0].tolist(), "weight": weight[0].tolist()}

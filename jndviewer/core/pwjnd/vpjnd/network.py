@@ -215,14 +215,14 @@ class VPJNDNetwork:
     @torch.no_grad()
     def evaluate(self, state: VPJNDReference, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
         """Image logit, per-patch logits and normalised weights of one distorted version made by ``codec``."""
-        from jndviewer.core.pwjnd.sgjnd.network import codec_family
+        from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 
         distorted = crop_patches(distorted_rgb, state.positions, self.config.patch)
         quality, weight = self.net.patch_scores(state.f_ref, state.f_jnd, distorted)
         family = codec_family(codec, self.config.codec_families)
         logit, weight = self.net.pool(quality, weight, [len(state.positions)], torch.tensor([family]),
                                       torch.tensor([state.task]), torch.tensor([state.distance]))
-        delta = (state.deltas or {}).get(self.config.codec_families[family] if family >= 0 else "", 0.0)
+        delta = (state.deltas or {}).get(codec_family_name(codec, self.config.codec_families), 0.0)
         return {"logit": float(logit[0]) + delta, "quality": quality.tolist(), "weight": weight.tolist()}
 
 
