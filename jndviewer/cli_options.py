@@ -67,7 +67,6 @@ def level_spec(text: str) -> str:
     return text
 
 
-
 def distance_experts(text: str) -> tuple[float, ...]:
     """Increasing pixels per degree, two or more (``38,75``), or ``none`` (the empty tuple)."""
     if text.strip().lower() == "none":
