@@ -440,8 +440,9 @@ def _predict_summary(results: ResultsFile | StdoutResults, skipped: int, total: 
         errors = counted(len(results.errors), "error")
         say(f"{len(merged)} results for {condition.describe()} written to stdout, {errors}")
     else:
-        print(f"wrote {results.path}: {len(results.results)} new results ({skipped} already there) for "
-              f"{condition.describe()}, {counted(len(results.errors), 'error')}; {len(merged)} results in the file")
+        print(f"wrote {results.path}: {counted(len(results.results), 'new result')} ({skipped} already there) for "
+              f"{condition.describe()}, {counted(len(results.errors), 'error')}; {counted(len(merged), 'result')} in "
+              "the file")
     if how:
         kept = "" if results.failure is not None or results.path == StdoutResults.path else \
             f" ({len(merged)} results in the file)"

@@ -425,6 +425,7 @@ def test_a_broken_image_in_a_batch_is_named_once_and_the_counts_read_well(tmp_pa
     assert len(lines) == 1 and lines[0].count("trunc.png") == 1 and "truncated or corrupt" in lines[0]
     assert f"{broken} is truncated" in lines[0]  # the path as given, to find the file by
     assert "1 error;" in captured.out and "1 errors" not in captured.out
+    assert "1 new result (0 already there)" in captured.out and "1 result in the file" in captured.out
     folder = tmp_path / "set"
     folder.mkdir()
     for image in (good, broken):
