@@ -61,6 +61,7 @@ def make_window(app: Any, qtbot: Any, settings_path: Path) -> Iterator[Callable[
 
     ``make_window(path=None, settings=None, **state)`` sets the given state fields before opening ``path``.
     """
+    import shiboken6
     from PySide6.QtCore import QSettings, QThreadPool
     from PySide6.QtWidgets import QApplication
 
@@ -95,7 +96,8 @@ def make_window(app: Any, qtbot: Any, settings_path: Path) -> Iterator[Callable[
         time.sleep(0.02)
     assert not _jndviewer_threads(), f"threads leaked: {_jndviewer_threads()}"
     app.processEvents()
-    leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    # a widget Qt deletes while the list is read (a closing popup or tooltip) is gone, not leaked
+    leaked = [w for w in QApplication.topLevelWidgets() if shiboken6.isValid(w) and w.isVisible()]
     for widget in leaked:
         widget.close()
     for window in windows:
