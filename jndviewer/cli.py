@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from jndviewer import __version__
 from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
 from jndviewer.cli_lessons import add_lessons_parser, run_lessons
+from jndviewer.cli_map import add_map_parser, run_map
 from jndviewer.cli_options import distance_experts, level_spec, pixel_count, positive_float
 from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
@@ -60,7 +60,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jndviewer.core.catalog import DEFAULT_JND_MODEL, JND_MODEL_NAMES, POOLINGS, SUBBAND
+    from jndviewer.core.catalog import JND_MODEL_NAMES, POOLINGS, SUBBAND
     from jndviewer.core.pwjnd.registry import PREDICTORS
     from jndviewer.core.pwjnd.search import STRATEGIES
     from jndviewer.core.viewing import DEFAULT_PPD, FLICKER, SIDE_BY_SIDE, TASKS
@@ -72,31 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jndviewer {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    map_parser = commands.add_parser(
-        "map",
-        help="compute a pixel-wise JND map",
-        description="Compute the pixel-wise JND map of an image and write it as a colour-mapped PNG with a colour "
-        "bar (gray levels) or as raw float32 data (.npy, .tif).",
-    )
-    map_parser.add_argument("image", type=Path, help="input image (PNG, JPEG, WebP, TIFF, BMP, AVIF, HEIF)")
-    map_parser.add_argument(
-        "--model", default=DEFAULT_JND_MODEL, choices=JND_MODEL_NAMES, help="JND model (default %(default)s)"
-    )
-    map_parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
-    map_parser.add_argument(
-        "--border",
-        default="replicate",
-        choices=("replicate", "zero"),
-        help="replicate (default) or zero (the public reference code's zero padding and border masks)",
-    )
-    map_parser.add_argument(
-        "-o", "--output", type=Path, help="output .png, .npy, .tif or .tiff (default IMAGE.MODEL.png)"
-    )
-    map_parser.add_argument("--components", action="store_true", help="also write every component of the model")
-    map_parser.add_argument("--vmax", type=positive_float,
-                            help="upper end of the PNG colour scale (default: 99.9th percentile)")
-    map_parser.add_argument("--max-pixels", type=pixel_count, help="refuse larger images (default 120 MP; 2e8 works)")
-
+    add_map_parser(commands)
     commands.add_parser("models", help="list the JND models and their components")
     commands.add_parser("codecs", help="list the codecs, their levels and whether each is available here")
 
@@ -384,55 +360,6 @@ def _calibrate_from_study(args: argparse.Namespace) -> int:
     output = args.output or default_database().with_name("calibration-study.json")
     calibrate_from_study(database, output, predictor=args.predictor, log=lambda line: print(line, flush=True))
     print(f"To predict with it: {CALIBRATION_ENV}={output} jndviewer ...")
-    return 0
-
-
-def run_map(args: argparse.Namespace) -> int:
-    import atexit
-    import gc
-
-    import torch
-
-    from jndviewer.core.device import describe_device, select_device
-    from jndviewer.core.image import load, luma_tensor
-    from jndviewer.core.jnd import compiled, create_model
-    from jndviewer.core.render import save_map
-
-    device = select_device(args.device)
-    image = load(args.image, max_pixels=args.max_pixels)
-    model = create_model(args.model, border=args.border)
-    output = args.output or Path(f"{args.image.stem}.{args.model}.png")
-    luma = luma_tensor(image, device=device)
-    # One map per process: for a small image the torch path is done before numba could load the compiled kernels.
-    kernels_pay = compiled.worth_loading(args.model, image.width * image.height)
-    start = time.perf_counter()
-    with compiled.switched(compiled.enabled() and kernels_pay):
-        jnd = model(luma)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elapsed = time.perf_counter() - start
-    threshold = jnd.threshold[0, 0].cpu().numpy()
-    title = f"{args.image.name}  ·  {model.title}  ·  JND threshold"
-    written = [save_map(threshold, output, vmax=args.vmax, title=title)]
-    if args.components:
-        for name, component in jnd.components.items():
-            path = output.with_name(f"{output.stem}.{name}{output.suffix}")
-            values = component[0, 0].cpu().numpy()
-            label = "gray levels" if name != "pattern_complexity" else "orientation bins"
-            if name in ("edge_weight", "edge_protection"):
-                label = "weight"
-            written.append(save_map(values, path, title=f"{args.image.name}  ·  {model.title}  ·  {name}", label=label))
-    print(
-        f"{args.image.name}: {image.width}x{image.height}, {model.name} on {describe_device(device)} "
-        f"in {elapsed * 1000:.0f} ms; JND mean {threshold.mean():.2f}, min {threshold.min():.2f}, "
-        f"max {threshold.max():.2f} gray levels"
-    )
-    for path in written:
-        print(f"wrote {path}")
-    # What follows is the process's exit: with the heap frozen, the shutdown's garbage collections skip the objects
-    # that importing torch made (about 0.2 s of a one-shot map). Registered once, however often map runs in-process.
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
     return 0
 
 

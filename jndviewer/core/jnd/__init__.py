@@ -5,42 +5,38 @@
 >>> jnd = model(luma)                          # luma: N x 1 x H x W in [0, 255]  # doctest: +SKIP
 >>> jnd.threshold, jnd.components["pattern_complexity"]  # doctest: +SKIP
 
-Definitions: docs/jnd_models.md.
+Definitions: docs/jnd_models.md. The models are torch modules; this package imports torch only when one of them is
+asked for (``MODELS``, ``create_model``, ...), so that :mod:`~jndviewer.core.jnd.definitions` and the NumPy forms of
+:mod:`~jndviewer.core.jnd.numpy_models` (the one-shot ``jndviewer map``) load without it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from jndviewer.core.catalog import DEFAULT_JND_MODEL as DEFAULT_MODEL
-from jndviewer.core.errors import ModelError
-from jndviewer.core.jnd.base import JNDMap, JNDModel
-from jndviewer.core.jnd.chou1995 import Chou1995
-from jndviewer.core.jnd.wu2013 import Wu2013
-from jndviewer.core.jnd.wu2017 import Wu2017
-from jndviewer.core.jnd.yang2005 import Yang2005
 
-#: Registry of the pixel-wise JND models by name.
-MODELS: dict[str, type[JNDModel]] = {cls.name: cls for cls in (Chou1995, Yang2005, Wu2013, Wu2017)}
+if TYPE_CHECKING:
+    from jndviewer.core.jnd.base import JNDMap, JNDModel
+    from jndviewer.core.jnd.registry import MODELS, create_model, warm_up
 
-
-def create_model(name: str, **params: Any) -> JNDModel:
-    """Instantiate a registered model, e.g. ``create_model("wu2017", border="zero")``."""
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        raise ModelError(f"Unknown JND model {name!r}; choose one of {', '.join(MODELS)}.") from None
-    return cls(**params)
+#: Where each name that needs torch is defined (imported on first use, PEP 562).
+_TORCH_NAMES = {
+    "JNDMap": "base",
+    "JNDModel": "base",
+    "MODELS": "registry",
+    "create_model": "registry",
+    "warm_up": "registry",
+}
 
 
-def warm_up() -> None:
-    """Compile (or load from numba's cache) every compiled kernel once, on a tiny image; ``./dev`` runs this after
-    setup so that the first map in the explorer does not wait for the compiler (about half a minute in all)."""
-    import torch
-
-    luma = torch.linspace(0.0, 255.0, 48 * 64).reshape(1, 1, 48, 64)
-    for name in MODELS:
-        create_model(name)(luma)
+def __getattr__(name: str) -> Any:
+    if name not in _TORCH_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_TORCH_NAMES[name]}"), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = ["DEFAULT_MODEL", "MODELS", "JNDMap", "JNDModel", "create_model", "warm_up"]

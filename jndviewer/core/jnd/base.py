@@ -10,12 +10,9 @@ from typing import Any, ClassVar
 import torch
 
 from jndviewer.core.errors import ModelError
-from jndviewer.core.jnd.ops import check_border
+from jndviewer.core.jnd.definitions import MIN_IMAGE_SIDE, BorderParams, check_border
 
 Tensor = torch.Tensor
-
-#: The smallest image side the models accept (the 5x5 operators and Canny's 13-tap filters need some room).
-MIN_IMAGE_SIDE = 8
 
 #: Rows per strip when a model's local part runs strip by strip on the CPU. Every step of these models is a
 #: memory-bound pass over the whole map; on strips the intermediate maps stay in the cache. At 1920x1080 (2 threads)
@@ -54,20 +51,6 @@ class JNDMap:
             self.model,
             dict(self.params),
         )
-
-
-@dataclass(frozen=True)
-class BorderParams:
-    """Parameters every model has.
-
-    Attributes
-    ----------
-    border
-        ``"replicate"`` (default: every pixel computed alike) or ``"zero"`` (the zero padding and border masks of
-        the public reference implementations, for numeric cross-checks).
-    """
-
-    border: str = "replicate"
 
 
 class JNDModel(torch.nn.Module):

@@ -17,33 +17,19 @@ import torch
 import torch.nn.functional as F
 
 from jndviewer.core.jnd import compiled
+from jndviewer.core.jnd.definitions import (
+    CANNY_LOW_RATIO,
+    CANNY_MIN_MAGNITUDE,
+    CANNY_SECTOR_RATIO_KINDS,
+    CANNY_SECTOR_SIDES,
+    CANNY_SECTORS,
+    CANNY_SIGMA,
+    canny_taps,
+)
+from jndviewer.core.jnd.numpy_models import connected_to_seeds
 from jndviewer.core.jnd.ops import correlate_cols, correlate_rows, extend, just_below
 
 Tensor = torch.Tensor
-
-#: MATLAB ``edge(I, 'canny', T)``: default sigma and the low/high threshold ratio.
-CANNY_SIGMA = math.sqrt(2.0)
-CANNY_LOW_RATIO = 0.4
-#: Gradient magnitudes below this (gray levels per pixel) are rounding residue of the smoothing and count as 0.
-CANNY_MIN_MAGNITUDE = 1e-3
-
-
-def canny_taps(sigma: float = CANNY_SIGMA) -> tuple[np.ndarray, np.ndarray]:
-    """The 1-D Gaussian and derivative-of-Gaussian taps of MATLAB's ``edge(..., 'canny')`` (``smoothGradient``).
-
-    Returns ``(gauss, deriv)`` as *correlation* taps: ``deriv`` is already flipped, so correlating with it gives
-    MATLAB's convolution, positive where the image increases.
-    """
-    extent = math.ceil(4.0 * sigma)
-    offsets = np.arange(-extent, extent + 1, dtype=np.float64)
-    gauss = np.exp(-(offsets**2) / (2.0 * sigma * sigma))
-    gauss /= gauss.sum()
-    deriv = np.gradient(gauss)
-    positive, negative = deriv > 0, deriv < 0
-    deriv[positive] /= deriv[positive].sum()
-    deriv[negative] /= -deriv[negative].sum()
-    return gauss, deriv[::-1].copy()
-
 
 def canny_gradients(x: Tensor, sigma: float = CANNY_SIGMA) -> tuple[Tensor, Tensor]:
     """Smoothed gradients (GX along columns, GY along rows) with replicate extension, as MATLAB computes them.
@@ -63,19 +49,6 @@ def canny_gradients(x: Tensor, sigma: float = CANNY_SIGMA) -> tuple[Tensor, Tens
     smoothed_along_x = correlate_rows(padded, gauss)
     grad_y = correlate_cols(smoothed_along_x, deriv)
     return grad_x, grad_y
-
-
-#: Non-maximum suppression sectors of MATLAB's ``cannyFindLocalMaxima``: for each, which ratio interpolates
-#: (``"y/x"`` = |iy/ix|, ``"x/y"`` = |ix/iy|) and the (dy, dx) neighbours weighted (1 - d) and d on either side.
-CANNY_SECTORS = (
-    ("y/x", ((0, 1), (-1, 1)), ((0, -1), (1, -1))),
-    ("x/y", ((-1, 0), (-1, 1)), ((1, 0), (1, -1))),
-    ("x/y", ((-1, 0), (-1, -1)), ((1, 0), (1, 1))),
-    ("y/x", ((0, -1), (-1, -1)), ((0, 1), (1, 1))),
-)
-#: The same sectors as arrays for the compiled NMS: 0 for |iy/ix|, 1 for |ix/iy|; (sector, side, neighbour, dy/dx).
-CANNY_SECTOR_RATIO_KINDS = np.array([0 if kind == "y/x" else 1 for kind, _, _ in CANNY_SECTORS], dtype=np.int64)
-CANNY_SECTOR_SIDES = np.array([[side1, side2] for _, side1, side2 in CANNY_SECTORS], dtype=np.int64)
 
 
 def canny_sector_masks(ix: Tensor, iy: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -176,59 +149,6 @@ def _flat_nonzero(mask: Tensor) -> Tensor:
     if mask.device.type == "cpu":
         return torch.from_numpy(np.flatnonzero(mask.reshape(-1).numpy()))
     return mask.reshape(-1).nonzero().squeeze(1)
-
-
-def component_roots(count: int, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The connected components of the undirected graph on nodes ``0 .. count-1`` with edges ``source[i] --
-    target[i]``: each node's smallest node of its component.
-
-    Vectorised union-find in NumPy (as fast as scipy's ``connected_components`` up to 1080p, about 2x slower at 4K,
-    and without importing ``scipy.sparse``, which took about 0.25 s of a one-shot ``jndviewer map``): each round
-    hooks every component's root onto the smallest root across its edges, then flattens the trees by pointer
-    jumping. Every component with a neighbour merges each round, so there are O(log count) rounds.
-    """
-    parent = np.arange(count)
-    while source.size:
-        source_root, target_root = parent[source], parent[target]
-        apart = source_root != target_root
-        if not apart.any():
-            break
-        source, target = source[apart], target[apart]  # edges inside one component are done with
-        source_root, target_root = source_root[apart], target_root[apart]
-        np.minimum.at(parent, np.maximum(source_root, target_root), np.minimum(source_root, target_root))
-        while True:  # parent[i] <= i throughout, so this ends with each node pointing to its root
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
-    return parent
-
-
-def connected_to_seeds(index: np.ndarray, seeds: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """Which of the pixels at sorted flat ``index`` (of maps of ``shape``, ``... x H x W``) lie in an 8-connected
-    component of those pixels that contains a seed; ``seeds`` flags the seed pixels. Returns a bool per pixel.
-
-    The components are found on the graph of the listed pixels alone (:func:`component_roots`), so the cost follows
-    the number of edge pixels, not the image size.
-    """
-    count = index.size
-    if count == 0 or not seeds.any():
-        return np.zeros(count, dtype=bool)
-    height, width = int(shape[-2]), int(shape[-1])
-    row = (index // width) % height
-    column = index % width
-    sources, targets = [], []
-    for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each 8-neighbour pair once
-        inside = np.flatnonzero((row + dy < height) & (column + dx >= 0) & (column + dx < width))
-        wanted = index[inside] + (dy * width + dx)
-        position = np.minimum(np.searchsorted(index, wanted), count - 1)
-        hit = index[position] == wanted
-        sources.append(inside[hit])
-        targets.append(position[hit])
-    roots = component_roots(count, np.concatenate(sources), np.concatenate(targets))
-    keep = np.zeros(count, dtype=bool)
-    keep[roots[seeds]] = True
-    return keep[roots]
 
 
 def seeded_components_map(index: Tensor, seeds: Tensor, shape: Sequence[int]) -> Tensor:

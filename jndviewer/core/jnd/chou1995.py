@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from jndviewer.core.catalog import JND_MODEL_TITLES
 from jndviewer.core.jnd import ops
 from jndviewer.core.jnd.base import JNDModel
 
@@ -17,7 +18,7 @@ class Chou1995(JNDModel):
     """Chou & Li 1995: the larger of luminance adaptation and contrast masking."""
 
     name = "chou1995"
-    title = "Chou & Li 1995"
+    title = JND_MODEL_TITLES[name]
     citation = "C.-H. Chou, Y.-C. Li, IEEE TCSVT 5(6):467-476, 1995"
     component_names = ("luminance_adaptation", "contrast_masking")
     #: The 5x5 background and gradient operators reach 2 rows.

@@ -12,7 +12,6 @@ correlation; ``tests/core/test_jnd_ops.py`` checks them against each other.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -22,58 +21,27 @@ import torch.nn.functional as F
 
 from jndviewer.core.errors import ModelError
 from jndviewer.core.jnd import compiled
+from jndviewer.core.jnd.definitions import (
+    BACKGROUND_KERNEL,
+    BACKGROUND_KERNEL_SUM,
+    CM_ALPHA_INTERCEPT,
+    CM_ALPHA_SLOPE,
+    CM_BETA_SLOPE,
+    CM_LAMBDA,
+    DARK_REMAP_MIN_LUMINANCE,
+    GRADIENT_KERNEL_SCALE,
+    GRADIENT_KERNELS,
+    LA_GAMMA,
+    LA_KNEE,
+    LA_T0,
+    NAMM_OVERLAP,
+    disk_row_half_widths,
+    gaussian_taps,
+)
 
 Tensor = torch.Tensor
 BorderMode = Literal["replicate", "zero"]
 Extension = Literal["replicate", "zero", "symmetric"]
-BORDER_MODES: tuple[str, ...] = ("replicate", "zero")
-
-# ---------------------------------------------------------------------------------------------------------------
-# Kernels defined by the papers
-# ---------------------------------------------------------------------------------------------------------------
-
-#: Background-luminance weights B (Chou & Li 1995, Eq. 9); sum 32, centre excluded.
-BACKGROUND_KERNEL = (
-    (1, 1, 1, 1, 1),
-    (1, 2, 2, 2, 1),
-    (1, 2, 0, 2, 1),
-    (1, 2, 2, 2, 1),
-    (1, 1, 1, 1, 1),
-)
-BACKGROUND_KERNEL_SUM = 32.0
-
-#: Chou & Li 1995 directional high-pass operators G1..G4 (Eq. 7-8), each applied with weight 1/16.
-GRADIENT_KERNELS = (
-    ((0, 0, 0, 0, 0), (1, 3, 8, 3, 1), (0, 0, 0, 0, 0), (-1, -3, -8, -3, -1), (0, 0, 0, 0, 0)),
-    ((0, 0, 1, 0, 0), (0, 8, 3, 0, 0), (1, 3, 0, -3, -1), (0, 0, -3, -8, 0), (0, 0, -1, 0, 0)),
-    ((0, 0, 1, 0, 0), (0, 0, 3, 8, 0), (-1, -3, 0, 3, 1), (0, -8, -3, 0, 0), (0, 0, -1, 0, 0)),
-    ((0, 1, 0, -1, 0), (0, 3, 0, -3, 0), (0, 8, 0, -8, 0), (0, 3, 0, -3, 0), (0, 1, 0, -1, 0)),
-)
-GRADIENT_KERNEL_SCALE = 1.0 / 16.0
-
-#: Luminance-adaptation curve constants (Chou & Li 1995, Eq. 5-6): T0, gamma and the knee at 127.
-LA_T0 = 17.0
-LA_GAMMA = 3.0 / 128.0
-LA_KNEE = 127.0
-
-#: Chou & Li 1995 contrast-masking line (Eq. 2-4): alpha(bg) = 0.0001 bg + 0.115, beta(bg) = lambda - 0.01 bg.
-CM_ALPHA_SLOPE = 0.0001
-CM_ALPHA_INTERCEPT = 0.115
-CM_LAMBDA = 0.5
-CM_BETA_SLOPE = 0.01
-
-#: NAMM overlap coefficient for luminance (Yang et al. 2005), used by every successor.
-NAMM_OVERLAP = 0.3
-
-#: Dark-region remap of Wu et al.'s reference code (``func_bg_adjust``): bg <= 127 is mapped onto [32, 127].
-DARK_REMAP_MIN_LUMINANCE = 32.0
-
-
-def check_border(border: str) -> None:
-    """Raise :class:`ModelError` unless ``border`` is a supported border mode."""
-    if border not in BORDER_MODES:
-        raise ModelError(f"Unknown border mode {border!r}; use one of {', '.join(BORDER_MODES)}.")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Padding and correlation
@@ -230,16 +198,6 @@ def local_std(x: Tensor, size: int, border: Extension, padded: Tensor | None = N
     return mean_of_squares.sub_(mean.square_()).clamp_(min=0.0).sqrt_()
 
 
-def gaussian_taps(size: int, sigma: float) -> np.ndarray:
-    """1-D factor of MATLAB ``fspecial('gaussian', size, sigma)`` (integer offsets, normalised to sum 1).
-
-    ``fspecial``'s 2-D kernel is the outer product of this vector with itself.
-    """
-    offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    taps = np.exp(-(offsets**2) / (2.0 * sigma * sigma))
-    return taps / taps.sum()
-
-
 def gaussian_blur(x: Tensor, size: int, sigma: float, border: Extension) -> Tensor:
     """``imfilter(x, fspecial('gaussian', size, sigma))`` with the given extension."""
     taps = gaussian_taps(size, sigma)
@@ -381,11 +339,6 @@ def remapped_luminance_adaptation(x: Tensor, border: Extension, padded: Tensor |
 # ---------------------------------------------------------------------------------------------------------------
 # Binary morphology
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def disk_row_half_widths(radius: int) -> list[int]:
-    """Half-width of ``disk(radius)`` (offsets with dy^2 + dx^2 <= r^2) on each row dy = -r..r."""
-    return [math.isqrt(radius * radius - dy * dy) for dy in range(-radius, radius + 1)]
 
 
 def dilate_disk(mask: Tensor, radius: int) -> Tensor:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
+from jndviewer.core.catalog import JND_MODEL_TITLES
 from jndviewer.core.jnd import canny, compiled, ops
-from jndviewer.core.jnd.base import BorderParams, JNDModel
+from jndviewer.core.jnd.base import JNDModel
+from jndviewer.core.jnd.definitions import BorderParams
 
 Tensor = torch.Tensor
 
@@ -279,7 +281,7 @@ class Wu2013(JNDModel):
     """Wu et al. 2013: orderly (LA + contrast masking on the prediction) and disorderly (residual) JND, by NAMM."""
 
     name = "wu2013"
-    title = "Wu et al. 2013 (free energy)"
+    title = JND_MODEL_TITLES[name]
     citation = "J. Wu, G. Shi, W. Lin, A. Liu, F. Qi, IEEE TMM 15(7):1705-1710, 2013"
     params_type = Wu2013Params
     component_names = ("prediction", "luminance_adaptation", "contrast_masking", "disorder", "edge_protection")

@@ -8,59 +8,24 @@ pattern complexity," IEEE TIP 26(6):2682-2693, 2017. Follows the authors' releas
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
+from jndviewer.core.catalog import JND_MODEL_TITLES
 from jndviewer.core.jnd import canny, compiled, ops
-from jndviewer.core.jnd.base import BorderParams, JNDModel
+from jndviewer.core.jnd.base import JNDModel
+from jndviewer.core.jnd.definitions import (
+    COMPLEXITY_BLUR,
+    CONTRAST_WINDOW,
+    EDGE_DILATION_RADIUS,
+    EDGE_PROTECTION_BLUR,
+    ORIENTATION_BIN_DEGREES,
+    ORIENTATION_MIN_GRADIENT,
+    PLAIN_BIN,
+    Wu2017Params,
+)
 
 Tensor = torch.Tensor
-
-#: Luminance-contrast window radius R = 2, i.e. a 5x5 window (Eq. 7).
-CONTRAST_WINDOW = 5
-#: Gradient magnitude under which a pixel is "plain" and has no orientation (reference code: ``Cimg >= 5``).
-ORIENTATION_MIN_GRADIENT = 5.0
-#: Orientation bin width 2 * otr = 12 degrees (otr = 6); bins 0..15 for valid pixels, 16 for plain ones.
-ORIENTATION_BIN_DEGREES = 12
-PLAIN_BIN = 16
-#: Smoothing of the per-pixel complexity count: 3x3 Gaussian, sigma 1 (reference ``func_ori_cmlx_compute``).
-COMPLEXITY_BLUR = (3, 1.0)
-#: Edge protection: Canny edges dilated by disk(3), then a 5x5 Gaussian with sigma 0.8 (``func_edge_protect``).
-EDGE_DILATION_RADIUS = 3
-EDGE_PROTECTION_BLUR = (5, 0.8)
-
-
-@dataclass(frozen=True)
-class Wu2017Params(BorderParams):
-    """Parameters of the pattern-complexity model (defaults: the paper's and the released code's).
-
-    Attributes
-    ----------
-    luminance_scale
-        Factor on the luminance-adaptation curve (0.7 in the released code, Eq. 13).
-    contrast_gain, contrast_knee
-        a1 = 0.115 * 16 = 1.84 and a2 = 26 of the contrast-masking transducer (Eq. 11).
-    complexity_gain, complexity_exponent, complexity_offset
-        a3 = 0.3, a4 = 2.7, a5 = 1 of the complexity transducer (Eq. 10).
-    edge_height
-        Edge height (in gray levels) that sets the relative Canny threshold 60 / max(edge height).
-    max_canny_threshold
-        Upper bound of that threshold (0.8).
-    overlap
-        NAMM overlap coefficient (0.3, Eq. 14).
-    """
-
-    luminance_scale: float = 0.7
-    contrast_gain: float = 0.115 * 16
-    contrast_knee: float = 26.0
-    complexity_gain: float = 0.3
-    complexity_exponent: float = 2.7
-    complexity_offset: float = 1.0
-    edge_height: float = 60.0
-    max_canny_threshold: float = 0.8
-    overlap: float = ops.NAMM_OVERLAP
-
 
 def zero_frame(x: Tensor, width: int, value: float = 0.0) -> Tensor:
     """Set the outer ``width``-pixel frame of ``x`` to ``value`` in place."""
@@ -175,7 +140,7 @@ class Wu2017(JNDModel):
     """Wu et al. 2017: luminance adaptation and visual masking (contrast and pattern masking) combined by NAMM."""
 
     name = "wu2017"
-    title = "Wu et al. 2017 (pattern complexity)"
+    title = JND_MODEL_TITLES[name]
     citation = "J. Wu, L. Li, W. Dong, G. Shi, W. Lin, C.-C. J. Kuo, IEEE TIP 26(6):2682-2693, 2017"
     params_type = Wu2017Params
     component_names = (

@@ -7,45 +7,19 @@ just-noticeable-distortion profile," IEEE TCSVT 15(6):742-752, 2005 (and Signal 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
+from jndviewer.core.catalog import JND_MODEL_TITLES
 from jndviewer.core.jnd import canny, compiled, ops
-from jndviewer.core.jnd.base import BorderParams, JNDModel
-
-
-@dataclass(frozen=True)
-class Yang2005Params(BorderParams):
-    """Parameters of the NAMM model.
-
-    Attributes
-    ----------
-    texture_gain
-        eta, the texture-masking gain (0.117 in the paper).
-    edge_weight
-        Weight of Canny edge pixels in W_e before low-pass filtering (0.1 in the paper; 1 elsewhere).
-    canny_threshold
-        MATLAB-style relative Canny threshold; the paper gives none, 0.5 is that of the circulating implementation.
-    overlap
-        NAMM overlap coefficient C (0.3 for luminance).
-    """
-
-    texture_gain: float = 0.117
-    edge_weight: float = 0.1
-    canny_threshold: float = 0.5
-    overlap: float = ops.NAMM_OVERLAP
-
-
-#: W_e low-pass filter: 7x7 Gaussian with sigma 0.8 (Yang et al. 2005).
-EDGE_WEIGHT_BLUR = (7, 0.8)
+from jndviewer.core.jnd.base import JNDModel
+from jndviewer.core.jnd.definitions import EDGE_WEIGHT_BLUR, Yang2005Params
 
 
 class Yang2005(JNDModel):
     """Yang et al. 2005: luminance adaptation and edge-protected texture masking combined by NAMM."""
 
     name = "yang2005"
-    title = "Yang et al. 2005 (NAMM)"
+    title = JND_MODEL_TITLES[name]
     citation = "X. Yang, W. Lin, Z. Lu, E. Ong, S. Yao, IEEE TCSVT 15(6):742-752, 2005"
     params_type = Yang2005Params
     component_names = ("luminance_adaptation", "texture_masking", "edge_weight")
