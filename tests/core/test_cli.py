@@ -28,7 +28,7 @@ def photo(tmp_path: Path) -> Path:
 
 def test_map_npy_equals_the_model(photo: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "jnd.npy"
-    assert main(["map", str(photo), "--model", "chou1995", "--device", "cpu", "-o", str(out)]) == 0
+    assert main(["map", str(photo), "--model", "chou1995", "--engine", "torch", "--device", "cpu", "-o", str(out)]) == 0
     expected = create_model("chou1995")(luma_tensor(load(photo))).threshold[0, 0].numpy()
     np.testing.assert_allclose(np.load(out), expected, rtol=0, atol=1e-6)
     printed = capsys.readouterr().out

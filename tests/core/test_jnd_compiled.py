@@ -15,7 +15,7 @@ from PIL import Image
 
 from jndviewer.cli import main
 from jndviewer.core.image import load, luma_tensor
-from jndviewer.core.jnd import MODELS, canny, compiled, create_model
+from jndviewer.core.jnd import MODELS, compiled, create_model, numpy_models
 from tests.core.test_jnd_models import natural_image
 
 
@@ -77,7 +77,7 @@ def test_component_roots_equal_scipys_components() -> None:
     rng = np.random.default_rng(4)
     for count, edges in ((1, 0), (5, 0), (50, 30), (400, 380), (2000, 1500), (3000, 6000)):
         source, target = rng.integers(0, count, edges), rng.integers(0, count, edges)
-        roots = canny.component_roots(count, source, target)
+        roots = numpy_models.component_roots(count, source, target)
         graph = coo_matrix((np.ones(edges, dtype=np.int8), (source, target)), shape=(count, count))
         _, labels = connected_components(graph, directed=False)
         # the same partition: each component's root is its smallest node
@@ -86,7 +86,7 @@ def test_component_roots_equal_scipys_components() -> None:
         np.testing.assert_array_equal(roots, smallest[labels])
     path = np.arange(9999)  # one long chain, numbered against its order
     order = rng.permutation(10000)
-    roots = canny.component_roots(10000, order[path], order[path + 1])
+    roots = numpy_models.component_roots(10000, order[path], order[path + 1])
     assert (roots == 0).all()
 
 

@@ -57,7 +57,6 @@ from jndviewer.core.jnd.definitions import (
 )
 
 Array = np.ndarray
-_F32 = np.float32
 _PAD_MODES = {"zero": "constant", "replicate": "edge", "symmetric": "symmetric"}
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -82,7 +81,7 @@ def correlate_padded(padded: Array, kernel: Sequence[Sequence[float]] | Array, s
     acc: Array | None = None
     for i in range(kh):
         for j in range(kw):
-            w = _F32(weights[i, j])
+            w = weights[i, j].item()
             if w == 0.0:
                 continue
             term = padded[i : i + out_h, j : j + out_w] * w
@@ -141,10 +140,10 @@ def window_sum_valid(padded: Array, size: int) -> Array:
 
 def local_std(padded: Array, size: int) -> Array:
     """Population standard deviation over ``size x size`` windows of a plane extended by ``size // 2``."""
-    scale = _F32(1.0 / (size * size))
+    scale = 1.0 / (size * size)
     mean = window_sum_valid(padded, size) * scale
     mean_of_squares = window_sum_valid(padded * padded, size) * scale
-    return np.sqrt(np.maximum(mean_of_squares - mean * mean, _F32(0.0)))
+    return np.sqrt(np.maximum(mean_of_squares - mean * mean, 0.0))
 
 
 def background_luminance(padded: Array) -> Array:
@@ -164,8 +163,8 @@ def background_luminance(padded: Array) -> Array:
     for j in (1, 2, 3):
         inner_and_outer += rows5[:, j : j + width]
     total += inner_and_outer
-    total -= padded[2 : 2 + height, 2 : 2 + width] * _F32(2.0)
-    return total * _F32(1.0 / BACKGROUND_KERNEL_SUM)
+    total -= padded[2 : 2 + height, 2 : 2 + width] * 2.0
+    return total * (1.0 / BACKGROUND_KERNEL_SUM)
 
 
 def max_weighted_gradient(padded: Array) -> Array:
@@ -175,38 +174,38 @@ def max_weighted_gradient(padded: Array) -> Array:
         magnitude = np.abs(correlate_padded(padded, kernel))
         result = magnitude if result is None else np.maximum(result, magnitude, out=result)
     assert result is not None
-    return result * _F32(GRADIENT_KERNEL_SCALE)
+    return result * GRADIENT_KERNEL_SCALE
 
 
 def luminance_adaptation_curve(bg: Array) -> Array:
     """f2 of Chou & Li 1995 (Eq. 5-6): the clamped dark part plus the clamped bright part, as ops computes it."""
-    dark = np.sqrt(np.clip(bg, _F32(0.0), _F32(LA_KNEE)) * _F32(1.0 / LA_KNEE)) * _F32(-LA_T0) + _F32(LA_T0 + 3.0)
-    return dark + np.maximum(bg - _F32(LA_KNEE), _F32(0.0)) * _F32(LA_GAMMA)
+    dark = np.sqrt(np.clip(bg, 0.0, LA_KNEE) * (1.0 / LA_KNEE)) * -LA_T0 + (LA_T0 + 3.0)
+    return dark + np.maximum(bg - LA_KNEE, 0.0) * LA_GAMMA
 
 
 def contrast_masking_line(bg: Array, mg: Array) -> Array:
     """Chou & Li's spatial-masking line f1(bg, mg) = mg alpha(bg) + beta(bg) (Eq. 2-4)."""
-    alpha = bg * _F32(CM_ALPHA_SLOPE) + _F32(CM_ALPHA_INTERCEPT)
-    beta = bg * _F32(-CM_BETA_SLOPE) + _F32(CM_LAMBDA)
+    alpha = bg * CM_ALPHA_SLOPE + CM_ALPHA_INTERCEPT
+    beta = bg * -CM_BETA_SLOPE + CM_LAMBDA
     return beta + mg * alpha
 
 
 def namm(a: Array, b: Array, overlap: float) -> Array:
     """Nonlinear additivity model for masking: a + b - C min(a, b) (Yang et al. 2005)."""
-    return (a + b) - np.minimum(a, b) * _F32(overlap)
+    return (a + b) - np.minimum(a, b) * overlap
 
 
 def power(x: Array, exponent: float) -> Array:
     """``x ** exponent`` for x >= 0 as exp(exponent log x), 0 at x = 0 (ops.power)."""
     with np.errstate(divide="ignore"):
-        return np.exp(np.log(x) * _F32(exponent))
+        return np.exp(np.log(x) * exponent)
 
 
 def remapped_luminance_adaptation(padded: Array) -> Array:
     """f2 of the floored background after Wu et al.'s dark-region remap (``func_bg_adjust``, ``func_bg_lum_jnd``)."""
     bg = np.floor(background_luminance(padded))
-    scale = _F32((LA_KNEE - DARK_REMAP_MIN_LUMINANCE) / LA_KNEE)
-    remapped = np.floor(np.minimum(bg, _F32(LA_KNEE)) * scale + _F32(DARK_REMAP_MIN_LUMINANCE + 0.5))
+    scale = (LA_KNEE - DARK_REMAP_MIN_LUMINANCE) / LA_KNEE
+    remapped = np.floor(np.minimum(bg, LA_KNEE) * scale + (DARK_REMAP_MIN_LUMINANCE + 0.5))
     return luminance_adaptation_curve(np.maximum(bg, remapped))
 
 
@@ -286,9 +285,11 @@ def connected_to_seeds(index: Array, seeds: Array, shape: Sequence[int]) -> Arra
     return keep[roots]
 
 
-def _below(value: float) -> np.float32:
-    """The largest float32 below ``value`` (``x > _below(t)`` means ``x >= t``), as ops.just_below."""
-    return np.nextafter(_F32(value), _F32(0.0))
+def _below(value: float, like: Array) -> np.floating:
+    """The largest number of ``like``'s dtype below ``value`` (``x > _below(t)`` means ``x >= t``), as
+    ops.just_below."""
+    number = like.dtype.type
+    return np.nextafter(number(value), number(0.0))
 
 
 def canny_matlab(x: Array, threshold: float, sigma: float = CANNY_SIGMA) -> Array:
@@ -299,17 +300,18 @@ def canny_matlab(x: Array, threshold: float, sigma: float = CANNY_SIGMA) -> Arra
     grad_x = correlate_padded(correlate_padded(padded, gauss[:, None]), deriv[None, :])
     grad_y = correlate_padded(correlate_padded(padded, gauss[None, :]), deriv[:, None])
     magnitude = np.sqrt(grad_x * grad_x + grad_y * grad_y)
+    number = x.dtype.type  # the thresholds in the map's precision, as the torch Canny holds them in tensors
+    residue = _below(CANNY_MIN_MAGNITUDE, magnitude)
     peak = magnitude.max()
-    peak = peak if peak > _below(CANNY_MIN_MAGNITUDE) else _F32(1.0)
-    high = _F32(threshold)
-    low = high * _F32(CANNY_LOW_RATIO)
-    residue = _below(CANNY_MIN_MAGNITUDE)
+    peak = peak if peak > residue else number(1.0)
+    high = number(threshold)
+    low = high * number(CANNY_LOW_RATIO)
     width = x.shape[1]
 
     def normalised(values: Array) -> Array:
-        return np.where(values > residue, values, _F32(0.0)) / peak
+        return np.where(values > residue, values, 0.0) / peak
 
-    candidates = magnitude > low * peak * _F32(1.0 - 1e-5)  # a superset; the exact test follows on the few kept
+    candidates = magnitude > low * peak * number(1.0 - 1e-5)  # a superset; the exact test follows on the few kept
     candidates[0, :] = candidates[-1, :] = False
     candidates[:, 0] = candidates[:, -1] = False
     index = np.flatnonzero(candidates)
@@ -320,7 +322,7 @@ def canny_matlab(x: Array, threshold: float, sigma: float = CANNY_SIGMA) -> Arra
     ix, iy = grad_x.reshape(-1)[index], grad_y.reshape(-1)[index]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = {"y/x": np.abs(iy / ix), "x/y": np.abs(ix / iy)}
-    complements = {key: _F32(1.0) - ratio for key, ratio in ratios.items()}
+    complements = {key: 1.0 - ratio for key, ratio in ratios.items()}
     sector_masks = (
         ((iy <= 0) & (ix > -iy)) | ((iy >= 0) & (ix < -iy)),
         ((ix > 0) & (-iy >= ix)) | ((ix < 0) & (-iy <= ix)),
@@ -369,10 +371,10 @@ def yang2005(luma: Array, params: Yang2005Params) -> ModelResult:
     """Yang et al. 2005: NAMM of f2 and edge-protected texture masking (yang2005.Yang2005)."""
     edges = canny_matlab(luma, params.canny_threshold)
     padded = extend(luma, 2, 2, 2, 2, params.border)
-    raw_weight = edges.astype(_F32) * _F32(params.edge_weight - 1.0) + _F32(1.0)
+    raw_weight = edges.astype(luma.dtype) * (params.edge_weight - 1.0) + 1.0
     edge_weight = gaussian_blur(raw_weight, *EDGE_WEIGHT_BLUR, params.border)
     luminance_adaptation = luminance_adaptation_curve(background_luminance(padded))
-    texture_masking = max_weighted_gradient(padded) * edge_weight * _F32(params.texture_gain)
+    texture_masking = max_weighted_gradient(padded) * edge_weight * params.texture_gain
     threshold = namm(luminance_adaptation, texture_masking, params.overlap)
     return threshold, {
         "luminance_adaptation": luminance_adaptation,
@@ -398,13 +400,13 @@ def orientation_complexity(luma: Array, zero_mode: bool) -> Array:
     vertical = padded[2 : 2 + height, :] - padded[0:height, :]
     sum_x = horizontal[0:height] + horizontal[1 : 1 + height] + horizontal[2 : 2 + height]
     sum_y = vertical[:, 0:width] + vertical[:, 1 : 1 + width] + vertical[:, 2 : 2 + width]
-    textured = sum_x * sum_x + sum_y * sum_y > _below((3.0 * ORIENTATION_MIN_GRADIENT) ** 2)
-    radians = np.arctan2(sum_y, sum_x) * _F32(180.0 / math.pi)
-    degrees = np.sign(radians) * np.floor(np.abs(radians) + _F32(0.5))  # MATLAB round: halves away from zero
-    folded = degrees - np.clip(degrees - _F32(90.0), 0.0, 1.0) * _F32(180.0)
-    folded += np.clip(_F32(-90.0) - degrees, 0.0, 1.0) * _F32(180.0)
+    textured = sum_x * sum_x + sum_y * sum_y > _below((3.0 * ORIENTATION_MIN_GRADIENT) ** 2, sum_x)
+    radians = np.arctan2(sum_y, sum_x) * (180.0 / math.pi)
+    degrees = np.sign(radians) * np.floor(np.abs(radians) + 0.5)  # MATLAB round: halves away from zero
+    folded = degrees - np.clip(degrees - 90.0, 0.0, 1.0) * 180.0
+    folded += np.clip(-90.0 - degrees, 0.0, 1.0) * 180.0
     half_bin = ORIENTATION_BIN_DEGREES / 2.0
-    bins = np.floor((folded + _F32(90.0 + half_bin + 0.5)) / _F32(ORIENTATION_BIN_DEGREES)).astype(np.int32)
+    bins = np.floor((folded + (90.0 + half_bin + 0.5)) / ORIENTATION_BIN_DEGREES).astype(np.int32)
     bits = np.left_shift(np.int32(1), np.where(textured, bins, PLAIN_BIN)).astype(np.int32)
     bits = np.pad(bits, 1, mode="edge")
     union = bits[1 : 1 + height, 1 : 1 + width].copy()
@@ -412,8 +414,8 @@ def orientation_complexity(luma: Array, zero_mode: bool) -> Array:
         for dx in (-1, 0, 1):
             if dy or dx:
                 union |= bits[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
-    count = np.bitwise_count(union).astype(_F32) if hasattr(np, "bitwise_count") else _popcount(union)
-    count = np.where(textured, count, _F32(1.0))
+    count = (np.bitwise_count(union) if hasattr(np, "bitwise_count") else _popcount(union)).astype(luma.dtype)
+    count = np.where(textured, count, 1.0)
     return _zero_frame(count, 1, 1.0) if zero_mode else count
 
 
@@ -422,7 +424,7 @@ def _popcount(bits: Array) -> Array:
     bits = bits - ((bits >> 1) & 0x555555)
     bits = (bits & 0x333333) + ((bits >> 2) & 0x333333)
     bits = (bits + (bits >> 4)) & 0x0F0F0F
-    return ((bits & 0xFF) + ((bits >> 8) & 0xFF) + ((bits >> 16) & 0xFF)).astype(_F32)
+    return (bits & 0xFF) + ((bits >> 8) & 0xFF) + ((bits >> 16) & 0xFF)
 
 
 def wu2017(luma: Array, params: Wu2017Params) -> ModelResult:
@@ -437,19 +439,19 @@ def wu2017(luma: Array, params: Wu2017Params) -> ModelResult:
         canny_threshold = min(params.edge_height / peak, canny_threshold)
     edges = canny_matlab(luma, canny_threshold)
 
-    luminance_adaptation = remapped_luminance_adaptation(padded) * _F32(params.luminance_scale)
+    luminance_adaptation = remapped_luminance_adaptation(padded) * params.luminance_scale
     luminance_contrast = local_std(padded, CONTRAST_WINDOW)
     if zero_mode:
         _zero_frame(luminance_contrast, CONTRAST_WINDOW // 2)
-    contrast_masking = power(luminance_contrast, 2.4) * _F32(params.contrast_gain)
-    contrast_masking /= luminance_contrast * luminance_contrast + _F32(params.contrast_knee**2)
+    contrast_masking = power(luminance_contrast, 2.4) * params.contrast_gain
+    contrast_masking /= luminance_contrast * luminance_contrast + params.contrast_knee**2
 
     pattern_complexity = gaussian_blur(orientation_complexity(luma, zero_mode), *COMPLEXITY_BLUR, params.border)
-    transducer = power(pattern_complexity, params.complexity_exponent) * _F32(params.complexity_gain)
-    transducer /= pattern_complexity * pattern_complexity + _F32(params.complexity_offset**2)
+    transducer = power(pattern_complexity, params.complexity_exponent) * params.complexity_gain
+    transducer /= pattern_complexity * pattern_complexity + params.complexity_offset**2
     pattern_masking = luminance_contrast * transducer
     dilated = dilate_disk(edges, EDGE_DILATION_RADIUS)
-    edge_protection = gaussian_blur(_F32(1.0) - dilated.astype(_F32), *EDGE_PROTECTION_BLUR, params.border)
+    edge_protection = gaussian_blur(1.0 - dilated.astype(luma.dtype), *EDGE_PROTECTION_BLUR, params.border)
     pattern_masking *= edge_protection
 
     visual_masking = np.maximum(contrast_masking, pattern_masking)
@@ -480,13 +482,14 @@ NUMPY_MODELS: dict[str, tuple[Callable[[Array, Any], ModelResult], type[BorderPa
 TITLES: dict[str, str] = {name: JND_MODEL_TITLES[name] for name in NUMPY_MODELS}
 
 
-def compute_map(name: str, luma: Array, border: str = "replicate") -> ModelResult:
+def compute_map(name: str, luma: Array, border: str = "replicate", dtype: type = np.float32) -> ModelResult:
     """The JND threshold and components of the registered model ``name`` for one ``H x W`` luma plane in [0, 255],
-    with the model's default parameters, in float32."""
+    with the model's default parameters, in ``dtype`` (float32 as the torch models compute a map; float64 for
+    checks)."""
     if name not in NUMPY_MODELS:
         raise ModelError(f"{name} has no NumPy form; choose one of {', '.join(NUMPY_MODELS)} or the torch model.")
     check_border(border)
-    luma = np.ascontiguousarray(luma, dtype=_F32)
+    luma = np.ascontiguousarray(luma, dtype=dtype)
     if luma.ndim != 2:
         raise ModelError(f"{name} takes one H x W luma plane, not an array shaped {luma.shape}.")
     if min(luma.shape) < MIN_IMAGE_SIDE:
