@@ -17,6 +17,9 @@ from PySide6.QtWidgets import QApplication
 
 EXIT_AFTER_SHOW_ENV = "JNDVIEWER_EXIT_AFTER_SHOW"
 
+#: Python's cyclic garbage collection, run on the GUI thread only (see :func:`collect_garbage_on_the_gui_thread`).
+_garbage_collector: object | None = None
+
 
 def configure_pyqtgraph() -> None:
     """Row-major images (``H x W x 3`` arrays, as numpy and Pillow give them) and antialiased plots."""
@@ -41,6 +44,21 @@ class _FirstPaint(QObject):
         return False
 
 
+def collect_garbage_on_the_gui_thread() -> None:
+    """Switch Python's automatic garbage collection off and collect every second from a timer on the GUI thread
+    instead (pyqtgraph's ``GarbageCollector``).
+
+    Otherwise a collection can start in whichever thread allocates, such as a prediction worker, and destroy there
+    a widget whose Python wrapper became garbage: Qt's destructor then waits for the GIL while the GUI thread, holding
+    it, waits for the same Qt lock. A GUI test hung so (a ``QMenu`` collected inside a VP-JNDnet prediction job).
+    """
+    global _garbage_collector
+    if _garbage_collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _garbage_collector = GarbageCollector(interval=1.0)
+
+
 def create_app(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (created once, Fusion style, named for QSettings)."""
     app = QApplication.instance()
@@ -56,6 +74,7 @@ def create_app(argv: Sequence[str] | None = None) -> QApplication:
 
     app.setWindowIcon(QIcon(str(asset("icon.png"))))
     configure_pyqtgraph()
+    collect_garbage_on_the_gui_thread()
     return app  # type: ignore[return-value]
 
 

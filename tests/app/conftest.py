@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,17 @@ def app(qapp: Any) -> Any:
     from jndviewer.app.main import create_app
 
     return create_app()
+
+
+@pytest.fixture(autouse=True)
+def garbage_on_the_gui_thread() -> Iterator[None]:
+    """No automatic garbage collection during a GUI test, as in the explorer (``create_app``), so that no worker
+    thread collects a widget; collected here on the main thread after the test, and switched on again for the tests
+    that follow outside tests/app."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)
