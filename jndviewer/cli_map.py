@@ -18,7 +18,8 @@ from jndviewer.core.errors import JndViewerError
 
 #: How a map is computed: ``auto`` picks the NumPy form where it is the faster one-shot (see :func:`choose_engine`).
 ENGINES: tuple[str, ...] = ("auto", "numpy", "torch")
-NUMPY_DEVICES = ("auto", "cpu")
+#: The ``--device`` values the NumPy engine serves ("" is auto, as for :func:`~jndviewer.core.device.select_device`).
+NUMPY_DEVICES = ("", "auto", "cpu")
 
 
 def add_map_parser(commands: Any) -> None:
@@ -35,7 +36,9 @@ def add_map_parser(commands: Any) -> None:
     map_parser.add_argument(
         "--model", default=DEFAULT_JND_MODEL, choices=JND_MODEL_NAMES, help="JND model (default %(default)s)"
     )
-    map_parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
+    map_parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when present, for the torch engine), cpu, cuda, cuda:N or mps"
+    )
     map_parser.add_argument(
         "--engine",
         default="auto",

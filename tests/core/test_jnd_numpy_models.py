@@ -32,6 +32,8 @@ IMAGES = {
 @pytest.mark.parametrize("image", sorted(IMAGES))
 @pytest.mark.parametrize("name", NAMES)
 def test_float64_equals_the_independent_reference(name: str, image: str, border: str) -> None:
+    """The formulas, checked in float64 on images without exact ties (on plateaus, which of two equal gradients is
+    Canny's maximum depends on rounding: float64 takes NumPy's, the float32 test below torch's)."""
     img = IMAGES[image]()
     threshold, components = numpy_models.compute_map(name, img, border, dtype=np.float64)
     want = reference.MODELS[name](img, border=border)
@@ -50,17 +52,46 @@ def torch_map(name: str, img: np.ndarray, border: str) -> dict[str, np.ndarray]:
     return {"threshold": result.threshold[0, 0].numpy(), **{k: v[0, 0].numpy() for k, v in result.components.items()}}
 
 
+def plateaus(kind: str) -> np.ndarray:
+    """Images whose gradients tie exactly: there the rounding of each multiply-add decides Canny's edges."""
+    yy, xx = np.mgrid[0:60, 0:80]
+    if kind == "blocks":
+        return np.kron(np.random.default_rng(2).integers(0, 2, (12, 16)) * 255.0, np.ones((5, 5)))
+    if kind == "ramp":
+        return np.tile(np.linspace(0.0, 255.0, 64), (40, 1))
+    if kind == "diagonal ramp":
+        return (xx + yy) * 1.7
+    return np.where(np.random.default_rng(11).random((60, 80)) < 0.1, 0.0, 255.0)  # "text": sparse dark dots
+
+
+FLOAT32_IMAGES = {
+    "natural": lambda: natural_image(96, 128, seed=4) + 0.37,  # off the integers, as the luma of RGB pixels is
+    **{kind: (lambda kind=kind: plateaus(kind)) for kind in ("blocks", "ramp", "diagonal ramp", "text")},
+}
+
+
 @pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("image", list(FLOAT32_IMAGES))
 @pytest.mark.parametrize("name", NAMES)
-def test_float32_equals_the_torch_model_to_rounding(name: str, border: str) -> None:
-    """The same operations in the same order: equal to a few float32 ulps, the components in the model's order."""
-    img = natural_image(96, 128, seed=4) + 0.37  # off the integers, as the luma of RGB pixels is
+def test_float32_equals_the_torch_model_to_rounding(name: str, image: str, border: str) -> None:
+    """The same operations in the same order, each multiply-add rounded once as torch's are: equal to a few float32
+    ulps also where gradients tie (ramps, blocks: NumPy's separately rounded multiply and add picked other Canny
+    edges there, up to 12.8 gray levels apart), the components in the model's order."""
+    img = FLOAT32_IMAGES[image]()
     threshold, components = numpy_models.compute_map(name, img, border)
     want = torch_map(name, img, border)
     assert threshold.dtype == np.float32
     assert list(components) == list(create_model(name).component_names)
     for key, value in {"threshold": threshold, **components}.items():
         np.testing.assert_allclose(value, want[key], rtol=1e-5, atol=1e-4, err_msg=f"{name} {border} {key}")
+
+
+def test_the_fused_multiply_add_rounds_once() -> None:
+    a, b, c = np.float32(1 + 2**-12), np.float32(1 + 2**-12), np.float32(-1 - 2**-11)
+    exact = (1 + 2**-12) ** 2 - 1 - 2**-11  # 2**-24, lost when the product is rounded to float32 first
+    fused = numpy_models.fused_multiply_add(np.array([a]), np.array([b]), np.array([c]))
+    assert fused.dtype == np.float32 and float(fused[0]) == exact
+    assert float((np.array([a]) * b + c)[0]) == 0.0
 
 
 @pytest.mark.parametrize("threshold", [0.1, 0.3, 0.6])

@@ -28,6 +28,10 @@ _TORCH_NAMES = {
     "MODELS": "registry",
     "create_model": "registry",
     "warm_up": "registry",
+    "Chou1995": "chou1995",
+    "Yang2005": "yang2005",
+    "Wu2013": "wu2013",
+    "Wu2017": "wu2017",
 }
 
 
@@ -37,6 +41,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"{__name__}.{_TORCH_NAMES[name]}"), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_TORCH_NAMES})
 
 
 __all__ = ["DEFAULT_MODEL", "MODELS", "JNDMap", "JNDModel", "create_model", "warm_up"]

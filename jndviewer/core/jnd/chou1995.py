@@ -2,7 +2,7 @@
 
 C.-H. Chou and Y.-C. Li, "A perceptually tuned subband image coder based on the measure of just-noticeable-distortion
 profile," IEEE TCSVT 5(6):467-476, 1995. ``JND = max(f1(bg, mg), f2(bg))`` (docs/jnd_models.md §2); the constants
-of f1 and f2 are in :mod:`jndviewer.core.jnd.ops` next to their equations.
+of f1 and f2 are in :mod:`jndviewer.core.jnd.definitions`, cited there; :mod:`jndviewer.core.jnd.ops` computes them.
 """
 
 from __future__ import annotations

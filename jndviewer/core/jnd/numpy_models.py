@@ -5,9 +5,13 @@ of a 768x512 image on a 2-core machine; ``benchmarks/bench_map_startup.py``), wh
 milliseconds. Chou & Li 1995, Yang et al. 2005 and Wu et al. 2017 are written here again for ``H x W`` float32
 NumPy arrays, step for step as the torch models' CPU path computes them (:mod:`~jndviewer.core.jnd.ops`,
 :mod:`~jndviewer.core.jnd.canny` and the model modules), from the same constants and parameters
-(:mod:`~jndviewer.core.jnd.definitions`). ``tests/core/test_jnd_numpy_models.py`` holds each map and component to the
-torch model's and to the float64 reference in ``tests/reference/numpy_jnd.py``. Wu et al. 2013's autoregressive
-prediction has no form here: it is slow without torch's or numba's vectorised passes.
+(:mod:`~jndviewer.core.jnd.definitions`), with every multiply-add that torch fuses rounded once here too
+(:func:`fused_multiply_add`): on plateaus Canny's choice between equal gradients depends on that last bit.
+``tests/core/test_jnd_numpy_models.py`` holds each map and component to the torch model's (photographs, ramps,
+blocks) and, in float64, to the reference in ``tests/reference/numpy_jnd.py``. One difference remains by nature:
+NumPy's and torch's float32 ``atan2`` can differ in the last bit, which moves a gradient whose angle rounds at a
+half degree into the next orientation bin of Wu et al. 2017 (a pixel in some photographs). Wu et al. 2013's
+autoregressive prediction has no form here: single-threaded NumPy would take longer than importing torch.
 
 The union-find of Canny's hysteresis (:func:`connected_to_seeds`) lives here and serves the torch Canny too.
 """
@@ -39,7 +43,6 @@ from jndviewer.core.jnd.definitions import (
     EDGE_PROTECTION_BLUR,
     EDGE_WEIGHT_BLUR,
     GRADIENT_KERNEL_SCALE,
-    GRADIENT_KERNELS,
     LA_GAMMA,
     LA_KNEE,
     LA_T0,
@@ -73,23 +76,42 @@ def extend(x: Array, top: int, bottom: int, left: int, right: int, mode: str) ->
     return np.pad(x, ((top, bottom), (left, right)), mode=_PAD_MODES[mode])  # type: ignore[call-overload]
 
 
+def fused_multiply_add(a: Array, b: Array | float, c: Array) -> Array:
+    """``a * b + c`` rounded once, as torch's CPU kernels compute ``c.add_(a, alpha=b)`` and ``addcmul(c, a, b)``
+    (vectorised fused multiply-adds). NumPy rounds the product and the sum apart; where that last bit decides a tie
+    (Canny's non-maximum suppression on plateaus, ramps and blocks) the edges and so the maps would differ by gray
+    levels. For float32 the product and sum are formed in float64 (the product of two float32 numbers is exact
+    there) and rounded once; float64 arrays take NumPy's two roundings (they serve the checks against the reference).
+    """
+    if c.dtype != np.float32:
+        return a * b + c
+    if not isinstance(b, np.ndarray):
+        b = float(np.float32(b))  # torch holds a scalar factor in the tensor's precision
+    return (a.astype(np.float64) * b + c).astype(np.float32)
+
+
 def correlate_padded(padded: Array, kernel: Sequence[Sequence[float]] | Array, scale: float = 1.0) -> Array:
-    """'valid' correlation of an extended plane with a small 2-D kernel, as shift-and-add (ops.correlate_padded)."""
+    """'valid' correlation of an extended plane with a small 2-D kernel, as shift-and-add (ops.correlate_padded):
+    the first tap's product, then one fused multiply-add per tap (formed in float64 in one scratch buffer)."""
     weights = np.asarray(kernel, dtype=np.float64) * scale
     kh, kw = weights.shape
     out_h, out_w = padded.shape[0] - kh + 1, padded.shape[1] - kw + 1
-    acc: Array | None = None
-    for i in range(kh):
-        for j in range(kw):
-            w = weights[i, j].item()
-            if w == 0.0:
-                continue
-            term = padded[i : i + out_h, j : j + out_w] * w
-            if acc is None:
-                acc = term
-            else:
-                acc += term
-    return acc if acc is not None else np.zeros((out_h, out_w), dtype=padded.dtype)
+    taps = [(i, j, weights[i, j].item()) for i in range(kh) for j in range(kw) if weights[i, j] != 0.0]
+    if not taps:
+        return np.zeros((out_h, out_w), dtype=padded.dtype)
+    (i, j, w), rest = taps[0], taps[1:]
+    acc = padded[i : i + out_h, j : j + out_w] * w
+    if padded.dtype != np.float32:
+        for i, j, w in rest:
+            acc += padded[i : i + out_h, j : j + out_w] * w
+        return acc
+    wide = padded.astype(np.float64)
+    scratch = np.empty((out_h, out_w), dtype=np.float64)
+    for i, j, w in rest:
+        np.multiply(wide[i : i + out_h, j : j + out_w], float(np.float32(w)), out=scratch)
+        scratch += acc
+        acc[...] = scratch  # rounded once to float32, as torch's add_(view, alpha=w)
+    return acc
 
 
 def correlate_separable(x: Array, column_taps: Sequence[float], row_taps: Sequence[float], border: str) -> Array:
@@ -168,31 +190,46 @@ def background_luminance(padded: Array) -> Array:
 
 
 def max_weighted_gradient(padded: Array) -> Array:
-    """``mg = max_k |filt(x, G_k)| / 16`` of a plane extended by 2 (Chou & Li 1995, Eq. 7-8)."""
-    result: Array | None = None
-    for kernel in GRADIENT_KERNELS:
-        magnitude = np.abs(correlate_padded(padded, kernel))
-        result = magnitude if result is None else np.maximum(result, magnitude, out=result)
-    assert result is not None
+    """``mg = max_k |filt(x, G_k)| / 16`` of a plane extended by 2 (Chou & Li 1995, Eq. 7-8), with the shared work
+    of ops.max_weighted_gradient's CPU path: G1 and G4 separable, max(|G2 x|, |G3 x|) from their sum and difference.
+    """
+    height, width = padded.shape[0] - 4, padded.shape[1] - 4
+    fma = fused_multiply_add
+    row_difference = padded[1 : 1 + height, :] - padded[3 : 3 + height, :]
+    outer = row_difference[:, 0:width] + row_difference[:, 4 : 4 + width]
+    inner = row_difference[:, 1 : 1 + width] + row_difference[:, 3 : 3 + width]
+    centre = row_difference[:, 2 : 2 + width]
+    g1 = fma(centre, 8.0, fma(inner, 3.0, outer))  # 16 G1
+    half_sum = padded[0:height, 2 : 2 + width] - padded[4 : 4 + height, 2 : 2 + width]
+    half_sum = fma(centre, 3.0, fma(inner, 4.0, half_sum))  # 16 (G2 + G3) / 2
+    column_difference = padded[:, 1 : 1 + width] - padded[:, 3 : 3 + width]
+    outer = column_difference[0:height] + column_difference[4 : 4 + height]
+    inner = column_difference[1 : 1 + height] + column_difference[3 : 3 + height]
+    centre = column_difference[2 : 2 + height]
+    g4 = fma(centre, 8.0, fma(inner, 3.0, outer))  # 16 G4
+    half_difference = padded[2 : 2 + height, 0:width] - padded[2 : 2 + height, 4 : 4 + width]
+    half_difference = fma(centre, 3.0, fma(inner, 4.0, half_difference))  # 16 (G2 - G3) / 2
+    result = np.maximum(np.abs(g1), np.abs(g4))
+    np.maximum(result, np.abs(half_sum) + np.abs(half_difference), out=result)
     return result * GRADIENT_KERNEL_SCALE
 
 
 def luminance_adaptation_curve(bg: Array) -> Array:
     """f2 of Chou & Li 1995 (Eq. 5-6): the clamped dark part plus the clamped bright part, as ops computes it."""
     dark = np.sqrt(np.clip(bg, 0.0, LA_KNEE) * (1.0 / LA_KNEE)) * -LA_T0 + (LA_T0 + 3.0)
-    return dark + np.maximum(bg - LA_KNEE, 0.0) * LA_GAMMA
+    return fused_multiply_add(np.maximum(bg - LA_KNEE, 0.0), LA_GAMMA, dark)
 
 
 def contrast_masking_line(bg: Array, mg: Array) -> Array:
     """Chou & Li's spatial-masking line f1(bg, mg) = mg alpha(bg) + beta(bg) (Eq. 2-4)."""
     alpha = bg * CM_ALPHA_SLOPE + CM_ALPHA_INTERCEPT
     beta = bg * -CM_BETA_SLOPE + CM_LAMBDA
-    return beta + mg * alpha
+    return fused_multiply_add(mg, alpha, beta)
 
 
 def namm(a: Array, b: Array, overlap: float) -> Array:
     """Nonlinear additivity model for masking: a + b - C min(a, b) (Yang et al. 2005)."""
-    return (a + b) - np.minimum(a, b) * overlap
+    return fused_multiply_add(np.minimum(a, b), -overlap, a + b)
 
 
 def power(x: Array, exponent: float) -> Array:
@@ -299,7 +336,7 @@ def canny_matlab(x: Array, threshold: float, sigma: float = CANNY_SIGMA) -> Arra
     padded = extend(x, radius, radius, radius, radius, "replicate")
     grad_x = correlate_padded(correlate_padded(padded, gauss[:, None]), deriv[None, :])
     grad_y = correlate_padded(correlate_padded(padded, gauss[None, :]), deriv[:, None])
-    magnitude = np.sqrt(grad_x * grad_x + grad_y * grad_y)
+    magnitude = np.sqrt(fused_multiply_add(grad_y, grad_y, grad_x * grad_x))
     number = x.dtype.type  # the thresholds in the map's precision, as the torch Canny holds them in tensors
     residue = _below(CANNY_MIN_MAGNITUDE, magnitude)
     peak = magnitude.max()
@@ -342,7 +379,8 @@ def canny_matlab(x: Array, threshold: float, sigma: float = CANNY_SIGMA) -> Arra
             ratio, complement = ratios[ratio_key], complements[ratio_key]
             in_sector = condition
             for first, second in (side1, side2):
-                in_sector = in_sector & (value >= neighbour(first) * complement + neighbour(second) * ratio)
+                interpolated = fused_multiply_add(neighbour(second), ratio, neighbour(first) * complement)
+                in_sector = in_sector & (value >= interpolated)
             is_max |= in_sector
     index, value = index[is_max], value[is_max]
     edges = np.zeros(x.size, dtype=bool)
@@ -400,7 +438,8 @@ def orientation_complexity(luma: Array, zero_mode: bool) -> Array:
     vertical = padded[2 : 2 + height, :] - padded[0:height, :]
     sum_x = horizontal[0:height] + horizontal[1 : 1 + height] + horizontal[2 : 2 + height]
     sum_y = vertical[:, 0:width] + vertical[:, 1 : 1 + width] + vertical[:, 2 : 2 + width]
-    textured = sum_x * sum_x + sum_y * sum_y > _below((3.0 * ORIENTATION_MIN_GRADIENT) ** 2, sum_x)
+    squared_magnitude = fused_multiply_add(sum_y, sum_y, sum_x * sum_x)
+    textured = squared_magnitude > _below((3.0 * ORIENTATION_MIN_GRADIENT) ** 2, sum_x)
     radians = np.arctan2(sum_y, sum_x) * (180.0 / math.pi)
     degrees = np.sign(radians) * np.floor(np.abs(radians) + 0.5)  # MATLAB round: halves away from zero
     folded = degrees - np.clip(degrees - 90.0, 0.0, 1.0) * 180.0
