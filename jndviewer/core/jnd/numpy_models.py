@@ -507,10 +507,11 @@ def wu2017(luma: Array, params: Wu2017Params) -> ModelResult:
 
 #: Up to this many pixels, a process that computes one map on the CPU is done sooner by the NumPy form than by
 #: importing torch and running the torch model on its threads. Measured (``benchmarks/bench_map_startup.py
-#: --crossover``, 2 cores, medians of 2, ms from before the imports to the map, NumPy / torch): wu2017 480 / 892 at
-#: 2.1 MP, 875 / 1067 at 3.7 MP, 1346 / 1192 at 5.8 MP; yang2005 605 / 973 at 3.7 MP, 997 / 976 at 5.8 MP; chou1995
-#: 760 / 927 at 8.3 MP, 1313 / 942 at 11.3 MP. The NumPy form has no strips: its whole-image passes leave the cache.
-ONE_SHOT_NUMPY_UP_TO: dict[str, int] = {"chou1995": 9_000_000, "yang2005": 5_000_000, "wu2017": 4_000_000}
+#: --crossover``, 2 cores, median (min) of 3, ms from before the imports to the map, NumPy / torch): wu2017 475 (468) /
+#: 906 (903) at 2.1 MP, 1210 (907) / 997 (972) at 3.7 MP, 1608 / 1148 at 5.8 MP; yang2005 351 / 881 at 2.1 MP,
+#: 1173 (675) / 939 (935) at 3.7 MP, 1346 / 1006 at 5.8 MP; chou1995 625 / 886 at 8.3 MP, 1568 / 940 at 11.3 MP.
+#: The NumPy form has no strips and one thread: its whole-image passes leave the cache.
+ONE_SHOT_NUMPY_UP_TO: dict[str, int] = {"chou1995": 9_000_000, "yang2005": 4_000_000, "wu2017": 3_000_000}
 
 #: The models with a NumPy form, by registry name, with their parameter type.
 NUMPY_MODELS: dict[str, tuple[Callable[[Array, Any], ModelResult], type[BorderParams]]] = {
