@@ -9,6 +9,7 @@ large enough that torch's threads win) uses the torch models. Measured with ``be
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ def choose_engine(engine: str, model: str, device: str, pixels: int) -> str:
                 f"{model} has no NumPy form ({', '.join(NUMPY_MODELS)} have one); use --engine torch or auto."
             )
         if not on_cpu:
+            if not re.fullmatch(r"cuda(:\d+)?|mps", device.strip().lower()):
+                raise JndViewerError(f"'{device}' is not a device jndviewer knows; use auto, cpu, cuda, cuda:N or mps.")
             raise JndViewerError(f"The NumPy engine computes on the CPU, not on {device}; use --engine torch there.")
         return "numpy"
     fits = pixels <= ONE_SHOT_NUMPY_UP_TO.get(model, -1)

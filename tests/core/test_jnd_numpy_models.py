@@ -150,8 +150,11 @@ def test_the_engine_choice() -> None:
     assert choose_engine("numpy", "wu2017", "cpu", large) == "numpy"
     with pytest.raises(JndViewerError, match="wu2013 has no NumPy form"):
         choose_engine("numpy", "wu2013", "cpu", small)
-    with pytest.raises(JndViewerError, match="computes on the CPU, not on cuda"):
-        choose_engine("numpy", "yang2005", "cuda", small)
+    with pytest.raises(JndViewerError, match="computes on the CPU, not on cuda:1"):
+        choose_engine("numpy", "yang2005", "cuda:1", small)
+    with pytest.raises(JndViewerError, match="'gpu' is not a device jndviewer knows"):
+        choose_engine("numpy", "yang2005", "gpu", small)
+    assert choose_engine("auto", "wu2017", "", small) == "numpy"  # "" is auto, as select_device reads it
 
 
 @pytest.fixture
