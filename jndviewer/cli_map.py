@@ -55,7 +55,10 @@ def add_map_parser(commands: Any) -> None:
         help="replicate (default) or zero (the public reference code's zero padding and border masks)",
     )
     map_parser.add_argument(
-        "-o", "--output", type=Path, help="output .png, .npy, .tif or .tiff (default IMAGE.MODEL.png)"
+        "-o",
+        "--output",
+        type=Path,
+        help="output .png, .npy, .tif or .tiff (default IMAGE.MODEL.png in the current folder)",
     )
     map_parser.add_argument("--components", action="store_true", help="also write every component of the model")
     map_parser.add_argument("--vmax", type=positive_float,

@@ -205,7 +205,7 @@ def test_source_not_found(tmp_path: Path, source_rgb: np.ndarray) -> None:
     save_png(source_rgb, folder / "other.png")  # not the source: a different stem
     codec = FolderCodec(folder)
     assert codec.source_path is None
-    assert "source not found" in codec.describe()
+    assert "no source image in the folder" in codec.describe()
     with pytest.raises(CodecError) as info:
         codec.load_source()
     assert_one_sentence(str(info.value), str(folder))

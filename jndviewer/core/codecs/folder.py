@@ -207,7 +207,7 @@ class FolderCodec(Codec):
     def describe(self) -> str:
         """One line: scheme, number of files, level range, better end, source, and the size note if any."""
         levels = self.levels()
-        source = f"source {self.source_path}" if self.source_path is not None else "source not found"
+        source = f"source {self.source_path}" if self.source_path is not None else "no source image in the folder"
         how = "given" if self.family_given else ("detected" if self.family_detected else "not detected: JPEG's")
         text = (
             f"{self.name}: {self.title}, {self.scan.scheme_title} ladder of {len(levels)} files, {self.level_name} "
