@@ -5,7 +5,12 @@ Every variant trains from the same start (seed) on the same (source, codec) pair
 only in what the third stream reads. Runs are resumable (RUN/checkpoint.pt); a finished run is only evaluated.
 
 Usage: .venv/bin/python benchmarks/vpjnd_ablation.py [--steps 300] [--groups 4] [--cache runs/vpjnd_cache]
-       [--runs runs/vpjnd_ablation] [--models none,wu2017,chou1995,yang2005,wu2013]
+       [--runs runs/vpjnd_ablation] [--models none,wu2017,chou1995,yang2005,wu2013] [--seeds 0,1,2]
+
+With several ``--seeds`` each seed is a run of every variant (its own start and its own validation split, in
+``RUNS/seedN``; seed 0 in ``RUNS`` itself, as before), and a last table gives each variant's MAE minus the
+no-stream network's of the same seed, per seed and on average: the paired difference is what says whether the map
+helps, since the seeds' validation images differ.
 """
 
 from __future__ import annotations
@@ -42,26 +47,40 @@ def main() -> int:
     parser.add_argument("--runs", default="runs/vpjnd_ablation")
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default 0)")
     args = parser.parse_args()
     print("\n".join(machine_lines()))
-    rows = []
-    for model in args.models.split(","):
-        run = Path(args.runs) / model
-        config = VPJNDTrainingConfig(
-            data=default_data(Path(args.shared)), run_dir=str(run), export=str(run / "vpjnd.pt"), cache_dir=args.cache,
-            steps=args.steps, groups=args.groups, threads=args.threads, config=VPJNDConfig(jnd_model=model).to_dict(),
-            calibration_groups=args.calibration_groups, validate_every=args.steps,
-        )
-        if not (run / "export.json").exists():
-            train_vpjnd(config, progress=False)
-        exported = json.loads((run / "export.json").read_text())
-        metrics, raw = exported["validation"], exported["validation_uncalibrated"]
-        rows.append((model, metrics, raw))
-        print(f"trained {model}: validation MAE {metrics['mae']:.2f} (uncalibrated {raw['mae']:.2f})", flush=True)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    by_seed: dict[int, list[tuple[str, dict, dict]]] = {}
+    for seed in seeds:
+        by_seed[seed] = rows = []
+        for model in args.models.split(","):
+            run = Path(args.runs) / ("" if seed == 0 else f"seed{seed}") / model
+            config = VPJNDTrainingConfig(
+                data=default_data(Path(args.shared)), run_dir=str(run), export=str(run / "vpjnd.pt"),
+                cache_dir=args.cache, steps=args.steps, groups=args.groups, threads=args.threads,
+                config=VPJNDConfig(jnd_model=model).to_dict(), calibration_groups=args.calibration_groups,
+                validate_every=args.steps, seed=seed,
+            )
+            if not (run / "export.json").exists():
+                train_vpjnd(config, progress=False)
+            exported = json.loads((run / "export.json").read_text())
+            metrics, raw = exported["validation"], exported["validation_uncalibrated"]
+            rows.append((model, metrics, raw))
+            print(f"trained {model} (seed {seed}): validation MAE {metrics['mae']:.2f} "
+                  f"(uncalibrated {raw['mae']:.2f})", flush=True)
+        print_table(rows, args.steps, args.groups, seed)
+    if len(seeds) > 1:
+        print_paired(by_seed)
+    return 0
+
+
+def print_table(rows: list[tuple[str, dict, dict]], steps: int, groups: int, seed: int) -> None:
     conditions = sorted({c for _, m, _ in rows for c in m.get("by_condition", {})})
     header = (f"{'JND-map stream':15s} {'raw MAE':>7s} {'raw acc':>7s} {'MAE':>6s} {'accuracy':>8s} "
               + " ".join(f"{c:>22s}" for c in conditions))
-    print(f"\nValidation (BSDS500/McMaster sources held out of training), {args.steps} steps x {args.groups} pairs:")
+    print(f"\nValidation (BSDS500/McMaster sources held out of training), {steps} steps x {groups} pairs, "
+          f"seed {seed}:")
     print(header)
     print("-" * len(header))
     for model, metrics, raw in rows:
@@ -70,7 +89,25 @@ def main() -> int:
               f"{100 * metrics['accuracy']:7.1f}% {cells}")
     print("raw: the network's own decisions; MAE, accuracy and per condition: after the per-condition calibration "
           "fitted on training images (levels of mean absolute error of the exhaustive PW-JND)")
-    return 0
+
+
+def print_paired(by_seed: dict[int, list[tuple[str, dict, dict]]]) -> None:
+    """Each variant's MAE minus the no-stream network's of the same seed (negative: the map helped)."""
+    seeds = sorted(by_seed)
+    models = [model for model, _, _ in by_seed[seeds[0]] if model != "none"]
+    print("\nPaired: validation MAE minus the no-stream network's of the same seed (calibrated; raw in brackets)")
+    print(f"{'JND-map stream':15s} " + " ".join(f"{'seed ' + str(s):>14s}" for s in seeds) + f" {'mean':>14s}")
+    for model in models:
+        cells, calibrated, raw = [], [], []
+        for seed in seeds:
+            found = {name: (m["mae"], r["mae"]) for name, m, r in by_seed[seed]}
+            if "none" not in found or model not in found:
+                raise SystemExit("--seeds with a paired table needs 'none' among --models")
+            calibrated.append(found[model][0] - found["none"][0])
+            raw.append(found[model][1] - found["none"][1])
+            cells.append(f"{calibrated[-1]:+6.2f} ({raw[-1]:+5.2f})")
+        mean = f"{sum(calibrated) / len(seeds):+6.2f} ({sum(raw) / len(seeds):+5.2f})"
+        print(f"{model:15s} " + " ".join(f"{c:>14s}" for c in cells) + f" {mean:>14s}")
 
 
 if __name__ == "__main__":
