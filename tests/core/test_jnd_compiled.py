@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,35 @@ def test_switched_restores_the_setting_after_an_error() -> None:
     with pytest.raises(RuntimeError), compiled.switched(False):
         assert not compiled.enabled()
         raise RuntimeError
+    assert compiled.enabled()
+
+
+def test_switched_holds_for_its_own_thread_only() -> None:
+    """Two workers' blocks overlap without undoing each other (with one process-wide flag, the later ``finally``
+    left the kernels off for good) and without reaching the other thread."""
+    inside, release = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def worker() -> None:
+        with compiled.switched(False):
+            seen["worker inside"] = compiled.enabled()
+            inside.set()
+            release.wait(10)
+        seen["worker after"] = compiled.enabled()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(10)
+    with compiled.switched(False):  # the main thread's block opens while the worker's is open
+        seen["main inside"] = compiled.enabled()
+    seen["main during the worker's block"] = compiled.enabled()
+    release.set()
+    thread.join(10)
+    assert seen == {"worker inside": False, "main inside": False, "main during the worker's block": True,
+                    "worker after": True}
+    assert compiled.enabled()
+    with compiled.switched(True), compiled.switched(False):  # nested blocks restore each level
+        assert not compiled.enabled()
     assert compiled.enabled()
 
 

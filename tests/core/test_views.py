@@ -68,3 +68,23 @@ def test_run_prediction_of_any_predictor_or_why_it_cannot_run(rgb, tmp_path: Pat
         assert missing == views.Unavailable("sgjnd", "The SG-JND weights (none.pt) have not been trained yet.")
         assert views.patch_report(None, 20, rgb, rgb, "jpeg", ViewingCondition()) == missing
         assert PREDICTORS["sgjnd"].weights_status() == (False, missing.reason)
+
+
+def test_the_explorers_first_map_of_a_small_image_does_not_load_the_compiled_kernels(tmp_path: Path) -> None:
+    """Loading numba and the kernels' cache takes about half a second, ten times the torch path's whole map at this
+    size: the explorer's JND map follows the one-map rule of ``jndviewer map`` (``compiled.worth_loading``)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np; from jndviewer.core.views import compute_jnd; "
+        "from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams; "
+        "from jndviewer.core.viewing import ViewingCondition; "
+        "rgb = (np.arange(96 * 128 * 3) % 251).astype(np.uint8).reshape(96, 128, 3); "
+        "result = compute_jnd(rgb, PooledVisibilityParams(), ViewingCondition(38.0), pixel_model='wu2017'); "
+        "print(result.threshold.shape, 'jndviewer.core.jnd.kernels' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JNDVIEWER_KERNELS"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.split("\n")[-2] == "(96, 128) False"

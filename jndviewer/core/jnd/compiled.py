@@ -8,13 +8,15 @@ about half a second, more than the torch path takes for a small image (``benchma
 Both paths give the same maps (``tests/core/test_jnd_kernels.py``).
 
 ``JNDVIEWER_KERNELS=0`` switches the kernels off for a whole process and ``=1`` keeps them on even where
-:func:`worth_loading` would say no; :func:`set_enabled` switches them for the rest of the process.
+:func:`worth_loading` would say no; :func:`set_enabled` switches them for the rest of the process, :func:`switched`
+for a block of the calling thread only (the explorer computes maps in several worker threads at once).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,11 +39,13 @@ ONE_SHOT_TORCH_BELOW: dict[str, int] = {
 _setting = os.environ.get(KERNELS_ENV, "").strip().lower()
 _forced: bool | None = {"0": False, "off": False, "1": True, "on": True}.get(_setting)
 _enabled = _forced is not False
+#: A :func:`switched` block's setting, for its thread only (attribute ``on``; absent: the process's setting).
+_thread = threading.local()
 
 
 def enabled() -> bool:
-    """Whether the compiled kernels may run (for tensors they serve)."""
-    return _enabled
+    """Whether the compiled kernels may run (for tensors they serve) in the calling thread."""
+    return getattr(_thread, "on", _enabled)
 
 
 def set_enabled(on: bool) -> None:
@@ -52,13 +56,20 @@ def set_enabled(on: bool) -> None:
 
 @contextmanager
 def switched(on: bool) -> Iterator[None]:
-    """The kernels switched on or off inside the ``with`` block, as they were after it."""
-    before = _enabled
-    set_enabled(on)
+    """The kernels switched on or off inside the ``with`` block, in the calling thread only, as they were after it.
+
+    Thread-local, so that two workers' blocks cannot undo each other: with a process-wide switch, one worker's
+    ``finally`` could restore "off" after another's had restored "on", for the rest of the process.
+    """
+    had, before = hasattr(_thread, "on"), getattr(_thread, "on", None)
+    _thread.on = bool(on)
     try:
         yield
     finally:
-        set_enabled(before)
+        if had:
+            _thread.on = before
+        else:
+            del _thread.on
 
 
 def loaded() -> bool:
@@ -77,7 +88,7 @@ def worth_loading(model: str, pixels: int) -> bool:
 def use_kernels(x: torch.Tensor) -> bool:
     """Whether to run the compiled kernel for ``x``: they serve float32 CPU tensors (see
     :func:`jndviewer.core.jnd.kernels.use_kernels`, asked last, which imports numba) while switched on."""
-    if not _enabled or x.device.type != "cpu" or x.dtype != torch.float32:
+    if not enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
         return False
     from jndviewer.core.jnd import kernels
 
