@@ -107,10 +107,8 @@ def _torch_map(args: argparse.Namespace, image: Any) -> tuple[Any, dict[str, Any
     device = select_device(args.device)
     model = create_model(args.model, border=args.border)
     luma = luma_tensor(image, device=device)
-    # One map per process: for a small image the torch path is done before numba could load the compiled kernels.
-    kernels_pay = compiled.worth_loading(args.model, image.width * image.height)
     start = time.perf_counter()
-    with compiled.switched(compiled.enabled() and kernels_pay):
+    with compiled.for_one_map(args.model, image.width * image.height):
         jnd = model(luma)
     if device.type == "cuda":
         torch.cuda.synchronize(device)

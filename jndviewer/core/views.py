@@ -126,11 +126,10 @@ def compute_jnd(
     started = time.perf_counter()
     torch_device = select_device(device)
     model = create_model(pixel_model or params.jnd_model, **(model_params or {}))
-    # One map per image: for an image below the size where the compiled kernels pay for their loading (about half a
-    # second, numba's import and cache), the torch path shows the first map sooner (768x512 wu2017: 52 ms against
-    # 536 ms in a fresh process); once loaded, or for large images, the kernels serve.
-    pixels = reference_rgb.shape[0] * reference_rgb.shape[1]
-    with compiled.switched(compiled.enabled() and compiled.worth_loading(model.name, pixels)):
+    # One map per image: below the size where the compiled kernels pay for their loading (about half a second,
+    # numba's import and cache) the torch path shows the first map sooner (768x512 wu2017: 52 ms against 536 ms in
+    # a fresh process); once loaded, or for large images, the kernels serve.
+    with compiled.for_one_map(model.name, reference_rgb.shape[0] * reference_rgb.shape[1]):
         scorer = VisibilityScorer(reference_rgb, params, condition, torch_device, model=model)
         jnd = scorer.jnd_map if scorer.jnd_map is not None else model(scorer.reference)
     if torch_device.type == "cuda":

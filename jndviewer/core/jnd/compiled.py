@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 
@@ -83,6 +83,13 @@ def worth_loading(model: str, pixels: int) -> bool:
     if _forced is not None:
         return _forced
     return loaded() or pixels >= ONE_SHOT_TORCH_BELOW.get(model, 0)
+
+
+def for_one_map(model: str, pixels: int) -> AbstractContextManager[None]:
+    """The kernels for one map of ``pixels`` pixels with ``model`` (in the calling thread): switched off where
+    loading them would cost more than the torch path takes (:func:`worth_loading`), as they were otherwise. Serves
+    the one-shot ``jndviewer map`` and the explorer's map of an image, each computed once."""
+    return switched(enabled() and worth_loading(model, pixels))
 
 
 def use_kernels(x: torch.Tensor) -> bool:
