@@ -45,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from jndviewer.core.jnd.numpy_models import NUMPY_MODELS
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "jndviewer" / "assets" / "sample.png"
 DEFAULT_MODELS = ("wu2017", "chou1995", "yang2005", "wu2013")
@@ -55,8 +57,7 @@ WAYS: dict[str, tuple[list[str], str | None]] = {
     "kernels": (["--engine", "torch"], "1"),
     "torch": (["--engine", "torch"], "0"),
 }
-#: The models with a NumPy form (kept equal to jndviewer.core.jnd.numpy_models.NUMPY_MODELS, without importing it).
-NUMPY_FORMS = ("chou1995", "yang2005", "wu2017")
+
 
 #: The child of part 2: the steps of ``jndviewer.cli.run_map`` with a clock between them. argv: launch time
 #: (``time.time()`` in the parent), model, way, output path, image path.
@@ -151,7 +152,7 @@ def environment(kernels: str | None) -> dict[str, str]:
 
 def ways_of(model: str, ways: tuple[str, ...]) -> list[str]:
     """The ways ``model`` has (no ``numpy`` without a NumPy form)."""
-    return [way for way in ways if way != "numpy" or model in NUMPY_FORMS]
+    return [way for way in ways if way != "numpy" or model in NUMPY_MODELS]
 
 
 def jndviewer_command() -> list[str]:

@@ -31,6 +31,7 @@ from jndviewer.core.jnd.ops import correlate_cols, correlate_rows, extend, just_
 
 Tensor = torch.Tensor
 
+
 def canny_gradients(x: Tensor, sigma: float = CANNY_SIGMA) -> tuple[Tensor, Tensor]:
     """Smoothed gradients (GX along columns, GY along rows) with replicate extension, as MATLAB computes them.
 

@@ -421,11 +421,13 @@ def yang2005(luma: Array, params: Yang2005Params) -> ModelResult:
     }
 
 
-def _zero_frame(x: Array, width: int, value: float = 0.0) -> Array:
-    x[:width, :] = value
-    x[-width:, :] = value
-    x[:, :width] = value
-    x[:, -width:] = value
+def zero_frame(x: Any, width: int, value: float = 0.0) -> Any:
+    """Set the outer ``width``-pixel frame of ``x`` to ``value`` in place (a NumPy array or a torch tensor alike:
+    the torch model uses it too)."""
+    x[..., :width, :] = value
+    x[..., -width:, :] = value
+    x[..., :, :width] = value
+    x[..., :, -width:] = value
     return x
 
 
@@ -453,13 +455,13 @@ def orientation_complexity(luma: Array, zero_mode: bool) -> Array:
         for dx in (-1, 0, 1):
             if dy or dx:
                 union |= bits[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
-    count = (np.bitwise_count(union) if hasattr(np, "bitwise_count") else _popcount(union)).astype(luma.dtype)
-    count = np.where(textured, count, 1.0)
-    return _zero_frame(count, 1, 1.0) if zero_mode else count
+    count = np.where(textured, popcount(union).astype(luma.dtype), 1.0)
+    return zero_frame(count, 1, 1.0) if zero_mode else count
 
 
-def _popcount(bits: Array) -> Array:
-    """Set bits of int32 values below 2**24 (NumPy before 2.0 has no ``bitwise_count``)."""
+def popcount(bits: Any) -> Any:
+    """Number of set bits of non-negative int32 values below 2**24 (SWAR bit counting), of a NumPy array or a torch
+    tensor alike (the torch model uses it too)."""
     bits = bits - ((bits >> 1) & 0x555555)
     bits = (bits & 0x333333) + ((bits >> 2) & 0x333333)
     bits = (bits + (bits >> 4)) & 0x0F0F0F
@@ -481,7 +483,7 @@ def wu2017(luma: Array, params: Wu2017Params) -> ModelResult:
     luminance_adaptation = remapped_luminance_adaptation(padded) * params.luminance_scale
     luminance_contrast = local_std(padded, CONTRAST_WINDOW)
     if zero_mode:
-        _zero_frame(luminance_contrast, CONTRAST_WINDOW // 2)
+        zero_frame(luminance_contrast, CONTRAST_WINDOW // 2)
     contrast_masking = power(luminance_contrast, 2.4) * params.contrast_gain
     contrast_masking /= luminance_contrast * luminance_contrast + params.contrast_knee**2
 

@@ -24,16 +24,9 @@ from jndviewer.core.jnd.definitions import (
     PLAIN_BIN,
     Wu2017Params,
 )
+from jndviewer.core.jnd.numpy_models import popcount, zero_frame
 
 Tensor = torch.Tensor
-
-def zero_frame(x: Tensor, width: int, value: float = 0.0) -> Tensor:
-    """Set the outer ``width``-pixel frame of ``x`` to ``value`` in place."""
-    x[..., :width, :] = value
-    x[..., -width:, :] = value
-    x[..., :, :width] = value
-    x[..., :, -width:] = value
-    return x
 
 
 def orientation_bits(luma: Tensor) -> tuple[Tensor, Tensor]:
@@ -67,14 +60,6 @@ def orientation_bits(luma: Tensor) -> tuple[Tensor, Tensor]:
     return torch.exp2(bins).to(torch.int32), textured
 
 
-def _popcount(bits: Tensor) -> Tensor:
-    """Number of set bits of non-negative int32 values below 2**24 (SWAR bit counting)."""
-    bits = bits - ((bits >> 1) & 0x555555)
-    bits = (bits & 0x333333) + ((bits >> 2) & 0x333333)
-    bits = (bits + (bits >> 4)) & 0x0F0F0F
-    return (bits & 0xFF) + ((bits >> 8) & 0xFF) + ((bits >> 16) & 0xFF)
-
-
 def orientation_complexity(bits: Tensor, textured: Tensor, zero_mode: bool) -> Tensor:
     """Number of distinct orientation bins among each pixel and its 8 neighbours (1..9), Eq. 6, as floats.
 
@@ -101,7 +86,7 @@ def orientation_complexity(bits: Tensor, textured: Tensor, zero_mode: bool) -> T
         for dx in (-1, 0, 1):
             if dy or dx:
                 union |= padded[..., 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
-    count = _popcount(union).to(textured.dtype)
+    count = popcount(union).to(textured.dtype)
     count = count.sub_(1.0).mul_(textured).add_(1.0)
     if zero_mode:
         zero_frame(count, 1, 1.0)
