@@ -273,6 +273,13 @@ def _describe_folder(spec: str, codec: Any = None) -> None:
         print(f"jndviewer: {(codec or create_codec(spec)).describe()}", file=sys.stderr)
 
 
+def _say_caveats(predictor: Any, codec: Any) -> None:
+    """Say on stderr, before any work, where the predictor's PW-JND for this codec and condition rests on less than a
+    fit for them (a borrowed or distant calibration, a weak fit, a codec the network never saw)."""
+    for caveat in predictor.caveats(codec.family):
+        print(f"jndviewer: note: {caveat}", file=sys.stderr)
+
+
 def _condition(args: argparse.Namespace) -> Any:
     """The viewing condition given on the command line."""
     from jndviewer.core.viewing import ViewingCondition
@@ -286,14 +293,15 @@ def run_predict(args: argparse.Namespace) -> int:
     from jndviewer.core.batch_dask import DaskTarget
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.outputs import predict_to_file
-    from jndviewer.core.pwjnd.registry import check_request
+    from jndviewer.core.pwjnd.registry import create_predictor
 
     images = collect_images(args.images)
     if not images:
         raise JndViewerError("No images were found in the given paths.")
-    check_request(args.predictor, _predictor_options(args), _condition(args))
+    predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
     codec = create_codec(args.codec, max_pixels=args.max_pixels)  # an unknown codec: one sentence before any work
     _describe_folder(args.codec, codec)
+    _say_caveats(predictor, codec)
     return predict_to_file(args.output, images, codec_spec=args.codec, predictor=args.predictor,
                            options=_predictor_options(args), condition=_condition(args), jobs=args.jobs,
                            max_pixels=args.max_pixels, dask=DaskTarget.from_args(args))
@@ -322,6 +330,7 @@ def run_export(args: argparse.Namespace) -> int:
                              "jndviewer reads; name it .jndv, or add --decoded to write the decoded image as PNG.")
     targets = export_targets(args.image, args.output, images, suffix, folder_mode)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
+    _say_caveats(predictor, codec)
     request = WorkerRequest(args.codec, args.predictor, _predictor_options(args), _condition(args), args.decoded)
     return export_images(images, targets, codec, predictor, batch=folder_mode, max_pixels=args.max_pixels,
                          dask=dask, request=request, decoded=args.decoded)

@@ -48,6 +48,11 @@ def describe_search(result: Any) -> str:
     return f"{result.encodes} encodes in {format_ms(result.seconds)} ({detail}{where})"
 
 
+def caveats_of(result: Any) -> list[str]:
+    """The sentences a result carries about what its PW-JND rests on (``params["caveats"]``; none for None)."""
+    return list((getattr(result, "params", None) or {}).get("caveats", ())) if result is not None else []
+
+
 class ReadoutsPanel(QWidget):
     """The numbers: each predictor's PW-JND, details of the one Go/Export uses, the current level, compute times.
 
@@ -57,7 +62,7 @@ class ReadoutsPanel(QWidget):
     row per other predictor its verdict at the level shown.
     """
 
-    DETAIL_KEYS = ("size", "saving", "psnr", "search")
+    DETAIL_KEYS = ("size", "saving", "psnr", "search", "caveat")
     STYLES: ClassVar[dict[str, str]] = {
         "chosen": "font-weight: bold;", "plain": "", "error": "color: #c62828;", "missing": "color: gray;",
         "pending": "",
@@ -78,7 +83,7 @@ class ReadoutsPanel(QWidget):
         rows += [(summary_key(name), f"PW-JND ({short_name(name)})") for name in self.predictors]
         rows += [("zoom", "At this zoom")]  # the predictions assume 100 % (see zoom_ppd.ZoomPrediction)
         rows += [("size", "Size at JND"), ("saving", "Saving"), ("psnr", "PSNR at JND"), ("search", "Search"),
-                 ("current", "Current level"), ("visibility", "Visibility here")]
+                 ("caveat", "Caveat"), ("current", "Current level"), ("visibility", "Visibility here")]
         rows += [(here_key(name), f"{short_name(name)} here") for name in self.predictors if name != "visibility"]
         rows += [("times", "Compute")]
         for key, title in rows:
@@ -99,6 +104,7 @@ class ReadoutsPanel(QWidget):
         self.scale_words = ""
         self.full_resolution: tuple[str, ...] = ()  # predictors judged at full resolution even so
         self.set_scale("")
+        self.form.setRowVisible(self.labels["caveat"], False)  # shown only when the chosen prediction has one
         self._restyle()
 
     def text(self, key: str) -> str:
@@ -141,6 +147,10 @@ class ReadoutsPanel(QWidget):
         self.results[predictor] = result
         self.states[predictor] = "plain"
         text = "–" if result is None else self.summary(result, self.level_name) + self._judged(predictor)
+        caveats = caveats_of(result)
+        if caveats:
+            text += " · ⚠"  # the sentences: its tooltip, and the Caveat row when it is the chosen predictor
+        self.labels[summary_key(predictor)].setToolTip("\n".join(caveats))
         self.set_text(summary_key(predictor), text)
         self._restyle()
         if predictor == self.chosen:
@@ -199,6 +209,7 @@ class ReadoutsPanel(QWidget):
         if result is None:
             for key in self.DETAIL_KEYS:
                 self.set_text(key, "–")
+            self.form.setRowVisible(self.labels["caveat"], False)
             return
         self.set_text("size", f"{format_bytes(result.nbytes)}, {result.bpp:.3f} bpp")
         self.set_text(
@@ -210,6 +221,8 @@ class ReadoutsPanel(QWidget):
         judged = self._judged(self.chosen)
         self.set_text("psnr", psnr + (f" ({self.scale_words})" if judged else ""))
         self.set_text("search", describe_search(result) + judged)
+        self.set_text("caveat", " ".join(caveats_of(result)) or "–")
+        self.form.setRowVisible(self.labels["caveat"], bool(caveats_of(result)))
 
     def _judged(self, predictor: str) -> str:
         """`` · judged on a preview at 1/3 scale`` for a predictor that was (else nothing)."""
@@ -222,4 +235,5 @@ class ReadoutsPanel(QWidget):
         self.set_text("times", "; ".join(f"{k} {v}" for k, v in self.times.items()))
 
 
-__all__ = ["ReadoutsPanel", "describe_search", "format_bytes", "format_ms", "here_key", "short_name", "summary_key"]
+__all__ = ["ReadoutsPanel", "caveats_of", "describe_search", "format_bytes", "format_ms", "here_key", "short_name",
+           "summary_key"]

@@ -196,3 +196,25 @@ def test_cancelled_prediction_says_so(make_window, qtbot, idle, gray, fakes, uni
     window.session.predict()
     qtbot.waitUntil(lambda: visibility_result(window) is not None, timeout=30_000)
     assert window.readouts.text("pwjnd:visibility").startswith("step 3 ")
+
+
+def test_a_borrowed_threshold_is_said_beside_the_prediction(make_window, qtbot, idle, gray, fakes) -> None:
+    """The step codec has no calibration of its own: the training-free predictor uses JPEG's thresholds, and the
+    readouts say so (a mark in its row, the sentence under the search details) instead of passing it off silently."""
+    window = make_window(gray, codec="steps")
+    qtbot.waitUntil(lambda: visibility_result(window) is not None, timeout=30_000)
+    idle(window)
+    result = visibility_result(window)
+    assert result.params["calibration"]["codec"] == "jpeg"
+    assert result.params["caveats"][0].startswith("steps has no calibration of its own")
+    readouts = window.readouts
+    assert readouts.text("pwjnd:visibility").endswith(" · ⚠")
+    assert readouts.labels["pwjnd:visibility"].toolTip() == "\n".join(result.params["caveats"])
+    assert readouts.text("caveat") == " ".join(result.params["caveats"])
+    assert readouts.form.isRowVisible(readouts.labels["caveat"])
+    window.controls.calibrated_check.setChecked(False)  # the user's own threshold: nothing borrowed, nothing said
+    qtbot.waitUntil(lambda: (r := visibility_result(window)) is not None and "caveats" not in r.params,
+                    timeout=30_000)
+    idle(window)
+    assert not readouts.text("pwjnd:visibility").endswith("⚠")
+    assert not readouts.form.isRowVisible(readouts.labels["caveat"])

@@ -75,6 +75,12 @@ class LadderPredictor(ABC):
         self.condition = condition or ViewingCondition()
         self.strategy = strategy or self.default_strategy
 
+    def caveats(self, codec: str) -> list[str]:
+        """Sentences a user should read beside this predictor's PW-JND for codec family ``codec`` at
+        :attr:`condition`: where what it rests on was not made for them (none by default). A result records them
+        (``params["caveats"]``); ``predict`` and ``export`` say them before any work, the explorer beside the PW-JND."""
+        return []
+
     @abstractmethod
     def decider(self, reference_rgb: np.ndarray, codec: str) -> LevelDecider:
         """The per-level decision for one reference image compressed by a codec of family ``codec`` (``jpeg``,
@@ -136,7 +142,8 @@ class LadderPredictor(ABC):
                 all_visible=found.all_visible,
                 trace=trace,
                 records=[records[lv] for lv in trace],
-                params={"strategy": self.strategy, **decider.result_params(int(level), rung.decoded)},
+                params={"strategy": self.strategy, **decider.result_params(int(level), rung.decoded),
+                        **({"caveats": caveats} if (caveats := self.caveats(codec.family)) else {})},
                 condition=self.condition.to_dict(),
                 width=int(width),
                 height=int(height),

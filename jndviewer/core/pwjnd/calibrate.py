@@ -269,6 +269,7 @@ def calibrate(
         else:
             section.setdefault("codec_thresholds", {}).setdefault(codec, {}).update(thresholds)
             section.setdefault("codec_images", {})[codec] = len(labels)
+            section.setdefault("codec_baseline_constant_mae", {})[codec] = baseline
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary = output.with_name(output.name + ".tmp")  # readers never see half a file

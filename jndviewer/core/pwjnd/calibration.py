@@ -8,7 +8,8 @@ Thresholds are fitted per codec, viewing task and viewing distance: the file's r
 38 ppd (``thresholds`` for JPEG, ``codec_thresholds`` for codecs with their own labels), and ``conditions`` holds the
 other fits in the same layout, keyed like ``flicker@38`` or ``side-by-side@75``. A condition's threshold is its
 task's fit at its ppd; between two calibrated distances it is interpolated geometrically in log ppd (outside them,
-the nearest is used). A codec without a fit of its own takes JPEG's.
+the nearest is used). A codec without a fit of its own takes JPEG's. :func:`threshold_fit` says which of these
+happened, and how well the fit did on its training images (results record it; ``predict`` says when it is weak).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -102,49 +104,137 @@ def task_sections(calibration: dict[str, Any], task: str) -> list[tuple[float, d
     return sorted(sections, key=lambda item: item[0])
 
 
+def _log_ppd_weights(ppds: list[float], ppd: float) -> list[tuple[int, float]]:
+    """(index, weight) of the points that answer at ``ppd``: the two around it, weighted linearly in log ppd, or the
+    nearest one outside them (``ppds`` sorted)."""
+    if ppd <= ppds[0]:
+        return [(0, 1.0)]
+    if ppd >= ppds[-1]:
+        return [(len(ppds) - 1, 1.0)]
+    for index, (low, high) in enumerate(itertools.pairwise(ppds)):
+        if low <= ppd <= high:
+            weight = math.log(ppd / low) / math.log(high / low)
+            return [(index, 1.0 - weight), (index + 1, weight)]
+    raise AssertionError("unreachable: ppd lies within the points")
+
+
 def interpolate_in_log_ppd(points: list[tuple[float, float]], ppd: float) -> float:
     """A threshold at ``ppd`` from (ppd, threshold) points: geometric interpolation in log ppd between the two
     around it, the nearest point outside them."""
     points = sorted(points)
-    if ppd <= points[0][0]:
-        return points[0][1]
-    if ppd >= points[-1][0]:
-        return points[-1][1]
-    for (low_ppd, low), (high_ppd, high) in itertools.pairwise(points):
-        if low_ppd <= ppd <= high_ppd:
-            weight = math.log(ppd / low_ppd) / math.log(high_ppd / low_ppd)
-            return math.exp((1.0 - weight) * math.log(low) + weight * math.log(high))
-    raise AssertionError("unreachable: ppd lies within the points")
+    return _geometric_mix([v for _, v in points], _log_ppd_weights([p for p, _ in points], ppd))
 
 
-def calibrated_threshold(
+def _geometric_mix(values: list[float], weights: list[tuple[int, float]]) -> float:
+    """``prod(values[i] ** w)``; the value itself when one point answers (no rounding)."""
+    if len(weights) == 1:
+        return float(values[weights[0][0]])
+    return math.exp(sum(w * math.log(values[i]) for i, w in weights))
+
+
+@dataclass(frozen=True)
+class ThresholdFit:
+    """A calibrated decision threshold and where it came from: whose labels, which task, which distances, and how
+    well the fit did on its own training images against the best constant level (both MAE in levels).
+
+    ``fitted_codec`` differs from ``codec`` when the codec has no fit of its own and borrows JPEG's; ``ppds`` are the
+    distances it was fitted at for this task (the value is interpolated between them in log ppd, and is the nearest
+    one's outside them); the MAEs are interpolated like the threshold (None where the file does not hold them).
+    """
+
+    threshold: float
+    codec: str
+    fitted_codec: str
+    task: str
+    ppds: tuple[float, ...]
+    training_mae: float | None = None
+    constant_mae: float | None = None
+
+    @property
+    def borrowed(self) -> bool:
+        """The codec has no fit of its own: its levels are judged with JPEG's threshold."""
+        return self.fitted_codec != self.codec
+
+    @property
+    def no_better_than_constant(self) -> bool:
+        """On its training images the fit erred as much as predicting the median level for every image."""
+        return (self.training_mae is not None and self.constant_mae is not None
+                and self.training_mae >= self.constant_mae)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a result records (``params["calibration"]``)."""
+        return {"codec": self.fitted_codec, "task": self.task, "ppds": list(self.ppds),
+                **({"training_mae": round(self.training_mae, 3)} if self.training_mae is not None else {}),
+                **({"constant_mae": round(self.constant_mae, 3)} if self.constant_mae is not None else {})}
+
+    def caveats(self, ppd: float) -> list[str]:
+        """One sentence for each way this threshold is weaker than a fit for the codec at ``ppd`` would be."""
+        notes = []
+        if self.borrowed:
+            notes.append(f"{self.codec} has no calibration of its own: the training-free predictor judges its levels "
+                         "with JPEG's thresholds, and its PW-JND is only as right as the two codecs' levels are alike.")
+        nearest = min(self.ppds, key=lambda p: abs(math.log(ppd / p)))
+        if not min(self.ppds) / 1.1 <= ppd <= max(self.ppds) * 1.1:
+            fitted = " and ".join(f"{p:g}" for p in self.ppds)
+            notes.append(f"The training-free predictor's {self.fitted_codec} thresholds for the {self.task} task were "
+                         f"fitted at {fitted} ppd; at {ppd:g} ppd the {nearest:g}-ppd ones are used as they are.")
+        if self.no_better_than_constant:
+            notes.append(f"At {ppd:g} ppd ({self.task}) the training-free predictor's {self.fitted_codec} fit erred "
+                         f"by {self.training_mae:.1f} levels on its training images, no better than one level for "
+                         f"every image ({self.constant_mae:.1f}): treat its PW-JND here as a rough guess.")
+        return notes
+
+
+def threshold_fit(
     params: CalibratedParams, codec: str | None = None, condition: ViewingCondition | None = None
-) -> float:
+) -> ThresholdFit:
     """The threshold calibrated for this model and pooling, for ``codec`` (its own fits when it has them, JPEG's
-    otherwise) and the viewing ``condition`` (its task's fits, interpolated in ppd; the default condition when None).
+    otherwise) and the viewing ``condition`` (its task's fits, interpolated in log ppd; the default condition when
+    None), with where it came from.
 
     One sentence when there is none.
     """
     condition = condition or ViewingCondition()
+    codec = codec or "jpeg"
     variant = params.variant()
     sections = task_sections(load_calibration(), condition.task)
-    own, jpeg = [], []
+    own: list[tuple[float, dict[str, Any], float | None]] = []
+    jpeg: list[tuple[float, dict[str, Any], float | None]] = []
     for ppd, section in sections:
         if params.jnd_model == SUBBAND:  # no analysis scale: its fits are keyed by the distance they were made at
             variant = variant.rsplit("@", 1)[0] + f"@{ppd:g}"
-        entry = section.get("codec_thresholds", {}).get(codec or "", {}).get(params.jnd_model, {}).get(variant)
+        entry = section.get("codec_thresholds", {}).get(codec, {}).get(params.jnd_model, {}).get(variant)
         if entry is not None:
-            own.append((ppd, float(entry["threshold"])))
+            own.append((ppd, entry, section.get("codec_baseline_constant_mae", {}).get(codec)))
         entry = section.get("thresholds", {}).get(params.jnd_model, {}).get(variant)
         if entry is not None:
-            jpeg.append((ppd, float(entry["threshold"])))
+            jpeg.append((ppd, entry, section.get("baseline_constant_mae")))
     points = own or jpeg
     if not points:
         raise JndViewerError(
             f"No calibrated threshold for {params.jnd_model} with {variant} pooling for the {condition.task} task; "
             "pass --threshold or run 'jndviewer calibrate'."
         )
-    return interpolate_in_log_ppd(points, condition.ppd)
+    weights = _log_ppd_weights([p for p, _, _ in points], condition.ppd)
+
+    def mixed(values: list[float | None]) -> float | None:
+        chosen = [(values[i], w) for i, w in weights]
+        return None if any(v is None for v, _ in chosen) else sum(float(v) * w for v, w in chosen)  # type: ignore[arg-type]
+
+    return ThresholdFit(
+        threshold=_geometric_mix([float(entry["threshold"]) for _, entry, _ in points], weights),
+        codec=codec, fitted_codec=codec if own else "jpeg", task=condition.task,
+        ppds=tuple(ppd for ppd, _, _ in points),
+        training_mae=mixed([entry.get("mae") for _, entry, _ in points]),
+        constant_mae=mixed([constant for _, _, constant in points]),
+    )
+
+
+def calibrated_threshold(
+    params: CalibratedParams, codec: str | None = None, condition: ViewingCondition | None = None
+) -> float:
+    """The value of :func:`threshold_fit`."""
+    return threshold_fit(params, codec, condition).threshold
 
 
 def default_choice(jnd_model: str | None = None, task: str = SIDE_BY_SIDE) -> dict[str, Any]:
@@ -170,6 +260,7 @@ def default_choice(jnd_model: str | None = None, task: str = SIDE_BY_SIDE) -> di
 
 
 __all__ = [
-    "CALIBRATION_PPD", "calibrated_threshold", "condition_key", "default_choice", "default_variant",
-    "interpolate_in_log_ppd", "load_calibration", "parse_variant_key", "task_sections", "variant_key",
+    "CALIBRATION_PPD", "ThresholdFit", "calibrated_threshold", "condition_key", "default_choice", "default_variant",
+    "interpolate_in_log_ppd", "load_calibration", "parse_variant_key", "task_sections", "threshold_fit",
+    "variant_key",
 ]

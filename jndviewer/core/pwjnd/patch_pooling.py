@@ -113,6 +113,15 @@ class PatchNetworkDecider:
                 "patch_weights": report["weight"], "patch_quality": report["quality"]}
 
 
+def family_caveats(network: str, codec: str, families: tuple[str, ...]) -> list[str]:
+    """One sentence when ``codec`` (a family) is none of those the network's codec offsets were trained on."""
+    if not families or codec in families:
+        return []
+    known = ", ".join(families[:-1]) + f" and {families[-1]}" if len(families) > 1 else families[0]
+    return [f"The {network} network was trained on {known} ladders only; {codec} levels get the mean of their "
+            "offsets, and its PW-JND for them is untested."]
+
+
 def checked_calibration(raw: object, name: str) -> dict[str, float]:
     """A weights file's per-condition calibration (absent: none), or one sentence naming the file when malformed."""
     from jndviewer.core.errors import ModelError
@@ -126,4 +135,4 @@ def checked_calibration(raw: object, name: str) -> dict[str, float]:
 
 
 __all__ = ["PatchNetworkDecider", "add_condition_offsets", "calibration_delta", "calibration_key",
-           "checked_calibration", "pool_patch_logits"]
+           "checked_calibration", "family_caveats", "pool_patch_logits"]

@@ -22,7 +22,14 @@ import numpy as np
 from jndviewer.core.catalog import POOLINGS
 from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.base import LadderPredictor, LevelDecision
-from jndviewer.core.pwjnd.calibration import CALIBRATION_PPD, calibrated_threshold, default_choice, variant_key
+from jndviewer.core.pwjnd.calibration import (
+    CALIBRATION_PPD,
+    ThresholdFit,
+    calibrated_threshold,
+    default_choice,
+    threshold_fit,
+    variant_key,
+)
 from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
 from jndviewer.core.visibility.scorer import VisibilityScorer
 
@@ -68,11 +75,15 @@ def default_params(jnd_model: str | None = None, task: str = SIDE_BY_SIDE) -> Po
 
 
 class PooledVisibilityDecider:
-    """One image's scorer and the codec's threshold: a level is visible when its pooled score exceeds it."""
+    """One image's scorer and the codec's threshold: a level is visible when its pooled score exceeds it.
 
-    def __init__(self, scorer: VisibilityScorer, threshold: float) -> None:
+    ``fit``: where a calibrated threshold came from (None for one given by the user), recorded in the result.
+    """
+
+    def __init__(self, scorer: VisibilityScorer, threshold: float, fit: ThresholdFit | None = None) -> None:
         self.scorer = scorer
         self.threshold = threshold
+        self.fit = fit
 
     def decide(self, level: int, decoded_rgb: np.ndarray) -> LevelDecision:
         score = self.scorer.score(decoded_rgb)
@@ -80,7 +91,7 @@ class PooledVisibilityDecider:
 
     def result_params(self, level: int, decoded_rgb: np.ndarray) -> dict[str, Any]:
         params = asdict(self.scorer.params)
-        return {**params, "threshold": self.threshold, "calibration_ppd": CALIBRATION_PPD}
+        return {**params, "threshold": self.threshold, "calibration": self.fit.to_dict() if self.fit else None}
 
 
 class PooledVisibilityPredictor(LadderPredictor):
@@ -132,13 +143,26 @@ class PooledVisibilityPredictor(LadderPredictor):
             return self.params.threshold
         return calibrated_threshold(self.params, codec, self.condition)
 
+    def threshold_fit(self, codec: str) -> ThresholdFit | None:
+        """Where the codec's threshold comes from (:class:`~jndviewer.core.pwjnd.calibration.ThresholdFit`); None
+        when the user gave one."""
+        return None if self.params.threshold is not None else threshold_fit(self.params, codec, self.condition)
+
+    def caveats(self, codec: str) -> list[str]:
+        """One sentence for each way the threshold for ``codec`` (a family) at this condition is weak: borrowed from
+        JPEG, used outside the distances it was fitted at, or no better than a constant on its training images."""
+        fit = self.threshold_fit(codec)
+        return fit.caveats(self.condition.ppd) if fit is not None else []
+
     def scorer(self, reference_rgb: np.ndarray, model: Any = None) -> VisibilityScorer:
         """The visibility scorer of one reference image under this predictor's condition (``model``: a pixel JND
         model with other parameters, for the explorer's map)."""
         return VisibilityScorer(reference_rgb, self.params, self.condition, self.device, model=model)
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PooledVisibilityDecider:
-        return PooledVisibilityDecider(self.scorer(reference_rgb), self.threshold_for(codec))
+        fit = self.threshold_fit(codec)
+        return PooledVisibilityDecider(self.scorer(reference_rgb), fit.threshold if fit else self.threshold_for(codec),
+                                       fit)
 
 
 def _as_float(value: Any) -> float:

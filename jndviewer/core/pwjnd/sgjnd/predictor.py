@@ -13,7 +13,7 @@ from jndviewer.core.assets import SGJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor
-from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration
+from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration, family_caveats
 from jndviewer.core.pwjnd.sgjnd.config import EXPORT_FORMAT, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.network import ReferenceFeatures, SGJNDDistanceExperts, SGJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -84,6 +84,9 @@ class SGJNDPredictor(LadderPredictor):
         super().__init__(condition=condition, strategy=strategy)
         self.network = load_network(weights)
         self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
+
+    def caveats(self, codec: str) -> list[str]:
+        return family_caveats("SG-JND", codec, self.network.config.codec_families)
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
         positions, state = self.network.reference_state(reference_rgb, self.condition)

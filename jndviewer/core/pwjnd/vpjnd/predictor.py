@@ -14,7 +14,7 @@ from jndviewer.core.assets import VPJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor
-from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration
+from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration, family_caveats
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet, VPJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -63,6 +63,9 @@ class VPJNDPredictor(LadderPredictor):
         super().__init__(condition=condition, strategy=strategy)
         self.network = load_network(weights)
         self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
+
+    def caveats(self, codec: str) -> list[str]:
+        return family_caveats("VP-JNDnet", codec, self.network.config.codec_families)
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
         state = self.network.reference_state(reference_rgb, self.condition)
