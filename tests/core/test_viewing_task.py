@@ -80,8 +80,8 @@ def test_the_shipped_calibration_knows_both_tasks_at_both_distances() -> None:
         assert sorted(sections) == [38.0, 75.0], task  # fitted at both distances, not borrowed from the other
         for section in sections.values():
             assert section["thresholds"]["subband"]
-            assert {"webp", "avif"} <= set(section["codec_thresholds"])
-    for codec in ("jpeg", "webp", "avif"):
+            assert {"webp", "avif", "heif"} <= set(section["codec_thresholds"])
+    for codec in ("jpeg", "webp", "avif", "heif"):
         for ppd in (38.0, 75.0):
             side = calibrated_threshold(params, codec, ViewingCondition(ppd, SIDE_BY_SIDE))
             flicker = calibrated_threshold(params, codec, ViewingCondition(ppd, FLICKER))
