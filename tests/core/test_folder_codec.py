@@ -542,6 +542,11 @@ def test_folder_spec_options_and_family(tmp_path: Path, source_rgb: np.ndarray) 
         path.unlink()
     unknown = create_codec(f"folder:{png_folder}")
     assert unknown.family == "jpeg" and "not detected: JPEG's" in unknown.describe()
+    assert unknown.caveats() == [  # said beside every prediction over it (predict, export, the explorer)
+        "The files in png_ladder do not tell which codec made them, so they are judged with JPEG's calibration; if "
+        "another codec made them, name its family: folder:PATH,family=jpeg|webp|avif|heif."]
+    assert create_codec(f"folder:{png_folder},family=jpeg").caveats() == []
+    assert create_codec(f"folder:{folder}").caveats() == []  # detected from its files
     with pytest.raises(CodecError, match=r"^family must be one of jpeg, webp, avif, heif, not 'bpg'\.$"):
         create_codec(f"folder:{folder},family=bpg")
     with pytest.raises(CodecError, match=r"given twice"):

@@ -49,8 +49,8 @@ def test_a_fit_says_whose_labels_which_distances_and_how_well(fits: dict) -> Non
     assert not jpeg.borrowed and not jpeg.no_better_than_constant and jpeg.caveats(38.0) == []
     webp = threshold_fit(PARAMS, "webp")
     assert (webp.threshold, webp.fitted_codec, webp.ppds, webp.constant_mae) == (0.6, "webp", (38.0,), 7.0)
-    assert webp.to_dict() == {"codec": "webp", "task": SIDE_BY_SIDE, "ppds": [38.0], "training_mae": 3.0,
-                              "constant_mae": 7.0}
+    assert webp.to_dict() == {"codec": "webp", "task": SIDE_BY_SIDE, "ppds": [38.0], "labels": "reference",
+                              "training_mae": 3.0, "constant_mae": 7.0}
     # halfway in log ppd: the threshold geometrically, the errors linearly, as the thresholds are interpolated
     halfway = threshold_fit(PARAMS, None, ViewingCondition((38.0 * 75.0) ** 0.5))
     assert halfway.threshold == pytest.approx((0.5 * 0.25) ** 0.5)
@@ -64,7 +64,7 @@ def test_each_weakness_is_one_sentence(fits: dict) -> None:
         "jxl has no calibration of its own: the training-free predictor judges its levels with JPEG's thresholds, "
         "and its PW-JND is only as right as the two codecs' levels are alike."]
     assert threshold_fit(PARAMS, "webp").caveats(75.0) == [
-        "The training-free predictor's webp thresholds for the side-by-side task were fitted at 38 ppd; at 75 ppd "
+        "The training-free predictor's webp thresholds for the side by side task were fitted at 38 ppd; at 75 ppd "
         "the 38-ppd ones are used as they are."]
     assert threshold_fit(PARAMS, "jpeg").caveats(40.0) == []  # within 10 % of a fit: no sentence
     assert threshold_fit(PARAMS, "jpeg").caveats(20.0)[0].endswith("at 20 ppd the 38-ppd ones are used as they are.")
@@ -75,6 +75,28 @@ def test_each_weakness_is_one_sentence(fits: dict) -> None:
         "better than one level for every image (4.0): treat its PW-JND here as a rough guess."]
     given = PooledVisibilityPredictor(PARAMS, threshold=0.7)
     assert given.threshold_fit("jxl") is None and given.caveats("jxl") == []  # the user's own threshold
+
+
+def test_between_the_fits_the_errors_are_said_to_be_interpolated(fits: dict) -> None:
+    halfway = (38.0 * 75.0) ** 0.5
+    weak = threshold_fit(PARAMS, "jpeg", ViewingCondition(halfway, FLICKER))  # 3.0 and 6.0 against 5.0 and 4.0
+    assert (weak.training_mae, weak.constant_mae) == (pytest.approx(4.5), pytest.approx(4.5))
+    assert not weak.no_better_than_constant  # erring as much as the constant is not erring more
+    fits["conditions"]["flicker@38"]["thresholds"]["subband"][PARAMS.variant()]["mae"] = 4.0
+    (sentence,) = threshold_fit(PARAMS, "jpeg", ViewingCondition(halfway, FLICKER)).caveats(halfway)
+    assert sentence.startswith(f"At {halfway:g} ppd (flicker) the training-free predictor's jpeg fit erred by 5.0 "
+                               "levels on its training images (interpolated between its fits at 38 and 75 ppd), no "
+                               "better than one level for every image (4.5)")
+
+
+def test_a_study_fit_answers_with_its_own_error_and_claims_no_constant(fits: dict) -> None:
+    """``jndviewer calibrate --labels study:DB`` keeps the packaged fit's ``mae`` beside the study's own error."""
+    entry = fits["conditions"]["flicker@75"]["thresholds"]["subband"][PARAMS.variant().replace("@38", "@75")]
+    entry.update(threshold=0.3, labels="study:me", study_mae=1.5)
+    fit = threshold_fit(PARAMS, "jpeg", ViewingCondition(75.0, FLICKER))
+    assert (fit.threshold, fit.labels, fit.training_mae, fit.constant_mae) == (0.3, "study:me", 1.5, None)
+    assert fit.caveats(75.0) == [] and fit.to_dict()["labels"] == "study:me"
+    assert threshold_fit(PARAMS, "jpeg").labels == "reference"
 
 
 def test_a_file_without_errors_makes_no_claim_about_them(fits: dict) -> None:
@@ -118,3 +140,5 @@ def test_a_result_records_its_threshold_and_predict_says_the_caveat(tmp_path: Pa
     assert "jndviewer: note: jp2 has no calibration of its own: the training-free predictor judges its " in err
     assert main(["predict", str(image), "--codec", "jpeg", "--jobs", "1", "-o", str(tmp_path / "s.json")]) == 0
     assert "note:" not in capsys.readouterr().err  # JPEG at the default condition: its own fit, better than a constant
+    assert main(["export", str(image), "--codec", "jp2", "-o", str(tmp_path / "a.jp2")]) == 0
+    assert "jndviewer: note: jp2 has no calibration of its own" in capsys.readouterr().err

@@ -75,6 +75,11 @@ class Codec(ABC):
     def family(self) -> str:
         return self.name
 
+    def caveats(self) -> list[str]:
+        """Sentences a user should read beside a PW-JND predicted over this codec's levels (none by default; a
+        folder ladder whose codec family could not be told says that JPEG's calibration is assumed)."""
+        return []
+
     @abstractmethod
     def levels(self) -> tuple[Level, ...]:
         """All levels in ascending numerical order."""

@@ -113,6 +113,13 @@ class FolderCodec(Codec):
         """The codec family whose calibration applies (given, detected, or JPEG's when it cannot be told)."""
         return self._family
 
+    def caveats(self) -> list[str]:
+        if self.family_given or self.family_detected:
+            return []
+        return [f"The files in {Path(os.path.abspath(self.folder)).name} do not tell which codec made them, so they "
+                "are judged with JPEG's calibration; if another codec made them, name its family: "
+                f"folder:PATH,family={'|'.join(FAMILIES)}."]
+
     @property
     def scheme(self) -> str:
         """The naming scheme (``"generic"``, ``"mcl-jci"``, ``"konjnd-jpeg"`` or ``"konjnd-bpg"``)."""

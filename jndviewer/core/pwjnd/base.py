@@ -143,7 +143,8 @@ class LadderPredictor(ABC):
                 trace=trace,
                 records=[records[lv] for lv in trace],
                 params={"strategy": self.strategy, **decider.result_params(int(level), rung.decoded),
-                        **({"caveats": caveats} if (caveats := self.caveats(codec.family)) else {})},
+                        **({"caveats": caveats} if (caveats := [*codec.caveats(), *self.caveats(codec.family)])
+                           else {})},
                 condition=self.condition.to_dict(),
                 width=int(width),
                 height=int(height),

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from jndviewer.core.assets import calibration_file
 from jndviewer.core.catalog import SUBBAND
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.viewing import SIDE_BY_SIDE, ViewingCondition
+from jndviewer.core.viewing import SIDE_BY_SIDE, TASK_WORDS, ViewingCondition
 
 #: Pixels per degree at which the thresholds were calibrated (cvvdp ``standard_fhd``, README "Calibration").
 CALIBRATION_PPD = 38.0
@@ -149,6 +149,9 @@ class ThresholdFit:
     ppds: tuple[float, ...]
     training_mae: float | None = None
     constant_mae: float | None = None
+    #: ``reference`` (the packaged proxy labels) or ``study:NAME`` (refitted to a person's answers, whose own error
+    #: ``training_mae`` then is; no constant is claimed for it).
+    labels: str = "reference"
 
     @property
     def borrowed(self) -> bool:
@@ -157,31 +160,35 @@ class ThresholdFit:
 
     @property
     def no_better_than_constant(self) -> bool:
-        """On its training images the fit erred as much as predicting the median level for every image."""
-        return (self.training_mae is not None and self.constant_mae is not None
-                and self.training_mae >= self.constant_mae)
+        """On its training images the fit erred more than predicting the median level for every image."""
+        return (self.training_mae is not None and self.constant_mae is not None and self.constant_mae > 0
+                and self.training_mae > self.constant_mae)
 
     def to_dict(self) -> dict[str, Any]:
         """What a result records (``params["calibration"]``)."""
-        return {"codec": self.fitted_codec, "task": self.task, "ppds": list(self.ppds),
+        return {"codec": self.fitted_codec, "task": self.task, "ppds": list(self.ppds), "labels": self.labels,
                 **({"training_mae": round(self.training_mae, 3)} if self.training_mae is not None else {}),
                 **({"constant_mae": round(self.constant_mae, 3)} if self.constant_mae is not None else {})}
 
     def caveats(self, ppd: float) -> list[str]:
         """One sentence for each way this threshold is weaker than a fit for the codec at ``ppd`` would be."""
         notes = []
+        task = TASK_WORDS.get(self.task, self.task)
         if self.borrowed:
             notes.append(f"{self.codec} has no calibration of its own: the training-free predictor judges its levels "
                          "with JPEG's thresholds, and its PW-JND is only as right as the two codecs' levels are alike.")
         nearest = min(self.ppds, key=lambda p: abs(math.log(ppd / p)))
         if not min(self.ppds) / 1.1 <= ppd <= max(self.ppds) * 1.1:
             fitted = " and ".join(f"{p:g}" for p in self.ppds)
-            notes.append(f"The training-free predictor's {self.fitted_codec} thresholds for the {self.task} task were "
+            notes.append(f"The training-free predictor's {self.fitted_codec} thresholds for the {task} task were "
                          f"fitted at {fitted} ppd; at {ppd:g} ppd the {nearest:g}-ppd ones are used as they are.")
         if self.no_better_than_constant:
-            notes.append(f"At {ppd:g} ppd ({self.task}) the training-free predictor's {self.fitted_codec} fit erred "
-                         f"by {self.training_mae:.1f} levels on its training images, no better than one level for "
-                         f"every image ({self.constant_mae:.1f}): treat its PW-JND here as a rough guess.")
+            fitted_here = any(abs(math.log(ppd / p)) < 0.01 for p in self.ppds) or len(self.ppds) == 1
+            between = "" if fitted_here else \
+                f" (interpolated between its fits at {' and '.join(f'{p:g}' for p in self.ppds)} ppd)"
+            notes.append(f"At {ppd:g} ppd ({task}) the training-free predictor's {self.fitted_codec} fit erred by "
+                         f"{self.training_mae:.1f} levels on its training images{between}, no better than one level "
+                         f"for every image ({self.constant_mae:.1f}): treat its PW-JND here as a rough guess.")
         return notes
 
 
@@ -205,29 +212,45 @@ def threshold_fit(
             variant = variant.rsplit("@", 1)[0] + f"@{ppd:g}"
         entry = section.get("codec_thresholds", {}).get(codec, {}).get(params.jnd_model, {}).get(variant)
         if entry is not None:
-            own.append((ppd, entry, section.get("codec_baseline_constant_mae", {}).get(codec)))
+            own.append((ppd, *_with_study(entry, section.get("codec_baseline_constant_mae", {}).get(codec))))
         entry = section.get("thresholds", {}).get(params.jnd_model, {}).get(variant)
         if entry is not None:
-            jpeg.append((ppd, entry, section.get("baseline_constant_mae")))
+            jpeg.append((ppd, *_with_study(entry, section.get("baseline_constant_mae"))))
     points = own or jpeg
     if not points:
         raise JndViewerError(
             f"No calibrated threshold for {params.jnd_model} with {variant} pooling for the {condition.task} task; "
             "pass --threshold or run 'jndviewer calibrate'."
         )
-    weights = _log_ppd_weights([p for p, _, _ in points], condition.ppd)
+    weights = [(i, w) for i, w in _log_ppd_weights([p for p, _, _ in points], condition.ppd) if w > 0]
 
     def mixed(values: list[float | None]) -> float | None:
-        chosen = [(values[i], w) for i, w in weights]
-        return None if any(v is None for v, _ in chosen) else sum(float(v) * w for v, w in chosen)  # type: ignore[arg-type]
+        total = 0.0
+        for i, w in weights:
+            value = values[i]
+            if value is None:
+                return None  # no claim where one of the fits it comes from holds none
+            total += float(value) * w
+        return total
 
+    labels = [str(points[i][1].get("labels", "")) for i, _ in weights]
+    study = [name for name in labels if name.startswith("study:")]
     return ThresholdFit(
         threshold=_geometric_mix([float(entry["threshold"]) for _, entry, _ in points], weights),
         codec=codec, fitted_codec=codec if own else "jpeg", task=condition.task,
         ppds=tuple(ppd for ppd, _, _ in points),
         training_mae=mixed([entry.get("mae") for _, entry, _ in points]),
         constant_mae=mixed([constant for _, _, constant in points]),
+        labels=study[0] if study else "reference",
     )
+
+
+def _with_study(entry: dict[str, Any], constant: float | None) -> tuple[dict[str, Any], float | None]:
+    """A fit and its constant baseline; a fit refitted to a study's answers (``jndviewer calibrate --labels study:``)
+    keeps the packaged fit's ``mae``, so its own error (``study_mae``) answers instead, with no constant claimed."""
+    if str(entry.get("labels", "")).startswith("study:"):
+        return {**entry, "mae": entry.get("study_mae")}, None
+    return entry, constant
 
 
 def calibrated_threshold(

@@ -358,6 +358,9 @@ def item_codec(item: StudyItem) -> Any:
         def family(self) -> str:
             return base.family
 
+        def caveats(self) -> list[str]:
+            return base.caveats()
+
         def levels(self) -> tuple[int, ...]:
             return item.levels
 
