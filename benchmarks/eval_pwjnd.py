@@ -80,6 +80,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     per_image: list[dict] = []
+    caveats: set[str] = set()  # what the predictions said of themselves (borrowed or weak thresholds)
     jpeg_predictions: dict[str, list[int]] = {}
     jpeg_labels: dict[str, list[int]] = {}
     runs = [(codec, task, display) for codec in args.codecs.split(",") if codec not in ("", "none")
@@ -99,6 +100,7 @@ def main() -> int:
         predictor = PooledVisibilityPredictor(default_params(None, task), condition=ViewingCondition(ppd, task))
         errors, biases, constant_errors, saving_pred, saving_ref, encodes, seconds = [], [], [], [], [], [], []
         grid_errors = []
+        row_caveats: set[str] = set()
         predicted, truth = [], []
         for label in chosen:
             image = load(images_root / label.image)
@@ -115,6 +117,7 @@ def main() -> int:
             saving_ref.append(1.0 - reference_bytes / best_bytes)
             encodes.append(result.encodes)
             seconds.append(result.seconds)
+            row_caveats.update(result.params.get("caveats", ()))
             per_image.append({"image": label.image, "codec": codec_name, "task": task, "ppd": ppd,
                               "predicted": result.level, "reference": label.pwjnd_level,
                               "encodes": result.encodes})
@@ -126,7 +129,11 @@ def main() -> int:
               f"{np.mean(biases):+6.2f} {np.mean(grid_errors):5.2f} {rho:5.2f} {np.mean(constant_errors):9.2f} "
               f"{np.mean(predicted):9.1f} "
               f"{np.mean(truth):8.1f} {100 * np.mean(saving_pred):10.1f}% {100 * np.mean(saving_ref):9.1f}% "
-              f"{np.mean(encodes):8.1f} {np.mean(seconds):8.2f}", flush=True)
+              f"{np.mean(encodes):8.1f} {np.mean(seconds):8.2f}{'  ⚠' if row_caveats else ''}", flush=True)
+        caveats.update(row_caveats)
+    if caveats:
+        print("\n⚠ what those predictions said of themselves (params.caveats):\n" + "\n".join(
+            f"  - {sentence}" for sentence in sorted(caveats)))
     for task, levels in jpeg_predictions.items():
         values, truth = np.asarray(levels, dtype=float), np.asarray(jpeg_labels[task], dtype=float)
         against = (f"human MCL-JCI first JND: mean {HUMAN['mean']}, sd {HUMAN['sd']}, range {HUMAN['min']}-"

@@ -70,6 +70,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     runs = [(codec, key, pair) for codec in args.codecs.split(",") for key, pair in predictors.items()]
+    caveats: set[str] = set()
     for codec_name, (task, display), (sgjnd_here, visibility_here) in runs:
         chosen = sorted((lb for lb in labels if lb.codec == codec_name and lb.display == display and lb.task == task),
                         key=lambda lb: lb.image)[: args.images]
@@ -80,10 +81,12 @@ def main() -> int:
                                     and lb.display == display and lb.task == task]))
         rows: dict[str, list[float]] = {k: [] for k in ("sg", "sg_bias", "sg_grid", "sg_enc", "free", "free_bias",
                                                           "free_grid", "free_enc", "const")}
+        said: set[str] = set()  # what the predictions said of themselves (params.caveats)
         for label in chosen:
             image = load(root / label.image)
             a = sgjnd_here.predict(image, codec)
             b = visibility_here.predict(image, codec)
+            said.update(a.params.get("caveats", ()), b.params.get("caveats", ()))
             rows["sg"].append(abs(a.level - label.pwjnd_level))
             rows["sg_bias"].append(a.level - label.pwjnd_level)
             rows["sg_enc"].append(a.encodes)
@@ -96,8 +99,12 @@ def main() -> int:
         mean = {k: float(np.mean(v)) for k, v in rows.items()}
         print(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(chosen):6d} {mean['sg']:10.2f} "
               f"{mean['sg_bias']:+6.2f} {mean['sg_grid']:5.2f} {mean['sg_enc']:5.1f} {mean['free']:9.2f} "
-              f"{mean['free_bias']:+6.2f} {mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}",
-              flush=True)
+              f"{mean['free_bias']:+6.2f} {mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}"
+              f"{'  ⚠' if said else ''}", flush=True)
+        caveats.update(said)
+    if caveats:
+        print("\n⚠ what those predictions said of themselves (params.caveats):\n" + "\n".join(
+            f"  - {sentence}" for sentence in sorted(caveats)))
     from PIL import Image
 
     path = root / "kodak" / "kodim23.png"
