@@ -117,6 +117,14 @@ def machine_lines() -> list[str]:
 # ----------------------------------------------------------------------------------------------------------------
 
 
+def print_caveats(caveats: set[str]) -> None:
+    """Under an evaluation table: once each, what the predictions said of themselves (``params.caveats``), to which
+    the rows marked ⚠ refer."""
+    if caveats:
+        print("\n⚠ what those predictions said of themselves (params.caveats):\n"
+              + "\n".join(f"  - {sentence}" for sentence in sorted(caveats)))
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     """``"512x512,1920x1080"`` -> ``[(512, 512), (1920, 1080)]`` as (width, height)."""
     sizes = []

@@ -30,7 +30,7 @@ from scipy.stats import spearmanr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from benchmarks.bench_jnd import machine_lines, print_caveats  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
@@ -131,9 +131,7 @@ def main() -> int:
               f"{np.mean(truth):8.1f} {100 * np.mean(saving_pred):10.1f}% {100 * np.mean(saving_ref):9.1f}% "
               f"{np.mean(encodes):8.1f} {np.mean(seconds):8.2f}{'  ⚠' if row_caveats else ''}", flush=True)
         caveats.update(row_caveats)
-    if caveats:
-        print("\n⚠ what those predictions said of themselves (params.caveats):\n" + "\n".join(
-            f"  - {sentence}" for sentence in sorted(caveats)))
+    print_caveats(caveats)
     for task, levels in jpeg_predictions.items():
         values, truth = np.asarray(levels, dtype=float), np.asarray(jpeg_labels[task], dtype=float)
         against = (f"human MCL-JCI first JND: mean {HUMAN['mean']}, sd {HUMAN['sd']}, range {HUMAN['min']}-"

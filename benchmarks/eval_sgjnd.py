@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from benchmarks.bench_jnd import machine_lines, print_caveats  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
@@ -102,9 +102,7 @@ def main() -> int:
               f"{mean['free_bias']:+6.2f} {mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}"
               f"{'  ⚠' if said else ''}", flush=True)
         caveats.update(said)
-    if caveats:
-        print("\n⚠ what those predictions said of themselves (params.caveats):\n" + "\n".join(
-            f"  - {sentence}" for sentence in sorted(caveats)))
+    print_caveats(caveats)
     from PIL import Image
 
     path = root / "kodak" / "kodim23.png"
