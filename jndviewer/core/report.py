@@ -6,11 +6,11 @@ JSON::
      "results": [<PWJND.to_dict()>, ...], "errors": [{"image": "...", "error": "one sentence"}, ...]}
 
 CSV: one row per result with the flat fields of :data:`CSV_FIELDS` (the trace as ``;``-separated levels, the request
-as compact JSON), written like every table of jndviewer (:func:`csv_text`): LF line endings, ``true``/``false``, and
-the measured columns rounded to :data:`COLUMN_DECIMALS` places (the JSON keeps full precision). Both are read back
-by :func:`read_results` so that a batch can resume where it stopped; a file is read only when it is a regular file of
-at most :data:`MAX_RESULTS_BYTES`, and written through a temporary file of its own, so that readers never see half a
-file.
+as compact JSON, the prediction's caveats as a JSON list, empty when it has none), written like every table of
+jndviewer (:func:`csv_text`): LF line endings, ``true``/``false``, and the measured columns rounded to
+:data:`COLUMN_DECIMALS` places (the JSON keeps full precision). Both are read back by :func:`read_results` so that a
+batch can resume where it stopped; a file is read only when it is a regular file of at most
+:data:`MAX_RESULTS_BYTES`, and written through a temporary file of its own, so that readers never see half a file.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ VERSION = 1
 CSV_FIELDS = (
     "image", "codec", "predictor", "level", "nbytes", "bpp", "best_level", "best_nbytes", "bitrate_saving", "psnr",
     "all_visible", "encodes", "seconds", "width", "height", "jnd_model", "ppd", "task", "threshold", "strategy",
-    "trace", "request",
+    "trace", "request", "caveats",
 )
 #: Decimal places of the measured columns, the same in every table (results CSV, ladder CSV and JSON); inputs such
 #: as ppd and threshold are written as given, so that a resumed request matches.
@@ -67,6 +67,7 @@ def csv_row(result: PWJND) -> dict[str, Any]:
         "strategy": params.get("strategy", ""),
         "trace": ";".join(str(level) for level in result.trace),
         "request": json.dumps(result.request, sort_keys=True) if result.request else "",
+        "caveats": json.dumps(list(params["caveats"])) if params.get("caveats") else "",
     }
 
 
@@ -192,7 +193,8 @@ def _from_row(row: dict[str, str]) -> PWJND:
         psnr=float(row["psnr"]) if row["psnr"] not in ("", "None") else float("inf"),
         all_visible=row["all_visible"].strip().lower() == "true",  # true/false; True/False before
         trace=[int(v) for v in row["trace"].split(";") if v],
-        params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"]},
+        params={"jnd_model": row["jnd_model"], "threshold": row["threshold"], "strategy": row["strategy"],
+                **({"caveats": json.loads(row["caveats"])} if row.get("caveats") else {})},  # none: an older file
         condition={**({"ppd": float(row["ppd"])} if row["ppd"] else {}),
                    **({"task": row["task"]} if row.get("task") else {})},
         width=int(row["width"]), height=int(row["height"]), seconds=float(row["seconds"]),

@@ -4,6 +4,7 @@ a fit no better than a constant level)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,23 @@ def test_a_result_records_its_threshold_and_predict_says_the_caveat(tmp_path: Pa
     assert "note:" not in capsys.readouterr().err  # JPEG at the default condition: its own fit, better than a constant
     assert main(["export", str(image), "--codec", "jp2", "-o", str(tmp_path / "a.jp2")]) == 0
     assert "jndviewer: note: jp2 has no calibration of its own" in capsys.readouterr().err
+
+
+def test_the_csv_form_keeps_the_caveats_and_reads_them_back(tmp_path: Path) -> None:
+    import csv
+
+    from jndviewer.core.report import read_results
+
+    rng = np.random.default_rng(1)
+    image = tmp_path / "b.png"
+    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(image)
+    output = tmp_path / "r.csv"
+    assert main(["predict", str(image), "--codec", "jp2", "--jobs", "1", "-o", str(output)]) == 0
+    (row,) = list(csv.DictReader(output.open(newline="")))
+    (sentence,) = json.loads(row["caveats"])
+    assert sentence.startswith("jp2 has no calibration of its own")
+    assert read_results(output)[0].params["caveats"] == [sentence]  # read back as it was written
+    plain = tmp_path / "s.csv"
+    assert main(["predict", str(image), "--codec", "jpeg", "--jobs", "1", "-o", str(plain)]) == 0
+    (row,) = list(csv.DictReader(plain.open(newline="")))
+    assert row["caveats"] == "" and "caveats" not in read_results(plain)[0].params
