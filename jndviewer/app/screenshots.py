@@ -7,7 +7,8 @@
 Writes ``side_by_side.png``, ``wipe.png``, ``visibility.png``, ``visibility_over_luma.png`` (the same view over the
 reference's luma), ``line_profile.png`` (the whole window with a line profile), ``jnd_overlay.png`` and
 ``flicker_task.png`` (the
-Flicker mode with its bar and the flicker task's predictions; the whole window) and
+Flicker mode with its bar and the flicker task's predictions; the whole window), ``caveat.png`` (the rate/visibility
+dock for the flicker task at 75 ppd, where the training-free JPEG fit is weak: its ⚠ and Caveat row) and
 ``plots.png`` (the rate/visibility dock), grabbed by Qt, on the bundled sample image, and ``patch_weights.png`` (the
 window with SG-JND's patch-weight overlay, after every prediction) when SG-JND's packaged weights exist (otherwise it
 says so and skips it). ``--only NAME[,NAME]`` takes just those. The window uses temporary settings,
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             _patch_weights(app, window, shoot)
         if not wanted or "flicker_task" in wanted:
             _flicker_task(app, window, shoot)
+        if not wanted or "caveat" in wanted:
+            _caveat(app, window, shoot)
         window.close()
     return 0
 
@@ -171,6 +174,24 @@ def _flicker_task(app, window, shoot) -> None:
     state.level = session.predictions.results["visibility"].level
     canvas.show_region(QRectF(230, 40, 300, 220))
     shoot("flicker_task")
+
+
+def _caveat(app, window, shoot) -> None:
+    """The readouts where a prediction says it rests on a weak fit: JPEG, flicker at 75 ppd."""
+    session, state = window.session, window.state
+    state.task = "flicker"
+    state.ppd = 75.0
+
+    def at_75() -> bool:
+        result = session.predictions.results.get("visibility")
+        return not session.busy and result is not None and result.condition.get("ppd") == 75.0
+
+    _wait(app, at_75)
+    state.level = session.predictions.results["visibility"].level
+    height = window.analysis_dock.height()
+    window.analysis_dock.resize(window.analysis_dock.width(), 380)
+    shoot("caveat", widget=window.analysis_dock)
+    window.analysis_dock.resize(window.analysis_dock.width(), height)
 
 
 if __name__ == "__main__":
