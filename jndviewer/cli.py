@@ -208,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="predict the picture-wise JND of images",
         description="Predict the level at which a viewer first notices the codec's distortion, for each image (files "
-        "or folders). Resumable: images already in the output are skipped. One error line per bad file.",
+        "or folders). Resumable: images already in the output are skipped. One error line per bad file; a "
+        "'note:' line first when the prediction rests on less than a fit for the codec and viewing condition "
+        "(kept in each result as its caveats).",
     )
     predict.add_argument("images", nargs="+", type=Path)
     predict.add_argument("-o", "--output", type=Path, required=True,
