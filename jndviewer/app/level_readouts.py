@@ -68,8 +68,12 @@ class LevelReadouts:
             score, visible = report.logit, report.logit > 0
         elif result is not None and level in result.decisions:
             score, visible = result.scores[level], result.decisions[level]
+        elif name in self.session.predictions.missing:
+            return "not available"
+        elif result is not None:  # a search visits a few levels; the patch predictor's overlay judges any
+            return "not visited"  # by its search (the row's tooltip says so)
         else:
-            return "not available" if name in self.session.predictions.missing else "–"
+            return "–"
         info = PREDICTORS.get(name)
         quantity = info.score if info is not None else "score"
         # the overlay's report is of the level shown at full resolution; a search's decisions are the preview's

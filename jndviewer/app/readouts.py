@@ -95,6 +95,9 @@ class ReadoutsPanel(QWidget):
             form.addRow(f"{title}:", label)
             self.titles[key] = form.labelForField(label)
             self.base_titles[key] = title
+            if key.startswith("here:"):
+                label.setToolTip("The predictor's verdict at the level shown: from the patch overlay's report, or "
+                                 "from its search if the search visited this level ('not visited' otherwise)")
         self.times: dict[str, str] = {}
         self.results: dict[str, Any] = dict.fromkeys(self.predictors)
         self.states: dict[str, str] = dict.fromkeys(self.predictors, "plain")  # plain, pending, error or missing

@@ -60,6 +60,11 @@ def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy
     idle(window)
     first = toy.records[0]
     assert readouts.text("here:toy") == f"logit {first.score:+.2f} → {'visible' if first.visible else 'not visible'}"
+    skipped = next(level for level in range(1, 101) if level not in toy.trace)
+    window.state.level = skipped
+    qtbot.waitUntil(lambda: session.frame is not None and session.frame.level == skipped, timeout=30_000)
+    idle(window)
+    assert readouts.text("here:toy") == "not visited"  # not a bare dash
 
     combo = window.controls.go_predictor_combo
     assert combo.itemText(combo.findData("toy")) == "toy (PSNR test)"
