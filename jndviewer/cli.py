@@ -278,7 +278,7 @@ def _describe_folder(spec: str, codec: Any = None) -> None:
 def _say_caveats(predictor: Any, codec: Any) -> None:
     """Say on stderr, before any work, where the predictor's PW-JND for this codec and condition rests on less than a
     fit for them (a borrowed or distant calibration, a weak fit, a codec the network never saw)."""
-    for caveat in [*codec.caveats(), *predictor.caveats(codec.family)]:
+    for caveat in predictor.caveats_for(codec):
         print(f"jndviewer: note: {caveat}", file=sys.stderr)
 
 

@@ -224,8 +224,9 @@ class ReadoutsPanel(QWidget):
         judged = self._judged(self.chosen)
         self.set_text("psnr", psnr + (f" ({self.scale_words})" if judged else ""))
         self.set_text("search", describe_search(result) + judged)
-        self.set_text("caveat", " ".join(caveats_of(result)) or "–")
-        self.form.setRowVisible(self.labels["caveat"], bool(caveats_of(result)))
+        caveats = caveats_of(result)
+        self.set_text("caveat", " ".join(caveats) or "–")
+        self.form.setRowVisible(self.labels["caveat"], bool(caveats))
 
     def _judged(self, predictor: str) -> str:
         """`` · judged on a preview at 1/3 scale`` for a predictor that was (else nothing)."""

@@ -109,10 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         state.overlay_opacity = 0.8
         canvas.show_region(QRectF(160, 20, 480, 330))
         shoot("jnd_overlay")
-        height = window.analysis_dock.height()
-        window.analysis_dock.resize(window.analysis_dock.width(), 380)
-        shoot("plots", widget=window.analysis_dock)
-        window.analysis_dock.resize(window.analysis_dock.width(), height)  # as the window lays it out, for later shots
+        _shoot_dock(window, shoot, "plots")
         if not wanted or "patch_weights" in wanted:
             _patch_weights(app, window, shoot)
         if not wanted or "flicker_task" in wanted:
@@ -188,9 +185,14 @@ def _caveat(app, window, shoot) -> None:
 
     _wait(app, at_75)
     state.level = session.predictions.results["visibility"].level
+    _shoot_dock(window, shoot, "caveat")
+
+
+def _shoot_dock(window, shoot, name: str) -> None:
+    """The rate/visibility dock alone, 380 pixels high, then back at the height the window lays it out at."""
     height = window.analysis_dock.height()
     window.analysis_dock.resize(window.analysis_dock.width(), 380)
-    shoot("caveat", widget=window.analysis_dock)
+    shoot(name, widget=window.analysis_dock)
     window.analysis_dock.resize(window.analysis_dock.width(), height)
 
 

@@ -94,10 +94,11 @@ class FolderCodec(Codec):
         self._family = family or detected or "jpeg"
         self.family_detected = detected is not None
         self.folder = self.scan.folder
-        folder_name = Path(os.path.abspath(self.folder)).name
+        #: The folder's own name (in the title and the caveat about its family).
+        self.folder_name = Path(os.path.abspath(self.folder)).name
         # Per-instance values of the class-level Codec attributes.
-        title = f"Folder: {folder_name}"
-        if folder_name != self.scan.base:
+        title = f"Folder: {self.folder_name}"
+        if self.folder_name != self.scan.base:
             title += f" ({self.scan.base})"
         self.title = title  # type: ignore[misc]
         self.suffix = self.scan.suffix.lower()  # type: ignore[misc]
@@ -116,7 +117,7 @@ class FolderCodec(Codec):
     def caveats(self) -> list[str]:
         if self.family_given or self.family_detected:
             return []
-        return [f"The files in {Path(os.path.abspath(self.folder)).name} do not tell which codec made them, so they "
+        return [f"The files in {self.folder_name} do not tell which codec made them, so they "
                 "are judged with JPEG's calibration; if another codec made them, name its family: "
                 f"folder:PATH,family={'|'.join(FAMILIES)}."]
 

@@ -81,6 +81,11 @@ class LadderPredictor(ABC):
         (``params["caveats"]``); ``predict`` and ``export`` say them before any work, the explorer beside the PW-JND."""
         return []
 
+    def caveats_for(self, codec: Any) -> list[str]:
+        """Everything to say beside a PW-JND over ``codec``'s levels: the codec's own caveats (a folder of unknown
+        family), then this predictor's for its family (:meth:`caveats`)."""
+        return [*codec.caveats(), *self.caveats(codec.family)]
+
     @abstractmethod
     def decider(self, reference_rgb: np.ndarray, codec: str) -> LevelDecider:
         """The per-level decision for one reference image compressed by a codec of family ``codec`` (``jpeg``,
@@ -143,8 +148,7 @@ class LadderPredictor(ABC):
                 trace=trace,
                 records=[records[lv] for lv in trace],
                 params={"strategy": self.strategy, **decider.result_params(int(level), rung.decoded),
-                        **({"caveats": caveats} if (caveats := [*codec.caveats(), *self.caveats(codec.family)])
-                           else {})},
+                        **({"caveats": caveats} if (caveats := self.caveats_for(codec)) else {})},
                 condition=self.condition.to_dict(),
                 width=int(width),
                 height=int(height),

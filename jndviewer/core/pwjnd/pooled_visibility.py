@@ -139,9 +139,8 @@ class PooledVisibilityPredictor(LadderPredictor):
     def threshold_for(self, codec: str) -> float:
         """The decision threshold for a codec: the explicit one, or the one calibrated for the codec (JPEG's if it
         has none) and the viewing condition (its task; its distance)."""
-        if self.params.threshold is not None:
-            return self.params.threshold
-        return calibrated_threshold(self.params, codec, self.condition)
+        fit = self.threshold_fit(codec)
+        return fit.threshold if fit is not None else self.params.threshold
 
     def threshold_fit(self, codec: str) -> ThresholdFit | None:
         """Where the codec's threshold comes from (:class:`~jndviewer.core.pwjnd.calibration.ThresholdFit`); None
@@ -161,8 +160,8 @@ class PooledVisibilityPredictor(LadderPredictor):
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PooledVisibilityDecider:
         fit = self.threshold_fit(codec)
-        return PooledVisibilityDecider(self.scorer(reference_rgb), fit.threshold if fit else self.threshold_for(codec),
-                                       fit)
+        threshold = fit.threshold if fit is not None else self.params.threshold
+        return PooledVisibilityDecider(self.scorer(reference_rgb), threshold, fit)
 
 
 def _as_float(value: Any) -> float:
