@@ -30,7 +30,7 @@ from scipy.stats import spearmanr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_jnd import machine_lines, print_caveats  # noqa: E402
+from benchmarks.bench_jnd import fmt_interval, machine_lines, print_caveats  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
@@ -73,8 +73,10 @@ def main() -> int:
     names = ", ".join(Path(path).name for path in args.labels.split(","))
     print(f"labels: {names} (cvvdp proxy: side by side 9.0 JOD, flicker 9.68 JOD); Kodak is never used for "
           "calibration\n")
-    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
-    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'bias':>6s} {'grid':>5s} {'rho':>5s} "
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid); 95% interval: of the "
+          "MAE, bootstrap over the images")
+    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'95% interval':>12s} {'bias':>6s} "
+              f"{'grid':>5s} {'rho':>5s} "
               f"{'const MAE':>9s} {'mean pred':>9s} {'mean ref':>8s} {'saving pred':>11s} {'saving ref':>10s} "
               f"{'encodes':>8s} {'s/image':>8s}")
     print(header)
@@ -126,8 +128,8 @@ def main() -> int:
                 jpeg_labels.setdefault(task, []).append(label.pwjnd_level)
         rho = spearmanr(predicted, truth)[0] if len(chosen) > 2 else float("nan")
         print(f"{codec_name:6s} {task:12s} {ppd:4.0f} {len(chosen):6d} {np.mean(errors):6.2f} "
-              f"{np.mean(biases):+6.2f} {np.mean(grid_errors):5.2f} {rho:5.2f} {np.mean(constant_errors):9.2f} "
-              f"{np.mean(predicted):9.1f} "
+              f"{fmt_interval(errors):>12s} {np.mean(biases):+6.2f} {np.mean(grid_errors):5.2f} {rho:5.2f} "
+              f"{np.mean(constant_errors):9.2f} {np.mean(predicted):9.1f} "
               f"{np.mean(truth):8.1f} {100 * np.mean(saving_pred):10.1f}% {100 * np.mean(saving_ref):9.1f}% "
               f"{np.mean(encodes):8.1f} {np.mean(seconds):8.2f}{'  ⚠' if row_caveats else ''}", flush=True)
         caveats.update(row_caveats)

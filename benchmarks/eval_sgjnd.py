@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_jnd import machine_lines, print_caveats  # noqa: E402
+from benchmarks.bench_jnd import fmt_interval, machine_lines, print_caveats  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
@@ -64,9 +64,11 @@ def main() -> int:
     labels = read_labels(args.labels)
     train = read_labels(args.train_labels)
     root = Path(args.shared) / "data" / "images"
-    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'SG-JND MAE':>10s} {'bias':>6s} {'grid':>5s} "
-              f"{'enc':>5s} {'free MAE':>9s} {'bias':>6s} {'grid':>5s} {'enc':>5s} {'const MAE':>9s}")
-    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
+    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'SG-JND MAE':>10s} {'95% interval':>12s} "
+              f"{'bias':>6s} {'grid':>5s} {'enc':>5s} {'free MAE':>9s} {'95% interval':>12s} {'bias':>6s} "
+              f"{'grid':>5s} {'enc':>5s} {'const MAE':>9s}")
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid); 95% interval: of the "
+          "MAE, bootstrap over the images")
     print(header)
     print("-" * len(header))
     runs = [(codec, key, pair) for codec in args.codecs.split(",") for key, pair in predictors.items()]
@@ -98,8 +100,9 @@ def main() -> int:
             rows["const"].append(abs(constant - label.pwjnd_level))
         mean = {k: float(np.mean(v)) for k, v in rows.items()}
         print(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(chosen):6d} {mean['sg']:10.2f} "
-              f"{mean['sg_bias']:+6.2f} {mean['sg_grid']:5.2f} {mean['sg_enc']:5.1f} {mean['free']:9.2f} "
-              f"{mean['free_bias']:+6.2f} {mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}"
+              f"{fmt_interval(rows['sg']):>12s} {mean['sg_bias']:+6.2f} {mean['sg_grid']:5.2f} {mean['sg_enc']:5.1f} "
+              f"{mean['free']:9.2f} {fmt_interval(rows['free']):>12s} {mean['free_bias']:+6.2f} "
+              f"{mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}"
               f"{'  ⚠' if said else ''}", flush=True)
         caveats.update(said)
     print_caveats(caveats)

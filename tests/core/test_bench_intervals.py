@@ -1,0 +1,37 @@
+"""The evaluation tables' bootstrap interval of an MAE (benchmarks/bench_jnd.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.bench_jnd import fmt_interval, mean_interval
+
+
+def test_interval_brackets_the_mean_and_narrows_with_more_images() -> None:
+    rng = np.random.default_rng(3)
+    few = rng.exponential(3.0, 24)
+    many = rng.exponential(3.0, 960)
+    low, high = mean_interval(few)
+    assert low < few.mean() < high
+    wide = high - low
+    low_many, high_many = mean_interval(many)
+    assert low_many < many.mean() < high_many
+    # the width of a mean's interval falls as 1/sqrt(n): 40x the images, about a sixth of the width
+    assert (high_many - low_many) < wide / 4
+
+
+def test_interval_is_reproducible_and_degenerate_cases() -> None:
+    values = [0, 1, 5, 2, 8, 0, 3]
+    assert mean_interval(values) == mean_interval(values)
+    assert mean_interval([4.0] * 10) == (4.0, 4.0)
+    assert all(np.isnan(mean_interval([2.0])))
+    assert fmt_interval([4.0] * 10) == "[ 4.0, 4.0]"
+
+
+def test_interval_of_a_skewed_sample_is_asymmetric() -> None:
+    values = [0.0] * 20 + [12.0] * 4  # most images exact, a few far off: the interval reaches further up
+    low, high = mean_interval(values)
+    mean = float(np.mean(values))
+    assert high - mean > mean - low
+    assert low == pytest.approx(0.5, abs=0.6)
