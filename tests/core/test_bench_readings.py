@@ -1,4 +1,5 @@
-"""The evaluation tables' bootstrap interval of an MAE (benchmarks/bench_jnd.py)."""
+"""Readings the benchmark tables print: the bootstrap interval of an MAE (benchmarks/bench_jnd.py) and how far a
+proxy label moves with its JOD threshold (benchmarks/label_sensitivity.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_jnd import fmt_interval, mean_interval
+from benchmarks.label_sensitivity import label_moves
 
 
 def test_interval_brackets_the_mean_and_narrows_with_more_images() -> None:
@@ -35,3 +37,16 @@ def test_interval_of_a_skewed_sample_is_asymmetric() -> None:
     mean = float(np.mean(values))
     assert high - mean > mean - low
     assert low == pytest.approx(0.5, abs=0.6)
+
+
+def test_a_flat_curve_moves_its_label_further_than_a_steep_one() -> None:
+    levels = [float(q) for q in range(1, 101, 2)]
+    steep = [min(10.0, 8.0 + 0.1 * (q - 1) / 2) for q in levels]  # 0.05 JOD a level
+    flat = [min(10.0, 9.4 + 0.01 * (q - 1) / 2) for q in levels]  # 0.005 JOD a level
+    label, down, up = label_moves(levels, steep, 8.975, 0.05, "higher")  # thresholds between the curves' values
+    assert label == 21.0 and down + up == 2.0  # one grid step of 2 levels, one way
+    label, down, up = label_moves(levels, flat, 9.675, 0.05, "higher")
+    assert label == 57.0 and down == 10.0 and up == 10.0
+    # degradation levels improve downwards: the same curve read the other way round moves its label the same
+    _, down_lower, up_lower = label_moves([-q for q in levels], flat, 9.675, 0.05, "lower")
+    assert (down_lower, up_lower) == (10.0, 10.0)
