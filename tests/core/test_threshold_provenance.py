@@ -72,8 +72,13 @@ def test_each_weakness_is_one_sentence(fits: dict) -> None:
     weak = threshold_fit(PARAMS, "jpeg", ViewingCondition(75.0, FLICKER))
     assert weak.no_better_than_constant
     assert weak.caveats(75.0) == [
-        "At 75 ppd (flicker) the training-free predictor's jpeg fit erred by 6.0 levels on its training images, no "
-        "better than one level for every image (4.0): treat its PW-JND here as a rough guess."]
+        "At 75 ppd (flicker) the training-free predictor's jpeg fit erred by 6.0 levels on its training images, more "
+        "than guessing one level for every image would (4.0): treat its PW-JND here as a rough guess."]
+    # beyond the fitted distances the nearest fit's figures are used as they are: nothing was interpolated
+    beyond = threshold_fit(PARAMS, "jpeg", ViewingCondition(85.0, FLICKER)).caveats(85.0)
+    assert beyond[0].endswith("at 85 ppd the 75-ppd ones are used as they are.")
+    assert beyond[1].startswith("At 85 ppd (flicker) the training-free predictor's jpeg fit erred by 6.0 levels on "
+                                "its training images, more than")
     given = PooledVisibilityPredictor(PARAMS, threshold=0.7)
     assert given.threshold_fit("jxl") is None and given.caveats("jxl") == []  # the user's own threshold
 
@@ -86,8 +91,8 @@ def test_between_the_fits_the_errors_are_said_to_be_interpolated(fits: dict) -> 
     fits["conditions"]["flicker@38"]["thresholds"]["subband"][PARAMS.variant()]["mae"] = 4.0
     (sentence,) = threshold_fit(PARAMS, "jpeg", ViewingCondition(halfway, FLICKER)).caveats(halfway)
     assert sentence.startswith(f"At {halfway:g} ppd (flicker) the training-free predictor's jpeg fit erred by 5.0 "
-                               "levels on its training images (interpolated between its fits at 38 and 75 ppd), no "
-                               "better than one level for every image (4.5)")
+                               "levels on its training images (interpolated between its fits at 38 and 75 ppd), more "
+                               "than guessing one level for every image would (4.5)")
 
 
 def test_a_study_fit_answers_with_its_own_error_and_claims_no_constant(fits: dict) -> None:

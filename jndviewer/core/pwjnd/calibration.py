@@ -183,12 +183,14 @@ class ThresholdFit:
             notes.append(f"The training-free predictor's {self.fitted_codec} thresholds for the {task} task were "
                          f"fitted at {fitted} ppd; at {ppd:g} ppd the {nearest:g}-ppd ones are used as they are.")
         if self.no_better_than_constant:
-            fitted_here = any(abs(math.log(ppd / p)) < 0.01 for p in self.ppds) or len(self.ppds) == 1
-            between = "" if fitted_here else \
-                f" (interpolated between its fits at {' and '.join(f'{p:g}' for p in self.ppds)} ppd)"
+            fitted_here = any(abs(math.log(ppd / p)) < 0.01 for p in self.ppds)
+            interpolated = not fitted_here and min(self.ppds) < ppd < max(self.ppds)  # outside: the nearest fit's
+            between = f" (interpolated between its fits at {' and '.join(f'{p:g}' for p in self.ppds)} ppd)" \
+                if interpolated else ""
             notes.append(f"At {ppd:g} ppd ({task}) the training-free predictor's {self.fitted_codec} fit erred by "
-                         f"{self.training_mae:.1f} levels on its training images{between}, no better than one level "
-                         f"for every image ({self.constant_mae:.1f}): treat its PW-JND here as a rough guess.")
+                         f"{self.training_mae:.1f} levels on its training images{between}, more than guessing one "
+                         f"level for every image would ({self.constant_mae:.1f}): treat its PW-JND here as a rough "
+                         "guess.")
         return notes
 
 
