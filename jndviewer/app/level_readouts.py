@@ -105,11 +105,11 @@ class LevelReadouts:
             parts.append(f"JND {threshold:6.2f}")
             if frame is not None:
                 view = self.session.visibility(frame.level)
-                if view is not None:
+                if view is not None:  # the visibility map's own measure (its colour bar's: 1 = threshold)
                     parts.append(f"v {float(view.values[my, mx]):6.3f}")
-                elif (map_h, map_w) == (height, width) and threshold > 0:
-                    v = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
-                    parts.append(f"v {v:6.3f}")
+                elif (map_h, map_w) == (height, width) and threshold > 0:  # before it: a measure of its own name
+                    ratio = abs(_luma(frame.rgb[y, x]) - _luma(reference)) / threshold
+                    parts.append(f"|ΔY|/JND {ratio:6.3f}")
             if self.session.scale > 1:
                 parts[-1] += f" ({scale_words(self.session.scale)})"
         text = "  ·  ".join(parts)

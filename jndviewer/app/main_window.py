@@ -216,6 +216,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         session.jnd_started.connect(lambda: self.readouts.set_time("JND", "computing…"))
         session.jnd_ready.connect(self._on_jnd)
         session.curve_reset.connect(self.plots.reset)
+        session.curve_reset.connect(lambda _: self._show_current_readout())  # no score of a replaced curve
         session.curve_point.connect(self._on_curve_point)
         session.prediction_started.connect(self._on_prediction_started)
         session.prediction_ready.connect(self._on_prediction)
@@ -390,6 +391,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
             self.canvas.set_visibility(view.colors, view.over_luma)
             self.readouts.set_time("visibility map", format_ms(view.seconds))  # "visibility" is the predictor's
             self._show_current_readout()
+            if self._last_hover is not None:  # the cursor's value now reads the map
+                self._on_hover(self._last_hover)
         else:
             layer: JndLayer = derived.value
             name = layer.component.replace("_", " ")

@@ -512,6 +512,9 @@ class Session(QObject, SessionScaleAndPatches):
     def _schedule_jnd(self, *_: Any) -> None:
         if self.loaded is not None:
             self._jnd_timer.start()
+            if self.curve and self.ladder_info is not None:  # its scores are the replaced map's: no readout may
+                self.curve = {}  # pair them with the new condition's threshold while the new map is computed
+                self.curve_reset.emit(self.ladder_info)
 
     def _schedule_predict(self, names: tuple[str, ...]) -> None:
         """Mark these predictions out of date now (no readout keeps an old value) and predict after the delay."""

@@ -97,6 +97,8 @@ def test_difference_is_amplified(steps_window, qtbot, idle) -> None:
 def test_visibility_colours_at_half_one_and_two(steps_window, qtbot, idle) -> None:
     """Level 4 of the test codec over a flat JND of 2: |d| = 1, 2, 4 -> v = 0.5, 1, 2 in the three thirds."""
     window = steps_window
+    assert window.session.visibility(4) is None  # before the map exists, the cursor's ratio names its own measure
+    assert "|ΔY|/JND  1.000" in window.pixel_readout(48, 24) and " v " not in window.pixel_readout(48, 24)
     show(window, qtbot, idle, CompareMode.VISIBILITY)
     view = window.session.visibility(4)
     assert view is not None

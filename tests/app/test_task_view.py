@@ -52,10 +52,33 @@ def test_the_flicker_bar_offers_the_flicker_prediction(make_window, qtbot, idle,
     )
     window.state.flicker_hz = 8.0  # flickering faster than the calibrated rate: the bar says so
     assert "calibrated with each image shown 125 ms" in bar.label.text() and "62 ms" in bar.label.text()
-    window.state.mode = CompareMode.SIDE_BY_SIDE
+    window.state.mode = CompareMode.SIDE_BY_SIDE  # side by side at flicker PW-JNDs: the bar offers the other task
+    assert bar.isVisible() and bar.button.text() == "Predict for the side by side task"
+    assert bar.label.text().startswith("The PW-JNDs shown are for the flicker task at 38 ppd. Side by side,")
+    window.state.mode = CompareMode.WIPE  # an analysis view is no task's: no bar
     assert not bar.isVisible()
+    window.state.mode = CompareMode.SIDE_BY_SIDE
+    bar.button.click()
+    assert window.state.task == SIDE_BY_SIDE and not bar.isVisible()
+    window.state.task = FLICKER
 
     window.save_settings()  # the task is remembered
     restored = ViewState()
     restored.restore(QSettings(str(settings_path), QSettings.Format.IniFormat))
     assert restored.task == FLICKER
+
+
+def test_a_distance_change_drops_the_replaced_curves_scores(make_window, qtbot, idle, photo) -> None:
+    """The pooled score of the level shown belongs to the map of one viewing condition: after a change of distance
+    it is not judged against the new condition's threshold while the new map is computed."""
+    window = make_window(photo, threshold=None)
+    session = window.session
+    qtbot.waitUntil(lambda: session.frame is not None and session.frame.level in session.curve
+                    and "visibility" in session.predictions.results, timeout=90_000)  # fmt: skip
+    idle(window)
+    assert window.readouts.text("visibility").startswith("pooled ")
+    window.state.ppd = 60.0
+    assert session.curve == {} and "pooled" not in window.readouts.text("visibility")
+    qtbot.waitUntil(lambda: session.frame.level in session.curve, timeout=90_000)
+    idle(window)
+    assert window.readouts.text("visibility").startswith("pooled ")  # the new map's score, judged anew
