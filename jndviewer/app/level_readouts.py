@@ -54,7 +54,10 @@ class LevelReadouts:
         if view is not None:
             parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
         suffix = f" ({scale_words(self.session.scale)})" if scaled and parts else ""
-        self.readouts.set_text("visibility", ("; ".join(parts) or "–") + suffix)
+        empty = "–"
+        if frame.level not in info.curve_levels:  # a slow codec's sweep samples some levels: say so, not a bare dash
+            empty = f"not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} levels)"
+        self.readouts.set_text("visibility", ("; ".join(parts) or empty) + suffix)
         for name in self.readouts.predictors:
             if name != TUNED_PREDICTOR:
                 self.readouts.set_text(here_key(name), self._verdict_here(name, frame.level))

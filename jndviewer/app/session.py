@@ -402,7 +402,8 @@ class Session(QObject, SessionScaleAndPatches):
         self._rung_wanted = None
         self._derived = OrderedDict((k, v) for k, v in self._derived.items() if isinstance(k, JndLayerKey))
         self.ladder_changed.emit(info)
-        level = self.state.level if self.state.level in info.ordered else views.default_level(info.ordered)
+        level = (self.state.level if self.state.level in info.ordered
+                 else views.default_level(info.ordered, info.curve_levels))
         if level == self.state.level:
             self._on_level_changed(level)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -275,9 +276,16 @@ def curve_levels(codec: Any, *, subsample: bool = False) -> list[int]:
     return picked
 
 
-def default_level(ordered_worst_to_best: tuple[int, ...] | list[int]) -> int:
-    """The level shown first: three quarters of the way from worst to best (JPEG quality 75)."""
-    return ordered_worst_to_best[round(0.75 * (len(ordered_worst_to_best) - 1))]
+def default_level(ordered_worst_to_best: tuple[int, ...] | list[int], swept: Sequence[int] | None = None) -> int:
+    """The level shown first: three quarters of the way from worst to best (JPEG quality 75); with ``swept`` (the
+    levels the rate curve samples), the nearest of those, so that the first readout has its PSNR and score."""
+    ordered = list(ordered_worst_to_best)
+    wanted = round(0.75 * (len(ordered) - 1))
+    if swept:
+        candidates = [ordered.index(level) for level in swept if level in ordered]
+        if candidates:
+            wanted = min(candidates, key=lambda position: (abs(position - wanted), -position))
+    return ordered[wanted]
 
 
 # --------------------------------------------------------------------------------------------------------------------

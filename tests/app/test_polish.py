@@ -533,3 +533,22 @@ def test_status_bar_progress_shows_a_percentage(make_window, qtbot) -> None:
         window.export_runner.cancel()
     qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=20_000)
     assert not window.progress.isTextVisible()
+
+
+def test_a_slow_codec_opens_on_a_swept_level_and_says_when_a_level_is_not(make_window, qtbot, idle, photo) -> None:
+    """AVIF's curve samples about 21 levels: the explorer opens on one (its readouts complete) and, scrubbed to
+    another, says that level is not swept instead of a bare dash."""
+    window = make_window(photo, codec="avif", threshold=None)
+    session = window.session
+    qtbot.waitUntil(lambda: session.ladder_info is not None and session.frame is not None, timeout=90_000)
+    info = session.ladder_info
+    assert len(info.curve_levels) < len(info.ordered) and window.state.level in info.curve_levels
+    qtbot.waitUntil(lambda: window.state.level in session.curve, timeout=90_000)
+    idle(window)
+    assert "PSNR" in window.readouts.text("current") and window.readouts.text("visibility").startswith("pooled ")
+    unswept = next(level for level in info.ordered if level not in info.curve_levels)
+    window.state.level = unswept
+    qtbot.waitUntil(lambda: session.frame is not None and session.frame.level == unswept, timeout=90_000)
+    idle(window)
+    assert window.readouts.text("visibility") == (
+        f"not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} levels)")

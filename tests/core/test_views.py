@@ -32,6 +32,10 @@ def test_curve_levels_subsample_slow_codecs() -> None:
     assert len(levels) <= views.SLOW_CODEC_POINTS + 1
     assert levels[0] == ordered[0] and levels[-1] == ordered[-1]
     assert views.default_level(tuple(range(1, 101))) == 75
+    # a slow codec opens on the swept level nearest three quarters (AVIF: 76 of 1, 6, ..., 96, 100), so that the
+    # first readout has its PSNR and pooled score
+    assert 75 not in levels and views.default_level(tuple(ordered), levels) == 76
+    assert views.default_level(tuple(range(1, 101)), list(range(1, 101))) == 75
 
 
 def test_the_jnd_map_is_the_predictors_view_at_the_condition(rgb: np.ndarray) -> None:
