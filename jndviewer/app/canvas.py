@@ -324,7 +324,7 @@ class CompareCanvas(QWidget):
 
     def set_visibility_label(self, label: str, subject: str = "") -> None:
         """Name what the visibility map measures (``|distortion| / JND`` or the subband model's ratio) and what it is of
-        (``subband model · 38 ppd · side by side``, :func:`~jndviewer.core.visibility_picture.visibility_subject`)."""
+        (``subband model · 38 ppd · both tasks``, :func:`~jndviewer.core.visibility_picture.visibility_subject`)."""
         self.visibility_label, self.visibility_subject = label, subject
         if self.mode is CompareMode.VISIBILITY:
             self._configure_colorbar()

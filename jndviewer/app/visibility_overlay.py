@@ -94,13 +94,14 @@ class VisibilityLook(QObject):
                 widget.blockSignals(False)
 
     def _on_jnd(self, result: Any) -> None:
-        """Name the measure and what the map is of: the model, the ppd and the viewing task of the map shown (a
-        preview's map is at ppd / k; the header says the image's ppd and, through the map note, the preview)."""
+        """Name the measure and what the map is of: the model and the ppd of the map shown, the same for both viewing
+        tasks (a preview's map is at ppd / k; the header says the image's ppd and, through the map note, the
+        preview)."""
         scorer = result.scorer
         subband = scorer.subband is not None
         condition = scorer.condition
         ppd = condition.ppd * max(1, int(self.window.session.scale))
-        subject = visibility_subject(subband=subband, pixel_model=result.model, ppd=round(ppd, 2), task=condition.task)
+        subject = visibility_subject(subband=subband, pixel_model=result.model, ppd=round(ppd, 2))
         measure = "band contrast / threshold" if subband else "|distortion| / JND"
         self.window.canvas.set_visibility_label(measure, subject)
 

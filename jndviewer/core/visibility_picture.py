@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from jndviewer.core.colormap import VISIBILITY_KNOTS, visibility_position
-from jndviewer.core.viewing import TASK_WORDS
 
 #: Colour-bar ticks: (ratio, label); 1 is the threshold.
 TICK_LABELS = {0.125: "⅛", 0.25: "¼", 0.5: "½", 1.0: "1", 2.0: "2", 4.0: "4", 8.0: "8"}
@@ -119,11 +118,12 @@ def colorbar_table(over_luma: bool, size: int = 256) -> np.ndarray:
     return np.clip(np.rint((1.0 - weight) * gray + weight * tint), 0, 255).astype(np.uint8)
 
 
-def visibility_subject(*, subband: bool, pixel_model: str, ppd: float, task: str) -> str:
-    """What a visibility map is of: its model, the ppd and the viewing task (``subband model · 38 ppd · side by
-    side``; a pixel model by name: ``wu2017 JND model · 38 ppd · flicker``)."""
+def visibility_subject(*, subband: bool, pixel_model: str, ppd: float) -> str:
+    """What a visibility map is of: its model and the ppd (``subband model · 38 ppd · both tasks``; a pixel model by
+    name: ``wu2017 JND model · 38 ppd · both tasks``). The map is the same for either viewing task: the task sets how
+    it is pooled and the threshold the pooled score is held against, which the prediction readouts name."""
     model = "subband model" if subband else f"{pixel_model} JND model"
-    return f"{model} · {ppd:g} ppd · {TASK_WORDS.get(task, task)}"
+    return f"{model} · {ppd:g} ppd · both tasks"
 
 
 def visibility_header(measure: str, subject: str, note: str, over_luma: bool, distorted: str) -> str:

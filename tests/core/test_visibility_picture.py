@@ -113,10 +113,10 @@ def test_colorbar_tables() -> None:
 
 
 def test_header_names_the_model_the_ppd_and_the_task() -> None:
-    subject = visibility_subject(subband=True, pixel_model="wu2017", ppd=38.0, task="side-by-side")
-    assert subject == "subband model · 38 ppd · side by side"
-    subject = visibility_subject(subband=False, pixel_model="wu2017", ppd=60.5, task="flicker")
-    assert subject == "wu2017 JND model · 60.5 ppd · flicker"
+    subject = visibility_subject(subband=True, pixel_model="wu2017", ppd=38.0)
+    assert subject == "subband model · 38 ppd · both tasks"  # the map is the same for either task
+    subject = visibility_subject(subband=False, pixel_model="wu2017", ppd=60.5)
+    assert subject == "wu2017 JND model · 60.5 ppd · both tasks"
     header = visibility_header("|distortion| / JND", subject, " · preview at 1/3 scale", False, "B · jpeg quality 20")
     assert "wu2017" in header and "60.5 ppd" in header and "flicker" in header and "preview at 1/3" in header
     assert "blue" in header and header.endswith("B · jpeg quality 20")
