@@ -89,8 +89,10 @@ class ZoomPrediction(QObject):
         ppd, screen = float(self.state.ppd), self.screen_ppd
         predicted = screen / ppd  # the zoom the predictions are for
         if abs(zoom - predicted) <= SAME_ZOOM * predicted:
-            if abs(predicted - 1.0) <= SAME_ZOOM:
-                return f"100 % (1:1): one image pixel per screen pixel, as the predictions ({_ppd(ppd)}) assume"
+            if abs(predicted - 1.0) <= SAME_ZOOM:  # the zoom shown as the status bar shows it, 99 % not "100 %"
+                nearly = "" if _percent(zoom) == "100 %" else " nearly"
+                return (f"{_percent(zoom)} (1:1):{nearly} one image pixel per screen pixel, as the predictions "
+                        f"({_ppd(ppd)}) assume")
             back = _link(SCREEN_LINK, f"back to {_ppd(screen)} (100 %)")
             return f"{_percent(zoom)}: predictions are for this zoom ({_ppd(ppd)} from {_ppd(screen)}) · {back}"
         if abs(predicted - 1.0) <= SAME_ZOOM:

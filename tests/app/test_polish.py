@@ -552,3 +552,17 @@ def test_a_slow_codec_opens_on_a_swept_level_and_says_when_a_level_is_not(make_w
     idle(window)
     assert window.readouts.text("visibility") == (
         f"not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} levels)")
+
+
+def test_the_zoom_readout_shows_the_zoom_as_the_status_bar_does() -> None:
+    """Within 2 % of 1:1 the readout says the predictions' assumption holds, with the zoom rounded as the status bar
+    rounds it (99 %, not "100 %")."""
+    from types import SimpleNamespace
+
+    from jndviewer.app.zoom_ppd import ZoomPrediction
+
+    fake = SimpleNamespace(state=SimpleNamespace(ppd=38.0), screen_ppd=38.0)
+    fake.ppd_for = lambda zoom: ZoomPrediction.ppd_for(fake, zoom)
+    assert ZoomPrediction.text(fake, 1.0).startswith("100 % (1:1): one image pixel per screen pixel")
+    assert ZoomPrediction.text(fake, 0.99).startswith("99 % (1:1): nearly one image pixel per screen pixel")
+    assert ZoomPrediction.text(fake, 0.7).startswith("view at 70 %; predictions assume 100 % (1:1)")

@@ -112,13 +112,13 @@ def test_colorbar_tables() -> None:
     assert table[255][0] > 2 * table[255][1]  # the top: red
 
 
-def test_header_names_the_model_the_ppd_and_the_task() -> None:
+def test_header_names_the_model_and_the_ppd_of_a_map_for_both_tasks() -> None:
     subject = visibility_subject(subband=True, pixel_model="wu2017", ppd=38.0)
     assert subject == "subband model · 38 ppd · both tasks"  # the map is the same for either task
     subject = visibility_subject(subband=False, pixel_model="wu2017", ppd=60.5)
     assert subject == "wu2017 JND model · 60.5 ppd · both tasks"
     header = visibility_header("|distortion| / JND", subject, " · preview at 1/3 scale", False, "B · jpeg quality 20")
-    assert "wu2017" in header and "60.5 ppd" in header and "flicker" in header and "preview at 1/3" in header
+    assert "wu2017" in header and "60.5 ppd" in header and "both tasks" in header and "preview at 1/3" in header
     assert "blue" in header and header.endswith("B · jpeg quality 20")
     assert "luma" in visibility_header("m", subject, "", True, "B")
 
