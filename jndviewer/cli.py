@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write images at their predicted JND level (perceptually lossless), with a JSON sidecar",
+        help="write images at their predicted PW-JND level (for --task at --ppd), with a JSON sidecar",
         description="Encode an image at its predicted PW-JND, keeping EXIF and the ICC profile where the format can "
         "hold them, and write OUTPUT plus OUTPUT.json. Given a folder, write the whole set into the -o folder.",
     )

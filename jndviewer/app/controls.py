@@ -120,7 +120,7 @@ class ControlsPanel(QWidget):
         self.play_button.setCheckable(True)
         self._show_playing(False)
         self.play_button.setToolTip("Play through the levels from worst to best (Space)")
-        self.go_button = QPushButton("Go to JND")
+        self.go_button = QPushButton("Go to PW-JND")
         self.go_button.setEnabled(False)
         self.go_button.setToolTip("Jump to the predicted PW-JND level (G)")
         buttons.addWidget(self.play_button)

@@ -46,6 +46,7 @@ from jndviewer.app.zoom_ppd import ZoomPrediction
 from jndviewer.core import views
 from jndviewer.core.image import IMAGE_SUFFIXES
 from jndviewer.core.preview import scale_words
+from jndviewer.core.viewing import TASK_WORDS
 
 #: Play-through speed: one level every this many milliseconds (it also waits for each frame).
 PLAY_INTERVAL_MS = 125
@@ -201,6 +202,9 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         s.go_predictor_changed.connect(self._on_go_predictor)
         s.ppd_changed.connect(self._show_scale)
         session.ladder_changed.connect(self._show_scale)
+        for signal in (s.ppd_changed, s.task_changed):  # the plots' and the Go button's PW-JNDs name their condition
+            signal.connect(self._show_condition)
+        self._show_condition()
         self.full_resolution.ready.connect(self._on_full_resolution)
         self.full_resolution.drawn.connect(self._show_map_scale)
         self.canvas.wipe_moved.connect(lambda value: setattr(s, "wipe", value))
@@ -502,7 +506,14 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
 
     def _update_go_button(self) -> None:
         self.controls.go_button.setEnabled(self.session.chosen_prediction is not None)
-        self.controls.go_button.setToolTip(f"Jump to the PW-JND predicted by {short_name(self.state.go_predictor)} (G)")
+        self.controls.go_button.setToolTip(
+            f"Jump to the PW-JND predicted by {short_name(self.state.go_predictor)} for the "
+            f"{TASK_WORDS.get(self.state.task, self.state.task)} task at {self.state.ppd:g} ppd (G)"
+        )
+
+    def _show_condition(self, *_: Any) -> None:
+        self.plots.set_condition_note(f"{TASK_WORDS.get(self.state.task, self.state.task)}, {self.state.ppd:g} ppd")
+        self._update_go_button()
 
     # ------------------------------------------------------------------------------------------------------------
     # The patch overlay (SG-JND's or VP-JNDnet's)

@@ -47,7 +47,7 @@ class MenuActions:
             "view": self._action("Current &view as PNG…", "Ctrl+Shift+S", lambda: self._export_dialog("view")),
             "map": self._action("JND &map as PNG/NPY…", "Ctrl+Shift+M", lambda: self._export_dialog("map")),
             "image": self._action(
-                "&Image at the predicted JND…", "Ctrl+Shift+E", lambda: self._export_dialog("image")
+                "&Image at the predicted PW-JND…", "Ctrl+Shift+E", lambda: self._export_dialog("image")
             ),
             "results": self._action("&Results as JSON…", "Ctrl+Shift+R", lambda: self._export_dialog("results")),
         }
@@ -121,7 +121,7 @@ class MenuActions:
             "worst": self._action("Wor&st level", "Home", lambda: self.session.jump_level("worst")),
             "best": self._action("B&est level", "End", lambda: self.session.jump_level("best")),
             "play": self._action("&Play / pause", "Space", self.toggle_play),
-            "jnd": self._action("&Go to the predicted JND", "G", self.go_to_jnd),
+            "jnd": self._action("&Go to the predicted PW-JND", "G", self.go_to_jnd),
             "predict": self._action("P&redict PW-JND", "P", lambda: self.session.predict()),
             "cancel": self._action("&Cancel background jobs", "Esc", self.cancel_jobs),
         }

@@ -108,6 +108,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.vis = self.addPlot(row=2, col=0, axisItems={"bottom": IntegerAxis("bottom")})
         self.vis.setLabel("left", "pooled visibility")
         self.scale_note = ""
+        self.condition_note = ""  # the viewing condition the predictions drawn are for
         self.vis.setXLink(self.rate)
         self.vis_curve = self.vis.plot(pen=pg.mkPen("#555555", width=2))
         self.threshold_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
@@ -225,9 +226,16 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.scale_note = note
         self._set_title()
 
+    def set_condition_note(self, note: str) -> None:
+        """Name the viewing condition the PW-JNDs drawn are for in the title (``side by side, 38 ppd``): a plot seen
+        on its own (a screenshot) must not show a PW-JND without its task and distance."""
+        self.condition_note = note
+        self._set_title()
+
     def _set_title(self) -> None:
         if self.ladder is not None:
-            self.rate.setTitle(" · ".join(t for t in (self.ladder.title, self.scale_note) if t), size="9pt")
+            parts = (self.ladder.title, self.condition_note, self.scale_note)
+            self.rate.setTitle(" · ".join(t for t in parts if t), size="9pt")
 
     def reset(self, info: LadderInfo) -> None:
         """Start the curves of ``info`` 's ladder again. The predictions stay when it is the same ladder (the curve
@@ -426,8 +434,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
                 if level is not None:
                     self.rate.setTitle(self.describe_level(level), size="9pt")
                 return
-        if self.ladder is not None:
-            self.rate.setTitle(self.ladder.title, size="9pt")
+        self._set_title()
 
     def _on_click(self, event: Any) -> None:
         for plot in (self.rate, self.vis):

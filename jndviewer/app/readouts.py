@@ -82,7 +82,7 @@ class ReadoutsPanel(QWidget):
         rows = [("scale", "Scale")]  # shown only for an image with a preview: what is computed at which scale
         rows += [(summary_key(name), f"PW-JND ({short_name(name)})") for name in self.predictors]
         rows += [("zoom", "At this zoom")]  # the predictions assume 100 % (see zoom_ppd.ZoomPrediction)
-        rows += [("size", "Size at JND"), ("saving", "Saving"), ("psnr", "PSNR at JND"), ("search", "Search"),
+        rows += [("size", "Size at PW-JND"), ("saving", "Saving"), ("psnr", "PSNR at PW-JND"), ("search", "Search"),
                  ("caveat", "Caveat"), ("current", "Current level"), ("visibility", "Visibility here")]
         rows += [(here_key(name), f"{short_name(name)} here") for name in self.predictors if name != "visibility"]
         rows += [("times", "Compute")]
