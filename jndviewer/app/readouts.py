@@ -107,7 +107,7 @@ class ReadoutsPanel(QWidget):
         self.scale_words = ""
         self.full_resolution: tuple[str, ...] = ()  # predictors judged at full resolution even so
         self.set_scale("")
-        self.form.setRowVisible(self.labels["caveat"], False)  # shown only when the chosen prediction has one
+        self._set_row_visible("caveat", False)  # shown only when the chosen prediction has one
         self._restyle()
 
     def text(self, key: str) -> str:
@@ -119,6 +119,12 @@ class ReadoutsPanel(QWidget):
 
     def set_text(self, key: str, text: str) -> None:
         self.labels[key].setText(text)
+        self._fit_height()
+
+    def _set_row_visible(self, key: str, visible: bool) -> None:
+        """Show or hide a row, and ask for the height the rows now need (a row shown after the last text set would
+        otherwise be cut off at the bottom, with no scroll bar)."""
+        self.form.setRowVisible(self.labels[key], visible)
         self._fit_height()
 
     def _fit_height(self) -> None:
@@ -139,7 +145,7 @@ class ReadoutsPanel(QWidget):
         self.scale_words = words
         self.full_resolution = tuple(full_resolution)
         self.set_text("scale", note or "–")
-        self.form.setRowVisible(self.labels["scale"], bool(note))
+        self._set_row_visible("scale", bool(note))
 
     def show_prediction(self, predictor: str, result: Any, level_name: str = "") -> None:
         """A predictor's result in its summary row (None: a dash), and in the detail rows if it is the chosen one."""
@@ -212,7 +218,7 @@ class ReadoutsPanel(QWidget):
         if result is None:
             for key in self.DETAIL_KEYS:
                 self.set_text(key, "–")
-            self.form.setRowVisible(self.labels["caveat"], False)
+            self._set_row_visible("caveat", False)
             return
         self.set_text("size", f"{format_bytes(result.nbytes)}, {result.bpp:.3f} bpp")
         self.set_text(
@@ -226,7 +232,7 @@ class ReadoutsPanel(QWidget):
         self.set_text("search", describe_search(result) + judged)
         caveats = caveats_of(result)
         self.set_text("caveat", " ".join(caveats) or "–")
-        self.form.setRowVisible(self.labels["caveat"], bool(caveats))
+        self._set_row_visible("caveat", bool(caveats))
 
     def _judged(self, predictor: str) -> str:
         """`` · judged on a preview at 1/3 scale`` for a predictor that was (else nothing)."""

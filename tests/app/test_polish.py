@@ -566,3 +566,24 @@ def test_the_zoom_readout_shows_the_zoom_as_the_status_bar_does() -> None:
     assert ZoomPrediction.text(fake, 1.0).startswith("100 % (1:1): one image pixel per screen pixel")
     assert ZoomPrediction.text(fake, 0.99).startswith("99 % (1:1): nearly one image pixel per screen pixel")
     assert ZoomPrediction.text(fake, 0.7).startswith("view at 70 %; predictions assume 100 % (1:1)")
+
+
+def test_a_caveat_row_shown_after_its_text_is_not_cut_off(make_window, qtbot) -> None:
+    """The Caveat row appears when the chosen prediction carries a caveat: the readouts then ask for the height of
+    that row too (it was set while hidden, and the dock's last row was cut in half with no scroll bar)."""
+    window = make_window()
+    window.resize(1480, 960)
+    settle(qtbot)
+    fill_window_readouts(window)
+    settle(qtbot, 150)
+    readouts = window.readouts
+    result = sample_results()["visibility"]
+    result.params["caveats"] = [
+        "At 75 ppd (flicker) the training-free predictor's jpeg fit erred by 6.3 levels on its training images, "
+        "more than guessing one level for every image would (4.3): treat its PW-JND here as a rough guess."]
+    readouts.show_prediction("visibility", result, "quality")
+    settle(qtbot, 150)
+    assert readouts.labels["caveat"].isVisible()
+    assert readouts.minimumHeight() >= readouts.layout().heightForWidth(readouts.width())
+    last = readouts.labels["times"]  # the bottom row lies inside the widget the scroll area scrolls
+    assert last.geometry().bottom() <= readouts.height()
