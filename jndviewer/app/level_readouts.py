@@ -50,14 +50,14 @@ class LevelReadouts:
             if threshold is not None:
                 verdict = " → visible" if point["score"] > threshold else " → not visible"
             parts.append(f"pooled {point['score']:.3f}{verdict}")
+        elif frame.level not in info.curve_levels:  # a slow codec's sweep samples some levels: say so, not a dash
+            parts.append(f"pooled: not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} "
+                         "levels)")
         view = self.session.visibility(frame.level)
         if view is not None:
             parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
         suffix = f" ({scale_words(self.session.scale)})" if scaled and parts else ""
-        empty = "–"
-        if frame.level not in info.curve_levels:  # a slow codec's sweep samples some levels: say so, not a bare dash
-            empty = f"not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} levels)"
-        self.readouts.set_text("visibility", ("; ".join(parts) or empty) + suffix)
+        self.readouts.set_text("visibility", ("; ".join(parts) or "–") + suffix)
         for name in self.readouts.predictors:
             if name != TUNED_PREDICTOR:
                 self.readouts.set_text(here_key(name), self._verdict_here(name, frame.level))

@@ -134,8 +134,15 @@ def test_every_number_says_its_scale(make_window, qtbot, idle, large) -> None:
     assert "19 ppd, side by side" in summary and summary.endswith(f" · judged on a {words}")
     assert "preview" not in readouts.text("size") and "preview" not in readouts.text("saving")  # full-size bytes
     assert readouts.text("psnr").endswith(f"({words})") and readouts.text("search").endswith(f"judged on a {words}")
-    assert readouts.text("current").endswith(" bpp at full resolution")  # level 75 is not one the curve samples
-    sampled = session.ladder_info.curve_levels[15]
+    info = session.ladder_info
+    assert window.state.level in info.curve_levels  # it opens on a level the curve samples (76, not 75)
+    skipped = next(level for level in info.ordered if level not in info.curve_levels)
+    window.state.level = skipped
+    qtbot.waitUntil(lambda: session.frame.level == skipped, timeout=30_000)
+    idle(window)
+    assert readouts.text("current").endswith(" bpp at full resolution")  # no PSNR where the curve has none
+    assert readouts.text("visibility").startswith("pooled: not swept (the curve samples 21 of 100 levels); ")
+    sampled = info.curve_levels[15]
     window.state.level = sampled
     qtbot.waitUntil(lambda: session.frame.level == sampled, timeout=30_000)
     idle(window)

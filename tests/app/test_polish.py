@@ -551,7 +551,7 @@ def test_a_slow_codec_opens_on_a_swept_level_and_says_when_a_level_is_not(make_w
     qtbot.waitUntil(lambda: session.frame is not None and session.frame.level == unswept, timeout=90_000)
     idle(window)
     assert window.readouts.text("visibility") == (
-        f"not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} levels)")
+        f"pooled: not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} levels)")
 
 
 def test_the_zoom_readout_shows_the_zoom_as_the_status_bar_does() -> None:

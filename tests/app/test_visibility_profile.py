@@ -37,7 +37,7 @@ def test_visibility_over_the_luma_from_the_view_menu(steps_photo, qtbot, idle, p
     view = window.session.visibility(4)
     np.testing.assert_array_equal(window.canvas.displayed()["base"], visibility_colors(view.values))
     header = window.canvas.pane_a.header.text()
-    assert "flat JND model" in header and f"{unit_ppd:g} ppd" in header and "side by side" in header
+    assert "flat JND model" in header and f"{unit_ppd:g} ppd" in header and "both tasks" in header
     assert "blue" in header
     window.visibility_look.action.trigger()  # View > Visibility over the luma
     assert window.state.visibility_over_luma and window.controls.over_luma_check.isChecked()
