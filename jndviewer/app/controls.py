@@ -183,7 +183,8 @@ class ControlsPanel(QWidget):
         self.ppd_spin.setDecimals(1)
         self.ppd_spin.setSuffix(" ppd")
         self.ppd_spin.setKeyboardTracking(False)
-        self.ppd_spin.setToolTip("Pixels per degree of visual angle: 38 is a 24-inch 1080p monitor at 60 cm")
+        self.ppd_spin.setToolTip("Pixels per degree of visual angle: a 24-inch 1080p monitor at 60 cm is about 38 "
+                                 "(37.8)")
         screen = QPushButton("Screen…")
         screen.setToolTip("Compute ppd from the screen size, resolution and viewing distance")
         screen.clicked.connect(self.viewing_dialog_requested)

@@ -306,7 +306,9 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         logits = [r.score for result in self._results(logits=True) for r in result.records]
         # 0 at ``fraction`` of the height: low = -fraction / (1 - fraction) * high, with every logit inside
         ratio = fraction / (1.0 - fraction)
-        high = 1.1 * max([1e-3, *(v for v in logits if v > 0), *(-v / ratio for v in logits if v < 0)])
+        # before any logit: a range of a few logits (a collapsed one labelled its axis 0 / 0.0005 / 0.001)
+        high = 1.1 * max([1e-3, *(v for v in logits if v > 0), *(-v / ratio for v in logits if v < 0)]) \
+            if logits else 4.0
         self.logit_view.setYRange(-ratio * high, high, padding=0.0)
         self._label_timer.start()
 

@@ -587,3 +587,23 @@ def test_a_caveat_row_shown_after_its_text_is_not_cut_off(make_window, qtbot) ->
     assert readouts.minimumHeight() >= readouts.layout().heightForWidth(readouts.width())
     last = readouts.labels["times"]  # the bottom row lies inside the widget the scroll area scrolls
     assert last.geometry().bottom() <= readouts.height()
+
+
+def test_the_logit_axis_has_a_sensible_range_before_any_logit(qtbot) -> None:
+    """Before a network's logits arrive the logit axis spans a few logits around 0 (a collapsed range labelled it
+    0 / 0.0005 / 0.001); with them, every logit is inside."""
+    from jndviewer.app.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.reset(sample_ladder())
+    for level in range(1, 101):
+        plots.add_point(sample_curve(level))
+    plots.flush()
+    plots._fit_logit_range()
+    low, high = plots.logit_view.viewRange()[1]
+    assert low < -1.0 and high > 1.0
+    plots.set_prediction("sgjnd", sample_results()["sgjnd"])
+    plots._fit_logit_range()
+    low, high = plots.logit_view.viewRange()[1]
+    assert low <= -2.4 and high >= 0.8 and high < 3.0  # the sample's logits, -2.4 to 0.8

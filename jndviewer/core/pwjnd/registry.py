@@ -219,7 +219,8 @@ def _calibrate_pooled_visibility(label_file: Path, image_root: Path, **options: 
 
 
 def _summarise_pooled_visibility(params: dict[str, Any]) -> str:
-    return f"{params.get('strategy', '')}, threshold {params.get('threshold', float('nan')):.3g}, " \
+    # three decimals, as the explorer's threshold box shows it (1.159, not 1.16 beside it)
+    return f"{params.get('strategy', '')}, threshold {params.get('threshold', float('nan')):.3f}, " \
         f"{params.get('jnd_model', '')}"
 
 
