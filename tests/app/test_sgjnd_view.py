@@ -79,10 +79,10 @@ def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, id
 
     readouts = window.readouts
     titles = (readouts.title("pwjnd:visibility"), readouts.title("pwjnd:sgjnd"))
-    assert titles == ("PW-JND (visibility)", "PW-JND (SG-JND)")
+    assert titles == ("PW-JND (training-free)", "PW-JND (SG-JND)")
     assert readouts.text("pwjnd:visibility") == summary(vis)
     assert readouts.text("pwjnd:sgjnd") == summary(expected)
-    assert readouts.title("search") == "Search (visibility)" and "threshold 1.5" in readouts.text("search")
+    assert readouts.title("search") == "Search (training-free)" and "threshold 1.5" in readouts.text("search")
     assert readouts.text("size") == f"{format_bytes(vis.nbytes)}, {vis.bpp:.3f} bpp"
     assert "SG-JND" in readouts.text("times")
 
@@ -91,7 +91,7 @@ def test_both_predictions_reach_the_readouts_and_the_plot(make_window, qtbot, id
     assert [line.value() for line in plots.marks["sgjnd"].lines] == [sg.level, sg.level]
     assert all(line.isVisible() for line in plots.marks["sgjnd"].lines)
     assert plots.marks["sgjnd"].lines[0].label.toPlainText() == f"SG-JND {sg.level}"
-    assert plots.marks["visibility"].lines[0].label.toPlainText() == f"visibility {vis.level}"
+    assert plots.marks["visibility"].lines[0].label.toPlainText() == f"training-free {vis.level}"
     spots = {int(s["x"]): s for s in plots.marks["sgjnd"].trace.data}
     assert sorted(spots) == sorted(sg.trace)
     for record in sg.records:  # a diamond at each visited level's logit, red where visible

@@ -253,7 +253,9 @@ def _sgjnd_weights() -> Path:
 register_predictor(PredictorInfo(
     name="visibility",
     label="visibility (training-free)",
-    short="visibility",
+    # shown in the explorer beside "Visibility here", the Visibility mode and the visibility map: the name that
+    # tells this predictor apart from them (its registry name stays "visibility", as results files say)
+    short="training-free",
     description="training-free: pooled subband (or pixel JND) visibility against a calibrated threshold",
     factory=_pooled_visibility,
     options=("jnd_model", "pooling", "threshold", "strategy"),
