@@ -389,8 +389,12 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             self.logit_zero.setVisible(True)
             self._fit_logit_range()
             return
+        # above and below in turn by level, not by search order: the search often visits neighbouring levels late,
+        # and two labels of neighbouring levels on the same side overlapped
+        rank = {level: i for i, level in enumerate(sorted({r.level for r in result.records}))}
         for order, record in enumerate(result.records, start=1):
-            label = pg.TextItem(str(order), color="#333333", anchor=(0.5, 1.25) if order % 2 else (0.5, -0.25))
+            above = rank[record.level] % 2 == 0
+            label = pg.TextItem(str(order), color="#333333", anchor=(0.5, 1.25) if above else (0.5, -0.25))
             font = label.textItem.font()
             font.setPointSizeF(font.pointSizeF() * 0.85)
             label.setFont(font)

@@ -3,6 +3,7 @@ stale), the signed difference, the threshold in use and the zoom the predictions
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -607,3 +608,24 @@ def test_the_logit_axis_has_a_sensible_range_before_any_logit(qtbot) -> None:
     plots._fit_logit_range()
     low, high = plots.logit_view.viewRange()[1]
     assert low <= -2.4 and high >= 0.8 and high < 3.0  # the sample's logits, -2.4 to 0.8
+
+
+def test_search_order_numbers_of_neighbouring_levels_sit_on_alternate_sides(qtbot) -> None:
+    """The training-free trace is numbered in search order; neighbouring levels (often visited late, one after the
+    other's neighbour) put their numbers above and below in turn, so that they do not overlap."""
+    from jndviewer.app.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    plots.reset(sample_ladder())
+    from dataclasses import replace
+
+    visits = (50, 30, 40, 35, 33, 34, 32, 31)  # a block search: neighbouring levels visited out of order
+    records = [LevelRecord(level, level <= 32, 1.6 - level / 50, 20_000, 0.4) for level in visits]
+    result = replace(sample_results()["visibility"], level=33, records=records, trace=list(visits))
+    plots.set_prediction("visibility", result)
+    labels = plots.marks["visibility"].labels
+    assert [label.toPlainText() for label in labels] == [str(i) for i in range(1, len(result.records) + 1)]
+    side = {record.level: label.anchor.y() < 0 for record, label in zip(result.records, labels, strict=True)}
+    levels = sorted(side)
+    assert all(side[a] != side[b] for a, b in itertools.pairwise(levels))  # 30 31 32 ...: above, below, ...
