@@ -153,12 +153,18 @@ def _fits(label) -> bool:
     return label.fontMetrics().horizontalAdvance(text) <= label.contentsRect().width()
 
 
-def test_readouts_are_not_cut_off_at_1440x920(make_window, qtbot) -> None:
+def filled_window(make_window, qtbot, width: int, height: int):
+    """A window of this size whose readouts show everything they do on the sample (:func:`fill_window_readouts`)."""
     window = make_window()
-    window.resize(1440, 920)
+    window.resize(width, height)
     settle(qtbot)
     fill_window_readouts(window)
     settle(qtbot, 150)
+    return window
+
+
+def test_readouts_are_not_cut_off_at_1440x920(make_window, qtbot) -> None:
+    window = filled_window(make_window, qtbot, 1440, 920)
     readouts = window.readouts
     scroll = readouts.parentWidget().parentWidget()  # viewport -> scroll area
     viewport = scroll.viewport()
@@ -572,12 +578,7 @@ def test_the_zoom_readout_shows_the_zoom_as_the_status_bar_does() -> None:
 def test_a_caveat_row_shown_after_its_text_is_not_cut_off(make_window, qtbot) -> None:
     """The Caveat row appears when the chosen prediction carries a caveat: the readouts then ask for the height of
     that row too (it was set while hidden, and the dock's last row was cut in half with no scroll bar)."""
-    window = make_window()
-    window.resize(1480, 960)
-    settle(qtbot)
-    fill_window_readouts(window)
-    settle(qtbot, 150)
-    readouts = window.readouts
+    readouts = filled_window(make_window, qtbot, 1480, 960).readouts
     result = sample_results()["visibility"]
     result.params["caveats"] = [
         "At 75 ppd (flicker) the training-free predictor's jpeg fit erred by 6.3 levels on its training images, "
