@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from jndviewer import __version__
 from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
@@ -52,10 +52,35 @@ def _training_labels(option: str) -> Path:
     return labels
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line (the usage block before them buried the sentence); every subcommand's
+    parser is of this class too (``add_subparsers`` makes its parsers of the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def _ppd(text: str) -> float:
+    """A viewing distance in pixels per degree within the range every predictor takes (checked before any work)."""
+    from jndviewer.core.viewing import PPD_RANGE
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pixels per degree") from None
+    low, high = PPD_RANGE
+    if not low <= value <= high:  # also nan and inf
+        raise argparse.ArgumentTypeError(f"{text} pixels per degree is outside {low:g}-{high:g}")
     return value
 
 
@@ -65,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     from jndviewer.core.pwjnd.search import STRATEGIES
     from jndviewer.core.viewing import DEFAULT_PPD, FLICKER, SIDE_BY_SIDE, TASKS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jndviewer",
         description=f"Explore just-noticeable distortion (JND) in images. {EXPLORER_USAGE}",
     )
@@ -181,8 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="subband (band-limited contrast thresholds) or a pixel JND model (default: the calibrated one)",
         )
         sub.add_argument(
-            "--ppd", type=float, help=f"viewing condition in pixels per degree (default {DEFAULT_PPD:g}: 24-inch "
-            "1080p at 60 cm)",
+            "--ppd", type=_ppd, help=f"viewing condition in pixels per degree, 5-760 (default {DEFAULT_PPD:g}: "
+            "24-inch 1080p at 60 cm)",
         )
         sub.add_argument(
             "--task", choices=TASKS, help=f"viewing task: {SIDE_BY_SIDE} (the images next to each other, MCL-JCI's "
@@ -194,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--strategy", choices=tuple(STRATEGIES),
                          help="search strategy over the levels (default: the predictor's own)")
         sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
-        sub.add_argument("--jobs", type=_positive_int, help="images predicted in parallel (default 2, or fewer when "
-                         "there are fewer images or cores)")
+        sub.add_argument("--jobs", type=_positive_int, help="predict: images predicted in parallel (default 2, or "
+                         "fewer when there are fewer images or cores); export works one image at a time here")
         on_dask = sub.add_mutually_exclusive_group()
         on_dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                              help="run on the workers of this Dask scheduler, one task per image (jndviewer[dask])")
@@ -309,6 +334,10 @@ def run_predict(args: argparse.Namespace) -> int:
                            max_pixels=args.max_pixels, dask=DaskTarget.from_args(args))
 
 
+#: File name suffixes that name one format: an exported file may use any of its format's.
+SAME_FORMAT = {".jpg": (".jpg", ".jpeg", ".jpe"), ".heic": (".heic", ".heif"), ".jp2": (".jp2", ".j2k", ".jpf")}
+
+
 def run_export(args: argparse.Namespace) -> int:
     from jndviewer.core.batch import collect_images
     from jndviewer.core.batch_dask import DaskTarget, WorkerRequest
@@ -320,6 +349,9 @@ def run_export(args: argparse.Namespace) -> int:
     _describe_folder(args.codec, codec)
     check_request(args.predictor, _predictor_options(args), _condition(args))
     dask = DaskTarget.from_args(args)  # None: here; one sentence when dask is asked for but not installed
+    if args.jobs is not None and dask is None:
+        print("jndviewer: note: export works through the images one at a time on this machine; --jobs applies to "
+              "predict (--dask-local N, with jndviewer[dask], exports in parallel).", file=sys.stderr)
     folder_mode = args.image.is_dir()
     images = collect_images([args.image])
     if not images:
@@ -330,6 +362,12 @@ def run_export(args: argparse.Namespace) -> int:
     if not folder_mode and args.output.suffix.lower() != suffix and suffix == ".jndv":
         raise JndViewerError(f"{args.output.name} would hold the {codec.name} codec's bitstream (.jndv) that only "
                              "jndviewer reads; name it .jndv, or add --decoded to write the decoded image as PNG.")
+    if str(args.output) == "-":
+        raise JndViewerError("export writes image files and their sidecars; give -o a file or folder name, not -.")
+    if not folder_mode and not args.decoded and suffix != ".jndv" \
+            and args.output.suffix.lower() not in SAME_FORMAT.get(suffix, (suffix,)):
+        raise JndViewerError(f"{args.output.name} would hold a {codec.name} file; name it "
+                             f"{args.output.stem}{suffix}, or add --decoded to write the decoded image as PNG.")
     targets = export_targets(args.image, args.output, images, suffix, folder_mode)
     predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
     _say_caveats(predictor, codec)

@@ -439,6 +439,8 @@ def _predict_summary(results: ResultsFile | StdoutResults, skipped: int, total: 
     elif isinstance(results, StdoutResults):
         errors = counted(len(results.errors), "error")
         say(f"{len(merged)} results for {condition.describe()} written to stdout, {errors}")
+    elif not Path(results.path).exists():  # stopped before the first result: nothing was written, say so
+        say(f"nothing written to {results.path}: no result finished for {condition.describe()}")
     else:
         print(f"wrote {results.path}: {counted(len(results.results), 'new result')} ({skipped} already there) for "
               f"{condition.describe()}, {counted(len(results.errors), 'error')}; {counted(len(merged), 'result')} in "
@@ -474,8 +476,23 @@ def export_targets(source: Path, output: Path, images: Sequence[Path], suffix: s
         if target.resolve() in written:
             raise JndViewerError(f"{written[target.resolve()]} and {path} would both be written to {target}.")
         written[target.resolve()] = path
+        sidecar = target.with_name(target.name + ".json")
+        if _foreign_file(sidecar):
+            raise JndViewerError(f"{sidecar} exists and is not an export sidecar; exporting to {target} would "
+                                 "overwrite it, so choose another -o.")
     check_writable(output, folder=folder_mode)
     return targets
+
+
+def _foreign_file(sidecar: Path) -> bool:
+    """Whether ``sidecar`` exists and is anything but a sidecar ``export`` wrote (a rerun rewrites its own)."""
+    if not sidecar.exists():
+        return False
+    try:
+        document = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return True
+    return not (isinstance(document, dict) and {"source", "output", "pwjnd"} <= document.keys())
 
 
 def _stat(path: Path) -> os.stat_result | None:

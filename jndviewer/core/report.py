@@ -179,10 +179,20 @@ def read_document(path: str | Path) -> tuple[list[PWJND], list[dict[str, str]]]:
                 raise JndViewerError(f"{path.name} is not a jndviewer results file (its results are not a list).")
             return [PWJND.from_dict(item) for item in items], errors
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = set(reader.fieldnames or ())
+        if columns and not columns >= REQUIRED_CSV_COLUMNS:  # also a header alone: it would be overwritten
+            raise JndViewerError(f"{path.name} is not a jndviewer results file (its columns are not the results').")
         return [_from_row(row) for row in rows], []
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise JndViewerError(f"{path.name} is not a readable results file ({type(err).__name__}: {err}).") from err
+
+
+#: The columns every results CSV has had (later ones, such as ``task``, ``request`` and ``caveats``, may be absent).
+REQUIRED_CSV_COLUMNS = frozenset({"image", "codec", "predictor", "level", "nbytes", "bpp", "best_level", "best_nbytes",
+                                  "bitrate_saving", "psnr", "all_visible", "trace", "jnd_model", "threshold",
+                                  "strategy", "ppd", "width", "height", "seconds"})
 
 
 def _from_row(row: dict[str, str]) -> PWJND:

@@ -68,7 +68,12 @@ def parse_folder_spec(spec: str) -> tuple[Path, dict[str, str]]:
             options[key.strip()] = value.strip()
         else:
             path_parts.append(part)
-    return Path(",".join(path_parts)), options
+    folder = Path(",".join(path_parts))
+    if len(path_parts) > 1 and not folder.exists() and Path(path_parts[0]).exists():  # not a comma in a name
+        unknown = path_parts[1]
+        raise CodecError(f"Unknown folder ladder option {unknown!r} in {spec!r}; the options are "
+                         f"{', '.join(f'{name}=...' for name in FOLDER_OPTIONS)}.")
+    return folder, options
 
 
 def create_codec(spec: str, *, max_pixels: int | None = None, **options: Any) -> Codec:

@@ -218,7 +218,7 @@ class FolderCodec(Codec):
         source = f"source {self.source_path}" if self.source_path is not None else "no source image in the folder"
         how = "given" if self.family_given else ("detected" if self.family_detected else "not detected: JPEG's")
         text = (
-            f"{self.name}: {self.title}, {self.scan.scheme_title} ladder of {len(levels)} files, {self.level_name} "
+            f"{self.title}, {self.scan.scheme_title} ladder of {len(levels)} files, {self.level_name} "
             f"{levels[0]}..{levels[-1]} ({self.better} is better), {source}, calibrated as {self._family} ({how})."
         )
         if self.size_note:

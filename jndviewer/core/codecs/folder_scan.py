@@ -324,7 +324,7 @@ def _normalise_better(better: str | None) -> Better | None:
         return None
     resolved = _BETTER_ALIASES.get(str(better).strip().lower())
     if resolved is None:
-        raise CodecError(f"better must be 'higher' or 'lower', not {better!r}.")
+        raise CodecError(f"better must be high or low (higher, lower), not {better!r}.")
     return resolved  # type: ignore[return-value]
 
 
