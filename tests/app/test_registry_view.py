@@ -95,7 +95,10 @@ def test_a_registered_predictor_shows_everywhere(make_window, qtbot, idle, noisy
     results = session.predictions.results
     assert session.predictions.runners["sgjnd"].generation > generation
     assert results["sgjnd"].condition == results["visibility"].condition == {"ppd": 60.0, "task": "side-by-side"}
-    assert readouts.text("pwjnd:sgjnd").endswith("· 60 ppd, side by side")
+    # the tiny test network learnt at 38 ppd only: at 60 its PW-JND is marked and says why
+    assert readouts.text("pwjnd:sgjnd").endswith("· 60 ppd, side by side · ⚠")
+    assert results["sgjnd"].params["caveats"] == [
+        "The SG-JND network was trained on labels at 38 ppd; at 60 ppd its PW-JND is an extrapolation, untested."]
     assert readouts.text("pwjnd:visibility").endswith("· 60 ppd, side by side")
     assert readouts.text("pwjnd:toy") == (
         "The toy predictor cannot take the viewing distance (ppd) into account; predict for the default viewing "

@@ -14,7 +14,7 @@ from PIL import Image
 from jndviewer.cli import main
 from jndviewer.core.pwjnd import calibration
 from jndviewer.core.pwjnd.calibration import threshold_fit
-from jndviewer.core.pwjnd.patch_pooling import family_caveats
+from jndviewer.core.pwjnd.patch_pooling import distance_caveats, family_caveats
 from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityParams, PooledVisibilityPredictor
 from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, ViewingCondition
 
@@ -168,3 +168,14 @@ def test_the_csv_form_keeps_the_caveats_and_reads_them_back(tmp_path: Path) -> N
     assert main(["predict", str(image), "--codec", "jpeg", "--jobs", "1", "-o", str(plain)]) == 0
     (row,) = list(csv.DictReader(plain.open(newline="")))
     assert row["caveats"] == "" and "caveats" not in read_results(plain)[0].params
+
+
+def test_a_network_says_when_the_distance_is_beyond_those_it_was_trained_at() -> None:
+    assert distance_caveats("SG-JND", 38.0, (38.0, 75.0)) == []
+    assert distance_caveats("SG-JND", 60.0, (38.0, 75.0)) == []  # between its experts: interpolated, trained
+    assert distance_caveats("SG-JND", 82.0, (38.0, 75.0)) == []  # within 10 %, as the training-free rule
+    assert distance_caveats("VP-JNDnet", 200.0, (75.0, 38.0)) == [
+        "The VP-JNDnet network was trained on labels at 38 and 75 ppd; at 200 ppd its PW-JND is an extrapolation, "
+        "untested."]
+    assert distance_caveats("SG-JND", 20.0, (38.0,))[0].startswith("The SG-JND network was trained on labels at 38 ppd")
+    assert distance_caveats("SG-JND", 20.0, ()) == []  # nothing known of its training: no claim

@@ -122,6 +122,16 @@ def family_caveats(network: str, codec: str, families: tuple[str, ...]) -> list[
             "offsets, and its PW-JND for them is untested."]
 
 
+def distance_caveats(network: str, ppd: float, trained: tuple[float, ...]) -> list[str]:
+    """One sentence when ``ppd`` lies beyond the distances the network was trained at (by more than 10 %, as the
+    training-free predictor's rule for its fits): there its PW-JND is an extrapolation."""
+    if not trained or min(trained) / 1.1 <= ppd <= max(trained) * 1.1:
+        return []
+    at = " and ".join(f"{value:g}" for value in sorted(trained))
+    return [f"The {network} network was trained on labels at {at} ppd; at {ppd:g} ppd its PW-JND is an extrapolation, "
+            "untested."]
+
+
 def checked_calibration(raw: object, name: str) -> dict[str, float]:
     """A weights file's per-condition calibration (absent: none), or one sentence naming the file when malformed."""
     from jndviewer.core.errors import ModelError

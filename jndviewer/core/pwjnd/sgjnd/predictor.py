@@ -13,7 +13,12 @@ from jndviewer.core.assets import SGJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor
-from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration, family_caveats
+from jndviewer.core.pwjnd.patch_pooling import (
+    PatchNetworkDecider,
+    checked_calibration,
+    distance_caveats,
+    family_caveats,
+)
 from jndviewer.core.pwjnd.sgjnd.config import EXPORT_FORMAT, SGJNDConfig
 from jndviewer.core.pwjnd.sgjnd.network import ReferenceFeatures, SGJNDDistanceExperts, SGJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -86,7 +91,11 @@ class SGJNDPredictor(LadderPredictor):
         self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
 
     def caveats(self, codec: str) -> list[str]:
-        return family_caveats("SG-JND", codec, self.network.config.codec_families)
+        config = self.network.config
+        # the distances its heads learnt: each expert's, both label sets for a distance slope, else the labels' 38 ppd
+        trained = config.distance_experts or ((38.0, 75.0) if config.distance_offset else (38.0,))
+        return [*family_caveats("SG-JND", codec, config.codec_families),
+                *distance_caveats("SG-JND", self.condition.ppd, tuple(trained))]
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
         positions, state = self.network.reference_state(reference_rgb, self.condition)

@@ -14,7 +14,12 @@ from jndviewer.core.assets import VPJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
 from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor
-from jndviewer.core.pwjnd.patch_pooling import PatchNetworkDecider, checked_calibration, family_caveats
+from jndviewer.core.pwjnd.patch_pooling import (
+    PatchNetworkDecider,
+    checked_calibration,
+    distance_caveats,
+    family_caveats,
+)
 from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet, VPJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
@@ -65,7 +70,10 @@ class VPJNDPredictor(LadderPredictor):
         self.network.config.task_index(self.condition.task)  # one sentence for a task it was not trained for
 
     def caveats(self, codec: str) -> list[str]:
-        return family_caveats("VP-JNDnet", codec, self.network.config.codec_families)
+        # the distances of its labels: its per-condition calibration's keys (family|task|ppd), else the labels' 38
+        trained = tuple(sorted({float(key.rsplit("|", 1)[-1]) for key in self.network.calibration})) or (38.0,)
+        return [*family_caveats("VP-JNDnet", codec, self.network.config.codec_families),
+                *distance_caveats("VP-JNDnet", self.condition.ppd, trained)]
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
         state = self.network.reference_state(reference_rgb, self.condition)
