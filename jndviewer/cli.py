@@ -214,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
             f"protocol; the default) or {FLICKER} (alternating in place 8 times a second, KonJND-1k's; distortion "
             "shows at much better quality)",
         )
-        sub.add_argument("--pooling", choices=POOLINGS)
+        sub.add_argument("--pooling", choices=POOLINGS, help="how the training-free predictor pools its visibility "
+                         "map (default: the calibrated one for the task: Minkowski-2 side by side, Minkowski-4 "
+                         "flicker, for the subband model)")
         sub.add_argument("--threshold", type=positive_float, help="decision threshold (default: calibrated)")
         sub.add_argument("--strategy", choices=tuple(STRATEGIES),
                          help="search strategy over the levels (default: the predictor's own)")
