@@ -176,6 +176,18 @@ def sidecar(result: dict[str, Any], *, output: Path, metadata_kept: bool, source
                        "pwjnd": result}, indent=1)
 
 
+def foreign_sidecar(path: Path) -> bool:
+    """Whether ``path`` exists and is anything but a :func:`sidecar` (``export`` rewrites its own on a rerun, and
+    must not replace another file, a results file for instance)."""
+    if not path.exists():
+        return False
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return True
+    return not (isinstance(document, dict) and {"source", "output", "pwjnd"} <= document.keys())
+
+
 def file_at_level(image: Any, codec: Any, level: Any, *, decoded: bool = False) -> tuple[bytes, bool]:
     """``(file bytes, metadata kept)`` of ``image`` at ``level``: the codec's own file (EXIF and ICC kept where the
     format can), or with ``decoded`` its decoded pixels as a PNG carrying both (``export --decoded``: JND images for
@@ -222,8 +234,8 @@ def write_encoded(data: bytes, metadata_kept: bool, result: dict[str, Any], targ
     return target, sidecar_path
 
 
-__all__ = ["collect_images", "file_at_level", "predict_one", "run_batch", "sidecar", "unique_images", "write_encoded",
-           "write_image_at_level"]
+__all__ = ["collect_images", "file_at_level", "foreign_sidecar", "predict_one", "run_batch", "sidecar",
+           "unique_images", "write_encoded", "write_image_at_level"]
 
 
 def effective_jobs(requested: int, images: int, cores: int | None) -> tuple[int, str | None]:

@@ -458,6 +458,8 @@ def _predict_summary(results: ResultsFile | StdoutResults, skipped: int, total: 
 def export_targets(source: Path, output: Path, images: Sequence[Path], suffix: str, folder_mode: bool) -> list[Path]:
     """Where ``export`` writes each image; one sentence (before any work) when an output would overwrite an input,
     two inputs would be written to one file, or the output cannot be written."""
+    from jndviewer.core.batch import foreign_sidecar
+
     if folder_mode:
         if output.resolve() == source.resolve():
             raise JndViewerError(f"The output folder {output} is the input folder; the originals would be "
@@ -477,22 +479,11 @@ def export_targets(source: Path, output: Path, images: Sequence[Path], suffix: s
             raise JndViewerError(f"{written[target.resolve()]} and {path} would both be written to {target}.")
         written[target.resolve()] = path
         sidecar = target.with_name(target.name + ".json")
-        if _foreign_file(sidecar):
+        if foreign_sidecar(sidecar):
             raise JndViewerError(f"{sidecar} exists and is not an export sidecar; exporting to {target} would "
                                  "overwrite it, so choose another -o.")
     check_writable(output, folder=folder_mode)
     return targets
-
-
-def _foreign_file(sidecar: Path) -> bool:
-    """Whether ``sidecar`` exists and is anything but a sidecar ``export`` wrote (a rerun rewrites its own)."""
-    if not sidecar.exists():
-        return False
-    try:
-        document = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return True
-    return not (isinstance(document, dict) and {"source", "output", "pwjnd"} <= document.keys())
 
 
 def _stat(path: Path) -> os.stat_result | None:
