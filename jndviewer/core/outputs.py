@@ -43,6 +43,13 @@ from jndviewer.core.errors import (
     JndViewerError,
 )
 from jndviewer.core.pwjnd.result import PWJND
+from jndviewer.core.result_keys import (
+    error_key,
+    request_key,
+    request_of,
+    result_key,
+)
+from jndviewer.core.result_keys import resolved_path as _resolved
 from jndviewer.core.viewing import ViewingCondition
 
 if TYPE_CHECKING:
@@ -147,45 +154,8 @@ def check_writable(path: Path, *, folder: bool = False) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# Results files: the resume key, the shared file
+# Results files: the shared file (the resume key: core/result_keys.py)
 # ------------------------------------------------------------------------------------------------------------------
-
-
-def codec_identity(spec: str) -> str:
-    """A codec as a request names it: the registry name, or a folder ladder with its folder resolved."""
-    from jndviewer.core.codecs import FOLDER_PREFIX, parse_folder_spec
-
-    if not spec.startswith(FOLDER_PREFIX):
-        return spec
-    folder, options = parse_folder_spec(spec)
-    return FOLDER_PREFIX + str(folder.resolve()) + "".join(f",{k}={v}" for k, v in sorted(options.items()))
-
-
-def request_of(codec_spec: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The request a batch records with each result: the codec and the predictor options given (None: default)."""
-    given = {k: v for k, v in options.items() if v is not None}
-    if "weights" in given:
-        given["weights"] = str(Path(given["weights"]).resolve())
-    return {"codec": codec_identity(codec_spec), "options": given}
-
-
-def request_key(path: str, predictor: str, condition: dict[str, Any], request: dict[str, Any]) -> tuple[str, ...]:
-    """What makes two predictions the same: the resolved image, the codec, the predictor, its options, the condition."""
-    with contextlib.suppress(TypeError, ValueError, JndViewerError):
-        condition = ViewingCondition.from_dict(condition).to_dict()
-    return (path, str(request.get("codec", "")), predictor, json.dumps(condition, sort_keys=True, default=str),
-            json.dumps(request.get("options", {}), sort_keys=True, default=str))
-
-
-def result_key(result: PWJND) -> tuple[str, ...]:
-    """The :func:`request_key` of a result (one written without its request: its codec name and no options)."""
-    request = result.request or {}
-    path = request.get("path") or str(Path(result.image).resolve())
-    return request_key(path, result.predictor, result.condition, {"codec": result.codec, **request})
-
-
-def _resolved(image: str) -> str:
-    return str(Path(image).resolve())
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
@@ -238,15 +208,21 @@ class ResultsFile:
         self._handled.add(key[0])
         return self.write()
 
-    def add_error(self, image: str, message: str) -> bool:
-        self.errors.append({"image": image, "error": message})
+    def add_error(self, image: str, message: str, about: dict[str, Any] | None = None) -> bool:
+        """Record an image's error; ``about``: the request it failed for (predictor, codec, options, condition)."""
+        entry = {"image": image, "error": message, **(about or {})}
+        self.errors = [e for e in self.errors if error_key(e) is None or error_key(e) != error_key(entry)]
+        self.errors.append(entry)
         self._handled.add(_resolved(image))
         return self.write()
 
     def merged(self) -> tuple[list[PWJND], list[dict[str, str]]]:
-        """Every result and error: other runs' first (less those this run replaced), then this run's."""
+        """Every result and error: other runs' first (less those this run replaced: the same request's, or any of
+        an image handled now for an error that does not say its request), then this run's."""
         theirs = [r for key, r in self._theirs if key not in self._ours]
-        their_errors = [e for image, e in self._their_errors if image not in self._handled]
+        replaced = self._ours | {error_key(e) for e in self.errors}
+        their_errors = [e for image, e in self._their_errors
+                        if not (image in self._handled and (error_key(e) is None or error_key(e) in replaced))]
         return in_input_order(theirs + self.results, their_errors + self.errors, self.order)
 
     def finish(self) -> None:
@@ -323,8 +299,8 @@ class StdoutResults:
         self._finished[result_key(result)[0]] = result
         return self.write()
 
-    def add_error(self, image: str, message: str) -> bool:
-        self.errors.append({"image": image, "error": message})
+    def add_error(self, image: str, message: str, about: dict[str, Any] | None = None) -> bool:
+        self.errors.append({"image": image, "error": message, **(about or {})})
         self._finished[_resolved(image)] = None
         return self.write()
 
@@ -413,7 +389,7 @@ def predict_to_file(
 
     def on_error(path: str, message: str) -> None:
         say(about(path, message))
-        written(results.add_error(path, message))
+        written(results.add_error(path, message, {"predictor": predictor, **request, "condition": condition.to_dict()}))
 
     status, how = EXIT_OK, ""
     with sigterm_as_interrupt():

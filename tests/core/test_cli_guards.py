@@ -87,3 +87,28 @@ def test_a_misspelt_folder_option_is_named(tmp_path: Path) -> None:
     comma = tmp_path / "a,b"  # a comma in a folder's name stays part of it
     comma.mkdir()
     assert parse_folder_spec(f"folder:{comma},better=low") == (comma, {"better": "low"})
+
+
+def test_errors_name_their_request_and_each_request_keeps_its_own(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png at all")
+    output = tmp_path / "errors.json"
+    flicker = ["predict", str(bad), *FAST, "--task", "flicker", "--ppd", "60", "-o", str(output)]
+    webp = ["predict", str(bad), "--codec", "webp", "--jnd-model", "chou1995", "--threshold", "1.5", "-o", str(output)]
+    assert main(flicker) == 1 and main(webp) == 1 and main(flicker) == 1  # the rerun replaces its own error
+    capsys.readouterr()
+    errors = json.loads(output.read_text())["errors"]
+    assert sorted((e["codec"], e["condition"]["task"], e["condition"]["ppd"]) for e in errors) == [
+        ("jpeg", "flicker", 60.0), ("webp", "side-by-side", 38.0)]
+    assert all(e["predictor"] == "visibility" and e["image"] == str(bad) for e in errors)
+
+
+def test_a_folder_ladder_is_one_request_however_its_options_are_spelt(tmp_path: Path, monkeypatch) -> None:
+    from jndviewer.core.result_keys import codec_identity
+
+    folder = tmp_path / "ladder"
+    folder.mkdir()
+    source = _image(tmp_path / "src.png")
+    assert codec_identity(f"folder:{folder},better=high") == codec_identity(f"folder:{folder},better=higher")
+    monkeypatch.chdir(folder)  # a source named from elsewhere is the same file
+    assert codec_identity(f"folder:{folder},source=../src.png") == codec_identity(f"folder:{folder},source={source}")
