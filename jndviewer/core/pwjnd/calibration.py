@@ -220,9 +220,12 @@ def threshold_fit(
             jpeg.append((ppd, *_with_study(entry, section.get("baseline_constant_mae"))))
     points = own or jpeg
     if not points:
+        pooling, value, model_ppd = parse_variant_key(variant)
+        how = f"{pooling} {value:g}" if value else pooling
         raise JndViewerError(
-            f"No calibrated threshold for {params.jnd_model} with {variant} pooling for the {condition.task} task; "
-            "pass --threshold or run 'jndviewer calibrate'."
+            f"No calibrated threshold for {params.jnd_model} with {how} pooling at {model_ppd:g} ppd (the "
+            f"calibration's key {variant}) for the {condition.task} task; pass --threshold or run 'jndviewer "
+            "calibrate'."
         )
     weights = [(i, w) for i, w in _log_ppd_weights([p for p, _, _ in points], condition.ppd) if w > 0]
 
