@@ -415,6 +415,22 @@ def test_an_interrupt_is_not_glued_to_the_progress_bar(tmp_path: Path, capsys, m
     assert len(read_results(output)) == 1
 
 
+def test_an_interrupt_before_any_result_says_nothing_was_written(tmp_path: Path, capsys,
+                                                                  monkeypatch: pytest.MonkeyPatch, toy) -> None:
+    from jndviewer.core import batch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run_batch", interrupted)
+    output = tmp_path / "r.json"
+    assert main(["predict", str(_images(tmp_path / "images", 2)), "--predictor", "toy", "--jobs", "1",
+                 "-o", str(output)]) == 130
+    captured = capsys.readouterr()
+    assert not output.exists() and "wrote" not in captured.out
+    assert f"nothing written to {output}: no result finished" in captured.err
+
+
 def test_a_broken_image_in_a_batch_is_named_once_and_the_counts_read_well(tmp_path: Path, capsys) -> None:
     good = _image(tmp_path / "good.png")
     broken = tmp_path / "trunc.png"
