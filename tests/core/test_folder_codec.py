@@ -551,3 +551,22 @@ def test_folder_spec_options_and_family(tmp_path: Path, source_rgb: np.ndarray) 
         create_codec(f"folder:{folder},family=bpg")
     with pytest.raises(CodecError, match=r"given twice"):
         create_codec(f"folder:{folder},better=high,better=low")
+
+
+def test_a_family_given_against_the_files_is_said(tmp_path: Path, source_rgb: np.ndarray) -> None:
+    folder = tmp_path / "ladder"
+    save_jpegs(source_rgb, folder, "parrots_{:03d}.jpg", (10, 50))
+    assert FolderCodec(folder).caveats() == [] and FolderCodec(folder, family="jpeg").caveats() == []
+    codec = FolderCodec(folder, family="webp")
+    assert codec.family == "webp" and codec.caveats() == [
+        "The files in ladder look like jpeg files, but family=webp was given: their levels are judged with webp's "
+        "calibration."]
+
+
+def test_jpeg_of_other_subsampling_says_its_fits_are_4_2_0s() -> None:
+    from jndviewer.core.codecs import create_codec
+
+    assert create_codec("jpeg").caveats() == []
+    (sentence,) = create_codec("jpeg444").caveats()
+    assert sentence.endswith("JPEG 4:4:4 levels are judged with those fits, untested.")
+    assert create_codec("jpeg422").caveats()[0].startswith("The predictors were calibrated and trained on JPEG 4:2:0")

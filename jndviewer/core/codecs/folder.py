@@ -93,6 +93,7 @@ class FolderCodec(Codec):
         self.family_given = family is not None
         self._family = family or detected or "jpeg"
         self.family_detected = detected is not None
+        self._detected = detected
         self.folder = self.scan.folder
         #: The folder's own name (in the title and the caveat about its family).
         self.folder_name = Path(os.path.abspath(self.folder)).name
@@ -115,6 +116,9 @@ class FolderCodec(Codec):
         return self._family
 
     def caveats(self) -> list[str]:
+        if self.family_given and self._detected is not None and self._detected != self._family:
+            return [f"The files in {self.folder_name} look like {self._detected} files, but family={self._family} "
+                    f"was given: their levels are judged with {self._family}'s calibration."]
         if self.family_given or self.family_detected:
             return []
         return [f"The files in {self.folder_name} do not tell which codec made them, so they "

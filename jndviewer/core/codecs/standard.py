@@ -86,6 +86,12 @@ class JpegCodec(PillowCodec):
     def family(self) -> str:
         return "jpeg"  # 4:2:2 and 4:4:4 are calibrated as JPEG
 
+    def caveats(self) -> list[str]:
+        if self.subsampling == "4:2:0":
+            return []
+        return [f"The predictors were calibrated and trained on JPEG 4:2:0 ladders only (the labels' encoder); "
+                f"{self.title} levels are judged with those fits, untested."]
+
 
 class Jpeg422Codec(JpegCodec):
     name = "jpeg422"
