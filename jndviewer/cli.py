@@ -332,8 +332,23 @@ def run_predict(args: argparse.Namespace) -> int:
     _describe_folder(args.codec, codec)
     _say_caveats(predictor, codec)
     return predict_to_file(args.output, images, codec_spec=args.codec, predictor=args.predictor,
-                           options=_predictor_options(args), condition=_condition(args), jobs=args.jobs,
+                           options=_without_defaults(args, predictor), condition=_condition(args), jobs=args.jobs,
                            max_pixels=args.max_pixels, dask=DaskTarget.from_args(args))
+
+
+def _without_defaults(args: argparse.Namespace, predictor: Any) -> dict:
+    """The options given, less those that name the predictor's own default (its search strategy, its shipped
+    weights): a results file resumes ``--strategy block`` as the same request as no option, not a new one."""
+    from jndviewer.core.pwjnd.registry import predictor_info
+
+    options = _predictor_options(args)
+    if options["strategy"] == type(predictor).default_strategy:
+        options["strategy"] = None
+    shipped = predictor_info(args.predictor).weights
+    if options["weights"] is not None and shipped is not None \
+            and Path(options["weights"]).resolve() == Path(shipped()).resolve():
+        options["weights"] = None
+    return options
 
 
 #: File name suffixes that name one format: an exported file may use any of its format's.

@@ -112,3 +112,14 @@ def test_a_folder_ladder_is_one_request_however_its_options_are_spelt(tmp_path: 
     assert codec_identity(f"folder:{folder},better=high") == codec_identity(f"folder:{folder},better=higher")
     monkeypatch.chdir(folder)  # a source named from elsewhere is the same file
     assert codec_identity(f"folder:{folder},source=../src.png") == codec_identity(f"folder:{folder},source={source}")
+
+
+def test_a_default_given_explicitly_resumes_as_the_same_request(tmp_path: Path, capsys) -> None:
+    image = _image(tmp_path / "a.png")
+    output = tmp_path / "r.json"
+    assert main(["predict", str(image), *FAST, "-o", str(output)]) == 0
+    assert main(["predict", str(image), *FAST, "--strategy", "block", "-o", str(output)]) == 0  # the default search
+    assert "0 new results (1 already there)" in capsys.readouterr().out
+    assert len(json.loads(output.read_text())["results"]) == 1
+    assert main(["predict", str(image), *FAST, "--strategy", "exhaustive", "-o", str(output)]) == 0  # another one
+    assert len(json.loads(output.read_text())["results"]) == 2
