@@ -46,7 +46,6 @@ from jndviewer.app.zoom_ppd import ZoomPrediction
 from jndviewer.core import views
 from jndviewer.core.image import IMAGE_SUFFIXES
 from jndviewer.core.preview import scale_words
-from jndviewer.core.viewing import TASK_WORDS
 
 #: Play-through speed: one level every this many milliseconds (it also waits for each frame).
 PLAY_INTERVAL_MS = 125
@@ -506,13 +505,11 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
 
     def _update_go_button(self) -> None:
         self.controls.go_button.setEnabled(self.session.chosen_prediction is not None)
-        self.controls.go_button.setToolTip(
-            f"Jump to the PW-JND predicted by {short_name(self.state.go_predictor)} for the "
-            f"{TASK_WORDS.get(self.state.task, self.state.task)} task at {self.state.ppd:g} ppd (G)"
-        )
+        self.controls.go_button.setToolTip(f"Jump to the PW-JND predicted by {short_name(self.state.go_predictor)} "
+                                           f"for {self.session.condition().describe()} (G)")
 
     def _show_condition(self, *_: Any) -> None:
-        self.plots.set_condition_note(f"{TASK_WORDS.get(self.state.task, self.state.task)}, {self.state.ppd:g} ppd")
+        self.plots.set_condition_note(self.session.condition().describe())  # as the PW-JND rows say it
         self._update_go_button()
 
     # ------------------------------------------------------------------------------------------------------------

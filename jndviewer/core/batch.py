@@ -170,6 +170,10 @@ def _deliver(path: str, outcome: dict[str, Any], on_result: Callable, on_error: 
         progress()
 
 
+#: What every sidecar holds (:func:`sidecar`); a JSON without them is not one (:func:`foreign_sidecar`).
+SIDECAR_KEYS = frozenset({"source", "output", "metadata_kept", "pwjnd"})
+
+
 def sidecar(result: dict[str, Any], *, output: Path, metadata_kept: bool, source: Path) -> str:
     """The JSON written next to an exported JND image."""
     return json.dumps({"source": str(source), "output": str(output), "metadata_kept": metadata_kept,
@@ -185,7 +189,7 @@ def foreign_sidecar(path: Path) -> bool:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return True
-    return not (isinstance(document, dict) and {"source", "output", "pwjnd"} <= document.keys())
+    return not (isinstance(document, dict) and document.keys() >= SIDECAR_KEYS)
 
 
 def file_at_level(image: Any, codec: Any, level: Any, *, decoded: bool = False) -> tuple[bytes, bool]:

@@ -211,7 +211,8 @@ class ResultsFile:
     def add_error(self, image: str, message: str, about: dict[str, Any] | None = None) -> bool:
         """Record an image's error; ``about``: the request it failed for (predictor, codec, options, condition)."""
         entry = {"image": image, "error": message, **(about or {})}
-        self.errors = [e for e in self.errors if error_key(e) is None or error_key(e) != error_key(entry)]
+        key = error_key(entry)
+        self.errors = [e for e in self.errors if key is None or error_key(e) != key]
         self.errors.append(entry)
         self._handled.add(_resolved(image))
         return self.write()

@@ -22,7 +22,9 @@ def codec_identity(spec: str) -> str:
         return spec
     folder, options = parse_folder_spec(spec)
     if "better" in options:  # the same request however it is spelt: better=high is better=higher
-        options["better"] = {"high": "higher", "low": "lower"}.get(options["better"].lower(), options["better"])
+        from jndviewer.core.codecs.folder_scan import normalise_better
+
+        options["better"] = str(normalise_better(options["better"]))
     if "source" in options:  # a source file as the folder is: resolved
         options["source"] = str(Path(options["source"]).expanduser().resolve())
     return FOLDER_PREFIX + str(folder.resolve()) + "".join(f",{k}={v}" for k, v in sorted(options.items()))

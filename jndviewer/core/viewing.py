@@ -96,6 +96,16 @@ class ViewingCondition:
         return describe_condition(self.to_dict())
 
 
+#: A distance within this factor of the nearest one a threshold or a network was fitted at counts as fitted there.
+FITTED_DISTANCE_MARGIN = 1.1
+
+
+def beyond_distances(ppd: float, fitted: tuple[float, ...]) -> bool:
+    """Whether ``ppd`` lies outside the distances something was fitted at (by more than
+    :data:`FITTED_DISTANCE_MARGIN`); never for an empty ``fitted``."""
+    return bool(fitted) and not min(fitted) / FITTED_DISTANCE_MARGIN <= ppd <= max(fitted) * FITTED_DISTANCE_MARGIN
+
+
 def describe_condition(condition: dict[str, Any]) -> str:
     """The phrase of a recorded condition (a result's ``condition``): ``38 ppd, flicker``; fields it lacks are left
     out (results from before the task was recorded were side by side, but say only their ppd)."""

@@ -46,8 +46,8 @@ def test_the_flicker_bar_offers_the_flicker_prediction(make_window, qtbot, idle,
     assert flicker.condition == {"ppd": 38.0, "task": FLICKER} and flicker.level > side.level
     assert readouts.text("pwjnd:visibility").endswith("· 38 ppd, flicker")
     # a plot or a button seen on its own names the condition of the PW-JNDs it shows or jumps to
-    assert "flicker, 38 ppd" in window.plots.rate.titleLabel.text
-    assert window.controls.go_button.toolTip().endswith("for the flicker task at 38 ppd (G)")
+    assert "38 ppd, flicker" in window.plots.rate.titleLabel.text  # in the PW-JND rows' words
+    assert window.controls.go_button.toolTip().endswith("for 38 ppd, flicker (G)")
     # the tiny test network was trained for side by side only: it says so instead of answering for flicker
     assert readouts.text("pwjnd:sgjnd") == (
         "These SG-JND weights were trained for the side-by-side task only, not flicker; retrain them with "

@@ -225,7 +225,7 @@ def scan_folder(
     """
     folder_path = Path(os.fspath(folder)).expanduser()
     forced = _normalise_scheme(scheme)
-    better_override = _normalise_better(better)
+    better_override = normalise_better(better)
     entries = _list_folder(folder_path)
     source_path = _check_source(source)
 
@@ -319,7 +319,8 @@ def _normalise_scheme(scheme: str | None) -> Scheme | None:
     return _SCHEME_ALIASES[key]
 
 
-def _normalise_better(better: str | None) -> Better | None:
+def normalise_better(better: str | None) -> Better | None:
+    """``better=`` as the scan keeps it (``higher``/``lower``; high and low accepted); one sentence otherwise."""
     if better is None:
         return None
     resolved = _BETTER_ALIASES.get(str(better).strip().lower())

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from jndviewer.core.assets import calibration_file
 from jndviewer.core.catalog import SUBBAND
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.viewing import SIDE_BY_SIDE, TASK_WORDS, ViewingCondition
+from jndviewer.core.viewing import SIDE_BY_SIDE, TASK_WORDS, ViewingCondition, beyond_distances
 
 #: Pixels per degree at which the thresholds were calibrated (cvvdp ``standard_fhd``, README "Calibration").
 CALIBRATION_PPD = 38.0
@@ -178,7 +178,7 @@ class ThresholdFit:
             notes.append(f"{self.codec} has no calibration of its own: the training-free predictor judges its levels "
                          "with JPEG's thresholds, and its PW-JND is only as right as the two codecs' levels are alike.")
         nearest = min(self.ppds, key=lambda p: abs(math.log(ppd / p)))
-        if not min(self.ppds) / 1.1 <= ppd <= max(self.ppds) * 1.1:
+        if beyond_distances(ppd, self.ppds):
             fitted = " and ".join(f"{p:g}" for p in self.ppds)
             notes.append(f"The training-free predictor's {self.fitted_codec} thresholds for the {task} task were "
                          f"fitted at {fitted} ppd; at {ppd:g} ppd the {nearest:g}-ppd ones are used as they are.")

@@ -123,9 +123,11 @@ def family_caveats(network: str, codec: str, families: tuple[str, ...]) -> list[
 
 
 def distance_caveats(network: str, ppd: float, trained: tuple[float, ...]) -> list[str]:
-    """One sentence when ``ppd`` lies beyond the distances the network was trained at (by more than 10 %, as the
-    training-free predictor's rule for its fits): there its PW-JND is an extrapolation."""
-    if not trained or min(trained) / 1.1 <= ppd <= max(trained) * 1.1:
+    """One sentence when ``ppd`` lies beyond the distances the network was trained at (the training-free predictor's
+    rule for its fits, :func:`~jndviewer.core.viewing.beyond_distances`): there its PW-JND is an extrapolation."""
+    from jndviewer.core.viewing import beyond_distances
+
+    if not beyond_distances(ppd, trained):
         return []
     at = " and ".join(f"{value:g}" for value in sorted(trained))
     return [f"The {network} network was trained on labels at {at} ppd; at {ppd:g} ppd its PW-JND is an extrapolation, "
