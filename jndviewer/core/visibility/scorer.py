@@ -21,7 +21,7 @@ import numpy as np
 
 from jndviewer.core.catalog import SUBBAND
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.viewing import ViewingCondition
+from jndviewer.core.viewing import PPD_RANGE, ViewingCondition
 
 
 class ScoringParams(Protocol):
@@ -71,10 +71,11 @@ class VisibilityScorer:
         subband = params.jnd_model == SUBBAND
         # The subband model takes the viewing condition in its contrast sensitivity: no resampling.
         self.scale = 1.0 if subband else float(params.model_ppd) / condition.ppd
-        in_range = 5.0 <= condition.ppd <= 760.0 if subband else 0.05 <= self.scale <= 8.0
+        low, high = PPD_RANGE  # the range the explorer and the command line offer
+        in_range = low <= condition.ppd <= high if subband else 0.05 <= self.scale <= 8.0
         if not in_range:
             raise JndViewerError(
-                f"A viewing condition of {condition.ppd:g} pixels per degree is out of range (5-760)."
+                f"A viewing condition of {condition.ppd:g} pixels per degree is out of range ({low:g}-{high:g})."
             )
         self.reference = self._luma(reference_rgb)
         self.subband = SubbandVisibility(self.reference, condition) if subband else None
