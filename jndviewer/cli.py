@@ -338,10 +338,17 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def _without_defaults(args: argparse.Namespace, predictor: Any) -> dict:
     """The options given, less those that name the predictor's own default (its search strategy, its shipped
-    weights): a results file resumes ``--strategy block`` as the same request as no option, not a new one."""
+    weights, the calibration's recommended visibility model): a results file resumes ``--strategy block`` as the
+    same request as no option, not a new one."""
     from jndviewer.core.pwjnd.registry import predictor_info
 
     options = _predictor_options(args)
+    if options["jnd_model"] is not None and "jnd_model" in predictor_info(args.predictor).options:
+        from jndviewer.core.pwjnd.pooled_visibility import default_params
+
+        task = _condition(args).task  # the calibration's recommended model, named: the same prediction
+        if default_params(options["jnd_model"], task) == default_params(None, task):
+            options["jnd_model"] = None
     if options["strategy"] == type(predictor).default_strategy:
         options["strategy"] = None
     shipped = predictor_info(args.predictor).weights

@@ -123,3 +123,18 @@ def test_a_default_given_explicitly_resumes_as_the_same_request(tmp_path: Path, 
     assert len(json.loads(output.read_text())["results"]) == 1
     assert main(["predict", str(image), *FAST, "--strategy", "exhaustive", "-o", str(output)]) == 0  # another one
     assert len(json.loads(output.read_text())["results"]) == 2
+
+
+def test_the_recommended_visibility_model_named_is_the_same_request(tmp_path: Path, capsys) -> None:
+    from jndviewer.core.pwjnd.pooled_visibility import default_params
+
+    image, output = _image(tmp_path / "a.png"), tmp_path / "r.json"
+    recommended = default_params().jnd_model
+    quick = ["--codec", "jpeg", "--threshold", "1.5"]
+    assert main(["predict", str(image), *quick, "-o", str(output)]) == 0
+    assert main(["predict", str(image), *quick, "--jnd-model", recommended, "-o", str(output)]) == 0
+    assert "0 new results (1 already there)" in capsys.readouterr().out
+    other = "chou1995" if recommended != "chou1995" else "yang2005"
+    assert main(["predict", str(image), *quick, "--jnd-model", other, "-o", str(output)]) == 0
+    results = json.loads(output.read_text())["results"]
+    assert len(results) == 2 and {r["params"]["jnd_model"] for r in results} == {recommended, other}
