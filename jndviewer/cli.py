@@ -323,39 +323,20 @@ def run_predict(args: argparse.Namespace) -> int:
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.outputs import predict_to_file
     from jndviewer.core.pwjnd.registry import create_predictor
+    from jndviewer.core.result_keys import without_defaults
 
     images = collect_images(args.images)
     if not images:
         raise JndViewerError("No images were found in the given paths.")
-    predictor = create_predictor(args.predictor, _predictor_options(args), condition=_condition(args))
+    options, condition = _predictor_options(args), _condition(args)
+    predictor = create_predictor(args.predictor, options, condition=condition)
     codec = create_codec(args.codec, max_pixels=args.max_pixels)  # an unknown codec: one sentence before any work
     _describe_folder(args.codec, codec)
     _say_caveats(predictor, codec)
     return predict_to_file(args.output, images, codec_spec=args.codec, predictor=args.predictor,
-                           options=_without_defaults(args, predictor), condition=_condition(args), jobs=args.jobs,
-                           max_pixels=args.max_pixels, dask=DaskTarget.from_args(args))
-
-
-def _without_defaults(args: argparse.Namespace, predictor: Any) -> dict:
-    """The options given, less those that name the predictor's own default (its search strategy, its shipped
-    weights, the calibration's recommended visibility model): a results file resumes ``--strategy block`` as the
-    same request as no option, not a new one."""
-    from jndviewer.core.pwjnd.registry import predictor_info
-
-    options = _predictor_options(args)
-    if options["jnd_model"] is not None and "jnd_model" in predictor_info(args.predictor).options:
-        from jndviewer.core.pwjnd.pooled_visibility import default_params
-
-        task = _condition(args).task  # the calibration's recommended model, named: the same prediction
-        if default_params(options["jnd_model"], task) == default_params(None, task):
-            options["jnd_model"] = None
-    if options["strategy"] == type(predictor).default_strategy:
-        options["strategy"] = None
-    shipped = predictor_info(args.predictor).weights
-    if options["weights"] is not None and shipped is not None \
-            and Path(options["weights"]).resolve() == Path(shipped()).resolve():
-        options["weights"] = None
-    return options
+                           options=without_defaults(args.predictor, predictor, options, condition.task),
+                           condition=condition, jobs=args.jobs, max_pixels=args.max_pixels,
+                           dask=DaskTarget.from_args(args))
 
 
 #: File name suffixes that name one format: an exported file may use any of its format's.

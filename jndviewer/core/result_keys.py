@@ -38,6 +38,26 @@ def request_of(codec_spec: str, options: dict[str, Any]) -> dict[str, Any]:
     return {"codec": codec_identity(codec_spec), "options": given}
 
 
+def without_defaults(name: str, predictor: Any, options: dict[str, Any], task: str) -> dict[str, Any]:
+    """``options`` given to predictor ``name`` (None: not given), less those that name its own default (its search
+    strategy, its shipped weights, the calibration's recommended visibility model): a results file resumes
+    ``--strategy block`` as the same request as no option, not a new one."""
+    from jndviewer.core.pwjnd.registry import predictor_info
+
+    options, info = dict(options), predictor_info(name)
+    if options.get("jnd_model") is not None and "jnd_model" in info.options:
+        from jndviewer.core.pwjnd.pooled_visibility import default_params
+
+        if default_params(options["jnd_model"], task) == default_params(None, task):
+            options["jnd_model"] = None
+    if options.get("strategy") == type(predictor).default_strategy:
+        options["strategy"] = None
+    if options.get("weights") is not None and info.weights is not None \
+            and Path(options["weights"]).resolve() == Path(info.weights()).resolve():
+        options["weights"] = None
+    return options
+
+
 def request_key(path: str, predictor: str, condition: dict[str, Any], request: dict[str, Any]) -> tuple[str, ...]:
     """What makes two predictions the same: the resolved image, the codec, the predictor, its options, the condition."""
     with contextlib.suppress(TypeError, ValueError, JndViewerError):
@@ -66,4 +86,5 @@ def resolved_path(image: str) -> str:
     return str(Path(image).resolve())
 
 
-__all__ = ["codec_identity", "error_key", "request_key", "request_of", "resolved_path", "result_key"]
+__all__ = ["codec_identity", "error_key", "request_key", "request_of", "resolved_path", "result_key",
+           "without_defaults"]
