@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from jndviewer.app.jobs import LadderInfo
@@ -33,6 +33,10 @@ LABEL_POSITIONS = (0.9, 0.7, 0.5, 0.3, 0.8)
 VISIBILITY_LABEL_POSITIONS = LABEL_POSITIONS
 #: Point size of the predictors' JND labels (as the legend's): the plots are short in a 1440 x 920 window.
 LABEL_POINT_SIZE = 8.0
+#: The widest tick text the side axes keep room for. Their widths are fixed from it, the same for both plots: left
+#: to themselves, they followed their tick texts (30-53 px during a sweep), so the two plots' level axes drifted
+#: apart (level 20 drawn 15 px apart in the two plots) and the plots jumped sideways as the curve came in.
+WIDEST_TICK_TEXT = "0.000"
 #: Streamed curve points are drawn in batches at most this often (ms).
 REDRAW_INTERVAL_MS = 100
 
@@ -133,6 +137,11 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             for side in ("left", "right", "bottom"):  # bpp and levels are plain numbers: never "(x0.001)"
                 plot.getAxis(side).enableAutoSIPrefix(False)
+            for side in ("left", "right"):  # the same room in both plots, whatever the ticks (WIDEST_TICK_TEXT)
+                axis = plot.getAxis(side)
+                font = axis.style.get("tickFont") or axis.font()
+                axis.setStyle(autoExpandTextSpace=False,
+                              tickTextWidth=QFontMetrics(font).horizontalAdvance(WIDEST_TICK_TEXT))
 
         self.legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=5, labelTextColor="#333333",
                                     verSpacing=-4)
