@@ -143,16 +143,14 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
                 axis.setStyle(autoExpandTextSpace=False,
                               tickTextWidth=QFontMetrics(font).horizontalAdvance(WIDEST_TICK_TEXT))
 
-        self.legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=5, labelTextColor="#333333",
-                                    verSpacing=-4)
-        self.legend.layout.setContentsMargins(2, 0, 2, 0)
-        self.legend.setParentItem(self.legend_row)
-        self.legend.anchor(itemPos=(0.5, 0.0), parentPos=(0.5, 0.0))
-        self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(VISIBLE_COLOR), pen="k", size=9), "searched: visible")
-        self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(INVISIBLE_COLOR), pen="k", size=9),
-                            "searched: not visible")
-        self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)),
-                            "decision (threshold; logit 0)")
+        #: The legend's entries (a sample item and its text): the legend is built again from them when the panel's
+        #: width calls for another number of columns (:meth:`_fit_legend`).
+        self.legend_entries: list[tuple[Any, str]] = [
+            (pg.ScatterPlotItem(brush=pg.mkBrush(VISIBLE_COLOR), pen="k", size=9), "searched: visible"),
+            (pg.ScatterPlotItem(brush=pg.mkBrush(INVISIBLE_COLOR), pen="k", size=9), "searched: not visible"),
+            (pg.PlotDataItem(pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)), "decision (threshold; logit 0)"),
+        ]
+        self.legend: pg.LegendItem | None = None
 
         self.current_lines = []
         for plot in (self.rate, self.vis):
@@ -166,8 +164,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         for name in PREDICTORS:
             self._marks(name)
         self.vis.setLabel("bottom", "level")
-        self.legend.updateSize()
-        self.ci.layout.setRowFixedHeight(1, self.legend.boundingRect().height())
+        self._fit_legend()
         self.ci.layout.setVerticalSpacing(0)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.scene().sigMouseMoved.connect(self._on_hover)
@@ -178,6 +175,8 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
                 plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw)
+        self._legend_timer = QTimer(self, singleShot=True, interval=0)
+        self._legend_timer.timeout.connect(self._fit_legend)
         self._label_timer = QTimer(self, singleShot=True, interval=0)  # after the views have their new geometry
         self._label_timer.timeout.connect(self.place_labels)
         for plot in (self.rate, self.vis):
@@ -209,11 +208,43 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         trace.setZValue(30)
         (self.logit_view if on_logit_axis(name) else self.vis).addItem(trace)
         if on_logit_axis(name):
-            self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(color, width=1.5),
-                                                   symbol=symbol, size=9), short_name(name))
+            self.legend_entries.append((pg.ScatterPlotItem(brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(color, width=1.5),
+                                                           symbol=symbol, size=9), short_name(name)))
+            if self.legend is not None:
+                self._fit_legend()
         marks = self.marks[name] = PredictionMarks(lines, trace)
         self._label_logit_axis()
         return marks
+
+    def _fit_legend(self) -> None:
+        """As many legend entries on a row as the panel's width holds: a narrow dock wraps them instead of cutting
+        off the first and the last."""
+        room = self.width() - 8
+        for columns in range(len(self.legend_entries), 0, -1):
+            self._build_legend(columns)  # afresh: pyqtgraph's re-flow keeps the rows' old heights
+            if self.legend.boundingRect().width() <= room:
+                break
+        self.ci.layout.setRowFixedHeight(1, self.legend.boundingRect().height())
+
+    def _build_legend(self, columns: int) -> None:
+        if self.legend is not None:
+            if self.legend.columnCount == columns and len(self.legend.items) == len(self.legend_entries):
+                return
+            self.legend.setParentItem(None)
+            self.scene().removeItem(self.legend)
+        self.legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=columns, labelTextColor="#333333",
+                                    verSpacing=-4)
+        self.legend.layout.setContentsMargins(2, 0, 2, 0)
+        self.legend.setParentItem(self.legend_row)
+        self.legend.anchor(itemPos=(0.5, 0.0), parentPos=(0.5, 0.0))
+        for item, text in self.legend_entries:
+            self.legend.addItem(item, text)
+        self.legend.updateSize()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "_legend_timer"):  # pyqtgraph resizes the view while it is being built
+            self._legend_timer.start()  # once the new width has reached the layout
 
     def _label_logit_axis(self) -> None:
         names = [short_name(n) for n in self.marks if on_logit_axis(n)]

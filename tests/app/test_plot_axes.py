@@ -36,3 +36,23 @@ def test_a_level_sits_at_the_same_x_in_both_plots_throughout_a_sweep(qtbot) -> N
             assert abs(top - bottom) < 1.0, f"level {level} at x {top:.1f} in the rate plot, {bottom:.1f} below it"
         positions.append(_x_of_level(plots.rate, 20))
     assert max(positions) - min(positions) < 1.0, f"the plots moved sideways during the sweep: {positions}"
+
+
+def test_the_legend_wraps_in_a_narrow_panel_instead_of_being_cut_off(qtbot) -> None:
+    from jndviewer.app.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    rows = {}
+    for width in (900, 460, 900):
+        plots.resize(width, 420)
+        plots.show()
+        qtbot.waitExposed(plots)
+        QApplication.processEvents()
+        qtbot.wait(50)
+        legend = plots.legend.sceneBoundingRect()
+        assert len(plots.legend.items) == len(plots.legend_entries) == 5  # 3 kinds of mark, SG-JND, VP-JNDnet
+        assert legend.left() >= 0 and legend.right() <= width, f"the legend {legend} is cut off at {width} px"
+        assert plots.ci.layout.rowMinimumHeight(1) >= legend.height() - 0.5  # its row holds all of it
+        rows[width] = plots.legend.layout.rowCount()
+    assert rows[900] == 1 and rows[460] > 1
