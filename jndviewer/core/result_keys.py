@@ -62,6 +62,8 @@ def request_key(path: str, predictor: str, condition: dict[str, Any], request: d
     """What makes two predictions the same: the resolved image, the codec, the predictor, its options, the condition."""
     with contextlib.suppress(TypeError, ValueError, JndViewerError):
         condition = ViewingCondition.from_dict(condition).to_dict()
+        # a distance as results name it (6 significant digits): --ppd 38.0000001 is the 38 ppd the summary prints
+        condition["ppd"] = float(f"{float(condition['ppd']):g}")
     return (path, str(request.get("codec", "")), predictor, json.dumps(condition, sort_keys=True, default=str),
             json.dumps(request.get("options", {}), sort_keys=True, default=str))
 

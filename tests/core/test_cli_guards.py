@@ -138,3 +138,12 @@ def test_the_recommended_visibility_model_named_is_the_same_request(tmp_path: Pa
     assert main(["predict", str(image), *quick, "--jnd-model", other, "-o", str(output)]) == 0
     results = json.loads(output.read_text())["results"]
     assert len(results) == 2 and {r["params"]["jnd_model"] for r in results} == {recommended, other}
+
+
+def test_a_distance_that_prints_the_same_is_the_same_request(tmp_path: Path, capsys) -> None:
+    image, output = _image(tmp_path / "a.png"), tmp_path / "r.json"
+    assert main(["predict", str(image), *FAST, "--ppd", "38", "-o", str(output)]) == 0
+    assert main(["predict", str(image), *FAST, "--ppd", "38.0000001", "-o", str(output)]) == 0
+    assert "0 new results (1 already there)" in capsys.readouterr().out
+    assert main(["predict", str(image), *FAST, "--ppd", "38.5", "-o", str(output)]) == 0
+    assert len(json.loads(output.read_text())["results"]) == 2
