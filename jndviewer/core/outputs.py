@@ -84,15 +84,28 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM wait (where the platform can block signals)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    """Within the block, SIGINT and SIGTERM wait; one that came is raised again at its end.
+
+    Blocking them in this thread alone is not enough: the process has other threads (the worker pool's), the kernel
+    hands the signal to one of those, and Python then runs its handler in the main thread all the same, in the
+    middle of the write (a run stopped so left its temporary file beside the results). So in the main thread the
+    handlers are replaced for the block by one that only remembers the signal.
+    """
+    waiting = {signal.SIGINT, signal.SIGTERM}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, waiting) if hasattr(signal, "pthread_sigmask") else None
+    came: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum)) for signum in waiting}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if came:
+            signal.raise_signal(came[0])  # handled as if it came now
 
 
 def stopped(stop: KeyboardInterrupt) -> tuple[str, int]:

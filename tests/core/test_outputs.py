@@ -263,6 +263,33 @@ def test_sigterm_keeps_the_finished_results_and_exits_143(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [".r.json.lock", "r.json"]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_write_waits_for_its_end_while_other_threads_run(signum: int) -> None:
+    """The worker pool's threads do not block the signals: the kernel may hand one to them, and Python then runs
+    the handler in the main thread, in the middle of a write, unless the write defers it itself."""
+    import threading
+
+    from jndviewer.core.outputs import Terminated, _signals_deferred, sigterm_as_interrupt
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    steps = []
+    with sigterm_as_interrupt():
+        other.start()  # started before the write: its signal mask is the process's
+        try:
+            with pytest.raises(Terminated if signum == signal.SIGTERM else KeyboardInterrupt):
+                with _signals_deferred():
+                    os.kill(os.getpid(), signum)
+                    for _ in range(50):  # long enough for the signal to reach a thread and its handler to run
+                        time.sleep(0.002)
+                    steps.append("written")
+                steps.append("after the write")  # not reached: the signal is raised at the write's end
+        finally:
+            release.set()
+            other.join()
+    assert steps == ["written"]
+
+
 # 5. resume by resolved path and whole condition -------------------------------------------------------------------
 
 
