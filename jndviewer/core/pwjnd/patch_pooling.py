@@ -73,12 +73,23 @@ def calibration_key(family: str, task: str, ppd: float) -> str:
     return f"{family}|{task}|{float(ppd):g}"
 
 
+def parse_calibration_key(key: str) -> tuple[str, str, float]:
+    """``(family, task, ppd)`` of a :func:`calibration_key`."""
+    parts = key.split("|")
+    return parts[0], parts[1], float(parts[2])
+
+
+def calibration_distances(calibration: dict[str, float]) -> tuple[float, ...]:
+    """The distances (ppd) a per-condition calibration was fitted at, increasing."""
+    return tuple(sorted({parse_calibration_key(key)[2] for key in calibration}))
+
+
 def calibration_delta(calibration: dict[str, float], family: str, task: str, ppd: float) -> float:
     """The calibrated logit delta for a codec family and viewing condition: the fitted deltas of that family and
     task, interpolated linearly in log2 ppd between the fitted distances (the nearest one outside them); 0 when
     none was fitted."""
-    fitted = sorted((float(key.split("|")[2]), delta) for key, delta in calibration.items()
-                    if key.split("|")[:2] == [family, task])
+    parsed = [(parse_calibration_key(key), delta) for key, delta in calibration.items()]
+    fitted = sorted((at, delta) for (of, on, at), delta in parsed if (of, on) == (family, task))
     if not fitted:
         return 0.0
     x = math.log2(ppd)
@@ -146,5 +157,5 @@ def checked_calibration(raw: object, name: str) -> dict[str, float]:
     return {k: float(v) for k, v in raw.items()}
 
 
-__all__ = ["PatchNetworkDecider", "add_condition_offsets", "calibration_delta", "calibration_key",
-           "checked_calibration", "family_caveats", "pool_patch_logits"]
+__all__ = ["PatchNetworkDecider", "add_condition_offsets", "calibration_delta", "calibration_distances",
+           "calibration_key", "checked_calibration", "family_caveats", "parse_calibration_key", "pool_patch_logits"]

@@ -16,6 +16,7 @@ from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.base import LadderPredictor
 from jndviewer.core.pwjnd.patch_pooling import (
     PatchNetworkDecider,
+    calibration_distances,
     checked_calibration,
     distance_caveats,
     family_caveats,
@@ -71,7 +72,7 @@ class VPJNDPredictor(LadderPredictor):
 
     def caveats(self, codec: str) -> list[str]:
         # the distances of its labels: its per-condition calibration's keys (family|task|ppd), else the labels' 38
-        trained = tuple(sorted({float(key.rsplit("|", 1)[-1]) for key in self.network.calibration})) or (38.0,)
+        trained = calibration_distances(self.network.calibration) or (38.0,)
         return [*family_caveats("VP-JNDnet", codec, self.network.config.codec_families),
                 *distance_caveats("VP-JNDnet", self.condition.ppd, trained)]
 
