@@ -151,6 +151,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
             (pg.PlotDataItem(pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)), "decision (threshold; logit 0)"),
         ]
         self.legend: pg.LegendItem | None = None
+        self._legend_fitted: tuple[int, int] | None = None  # (room, entries) the legend was last fitted to
 
         self.current_lines = []
         for plot in (self.rate, self.vis):
@@ -220,6 +221,9 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         """As many legend entries on a row as the panel's width holds: a narrow dock wraps them instead of cutting
         off the first and the last."""
         room = self.width() - 8
+        if self._legend_fitted == (room, len(self.legend_entries)):  # a change of height: nothing to rebuild
+            return
+        self._legend_fitted = (room, len(self.legend_entries))
         for columns in range(len(self.legend_entries), 0, -1):
             self._build_legend(columns)  # afresh: pyqtgraph's re-flow keeps the rows' old heights
             if self.legend.boundingRect().width() <= room:
