@@ -189,10 +189,11 @@ def read_document(path: str | Path) -> tuple[list[PWJND], list[dict[str, str]]]:
         raise JndViewerError(f"{path.name} is not a readable results file ({type(err).__name__}: {err}).") from err
 
 
-#: The columns every results CSV has had (later ones, such as ``task``, ``request`` and ``caveats``, may be absent).
-REQUIRED_CSV_COLUMNS = frozenset({"image", "codec", "predictor", "level", "nbytes", "bpp", "best_level", "best_nbytes",
-                                  "bitrate_saving", "psnr", "all_visible", "trace", "jnd_model", "threshold",
-                                  "strategy", "ppd", "width", "height", "seconds"})
+#: Columns a results CSV may lack and still be read: added after the first files (task, request, caveats), or not
+#: read back (encodes).
+OPTIONAL_CSV_COLUMNS = frozenset({"encodes", "task", "request", "caveats"})
+#: The columns every results CSV has had: a CSV without them is not a results file.
+REQUIRED_CSV_COLUMNS = frozenset(CSV_FIELDS) - OPTIONAL_CSV_COLUMNS
 
 
 def _from_row(row: dict[str, str]) -> PWJND:
