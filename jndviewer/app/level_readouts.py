@@ -54,8 +54,9 @@ class LevelReadouts:
             parts.append(f"pooled: not swept (the curve samples {len(info.curve_levels)} of {len(info.ordered)} "
                          "levels)")
         view = self.session.visibility(frame.level)
-        if view is not None:
-            parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1")
+        if view is not None:  # while a new JND map is computed the view shown is the previous map's: said so
+            outdated = " (previous JND map; computing the new one)" if self.session.jnd_outdated else ""
+            parts.append(f"{100 * view.fraction_visible:.2f} % of pixels above 1{outdated}")
         suffix = f" ({scale_words(self.session.scale)})" if scaled and parts else ""
         self.readouts.set_text("visibility", ("; ".join(parts) or "–") + suffix)
         for name in self.readouts.predictors:

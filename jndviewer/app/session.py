@@ -192,6 +192,12 @@ class Session(QObject, SessionScaleAndPatches):
         return ViewingCondition(ppd=self.state.ppd, task=self.state.task)
 
     @property
+    def jnd_outdated(self) -> bool:
+        """Whether the JND map in use is being replaced (new settings wait for the recompute delay or are computing):
+        the views derived from it still describe the previous settings."""
+        return self._jnd_timer.isActive() or self.jnd_runner.busy
+
+    @property
     def jnd_serial(self) -> int:
         """The number of the JND map now in use (it grows with each new map and each new image)."""
         return self._jnd_serial
@@ -205,13 +211,13 @@ class Session(QObject, SessionScaleAndPatches):
         self._jnd_timer.stop()
         if self.loaded is None:
             return
-        self.jnd_started.emit()
         where = f" ({preview.scale_words(self.scale)})" if self.scale > 1 else ""
         self.jnd_runner.submit(
             jobs.jnd_job, self.loaded.analysed, self.predictor_params(), self.condition(),
             dict(self.state.model_params), self.state.device, self.state.jnd_model, self.scale,
             description=f"Computing the {self.state.jnd_model} JND map{where}",
         )  # fmt: skip
+        self.jnd_started.emit()  # after submitting: its listeners read jnd_outdated
 
     def predict(self, names: tuple[str, ...] | None = None) -> None:
         """Predict the PW-JND of the current image through the current ladder with every registered predictor (or

@@ -115,6 +115,24 @@ def test_visibility_colours_at_half_one_and_two(steps_window, qtbot, idle) -> No
     assert levels == pytest.approx((0.0, 1.0))  # positions on the fixed scale (1/8 .. 8), whatever the level
 
 
+def test_visibility_readout_says_when_its_map_is_being_replaced(steps_window, qtbot, idle, fakes,
+                                                                 monkeypatch) -> None:
+    """While a new JND map is computed, the share of pixels above 1 is the previous map's: the readout says so, then
+    gives the new map's (a threshold of 4 instead of 2: v = 0.25, 0.5, 1, none above 1)."""
+    window = steps_window
+    show(window, qtbot, idle, CompareMode.VISIBILITY)
+    before = window.readouts.text("visibility")
+    assert "33.33 % of pixels above 1" in before and "previous" not in before
+    monkeypatch.setattr(fakes, "FLAT_JND", 4.0)
+    window.session.compute_jnd()
+    assert window.session.jnd_outdated
+    assert "33.33 % of pixels above 1 (previous JND map; computing the new one)" in window.readouts.text("visibility")
+    idle(window)
+    after = window.readouts.text("visibility")
+    assert not window.session.jnd_outdated
+    assert "0.00 % of pixels above 1" in after and "previous" not in after
+
+
 def test_wipe_shows_a_left_and_b_right_of_the_divider(steps_window, qtbot, idle) -> None:
     window = steps_window
     window.state.level = 1  # B = 132, 136, 144 in the thirds; A = 128
