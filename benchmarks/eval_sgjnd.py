@@ -4,9 +4,10 @@ For each codec: the mean absolute error in levels of SG-JND and of the training-
 the held-out Kodak proxy labels (resources/labels/pwjnd_reference_kodak.csv, 38 ppd), the best constant prediction
 for scale, and encodes per image. Then the whole sliding-window prediction time per 1920x1080 image on the CPU (and
 on CUDA when present). ``--reference-json`` writes the prediction on the bundled sample image, which the tests check
-the shipped weights against.
+the shipped weights against. ``--vpjnd`` adds VP-JNDnet's columns (its predictor as the product runs it: the shipped
+calibration and VP-JND's block search), so that the three predictors are measured on the same labels in one run.
 
-Usage: .venv/bin/python benchmarks/eval_sgjnd.py [--codecs jpeg,webp]
+Usage: .venv/bin/python benchmarks/eval_sgjnd.py [--codecs jpeg,webp] [--vpjnd [--vpjnd-weights runs/x/vpjnd.pt]]
        [--reference-json jndviewer/assets/models/sgjnd.reference.json]
 """
 
@@ -32,6 +33,7 @@ from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.pooled_visibility import PooledVisibilityPredictor, default_params  # noqa: E402
 from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor  # noqa: E402
+from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor  # noqa: E402
 from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
 
 
@@ -47,6 +49,8 @@ def main() -> int:
     parser.add_argument("--train-labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_train.csv"))
     parser.add_argument("--reference-json", help="write the sample image's prediction here (for the tests)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--vpjnd", action="store_true", help="add VP-JNDnet's columns (same images and labels)")
+    parser.add_argument("--vpjnd-weights", default=None)
     args = parser.parse_args()
     import torch
 
@@ -55,25 +59,28 @@ def main() -> int:
     visibility = PooledVisibilityPredictor(default_params())
     print("\n".join(machine_lines()))
     print(f"SG-JND: {sgjnd.network.config}; training-free: {visibility.params}\n")
-    predictors = {}  # (task, ppd) -> (SG-JND, training-free) for that viewing condition
+    names = ["SG-JND", "free", *(["VP-JNDnet"] if args.vpjnd else [])]
+    predictors = {}  # (task, ppd) -> the predictors for that viewing condition, in the order of ``names``
     for task in args.tasks.split(","):
         for display in args.displays.split(","):
             condition = ViewingCondition(DISPLAY_PPD[display], task)
-            predictors[task, display] = (SGJNDPredictor(args.weights, condition=condition),
-                                         PooledVisibilityPredictor(default_params(None, task), condition=condition))
+            predictors[task, display] = [SGJNDPredictor(args.weights, condition=condition),
+                                         PooledVisibilityPredictor(default_params(None, task), condition=condition)]
+            if args.vpjnd:
+                predictors[task, display].append(VPJNDPredictor(args.vpjnd_weights, condition=condition))
     labels = read_labels(args.labels)
     train = read_labels(args.train_labels)
     root = Path(args.shared) / "data" / "images"
-    header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'SG-JND MAE':>10s} {'95% interval':>12s} "
-              f"{'bias':>6s} {'grid':>5s} {'enc':>5s} {'free MAE':>9s} {'95% interval':>12s} {'bias':>6s} "
-              f"{'grid':>5s} {'enc':>5s} {'const MAE':>9s}")
-    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid); 95% interval: of the "
-          "MAE, bootstrap over the images")
+    header = f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} " + " ".join(
+        f"{name + ' MAE':>13s} {'95% interval':>12s} {'bias':>6s} {'grid':>5s} {'enc':>5s}" for name in names
+    ) + f" {'const MAE':>9s}"
+    print("free: the training-free predictor; grid: the MAE with each prediction read on the labels' level grid "
+          "(to_label_grid); 95% interval: of the MAE, bootstrap over the images")
     print(header)
     print("-" * len(header))
-    runs = [(codec, key, pair) for codec in args.codecs.split(",") for key, pair in predictors.items()]
+    runs = [(codec, key, here) for codec in args.codecs.split(",") for key, here in predictors.items()]
     caveats: set[str] = set()
-    for codec_name, (task, display), (sgjnd_here, visibility_here) in runs:
+    for codec_name, (task, display), here in runs:
         chosen = sorted((lb for lb in labels if lb.codec == codec_name and lb.display == display and lb.task == task),
                         key=lambda lb: lb.image)[: args.images]
         if not chosen:
@@ -81,29 +88,25 @@ def main() -> int:
         codec = create_codec(codec_name)
         constant = float(np.median([lb.pwjnd_level for lb in train if lb.codec == codec_name
                                     and lb.display == display and lb.task == task]))
-        rows: dict[str, list[float]] = {k: [] for k in ("sg", "sg_bias", "sg_grid", "sg_enc", "free", "free_bias",
-                                                          "free_grid", "free_enc", "const")}
+        rows = [{k: [] for k in ("mae", "bias", "grid", "enc")} for _ in here]
+        const: list[float] = []
         said: set[str] = set()  # what the predictions said of themselves (params.caveats)
         for label in chosen:
             image = load(root / label.image)
-            a = sgjnd_here.predict(image, codec)
-            b = visibility_here.predict(image, codec)
-            said.update(a.params.get("caveats", ()), b.params.get("caveats", ()))
-            rows["sg"].append(abs(a.level - label.pwjnd_level))
-            rows["sg_bias"].append(a.level - label.pwjnd_level)
-            rows["sg_enc"].append(a.encodes)
-            rows["sg_grid"].append(abs(to_label_grid(a.level, codec_name) - label.pwjnd_level))
-            rows["free_grid"].append(abs(to_label_grid(b.level, codec_name) - label.pwjnd_level))
-            rows["free"].append(abs(b.level - label.pwjnd_level))
-            rows["free_bias"].append(b.level - label.pwjnd_level)
-            rows["free_enc"].append(b.encodes)
-            rows["const"].append(abs(constant - label.pwjnd_level))
-        mean = {k: float(np.mean(v)) for k, v in rows.items()}
-        print(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(chosen):6d} {mean['sg']:10.2f} "
-              f"{fmt_interval(rows['sg']):>12s} {mean['sg_bias']:+6.2f} {mean['sg_grid']:5.2f} {mean['sg_enc']:5.1f} "
-              f"{mean['free']:9.2f} {fmt_interval(rows['free']):>12s} {mean['free_bias']:+6.2f} "
-              f"{mean['free_grid']:5.2f} {mean['free_enc']:5.1f} {mean['const']:9.2f}"
-              f"{'  ⚠' if said else ''}", flush=True)
+            for predictor, row in zip(here, rows, strict=True):
+                result = predictor.predict(image, codec)
+                said.update(result.params.get("caveats", ()))
+                row["mae"].append(abs(result.level - label.pwjnd_level))
+                row["bias"].append(result.level - label.pwjnd_level)
+                row["grid"].append(abs(to_label_grid(result.level, codec_name) - label.pwjnd_level))
+                row["enc"].append(result.encodes)
+            const.append(abs(constant - label.pwjnd_level))
+        cells = " ".join(
+            f"{np.mean(row['mae']):13.2f} {fmt_interval(row['mae']):>12s} {np.mean(row['bias']):+6.2f} "
+            f"{np.mean(row['grid']):5.2f} {np.mean(row['enc']):5.1f}" for row in rows
+        )
+        print(f"{codec_name:6s} {task:12s} {DISPLAY_PPD[display]:4.0f} {len(chosen):6d} {cells} "
+              f"{np.mean(const):9.2f}{'  ⚠' if said else ''}", flush=True)
         caveats.update(said)
     print_caveats(caveats)
     from PIL import Image
