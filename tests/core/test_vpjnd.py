@@ -53,6 +53,57 @@ def test_the_non_local_block_starts_as_the_identity() -> None:
     assert torch.equal(NonLocal(8)(x), x)
 
 
+def test_the_quality_head_reads_the_feature_difference_times_the_gain() -> None:
+    """A network with gain g equals one with gain 1 whose quality-head weights on the difference are g times larger;
+    a configuration stored before the gain existed reads as gain 1 (how those weights were trained)."""
+    torch.manual_seed(0)
+    plain = VPJNDNet(VPJNDConfig(**SMALL, difference_gain=1.0))
+    gained = VPJNDNet(VPJNDConfig(**SMALL, difference_gain=30.0))
+    gained.load_state_dict(plain.state_dict())
+    reference, distorted = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    jnd = torch.rand(2, 1, 64, 64) * 10 + 1
+    size = plain.config.channels[-1]
+    with torch.no_grad():
+        before = plain.patch_scores(*plain.reference_features(reference, jnd), distorted)
+        plain.quality[0].weight[:, 2 * size:] *= 30.0
+        a = plain.patch_scores(*plain.reference_features(reference, jnd), distorted)
+        b = gained.patch_scores(*gained.reference_features(reference, jnd), distorted)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(before[0], b[0])  # the gain changes the quality logits (the weight head: not)
+    torch.testing.assert_close(before[1], b[1])
+    stored = VPJNDConfig(**SMALL).to_dict()
+    del stored["difference_gain"], stored["difference"]
+    first = VPJNDConfig.from_dict(stored)
+    assert (first.difference, first.difference_gain) == ("mean", 1.0)
+    assert VPJNDConfig().difference_gain == 30.0
+    with pytest.raises(ModelError, match="difference_gain must be positive"):
+        VPJNDConfig(difference_gain=0.0)
+
+
+def test_the_absolute_difference_sees_a_distortion_that_averages_out() -> None:
+    """A distortion of +d and -d at alternate positions leaves the position-averaged features unchanged: the first
+    form ("mean") cannot see it, the per-position absolute difference can."""
+
+    class Raw(torch.nn.Module):  # a stand-in extractor: the patch's first channel as every feature, per position
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, :1].repeat(1, 32, 1, 1)
+
+    reference = torch.full((1, 3, 64, 64), 0.5)
+    checker = (torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2 * 2 - 1  # +1 / -1 alternately
+    distorted = reference + 0.02 * checker
+    for difference, sees in (("mean", False), ("absolute", True)):
+        torch.manual_seed(0)
+        net = VPJNDNet(VPJNDConfig(**SMALL, jnd_model="none", difference=difference))
+        net.image_stream = Raw()
+        with torch.no_grad():
+            f_ref, _ = net.reference_features(reference, None)
+            same, _ = net.patch_scores(f_ref, None, reference)
+            other, _ = net.patch_scores(f_ref, None, distorted)
+        assert (abs(float(other - same)) > 1e-4) == sees, difference
+    with pytest.raises(ModelError, match="difference must be one of absolute, mean"):
+        VPJNDConfig(difference="max")
+
+
 def test_image_logit_is_the_weighted_mean_of_patch_logits_plus_the_condition_offsets() -> None:
     torch.manual_seed(0)
     net = VPJNDNet(VPJNDConfig(**SMALL))

@@ -183,8 +183,8 @@ def _group_logits(net: VPJNDNet, group: _Group, level_rows: list[int], patch_row
     patches = reference.shape[0]
     distorted = group.distorted[level_rows][:, patch_rows].reshape(-1, *reference.shape[1:]).to(device).float() / 255
     repeat = len(level_rows)
-    quality, weight = net.patch_scores(f_ref.repeat(repeat, 1), f_jnd.repeat(repeat, 1) if f_jnd is not None else None,
-                                       distorted)
+    quality, weight = net.patch_scores(f_ref.repeat(repeat, *(1,) * (f_ref.dim() - 1)),  # (the stage-4 maps)
+                                       f_jnd.repeat(repeat, 1) if f_jnd is not None else None, distorted)
     base, _ = pool_patch_logits(quality, weight, [patches] * repeat)
     count = len(group.labels)
     codecs = torch.tensor([lab["codec"] for lab in group.labels], device=device).repeat(repeat)

@@ -20,6 +20,10 @@ JND_LOG_CENTRE = 2.0
 STAGE_MULTIPLIERS = (1, 2, 4, 8)
 #: CBAM's channel-attention MLP reduction (Woo et al., ECCV 2018, Sec. 3.1: r = 16), as in the released network.
 CBAM_REDUCTION = 16
+#: How the quality head can read the distortion (VPJNDConfig.difference).
+DIFFERENCES = ("absolute", "mean")
+#: VPJNDConfig.difference_gain of new networks (chosen on the validation images, models/MODEL_CARD.md).
+DIFFERENCE_GAIN = 30.0
 #: The weight head's positive floor: weights are ReLU(w) + 1e-6 before normalisation over an image's patches
 #: (WaDIQaM's pooling, Bosse et al., IEEE TIP 27(1), 2018, Eq. 7, as VP-JND's released head).
 WEIGHT_FLOOR = 1e-6
@@ -48,6 +52,16 @@ class VPJNDConfig:
     tasks: tuple[str, ...] = (SIDE_BY_SIDE, FLICKER)
     #: A learned logit offset per octave of viewing distance from the labels' 38 ppd, one per task.
     distance_offset: bool = True
+    #: What the quality head reads as the distortion: "absolute", the mean over the stage-4 positions of
+    #: |F_ref - F_dist| (a distortion confined to a few positions stays in it), or "mean", F_ref - F_dist of the
+    #: position-averaged features (the first form). Chosen on the validation images (models/MODEL_CARD.md).
+    difference: str = "absolute"
+    #: The quality head reads ``difference_gain`` x the difference. Near a threshold the difference of the
+    #: position-averaged features is about 1 % of the features (0.5-1.4 % at JPEG QF 50-95 on kodim01, measured on the
+    #: first shipped weights), and AdamW moves a weight by about the learning rate per step, so in a run of 1,200
+    #: steps the head's weights on it could not grow to the scale it needs. A fixed gain sets that scale; chosen on the
+    #: validation images (models/MODEL_CARD.md).
+    difference_gain: float = DIFFERENCE_GAIN
 
     def __post_init__(self) -> None:
         from jndviewer.core.jnd import MODELS
@@ -61,6 +75,10 @@ class VPJNDConfig:
             raise ModelError(f"tasks must be among {', '.join(TASKS)}, not {unknown[0]!r}.")
         if self.patch_layout not in ("cover", "tiles"):
             raise ModelError(f"patch_layout must be cover or tiles, not {self.patch_layout!r}.")
+        if self.difference not in DIFFERENCES:
+            raise ModelError(f"difference must be one of {', '.join(DIFFERENCES)}, not {self.difference!r}.")
+        if not self.difference_gain > 0:
+            raise ModelError(f"difference_gain must be positive, not {self.difference_gain!r}.")
         if self.width < 1 or self.hidden < 1 or self.patch < 16 or self.patches < 1:
             raise ModelError("width, hidden, patches must be positive and patch at least 16 pixels.")
 
@@ -85,6 +103,8 @@ class VPJNDConfig:
     def from_dict(cls, data: dict[str, Any]) -> VPJNDConfig:
         try:
             known = {f.name for f in fields(cls)}
-            return cls(**{k: v for k, v in data.items() if k in known})
+            # stored before these fields existed: the first form, trained without a gain
+            stored = {"difference": "mean", "difference_gain": 1.0, **data}
+            return cls(**{k: v for k, v in stored.items() if k in known})
         except (TypeError, ValueError) as err:
             raise ModelError(f"The VP-JNDnet configuration is not readable ({err}).") from err

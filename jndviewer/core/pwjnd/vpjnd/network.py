@@ -69,7 +69,7 @@ class NonLocal(nn.Module):
 
 
 class Extractor(nn.Module):
-    """Four stages of conv 3x3 + ReLU + attention + 2x2 max-pool; returns the stage-4 map averaged over positions."""
+    """Four stages of conv 3x3 + ReLU + attention + 2x2 max-pool; returns the stage-4 map (N x C x P/16 x P/16)."""
 
     def __init__(self, in_channels: int, channels: tuple[int, ...]) -> None:
         super().__init__()
@@ -84,7 +84,7 @@ class Extractor(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # channels-last: oneDNN's convolutions ran this stack 1.6x faster on the CPU (24 patches of 128 pixels)
-        return self.stages(x.contiguous(memory_format=torch.channels_last)).mean(dim=(2, 3))
+        return self.stages(x.contiguous(memory_format=torch.channels_last))
 
 
 class VPJNDNet(nn.Module):
@@ -106,16 +106,24 @@ class VPJNDNet(nn.Module):
         self.to(memory_format=torch.channels_last)  # the convolutions' weights, as the inputs (Extractor.forward)
 
     def reference_features(self, reference: Tensor, jnd_map: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """F_ref and F_jnd of reference patches (N x 3 x P x P in [0, 1]) and their JND maps (N x 1 x P x P)."""
+        """F_ref and F_jnd of reference patches (N x 3 x P x P in [0, 1]) and their JND maps (N x 1 x P x P): the
+        reference's stage-4 map (N x C x P/16 x P/16) and the JND stream's, averaged over positions (N x C)."""
         f_ref = self.image_stream(reference - 0.5)
-        f_jnd = self.jnd_stream(jnd_input(jnd_map)) if self.jnd_stream is not None and jnd_map is not None else None
+        f_jnd = (self.jnd_stream(jnd_input(jnd_map)).mean(dim=(2, 3))
+                 if self.jnd_stream is not None and jnd_map is not None else None)
         return f_ref, f_jnd
 
-    def patch_scores(self, f_ref: Tensor, f_jnd: Tensor | None, distorted: Tensor) -> tuple[Tensor, Tensor]:
-        """Per patch: quality logit and positive (unnormalised) weight. ``f_ref``/``f_jnd`` rows match
-        ``distorted``'s."""
-        f_dist = self.image_stream(distorted - 0.5)
-        quality = self.quality(torch.cat([f_ref, f_dist, f_ref - f_dist], dim=1)).squeeze(-1)
+    def patch_scores(self, f_ref_map: Tensor, f_jnd: Tensor | None, distorted: Tensor) -> tuple[Tensor, Tensor]:
+        """Per patch: quality logit and positive (unnormalised) weight. ``f_ref_map``/``f_jnd`` rows (of
+        :meth:`reference_features`) match ``distorted``'s."""
+        f_dist_map = self.image_stream(distorted - 0.5)
+        f_ref, f_dist = f_ref_map.mean(dim=(2, 3)), f_dist_map.mean(dim=(2, 3))
+        if self.config.difference == "absolute":  # per position, then averaged (VPJNDConfig.difference)
+            difference = (f_ref_map - f_dist_map).abs().mean(dim=(2, 3))
+        else:
+            difference = f_ref - f_dist
+        difference = self.config.difference_gain * difference  # (VPJNDConfig.difference_gain: why)
+        quality = self.quality(torch.cat([f_ref, f_dist, difference], dim=1)).squeeze(-1)
         guide = f_dist * f_jnd if f_jnd is not None else f_dist
         weight = F.relu(self.weight(torch.cat([f_ref, f_dist, guide], dim=1))).squeeze(-1) + WEIGHT_FLOOR
         return quality, weight
