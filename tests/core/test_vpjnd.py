@@ -75,7 +75,7 @@ def test_the_quality_head_reads_the_feature_difference_times_the_gain() -> None:
     del stored["difference_gain"], stored["difference"]
     first = VPJNDConfig.from_dict(stored)
     assert (first.difference, first.difference_gain) == ("mean", 1.0)
-    assert VPJNDConfig().difference_gain == 30.0
+    assert VPJNDConfig().difference_gain == 100.0
     with pytest.raises(ModelError, match="difference_gain must be positive"):
         VPJNDConfig(difference_gain=0.0)
 
