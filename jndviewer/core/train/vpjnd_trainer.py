@@ -183,7 +183,7 @@ def _group_logits(net: VPJNDNet, group: _Group, level_rows: list[int], patch_row
     patches = reference.shape[0]
     distorted = group.distorted[level_rows][:, patch_rows].reshape(-1, *reference.shape[1:]).to(device).float() / 255
     repeat = len(level_rows)
-    quality, weight = net.patch_scores(f_ref.repeat(repeat, *(1,) * (f_ref.dim() - 1)),  # (the stage-4 maps)
+    quality, weight = net.patch_scores(f_ref.repeat(repeat, 1, 1, 1),  # F_ref: the stage-4 maps (N x C x h x w)
                                        f_jnd.repeat(repeat, 1) if f_jnd is not None else None, distorted)
     base, _ = pool_patch_logits(quality, weight, [patches] * repeat)
     count = len(group.labels)
