@@ -83,8 +83,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM wait; one that came is raised again at its end.
+def _signals_deferred() -> Iterator[list[int]]:
+    """Within the block, SIGINT and SIGTERM wait; one that came is raised again at its end. Yields the list of those
+    that came so far (a test can wait for one, however slowly the machine delivers it).
 
     Blocking them in this thread alone is not enough: the process has other threads (the worker pool's), the kernel
     hands the signal to one of those, and Python then runs its handler in the main thread all the same, in the
@@ -98,7 +99,7 @@ def _signals_deferred() -> Iterator[None]:
     if threading.current_thread() is threading.main_thread():
         previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum)) for signum in waiting}
     try:
-        yield
+        yield came
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

@@ -278,10 +278,12 @@ def test_a_signal_during_a_write_waits_for_its_end_while_other_threads_run(signu
         other.start()  # started before the write: its signal mask is the process's
         try:
             with pytest.raises(Terminated if signum == signal.SIGTERM else KeyboardInterrupt):
-                with _signals_deferred():
+                with _signals_deferred() as came:
                     os.kill(os.getpid(), signum)
-                    for _ in range(50):  # long enough for the signal to reach a thread and its handler to run
-                        time.sleep(0.002)
+                    deadline = time.monotonic() + 30  # a loaded machine may take long to run the other thread
+                    while not came and time.monotonic() < deadline:  # until the signal reached a thread and the
+                        time.sleep(0.002)  # handler ran in this one (in the middle of the write: what is tested)
+                    assert came == [signum]
                     steps.append("written")
                 steps.append("after the write")  # not reached: the signal is raised at the write's end
         finally:
