@@ -456,6 +456,17 @@ class ControlsPanel(QWidget):
 
     # -- model info, parameters, devices, codecs --------------------------------------------------------------------
 
+    def note_map_pending(self, model: str | None) -> None:
+        """The title names the model whose map is shown; while another model's map is computed (``model``) it says
+        so, not silently naming a model other than the one chosen; ``None``: nothing is being computed now."""
+        info = self._model_info
+        if info is None:
+            return
+        title = f"{info.title}: {info.citation}" if info.citation else info.title
+        if model is not None and model != info.name:
+            title += f" (the map shown until {model}'s is computed)"
+        self.model_title.setText(title)
+
     def set_model_info(self, info: views.ModelInfo) -> None:
         """Fill the component list and the parameter editor of the model whose map was just computed."""
         self.model_title.setText(f"{info.title}: {info.citation}" if info.citation else info.title)

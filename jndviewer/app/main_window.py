@@ -219,6 +219,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         session.jnd_started.connect(lambda: self.readouts.set_time("JND", "computing…"))
         session.jnd_started.connect(self._show_current_readout)  # its visibility is the previous map's until then
         session.jnd_runner.failed.connect(lambda _: self._show_current_readout())
+        session.jnd_started.connect(lambda: self.controls.note_map_pending(self.state.jnd_model))
+        session.jnd_runner.failed.connect(lambda _: self.controls.note_map_pending(None))
         session.jnd_ready.connect(self._on_jnd)
         session.curve_reset.connect(self.plots.reset)
         session.curve_reset.connect(lambda _: self._show_current_readout())  # no score of a replaced curve

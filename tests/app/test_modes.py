@@ -133,6 +133,23 @@ def test_visibility_readout_says_when_its_map_is_being_replaced(steps_window, qt
     assert "0.00 % of pixels above 1" in after and "previous" not in after
 
 
+def test_the_model_title_says_so_while_another_models_map_is_computed(steps_window, qtbot, idle) -> None:
+    """The title under the model box names the model whose map is shown: after choosing another model, until its map
+    arrives, the title says it is the previous one's, then names the new model."""
+    window = steps_window
+    show(window, qtbot, idle, CompareMode.VISIBILITY)
+    before = window.controls.model_title.text()
+    assert before and "until" not in before
+    seen: list[str] = []
+    window.session.jnd_started.connect(lambda: seen.append(window.controls.model_title.text()))
+    with qtbot.waitSignal(window.session.jnd_ready, timeout=60_000):
+        window.state.jnd_model = "chou1995"
+    assert seen and seen[-1] == f"{before} (the map shown until chou1995's is computed)"
+    idle(window)
+    after = window.controls.model_title.text()
+    assert "Chou" in after and "until" not in after
+
+
 def test_wipe_shows_a_left_and_b_right_of_the_divider(steps_window, qtbot, idle) -> None:
     window = steps_window
     window.state.level = 1  # B = 132, 136, 144 in the thirds; A = 128
