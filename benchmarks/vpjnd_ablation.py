@@ -6,11 +6,12 @@ only in what the third stream reads. Runs are resumable (RUN/checkpoint.pt); a f
 
 Usage: .venv/bin/python benchmarks/vpjnd_ablation.py [--steps 300] [--groups 4] [--cache runs/vpjnd_cache]
        [--runs runs/vpjnd_ablation] [--models none,wu2017,chou1995,yang2005,wu2013] [--seeds 0,1,2]
-       [--difference absolute|mean] [--difference-gain 100]
+       [--difference absolute|mean] [--difference-gain 100] [--weight-head softplus|relu]
 
 ``--difference`` and ``--difference-gain`` choose how the quality head reads the distortion (VPJNDConfig; default:
 the shipped form): ``--models wu2017 --difference mean --difference-gain 1`` trains the first form, as the model
-card's table of forms and gains was made (give each form its own ``--runs``).
+card's table of forms and gains was made (give each form its own ``--runs``); ``--weight-head relu`` trains the
+published (and first shipped) weight head.
 
 With several ``--seeds`` each seed is a run of every variant (its own start and its own validation split, in
 ``RUNS/seedN``; seed 0 in ``RUNS`` itself, as before), and a last table gives each variant's MAE minus the
@@ -30,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd import VPJNDConfig  # noqa: E402
-from jndviewer.core.pwjnd.vpjnd.config import DIFFERENCES  # noqa: E402
+from jndviewer.core.pwjnd.vpjnd.config import DIFFERENCES, WEIGHT_HEADS  # noqa: E402
 from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd  # noqa: E402
 
 
@@ -56,6 +57,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default 0)")
     parser.add_argument("--difference", choices=DIFFERENCES, default=VPJNDConfig.difference)
     parser.add_argument("--difference-gain", type=float, default=VPJNDConfig.difference_gain)
+    parser.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head)
     args = parser.parse_args()
     print("\n".join(machine_lines()))
     seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -68,7 +70,7 @@ def main() -> int:
                 data=default_data(Path(args.shared)), run_dir=str(run), export=str(run / "vpjnd.pt"),
                 cache_dir=args.cache, steps=args.steps, groups=args.groups, threads=args.threads,
                 config=VPJNDConfig(jnd_model=model, difference=args.difference,
-                                   difference_gain=args.difference_gain).to_dict(),
+                                   difference_gain=args.difference_gain, weight_head=args.weight_head).to_dict(),
                 calibration_groups=args.calibration_groups,
                 validate_every=args.steps, seed=seed,
             )

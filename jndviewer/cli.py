@@ -194,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the pixel JND model feeding the JND-map stream, or none (default %(default)s)")
     vpjnd.add_argument("--width", type=_positive_int, default=16,
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
+    vpjnd.add_argument("--weight-head", choices=("softplus", "relu"), default="softplus",
+                       help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
     predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
 
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
@@ -458,7 +460,7 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.pwjnd.vpjnd import VPJNDConfig
         from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd
 
-        network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width).to_dict()
+        network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, weight_head=args.weight_head).to_dict()
         config = VPJNDTrainingConfig(
             data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
             export=str(args.export or model_file(VPJND_WEIGHTS)), steps=args.steps, threads=args.threads,

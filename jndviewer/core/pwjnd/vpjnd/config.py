@@ -27,6 +27,8 @@ DIFFERENCE_GAIN = 100.0
 #: The weight head's positive floor: weights are ReLU(w) + 1e-6 before normalisation over an image's patches
 #: (WaDIQaM's pooling, Bosse et al., IEEE TIP 27(1), 2018, Eq. 7, as VP-JND's released head).
 WEIGHT_FLOOR = 1e-6
+#: How the weight head's output is made positive (VPJNDConfig.weight_head).
+WEIGHT_HEADS = ("softplus", "relu")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class VPJNDConfig:
     #: it to the features' own; on the validation images (300-step runs, models/MODEL_CARD.md) 10, 30, 100 and 300
     #: gave 7.85, 7.24, 4.91 and 4.70 levels of MAE (seed 0), 100 over three seeds 5.85 against 10.79 without.
     difference_gain: float = DIFFERENCE_GAIN
+    #: "relu": ReLU(w) + 1e-6 as the released head; "softplus": softplus(w) + 1e-6. With ReLU the head died in
+    #: short runs here (every patch's weight the floor, so the JND-map stream had no say); softplus cannot die
+    #: (models/MODEL_CARD.md, ablation). Chosen on the validation images.
+    weight_head: str = "softplus"
 
     def __post_init__(self) -> None:
         from jndviewer.core.jnd import MODELS
@@ -78,6 +84,8 @@ class VPJNDConfig:
             raise ModelError(f"patch_layout must be cover or tiles, not {self.patch_layout!r}.")
         if self.difference not in DIFFERENCES:
             raise ModelError(f"difference must be one of {', '.join(DIFFERENCES)}, not {self.difference!r}.")
+        if self.weight_head not in WEIGHT_HEADS:
+            raise ModelError(f"weight_head must be one of {', '.join(WEIGHT_HEADS)}, not {self.weight_head!r}.")
         if not self.difference_gain > 0:
             raise ModelError(f"difference_gain must be positive, not {self.difference_gain!r}.")
         if self.width < 1 or self.hidden < 1 or self.patch < 16 or self.patches < 1:
@@ -104,8 +112,8 @@ class VPJNDConfig:
     def from_dict(cls, data: dict[str, Any]) -> VPJNDConfig:
         try:
             known = {f.name for f in fields(cls)}
-            # stored before these fields existed: the first form, trained without a gain
-            stored = {"difference": "mean", "difference_gain": 1.0, **data}
+            # stored before these fields existed: the first form, trained without a gain, with the ReLU weight head
+            stored = {"difference": "mean", "difference_gain": 1.0, "weight_head": "relu", **data}
             return cls(**{k: v for k, v in stored.items() if k in known})
         except (TypeError, ValueError) as err:
             raise ModelError(f"The VP-JNDnet configuration is not readable ({err}).") from err

@@ -125,7 +125,8 @@ class VPJNDNet(nn.Module):
         difference = self.config.difference_gain * difference  # (VPJNDConfig.difference_gain: why)
         quality = self.quality(torch.cat([f_ref, f_dist, difference], dim=1)).squeeze(-1)
         guide = f_dist * f_jnd if f_jnd is not None else f_dist
-        weight = F.relu(self.weight(torch.cat([f_ref, f_dist, guide], dim=1))).squeeze(-1) + WEIGHT_FLOOR
+        weight = self.weight(torch.cat([f_ref, f_dist, guide], dim=1)).squeeze(-1)
+        weight = (F.softplus(weight) if self.config.weight_head == "softplus" else F.relu(weight)) + WEIGHT_FLOOR
         return quality, weight
 
     def pool(
