@@ -116,6 +116,8 @@ class LevelReadouts:
                     parts.append(f"|ΔY|/JND {ratio:6.3f}")
             if self.session.scale > 1:
                 parts[-1] += f" ({scale_words(self.session.scale)})"
+            if self.session.jnd_outdated:  # as the visibility readout: these values are the replaced map's
+                parts[-1] += " (previous JND map; computing the new one)"
         text = "  ·  ".join(parts)
         patch = self.canvas.patch_text(x, y)
         return f"{text}\n{patch}" if patch else text  # the patch on a line of its own: whole in a pane's width
@@ -127,6 +129,12 @@ class LevelReadouts:
         label.ensurePolished()
         margins = label.contentsMargins()
         label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + margins.top() + margins.bottom() + 4)
+
+    def _refresh_map_readouts(self, *_: object) -> None:
+        """The readouts that read the JND map, again: a new map was started, failed or arrived."""
+        self._show_current_readout()
+        if self._last_hover is not None:
+            self._on_hover(self._last_hover)
 
     def _on_hover(self, position: tuple[int, int] | None) -> None:
         self._last_hover = position

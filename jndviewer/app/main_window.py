@@ -217,8 +217,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         session.frame_pending.connect(self._on_frame_pending)
         session.derived_ready.connect(self._on_derived)
         session.jnd_started.connect(lambda: self.readouts.set_time("JND", "computing…"))
-        session.jnd_started.connect(self._show_current_readout)  # its visibility is the previous map's until then
-        session.jnd_runner.failed.connect(lambda _: self._show_current_readout())
+        session.jnd_started.connect(self._refresh_map_readouts)  # they read the previous map until the new one's
+        session.jnd_runner.failed.connect(self._refresh_map_readouts)
         session.jnd_started.connect(lambda: self.controls.note_map_pending(self.state.jnd_model))
         session.jnd_runner.failed.connect(lambda _: self.controls.note_map_pending(None))
         session.jnd_ready.connect(self._on_jnd)
@@ -453,7 +453,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         self.readouts.set_time("JND", f"{format_ms(result.seconds)} ({result.model}{where})")
         self.readouts.labels["times"].setToolTip(f"The JND map ran on {result.device}.")
         # (the visibility header's model, ppd and task: app/visibility_overlay.py listens to the same signal)
-        self._show_current_readout()  # the previous map's visibility is gone; the new one's follows when rendered
+        self._refresh_map_readouts()  # the previous map's visibility is gone; the new one's follows when rendered
         if abs(result.scale - 1.0) > 1e-6:
             self._set_status(
                 f"JND map at {result.scale:.2f}× the image size: the predictor's view at {self.state.ppd:g} ppd"

@@ -118,19 +118,25 @@ def test_visibility_colours_at_half_one_and_two(steps_window, qtbot, idle) -> No
 def test_visibility_readout_says_when_its_map_is_being_replaced(steps_window, qtbot, idle, fakes,
                                                                  monkeypatch) -> None:
     """While a new JND map is computed, the share of pixels above 1 is the previous map's: the readout says so, then
-    gives the new map's (a threshold of 4 instead of 2: v = 0.25, 0.5, 1, none above 1)."""
+    gives the new map's (a threshold of 4 instead of 2: v = 0.25, 0.5, 1, none above 1). So does the cursor's line,
+    which then reads the new map without the cursor moving."""
     window = steps_window
     show(window, qtbot, idle, CompareMode.VISIBILITY)
     before = window.readouts.text("visibility")
     assert "33.33 % of pixels above 1" in before and "previous" not in before
+    window._on_hover((48, 24))
+    assert "JND   2.00" in window.cursor_label.text() and "previous" not in window.cursor_label.text()
     monkeypatch.setattr(fakes, "FLAT_JND", 4.0)
     window.session.compute_jnd()
     assert window.session.jnd_outdated
     assert "33.33 % of pixels above 1 (previous JND map; computing the new one)" in window.readouts.text("visibility")
+    assert "v  1.000 (previous JND map; computing the new one)" in window.cursor_label.text()
     idle(window)
     after = window.readouts.text("visibility")
     assert not window.session.jnd_outdated
     assert "0.00 % of pixels above 1" in after and "previous" not in after
+    assert "JND   4.00" in window.cursor_label.text() and "v  0.500" in window.cursor_label.text()
+    assert "previous" not in window.cursor_label.text()
 
 
 def test_the_model_title_says_so_while_another_models_map_is_computed(steps_window, qtbot, idle) -> None:
