@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     vpjnd.add_argument("--run", default="runs/vpjnd")
     vpjnd.add_argument("--cache", help="the patch cache folder (default RUN/cache; runs of an ablation can share one)")
     vpjnd.add_argument("--export", type=Path, help="final weights (default: the packaged vpjnd.pt)")
-    vpjnd.add_argument("--steps", type=_positive_int, default=1200)
+    vpjnd.add_argument("--steps", type=_positive_int, default=2400)
     vpjnd.add_argument("--threads", type=_positive_int, default=2)
     vpjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
     vpjnd.add_argument("--jnd-model", choices=(*JND_MODEL_NAMES, "none"), default="wu2017",
