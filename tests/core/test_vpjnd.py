@@ -350,3 +350,22 @@ def test_the_kept_reference_is_reused_only_for_the_same_pixels() -> None:
     assert network.reference_state(changed, ViewingCondition()).f_ref is not first.f_ref
     network.forget()
     assert network.reference_state(rgb, ViewingCondition()).f_ref is not first.f_ref
+
+
+def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``jndviewer train vpjnd``: the weight head, JND model, width and steps reach the training configuration (the
+    default steps are the shipped run's 2,400); a weight head it does not know is refused by the parser."""
+    from jndviewer.cli import main
+    from jndviewer.core.train import vpjnd_trainer
+
+    seen: list[VPJNDTrainingConfig] = []
+    monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
+    common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
+    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8"]) == 0
+    assert main(common) == 0
+    first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
+    assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
+    assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
+    assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
+    with pytest.raises(SystemExit):
+        main([*common, "--weight-head", "sigmoid"])
