@@ -11,7 +11,7 @@ Usage: .venv/bin/python benchmarks/vpjnd_ablation.py [--steps 300] [--groups 4] 
 ``--difference`` and ``--difference-gain`` choose how the quality head reads the distortion (VPJNDConfig; default:
 the shipped form): ``--models wu2017 --difference mean --difference-gain 1`` trains the first form, as the model
 card's table of forms and gains was made (give each form its own ``--runs``); ``--weight-head relu`` trains the
-published (and first shipped) weight head.
+published (and earlier shipped) weight head.
 
 With several ``--seeds`` each seed is a run of every variant (its own start and its own validation split, in
 ``RUNS/seedN``; seed 0 in ``RUNS`` itself, as before), and a last table gives each variant's MAE minus the
@@ -77,6 +77,10 @@ def main() -> int:
             if not (run / "export.json").exists():
                 train_vpjnd(config, progress=False)
             exported = json.loads((run / "export.json").read_text())
+            stored = exported.get("config")  # runs exported before it was written there: not checkable
+            if stored is not None and VPJNDConfig.from_dict(stored) != VPJNDConfig.from_dict(config.config):
+                raise SystemExit(f"{run} holds a run of another configuration (weight head, difference, ...): "
+                                 "give this one its own --runs folder.")
             metrics, raw = exported["validation"], exported["validation_uncalibrated"]
             rows.append((model, metrics, raw))
             print(f"trained {model} (seed {seed}): validation MAE {metrics['mae']:.2f} "

@@ -20,6 +20,7 @@ from jndviewer.cli_map import add_map_parser, run_map
 from jndviewer.cli_options import distance_experts, level_spec, pixel_count, positive_float
 from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
+from jndviewer.core.pwjnd.vpjnd.config import WEIGHT_HEADS, VPJNDConfig
 
 #: The reference labels the training and calibration commands default to (in a source checkout).
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
@@ -194,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the pixel JND model feeding the JND-map stream, or none (default %(default)s)")
     vpjnd.add_argument("--width", type=_positive_int, default=16,
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
-    vpjnd.add_argument("--weight-head", choices=("softplus", "relu"), default="softplus",
+    vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
     predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
 
@@ -457,7 +458,6 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     if args.train_kind == "vpjnd":
         from jndviewer.core.device import select_device
-        from jndviewer.core.pwjnd.vpjnd import VPJNDConfig
         from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd
 
         network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, weight_head=args.weight_head).to_dict()

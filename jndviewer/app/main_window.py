@@ -218,9 +218,9 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         session.derived_ready.connect(self._on_derived)
         session.jnd_started.connect(lambda: self.readouts.set_time("JND", "computing…"))
         session.jnd_started.connect(self._refresh_map_readouts)  # they read the previous map until the new one's
-        session.jnd_runner.failed.connect(self._refresh_map_readouts)
+        session.jnd_runner.idle.connect(self._refresh_map_readouts)  # after its result, failure or the stop button
         session.jnd_started.connect(lambda: self.controls.note_map_pending(self.state.jnd_model))
-        session.jnd_runner.failed.connect(lambda _: self.controls.note_map_pending(None))
+        session.jnd_runner.idle.connect(lambda: self.controls.note_map_pending(None))
         session.jnd_ready.connect(self._on_jnd)
         session.curve_reset.connect(self.plots.reset)
         session.curve_reset.connect(lambda _: self._show_current_readout())  # no score of a replaced curve
@@ -289,6 +289,7 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
             self.open_path(path)
 
     def _on_image(self, loaded: LoadedImage) -> None:
+        self._last_hover = None  # the previous image's pixel may lie outside this one
         self.canvas.set_reference(loaded.rgb)
         height, width = loaded.rgb.shape[:2]
         self._image_title = f"A · original · {Path(loaded.path).name} {width}×{height}"

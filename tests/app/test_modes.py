@@ -154,6 +154,12 @@ def test_the_model_title_says_so_while_another_models_map_is_computed(steps_wind
     idle(window)
     after = window.controls.model_title.text()
     assert "Chou" in after and "until" not in after
+    window.state.jnd_model = "yang2005"
+    window.session.compute_jnd()  # at once, not after the settle delay
+    assert window.controls.model_title.text() == f"{after} (the map shown until yang2005's is computed)"
+    window.session.jnd_runner.cancel()  # the stop button: no map is coming, the note goes
+    assert window.controls.model_title.text() == after
+    idle(window)
 
 
 def test_wipe_shows_a_left_and_b_right_of_the_divider(steps_window, qtbot, idle) -> None:

@@ -103,29 +103,33 @@ def test_the_absolute_difference_sees_a_distortion_that_averages_out() -> None:
     with pytest.raises(ModelError, match="difference must be one of absolute, mean"):
         VPJNDConfig(difference="max")
 
+
 def test_the_softplus_weight_head_stays_alive_where_relu_gives_every_patch_the_floor() -> None:
-    """With the head's bias far negative, ReLU weights are all the floor (1e-6, a dead head: no gradient, uniform
-    pooling); softplus weights stay positive and still differ between patches. Files stored before the field read as
-    the ReLU head they were trained with."""
+    """With the head's bias far negative (the same for both), ReLU weights are all the floor (1e-6, a dead head: no
+    gradient, uniform pooling); softplus weights stay above it, differ between patches and still learn. Files stored
+    before the field read as the ReLU head they were trained with."""
     torch.manual_seed(0)
     reference, distorted = torch.rand(4, 3, 64, 64), torch.rand(4, 3, 64, 64)
     jnd = torch.rand(4, 1, 64, 64) * 10 + 1
-    weights = {}
+    weights, grads = {}, {}
     for head in ("relu", "softplus"):
         torch.manual_seed(0)
         net = VPJNDNet(VPJNDConfig(**SMALL, weight_head=head))
         with torch.no_grad():
-            net.weight[-1].bias.fill_(-50.0 if head == "relu" else -5.0)
-            _, weights[head] = net.patch_scores(*net.reference_features(reference, jnd), distorted)
-    torch.testing.assert_close(weights["relu"], torch.full((4,), 1e-6))
-    assert float(weights["softplus"].min()) > 1e-6 and float(weights["softplus"].std()) > 0
+            net.weight[-1].bias.fill_(-10.0)  # every patch's pre-activation negative
+        _, weights[head] = net.patch_scores(*net.reference_features(reference, jnd), distorted)
+        weights[head].sum().backward()
+        grads[head] = float(net.weight[-1].weight.grad.abs().sum())
+    torch.testing.assert_close(weights["relu"].detach(), torch.full((4,), 1e-6))
+    assert grads["relu"] == 0.0 and grads["softplus"] > 0.0  # the dead head cannot learn; softplus still can
+    alive = weights["softplus"].detach()
+    assert float(alive.min()) > 1e-6 and float(alive.std()) > 0
     stored = VPJNDConfig(**SMALL).to_dict()
     del stored["weight_head"]
     assert VPJNDConfig.from_dict(stored).weight_head == "relu"
     assert VPJNDConfig().weight_head == "softplus"
     with pytest.raises(ModelError, match="weight_head must be one of softplus, relu"):
         VPJNDConfig(weight_head="sigmoid")
-
 
 
 def test_image_logit_is_the_weighted_mean_of_patch_logits_plus_the_condition_offsets() -> None:
@@ -278,6 +282,9 @@ def test_the_ablation_without_the_jnd_stream_shares_the_cache(labelled: list[str
     with pytest.raises(JndViewerError, match="another configuration"):  # run2 holds the network without the stream
         train_vpjnd(_config(labelled, tmp_path, steps=3, cache_dir=str(cache), run_dir=str(tmp_path / "run2")),
                     progress=False)
+    relu = VPJNDConfig(**SMALL, weight_head="relu").to_dict()  # the same parameters, another weight head
+    with pytest.raises(JndViewerError, match="another network configuration"):
+        train_vpjnd(_config(labelled, tmp_path, steps=3, cache_dir=str(cache), config=relu), progress=False)
 
 
 def test_bad_weight_files_are_one_sentence(tmp_path: Path) -> None:

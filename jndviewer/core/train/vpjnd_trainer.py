@@ -286,6 +286,10 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         except (RuntimeError, KeyError, TypeError, ValueError) as err:
             raise JndViewerError(f"The checkpoint {checkpoint} holds a network of another configuration; train in a "
                                  "new run folder (--run).") from err
+        stored = state.get("config")  # checkpoints written before it was stored: not checkable
+        if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
+            raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
+                                 "(weight head, JND model, ...); train in a new run folder (--run).")
         step = int(state["step"])
         log.write({"event": "resumed", "step": step})
     else:
@@ -320,7 +324,8 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
             if metrics["mae"] is not None:
                 bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
         if step % config.validate_every == 0 or step == config.steps:
-            save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(), "step": step})
+            save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
+                                         "config": model_config.to_dict()})
     bar.close()
     uncalibrated = evaluate_groups(net, val_groups, device)
     log.write({"event": "validation", "step": step, **uncalibrated, "seconds": round(time.perf_counter() - started, 1)})
@@ -340,7 +345,8 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     })
     (run / "export.json").write_text(json.dumps({"validation": metrics, "validation_uncalibrated": uncalibrated,
                                                  "calibration": calibration, "steps": config.steps,
-                                                 "jnd_model": model_config.jnd_model}, indent=1))
+                                                 "jnd_model": model_config.jnd_model,
+                                                 "config": model_config.to_dict()}, indent=1))
     return path
 
 

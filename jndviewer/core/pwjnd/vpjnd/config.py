@@ -24,8 +24,9 @@ CBAM_REDUCTION = 16
 DIFFERENCES = ("absolute", "mean")
 #: VPJNDConfig.difference_gain of new networks (chosen on the validation images, models/MODEL_CARD.md).
 DIFFERENCE_GAIN = 100.0
-#: The weight head's positive floor: weights are ReLU(w) + 1e-6 before normalisation over an image's patches
-#: (WaDIQaM's pooling, Bosse et al., IEEE TIP 27(1), 2018, Eq. 7, as VP-JND's released head).
+#: The weight head's positive floor: weights are softplus(w) or ReLU(w) (VPJNDConfig.weight_head), + 1e-6, before
+#: normalisation over an image's patches (WaDIQaM's pooling, Bosse et al., IEEE TIP 27(1), 2018, Eq. 7, ReLU as
+#: VP-JND's released head).
 WEIGHT_FLOOR = 1e-6
 #: How the weight head's output is made positive (VPJNDConfig.weight_head).
 WEIGHT_HEADS = ("softplus", "relu")

@@ -8,8 +8,9 @@
   after stage 4, a 2x2 max-pool after each stage.
 - Quality head on [F_ref, F_dist, F_ref - F_dist], weight head on [F_ref, F_dist, F_dist * F_jnd], each feature the
   stage-4 map averaged over positions (the released heads flatten it instead: 100 M parameters). Patch weights are
-  ReLU + 1e-6, normalised over the image's patches; the image logit is sum(weight x quality), plus learned offsets
-  per codec family, viewing task and octave of viewing distance (:mod:`jndviewer.core.pwjnd.patch_pooling`).
+  softplus (or, as the released head, ReLU: ``VPJNDConfig.weight_head``) + 1e-6, normalised over the image's
+  patches; the image logit is sum(weight x quality), plus learned offsets per codec family, viewing task and octave
+  of viewing distance (:mod:`jndviewer.core.pwjnd.patch_pooling`).
   A level is visible (perceptually lossy) when the logit is above 0.
 """
 
