@@ -59,6 +59,11 @@ def _blocked(widget: QWidget) -> QSignalBlocker:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _model_title(info: views.ModelInfo) -> str:
+    """The line under the model box: the model's title and its citation."""
+    return f"{info.title}: {info.citation}" if info.citation else info.title
+
+
 class ControlsPanel(QWidget):
     """Codec and level, JND model and parameters, viewing condition, prediction settings, display and device.
 
@@ -462,14 +467,12 @@ class ControlsPanel(QWidget):
         info = self._model_info
         if info is None:
             return
-        title = f"{info.title}: {info.citation}" if info.citation else info.title
-        if model is not None and model != info.name:
-            title += f" (the map shown until {model}'s is computed)"
-        self.model_title.setText(title)
+        pending = f" (the map shown until {model}'s is computed)" if model is not None and model != info.name else ""
+        self.model_title.setText(_model_title(info) + pending)
 
     def set_model_info(self, info: views.ModelInfo) -> None:
         """Fill the component list and the parameter editor of the model whose map was just computed."""
-        self.model_title.setText(f"{info.title}: {info.citation}" if info.citation else info.title)
+        self.model_title.setText(_model_title(info))
         with _blocked(self.component_combo):
             self.component_combo.clear()
             self.component_combo.addItem("threshold", "threshold")

@@ -21,6 +21,8 @@ class LevelReadouts:
     """The readouts of the level shown and of the cursor (see the module docstring)."""
 
     session: Any
+    state: Any
+    controls: Any
     readouts: Any
     canvas: Any
     full_resolution: Any
@@ -131,7 +133,9 @@ class LevelReadouts:
         label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + margins.top() + margins.bottom() + 4)
 
     def _refresh_map_readouts(self, *_: object) -> None:
-        """The readouts that read the JND map, again: a new map was started, failed or arrived."""
+        """The readouts that read the JND map, again: a new map was started, failed, stopped or arrived. While one is
+        computed they say that theirs is the previous map (the model title names the model it is coming for)."""
+        self.controls.note_map_pending(self.state.jnd_model if self.session.jnd_outdated else None)
         self._show_current_readout()
         if self._last_hover is not None:
             self._on_hover(self._last_hover)

@@ -219,8 +219,6 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         session.jnd_started.connect(lambda: self.readouts.set_time("JND", "computing…"))
         session.jnd_started.connect(self._refresh_map_readouts)  # they read the previous map until the new one's
         session.jnd_runner.idle.connect(self._refresh_map_readouts)  # after its result, failure or the stop button
-        session.jnd_started.connect(lambda: self.controls.note_map_pending(self.state.jnd_model))
-        session.jnd_runner.idle.connect(lambda: self.controls.note_map_pending(None))
         session.jnd_ready.connect(self._on_jnd)
         session.curve_reset.connect(self.plots.reset)
         session.curve_reset.connect(lambda _: self._show_current_readout())  # no score of a replaced curve
