@@ -74,7 +74,7 @@ class Session(QObject, SessionScaleAndPatches):
     ladder_changed = Signal(object)  # LadderInfo
     frame_pending = Signal(int)  # level being encoded
     frame_ready = Signal(object)  # Frame
-    jnd_started = Signal()
+    jnd_started = Signal()  # a new JND map is scheduled or submitted (jnd_outdated is true)
     jnd_ready = Signal(object)  # views.JndResult
     derived_ready = Signal(object)  # Derived
     curve_reset = Signal(object)  # LadderInfo
@@ -519,6 +519,7 @@ class Session(QObject, SessionScaleAndPatches):
     def _schedule_jnd(self, *_: Any) -> None:
         if self.loaded is not None:
             self._jnd_timer.start()
+            self.jnd_started.emit()  # the readouts say now, not after the settle delay, that they read the old map
             if self.curve and self.ladder_info is not None:  # its scores are the replaced map's: no readout may
                 self.curve = {}  # pair them with the new condition's threshold while the new map is computed
                 self.curve_reset.emit(self.ladder_info)

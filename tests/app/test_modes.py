@@ -154,7 +154,8 @@ def test_the_model_title_says_so_while_another_models_map_is_computed(steps_wind
     idle(window)
     after = window.controls.model_title.text()
     assert "Chou" in after and "until" not in after
-    window.state.jnd_model = "yang2005"
+    window.state.jnd_model = "yang2005"  # said already during the settle delay before the job is submitted
+    assert window.controls.model_title.text() == f"{after} (the map shown until yang2005's is computed)"
     window.session.compute_jnd()  # at once, not after the settle delay
     assert window.controls.model_title.text() == f"{after} (the map shown until yang2005's is computed)"
     window.session.jnd_runner.cancel()  # the stop button: no map is coming, the note goes
