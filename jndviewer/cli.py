@@ -20,7 +20,7 @@ from jndviewer.cli_map import add_map_parser, run_map
 from jndviewer.cli_options import distance_experts, level_spec, pixel_count, positive_float
 from jndviewer.cli_study import add_study_parser, run_study
 from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
-from jndviewer.core.pwjnd.vpjnd.config import WEIGHT_HEADS, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, WEIGHT_HEADS, VPJNDConfig
 
 #: The reference labels the training and calibration commands default to (in a source checkout).
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
     vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
+    vpjnd.add_argument("--augment", choices=AUGMENTS, default="none",
+                       help="dihedral: each training group under a random turn or mirror of the square "
+                       "(default %(default)s)")
     predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
 
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
@@ -464,7 +467,7 @@ def run_train(args: argparse.Namespace) -> int:
         config = VPJNDTrainingConfig(
             data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
             export=str(args.export or model_file(VPJND_WEIGHTS)), steps=args.steps, threads=args.threads,
-            device=str(select_device(args.device)), config=network,
+            device=str(select_device(args.device)), config=network, augment=args.augment,
         )
         print(f"wrote {train_vpjnd(config)}")
         return 0

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from jndviewer.core.codecs import create_codec
+from jndviewer.core.datasets import read_dataset
 from jndviewer.core.errors import JndViewerError, ModelError
 from jndviewer.core.pwjnd.labels import ReferenceLabel, write_labels
 from jndviewer.core.pwjnd.patch_pooling import calibration_delta, calibration_key
@@ -27,6 +28,7 @@ from jndviewer.core.train.samples import fit_condition_deltas, pwjnd_from_decisi
 from jndviewer.core.train.vpjnd_trainer import (
     VPJNDTrainingConfig,
     build_patch_cache,
+    dihedral,
     evaluate_groups,
     fit_calibration,
     make_groups,
@@ -247,7 +249,6 @@ def test_training_caches_patches_learns_the_flicker_offset_resumes_and_exports(
     assert validation["labels"] > 0 and 0.0 <= validation["accuracy"] <= 1.0
     assert set(exported["calibration"]) <= {"jpeg|side-by-side|38", "jpeg|flicker|38"}
     # the calibration lowers (or keeps) the error on the images it was fitted on
-    from jndviewer.core.datasets import read_dataset
 
     samples = [s for spec in labelled for s in read_dataset(spec)]
     network = load_network(path)
@@ -368,11 +369,69 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     seen: list[VPJNDTrainingConfig] = []
     monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
     common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
-    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8"]) == 0
+    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "none"]) == 0
     assert main(common) == 0
     first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
     assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
     assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
+    assert (seen[0].augment, seen[1].augment) == ("none", VPJNDTrainingConfig.augment)
     with pytest.raises(SystemExit):
         main([*common, "--weight-head", "sigmoid"])
+    with pytest.raises(SystemExit):
+        main([*common, "--augment", "rotate"])
+
+
+def test_the_eight_symmetries_of_the_square_are_distinct_and_keep_the_pixels() -> None:
+    patches = torch.rand(2, 3, 5, 5)
+    seen = [dihedral(patches, turns, mirror) for turns in range(4) for mirror in (False, True)]
+    assert all(not torch.equal(a, b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    assert all(torch.equal(s.flatten(2).sort().values, patches.flatten(2).sort().values) for s in seen)
+    assert torch.equal(dihedral(patches, 0, True)[..., 0], patches[..., -1])  # mirrored left to right
+    assert torch.equal(dihedral(patches, 1, False), torch.rot90(patches, 1, dims=(-2, -1)))
+    assert torch.equal(dihedral(dihedral(patches, 1, False), 3, False), patches)
+
+
+def test_augmented_training_turns_every_stream_alike_and_refuses_an_unknown_augmentation(
+    labelled: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jndviewer.core.train import vpjnd_trainer
+
+    turned: list[tuple[int, bool]] = []
+    original = vpjnd_trainer._group_logits
+
+    def spy(net, group, rows, keep, device, symmetry=(0, False)):
+        turned.append(symmetry)
+        return original(net, group, rows, keep, device, symmetry)
+
+    monkeypatch.setattr(vpjnd_trainer, "_group_logits", spy)
+    path = train_vpjnd(_config(labelled, tmp_path, steps=6, augment="dihedral"), progress=False)
+    assert torch.load(path, weights_only=True)["training"]["validation"]["labels"] > 0
+    assert len(set(turned)) >= 4  # 18 groups under random symmetries
+    # the reference, JND-map and distorted patches of a group reach the network turned the same way
+    samples = [s for spec in labelled for s in read_dataset(spec)]
+    config = VPJNDConfig(**SMALL)
+    group = make_groups(samples, build_patch_cache(samples, config, tmp_path / "run" / "cache", 2, 6, _Log()),
+                        config)[0]
+    net = VPJNDNet(config).eval()
+    inputs: dict[str, torch.Tensor] = {}
+    reference_features, patch_scores = net.reference_features, net.patch_scores
+
+    def record_reference(reference, jnd):
+        inputs.update(reference=reference, jnd=jnd)
+        return reference_features(reference, jnd)
+
+    def record_distorted(f_ref, f_jnd, distorted):
+        inputs["distorted"] = distorted
+        return patch_scores(f_ref, f_jnd, distorted)
+
+    monkeypatch.setattr(net, "reference_features", record_reference)
+    monkeypatch.setattr(net, "patch_scores", record_distorted)
+    with torch.no_grad():
+        original(net, group, [0], slice(None), torch.device("cpu"), (1, True))
+    assert torch.equal(inputs["reference"], dihedral(group.reference.float() / 255.0, 1, True))
+    assert torch.equal(inputs["jnd"], dihedral(group.jnd, 1, True))
+    assert torch.equal(inputs["distorted"], dihedral(group.distorted[0].float() / 255, 1, True))
+    assert not torch.equal(inputs["reference"], group.reference.float() / 255.0)
+    with pytest.raises(JndViewerError, match="Unknown augmentation 'rotate'"):
+        train_vpjnd(_config(labelled, tmp_path, augment="rotate"), progress=False)

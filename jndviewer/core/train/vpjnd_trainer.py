@@ -39,7 +39,7 @@ from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_key, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 from jndviewer.core.pwjnd.sgjnd.patches import crop_patches, patch_positions
-from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, NO_JND_MAP, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, EXPORT_FORMAT, NO_JND_MAP, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD, VPJNDNet, crop_map, jnd_threshold
 from jndviewer.core.train.common import TrainingLog, load_checkpoint, save_checkpoint
 from jndviewer.core.train.samples import (
@@ -75,6 +75,9 @@ class VPJNDTrainingConfig:
     #: Training (source, codec) pairs the per-condition calibration is fitted on (:func:`fit_calibration`).
     calibration_groups: int = 200
     seed: int = 0
+    #: "dihedral": each group of a step is seen under one of the eight turns/mirrors of the square (the same one for
+    #: its reference, JND-map and distorted patches; the label does not change); "none": as cached.
+    augment: str = "none"
     threads: int = 2
     device: str = "cpu"
     config: dict = field(default_factory=lambda: VPJNDConfig().to_dict())
@@ -174,14 +177,23 @@ def make_groups(samples: list[Any], entries: dict[str, dict], config: VPJNDConfi
     return list(groups.values())
 
 
+def dihedral(patches: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    """``patches`` (any leading dimensions, pixels last two) turned ``turns`` quarter turns and, when ``mirror``,
+    mirrored left to right: one of the eight symmetries of the square."""
+    turned = torch.rot90(patches, turns % 4, dims=(-2, -1))
+    return turned.flip(-1) if mirror else turned
+
+
 def _group_logits(net: VPJNDNet, group: _Group, level_rows: list[int], patch_rows: torch.Tensor | slice,
-                  device: torch.device) -> torch.Tensor:
-    """Pooled logits without offsets (levels) and the labels' offset-added logits (levels x labels)."""
-    reference = group.reference[patch_rows].to(device).float() / 255.0
-    jnd = group.jnd[patch_rows].to(device) if group.jnd is not None else None
+                  device: torch.device, symmetry: tuple[int, bool] = (0, False)) -> torch.Tensor:
+    """Logits of the labels, offsets added (levels x labels); ``symmetry`` (quarter turns, mirror) is applied to the
+    reference, JND-map and distorted patches alike (training augmentation)."""
+    reference = dihedral(group.reference[patch_rows].to(device).float() / 255.0, *symmetry)
+    jnd = dihedral(group.jnd[patch_rows].to(device), *symmetry) if group.jnd is not None else None
     f_ref, f_jnd = net.reference_features(reference, jnd)
     patches = reference.shape[0]
-    distorted = group.distorted[level_rows][:, patch_rows].reshape(-1, *reference.shape[1:]).to(device).float() / 255
+    distorted = dihedral(group.distorted[level_rows][:, patch_rows].to(device).float() / 255, *symmetry)
+    distorted = distorted.reshape(-1, *reference.shape[1:])
     repeat = len(level_rows)
     quality, weight = net.patch_scores(f_ref.repeat(repeat, 1, 1, 1),  # F_ref: the stage-4 maps (N x C x h x w)
                                        f_jnd.repeat(repeat, 1) if f_jnd is not None else None, distorted)
@@ -254,6 +266,8 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     """Build (or resume) the cache, train (or resume) the network, export it; the exported file's path."""
     from jndviewer.core.datasets import read_dataset, split_by_source
 
+    if config.augment not in AUGMENTS:
+        raise JndViewerError(f"Unknown augmentation {config.augment!r}; choose one of {', '.join(AUGMENTS)}.")
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     run = Path(config.run_dir)
@@ -308,7 +322,9 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
             rows = sorted(rng.choice(len(group.levels), min(config.levels, len(group.levels)), replace=False).tolist())
             count = group.reference.shape[0]
             keep = torch.from_numpy(np.sort(rng.choice(count, int(rng.integers(1, count + 1)), replace=False)))
-            logits = _group_logits(net, group, rows, keep, device)
+            symmetry = ((int(rng.integers(0, 4)), bool(rng.integers(0, 2))) if config.augment == "dihedral"
+                        else (0, False))
+            logits = _group_logits(net, group, rows, keep, device, symmetry)
             losses.append(F.binary_cross_entropy_with_logits(logits, _targets(group, rows).to(device),
                                                              reduction="sum") / logits.numel())
         loss = torch.stack(losses).mean()
@@ -350,5 +366,5 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     return path
 
 
-__all__ = ["NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "evaluate_groups", "fit_calibration",
-           "make_groups", "train_vpjnd"]
+__all__ = ["AUGMENTS", "NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "dihedral", "evaluate_groups",
+           "fit_calibration", "make_groups", "train_vpjnd"]

@@ -31,6 +31,10 @@ WEIGHT_FLOOR = 1e-6
 #: How the weight head's output is made positive (VPJNDConfig.weight_head).
 WEIGHT_HEADS = ("softplus", "relu")
 
+#: Training augmentations (``jndviewer train vpjnd --augment``): "dihedral" shows each training group under one of
+#: the eight turns and mirrors of the square, the same for its reference, JND-map and distorted patches.
+AUGMENTS = ("none", "dihedral")
+
 
 @dataclass(frozen=True)
 class VPJNDConfig:
