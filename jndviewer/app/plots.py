@@ -33,6 +33,9 @@ LABEL_POSITIONS = (0.9, 0.7, 0.5, 0.3, 0.8)
 VISIBILITY_LABEL_POSITIONS = LABEL_POSITIONS
 #: Point size of the predictors' JND labels (as the legend's): the plots are short in a 1440 x 920 window.
 LABEL_POINT_SIZE = 8.0
+#: Behind the search-order numbers: nearly opaque white, or a number lying on an SG-JND/VP-JNDnet marker (the logit
+#: view is drawn below the plot, so the number is on top) could not be read against the marker's colours.
+ORDER_LABEL_FILL = QColor(255, 255, 255, 216)
 #: The widest tick text the side axes keep room for. Their widths are fixed from it, the same for both plots: left
 #: to themselves, they followed their tick texts (30-53 px during a sweep), so the two plots' level axes drifted
 #: apart (level 20 drawn 15 px apart in the two plots) and the plots jumped sideways as the curve came in.
@@ -438,11 +441,14 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         rank = {level: i for i, level in enumerate(sorted({r.level for r in result.records}))}
         for order, record in enumerate(result.records, start=1):
             above = rank[record.level] % 2 == 0
-            label = pg.TextItem(str(order), color="#333333", anchor=(0.5, 1.25) if above else (0.5, -0.25))
+            label = pg.TextItem(str(order), color="#333333", anchor=(0.5, 1.5) if above else (0.5, -0.5),
+                                fill=ORDER_LABEL_FILL)  # readable over the SG-JND/VP-JNDnet markers below it
+            label.textItem.document().setDocumentMargin(0.5)
             font = label.textItem.font()
-            font.setPointSizeF(font.pointSizeF() * 0.85)
+            font.setPointSizeF(font.pointSizeF() * 0.85)  # anchors of 1.5 label heights clear the 11-pixel marker
             label.setFont(font)
             label.setPos(record.level, record.score)
+            label.setZValue(25)  # over the current-level line (20), which crossed numbers next to the current level
             self.vis.addItem(label)
             marks.labels.append(label)
         self.set_threshold(result.params.get("threshold"))
