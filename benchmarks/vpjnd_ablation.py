@@ -6,12 +6,13 @@ only in what the third stream reads. Runs are resumable (RUN/checkpoint.pt); a f
 
 Usage: .venv/bin/python benchmarks/vpjnd_ablation.py [--steps 300] [--groups 4] [--cache runs/vpjnd_cache]
        [--runs runs/vpjnd_ablation] [--models none,wu2017,chou1995,yang2005,wu2013] [--seeds 0,1,2]
-       [--difference absolute|mean] [--difference-gain 100] [--weight-head softplus|relu]
+       [--difference absolute|mean] [--difference-gain 100] [--weight-head softplus|relu] [--augment none|dihedral]
 
 ``--difference`` and ``--difference-gain`` choose how the quality head reads the distortion (VPJNDConfig; default:
 the shipped form): ``--models wu2017 --difference mean --difference-gain 1`` trains the first form, as the model
 card's table of forms and gains was made (give each form its own ``--runs``); ``--weight-head relu`` trains the
-published (and earlier shipped) weight head.
+published (and earlier shipped) weight head; ``--augment dihedral`` trains every variant with the turns and mirrors
+of ``jndviewer train vpjnd --augment``.
 
 With several ``--seeds`` each seed is a run of every variant (its own start and its own validation split, in
 ``RUNS/seedN``; seed 0 in ``RUNS`` itself, as before), and a last table gives each variant's MAE minus the
@@ -31,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd import VPJNDConfig  # noqa: E402
-from jndviewer.core.pwjnd.vpjnd.config import DIFFERENCES, WEIGHT_HEADS  # noqa: E402
+from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, DIFFERENCES, WEIGHT_HEADS  # noqa: E402
 from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd  # noqa: E402
 
 
@@ -58,6 +59,7 @@ def main() -> int:
     parser.add_argument("--difference", choices=DIFFERENCES, default=VPJNDConfig.difference)
     parser.add_argument("--difference-gain", type=float, default=VPJNDConfig.difference_gain)
     parser.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head)
+    parser.add_argument("--augment", choices=AUGMENTS, default=VPJNDTrainingConfig.augment)
     args = parser.parse_args()
     print("\n".join(machine_lines()))
     seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -72,15 +74,17 @@ def main() -> int:
                 config=VPJNDConfig(jnd_model=model, difference=args.difference,
                                    difference_gain=args.difference_gain, weight_head=args.weight_head).to_dict(),
                 calibration_groups=args.calibration_groups,
-                validate_every=args.steps, seed=seed,
+                validate_every=args.steps, seed=seed, augment=args.augment,
             )
             if not (run / "export.json").exists():
                 train_vpjnd(config, progress=False)
             exported = json.loads((run / "export.json").read_text())
             stored = exported.get("config")  # runs exported before it was written there: not checkable
-            if stored is not None and VPJNDConfig.from_dict(stored) != VPJNDConfig.from_dict(config.config):
-                raise SystemExit(f"{run} holds a run of another configuration (weight head, difference, ...): "
-                                 "give this one its own --runs folder.")
+            if (stored is not None and VPJNDConfig.from_dict(stored) != VPJNDConfig.from_dict(config.config)) or (
+                exported.get("augment", "none") != args.augment
+            ):
+                raise SystemExit(f"{run} holds a run of another configuration (weight head, difference, "
+                                 "augmentation, ...): give this one its own --runs folder.")
             metrics, raw = exported["validation"], exported["validation_uncalibrated"]
             rows.append((model, metrics, raw))
             print(f"trained {model} (seed {seed}): validation MAE {metrics['mae']:.2f} "

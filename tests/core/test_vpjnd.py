@@ -3,6 +3,7 @@ export, the ablation without the JND stream), loading and predicting, bad files 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -433,5 +434,8 @@ def test_augmented_training_turns_every_stream_alike_and_refuses_an_unknown_augm
     assert torch.equal(inputs["jnd"], dihedral(group.jnd, 1, True))
     assert torch.equal(inputs["distorted"], dihedral(group.distorted[0].float() / 255, 1, True))
     assert not torch.equal(inputs["reference"], group.reference.float() / 255.0)
+    with pytest.raises(JndViewerError, match="trained with --augment dihedral, not none"):  # no silent mix
+        train_vpjnd(_config(labelled, tmp_path, steps=8), progress=False)
+    assert json.loads((tmp_path / "run" / "export.json").read_text())["augment"] == "dihedral"
     with pytest.raises(JndViewerError, match="Unknown augmentation 'rotate'"):
         train_vpjnd(_config(labelled, tmp_path, augment="rotate"), progress=False)

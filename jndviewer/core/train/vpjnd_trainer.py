@@ -304,6 +304,9 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
             raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
                                  "(weight head, JND model, ...); train in a new run folder (--run).")
+        if state.get("augment", config.augment) != config.augment:
+            raise JndViewerError(f"The checkpoint {checkpoint} was trained with --augment {state['augment']}, not "
+                                 f"{config.augment}; train in a new run folder (--run).")
         step = int(state["step"])
         log.write({"event": "resumed", "step": step})
     else:
@@ -341,7 +344,7 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
                 bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
         if step % config.validate_every == 0 or step == config.steps:
             save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
-                                         "config": model_config.to_dict()})
+                                         "config": model_config.to_dict(), "augment": config.augment})
     bar.close()
     uncalibrated = evaluate_groups(net, val_groups, device)
     log.write({"event": "validation", "step": step, **uncalibrated, "seconds": round(time.perf_counter() - started, 1)})
@@ -355,12 +358,14 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         "format": EXPORT_FORMAT, "version": 1, "config": model_config.to_dict(),
         "state": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         "calibration": calibration,
-        "training": {"steps": config.steps, "data": list(config.data), "train_groups": len(train_groups),
+        "training": {"steps": config.steps, "augment": config.augment, "data": list(config.data),
+                     "train_groups": len(train_groups),
                      "validation_groups": len(val_groups), "validation": metrics,
                      "validation_uncalibrated": uncalibrated},
     })
     (run / "export.json").write_text(json.dumps({"validation": metrics, "validation_uncalibrated": uncalibrated,
                                                  "calibration": calibration, "steps": config.steps,
+                                                 "augment": config.augment,
                                                  "jnd_model": model_config.jnd_model,
                                                  "config": model_config.to_dict()}, indent=1))
     return path
