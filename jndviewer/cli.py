@@ -197,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
     vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
+    vpjnd.add_argument("--seed", type=int, default=0,
+                       help="the start and the validation split of the sources (default %(default)s)")
     vpjnd.add_argument("--augment", choices=AUGMENTS, default="none",
                        help="dihedral: each training group under a random turn or mirror of the square "
                        "(default %(default)s)")
@@ -467,7 +469,7 @@ def run_train(args: argparse.Namespace) -> int:
         config = VPJNDTrainingConfig(
             data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
             export=str(args.export or model_file(VPJND_WEIGHTS)), steps=args.steps, threads=args.threads,
-            device=str(select_device(args.device)), config=network, augment=args.augment,
+            device=str(select_device(args.device)), config=network, augment=args.augment, seed=args.seed,
         )
         print(f"wrote {train_vpjnd(config)}")
         return 0

@@ -370,13 +370,15 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     seen: list[VPJNDTrainingConfig] = []
     monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
     common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
-    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "none"]) == 0
+    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "none",
+                 "--seed", "3"]) == 0
     assert main(common) == 0
     first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
     assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
     assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
     assert (seen[0].augment, seen[1].augment) == ("none", VPJNDTrainingConfig.augment)
+    assert (seen[0].seed, seen[1].seed) == (3, 0)
     with pytest.raises(SystemExit):
         main([*common, "--weight-head", "sigmoid"])
     with pytest.raises(SystemExit):
