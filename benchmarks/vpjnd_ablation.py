@@ -89,18 +89,18 @@ def main() -> int:
             rows.append((model, metrics, raw))
             print(f"trained {model} (seed {seed}): validation MAE {metrics['mae']:.2f} "
                   f"(uncalibrated {raw['mae']:.2f})", flush=True)
-        print_table(rows, args.steps, args.groups, seed)
+        print_table(rows, args.steps, args.groups, seed, args.augment)
     if len(seeds) > 1:
         print_paired(by_seed)
     return 0
 
 
-def print_table(rows: list[tuple[str, dict, dict]], steps: int, groups: int, seed: int) -> None:
+def print_table(rows: list[tuple[str, dict, dict]], steps: int, groups: int, seed: int, augment: str) -> None:
     conditions = sorted({c for _, m, _ in rows for c in m.get("by_condition", {})})
     header = (f"{'JND-map stream':15s} {'raw MAE':>7s} {'raw acc':>7s} {'MAE':>6s} {'accuracy':>8s} "
               + " ".join(f"{c:>22s}" for c in conditions))
     print(f"\nValidation (BSDS500/McMaster sources held out of training), {steps} steps x {groups} pairs, "
-          f"seed {seed}:")
+          f"seed {seed}, augmentation {augment}:")
     print(header)
     print("-" * len(header))
     for model, metrics, raw in rows:

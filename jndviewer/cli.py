@@ -197,8 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
     vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
+    # (the trainer's defaults, which the test of this command checks: importing the trainer here would load torch)
     vpjnd.add_argument("--seed", type=int, default=0,
-                       help="the start and the validation split of the sources (default %(default)s)")
+                       help="the start, the validation split, the calibration pairs and each step's draws "
+                       "(default %(default)s)")
     vpjnd.add_argument("--augment", choices=AUGMENTS, default="none",
                        help="dihedral: each training group under a random turn or mirror of the square "
                        "(default %(default)s)")

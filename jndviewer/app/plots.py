@@ -441,12 +441,14 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         rank = {level: i for i, level in enumerate(sorted({r.level for r in result.records}))}
         for order, record in enumerate(result.records, start=1):
             above = rank[record.level] % 2 == 0
-            label = pg.TextItem(str(order), color="#333333", anchor=(0.5, 1.5) if above else (0.5, -0.5),
-                                fill=ORDER_LABEL_FILL)  # readable over the SG-JND/VP-JNDnet markers below it
+            label = pg.TextItem(str(order), color="#333333", fill=ORDER_LABEL_FILL)  # readable over the markers
             label.textItem.document().setDocumentMargin(0.5)
             font = label.textItem.font()
-            font.setPointSizeF(font.pointSizeF() * 0.85)  # anchors of 1.5 label heights clear the 11-pixel marker
+            font.setPointSizeF(font.pointSizeF() * 0.85)
             label.setFont(font)
+            # the near edge one pixel beyond the marker's drawn radius, whatever the font's height
+            clear = (MARKER_RADIUS + 1.0) / max(label.textItem.boundingRect().height(), 1.0)
+            label.setAnchor((0.5, 1.0 + clear) if above else (0.5, -clear))
             label.setPos(record.level, record.score)
             label.setZValue(25)  # over the current-level line (20), which crossed numbers next to the current level
             self.vis.addItem(label)

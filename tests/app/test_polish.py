@@ -3,7 +3,6 @@ stale), the signed difference, the threshold in use and the zoom the predictions
 
 from __future__ import annotations
 
-import itertools
 import threading
 
 import pytest
@@ -609,64 +608,3 @@ def test_the_logit_axis_has_a_sensible_range_before_any_logit(qtbot) -> None:
     plots._fit_logit_range()
     low, high = plots.logit_view.viewRange()[1]
     assert low <= -2.4 and high >= 0.8 and high < 3.0  # the sample's logits, -2.4 to 0.8
-
-
-def test_search_order_numbers_of_neighbouring_levels_sit_on_alternate_sides(qtbot) -> None:
-    """The training-free trace is numbered in search order; neighbouring levels (often visited late, one after the
-    other's neighbour) put their numbers above and below in turn, so that they do not overlap."""
-    from jndviewer.app.plots import PlotsPanel
-
-    plots = PlotsPanel()
-    qtbot.addWidget(plots)
-    plots.reset(sample_ladder())
-    from dataclasses import replace
-
-    visits = (50, 30, 40, 35, 33, 34, 32, 31)  # a block search: neighbouring levels visited out of order
-    records = [LevelRecord(level, level <= 32, 1.6 - level / 50, 20_000, 0.4) for level in visits]
-    result = replace(sample_results()["visibility"], level=33, records=records, trace=list(visits))
-    plots.set_prediction("visibility", result)
-    labels = plots.marks["visibility"].labels
-    assert [label.toPlainText() for label in labels] == [str(i) for i in range(1, len(result.records) + 1)]
-    side = {record.level: label.anchor.y() < 0 for record, label in zip(result.records, labels, strict=True)}
-    levels = sorted(side)
-    assert all(side[a] != side[b] for a, b in itertools.pairwise(levels))  # 30 31 32 ...: above, below, ...
-
-
-def test_search_order_numbers_are_readable_over_the_logit_markers_and_clear_their_own(qtbot) -> None:
-    """The numbers of the training-free trace lie above the SG-JND/VP-JNDnet markers (which used to show through
-    them, making them unreadable) and the current-level line on a nearly opaque background, and clear their own
-    11-pixel marker."""
-    from dataclasses import replace
-
-    from jndviewer.app.plots import PlotsPanel
-
-    plots = PlotsPanel()
-    qtbot.addWidget(plots)
-    plots.resize(860, 300)
-    plots.show()
-    qtbot.waitExposed(plots)
-    plots.reset(sample_ladder())
-    for level in range(1, 101):
-        plots.add_point(sample_curve(level))
-    plots.flush()
-    results = sample_results()
-    plots.set_prediction("visibility", results["visibility"])
-    plots.set_prediction("sgjnd", results["sgjnd"])
-    qtbot.wait(50)  # the views take their geometry
-    trace = plots.marks["sgjnd"].trace
-    view = plots.vis.getViewBox()
-    labels = plots.marks["visibility"].labels
-    for label, record in zip(labels, results["visibility"].records, strict=True):
-        assert label.fill.style() != Qt.BrushStyle.NoBrush and label.fill.color().alpha() >= 200, label.toPlainText()
-        assert label.zValue() > plots.current_lines[1].zValue()  # the current-level line does not cross it
-        centre = view.mapViewToScene(QPointF(record.level, record.score))
-        marker = QRectF(centre.x() - 5.5, centre.y() - 5.5, 11.0, 11.0)
-        assert not label.sceneBoundingRect().intersects(marker), label.toPlainText()
-        # an SG-JND marker right under this number (its logit at the number's height): the number is on top
-        middle = label.sceneBoundingRect().center()
-        logit = plots.logit_view.mapSceneToView(middle).y()
-        plots.set_prediction("sgjnd", replace(results["sgjnd"], records=[LevelRecord(record.level, True, logit,
-                                                                                     20_000, 0.4)]))
-        stack = plots.scene().items(middle)  # topmost first
-        owners = [item for item in stack if item is label or label.isAncestorOf(item)]
-        assert trace in stack and owners and stack.index(owners[0]) < stack.index(trace), label.toPlainText()

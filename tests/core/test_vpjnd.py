@@ -370,15 +370,15 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     seen: list[VPJNDTrainingConfig] = []
     monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
     common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
-    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "none",
+    assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "dihedral",
                  "--seed", "3"]) == 0
     assert main(common) == 0
     first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
     assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
     assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
-    assert (seen[0].augment, seen[1].augment) == ("none", VPJNDTrainingConfig.augment)
-    assert (seen[0].seed, seen[1].seed) == (3, 0)
+    assert (seen[0].augment, seen[1].augment) == ("dihedral", VPJNDTrainingConfig.augment)
+    assert (seen[0].seed, seen[1].seed) == (3, VPJNDTrainingConfig.seed)
     with pytest.raises(SystemExit):
         main([*common, "--weight-head", "sigmoid"])
     with pytest.raises(SystemExit):
@@ -398,46 +398,69 @@ def test_the_eight_symmetries_of_the_square_are_distinct_and_keep_the_pixels() -
 def test_augmented_training_turns_every_stream_alike_and_refuses_an_unknown_augmentation(
     labelled: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Training groups (patch rows a tensor) are seen under random symmetries, validation and calibration (all patches,
+    a slice) as cached; a group's streams turn together, several levels and chosen patches included; the augmentation
+    and the seed are recorded, and a run resumes only with the same ones."""
     from jndviewer.core.train import vpjnd_trainer
 
-    turned: list[tuple[int, bool]] = []
+    training: list[tuple[int, bool]] = []
+    evaluation: list[tuple[int, bool]] = []
     original = vpjnd_trainer._group_logits
 
-    def spy(net, group, rows, keep, device, symmetry=(0, False)):
-        turned.append(symmetry)
-        return original(net, group, rows, keep, device, symmetry)
+    def spy(net: VPJNDNet, group: object, rows: list[int], keep: torch.Tensor | slice, device: torch.device,
+            symmetry: tuple[int, bool] = (0, False)) -> torch.Tensor:
+        (evaluation if isinstance(keep, slice) else training).append(symmetry)
+        return original(net, group, rows, keep, device, symmetry)  # type: ignore[arg-type]
 
     monkeypatch.setattr(vpjnd_trainer, "_group_logits", spy)
     path = train_vpjnd(_config(labelled, tmp_path, steps=6, augment="dihedral"), progress=False)
-    assert torch.load(path, weights_only=True)["training"]["validation"]["labels"] > 0
-    assert len(set(turned)) >= 4  # 18 groups under random symmetries
+    exported = torch.load(path, weights_only=True)
+    assert exported["training"]["validation"]["labels"] > 0
+    assert (exported["training"]["augment"], exported["training"]["seed"]) == ("dihedral", 0)
+    assert len(training) == 18 and len(set(training)) >= 4  # 6 steps x 3 groups under random symmetries
+    assert evaluation and set(evaluation) == {(0, False)}  # validation and calibration: as cached
     # the reference, JND-map and distorted patches of a group reach the network turned the same way
     samples = [s for spec in labelled for s in read_dataset(spec)]
     config = VPJNDConfig(**SMALL)
     group = make_groups(samples, build_patch_cache(samples, config, tmp_path / "run" / "cache", 2, 6, _Log()),
                         config)[0]
+    assert len(group.levels) >= 3 and group.reference.shape[0] == 2
     net = VPJNDNet(config).eval()
     inputs: dict[str, torch.Tensor] = {}
     reference_features, patch_scores = net.reference_features, net.patch_scores
 
-    def record_reference(reference, jnd):
+    def record_reference(reference: torch.Tensor, jnd: torch.Tensor | None) -> object:
         inputs.update(reference=reference, jnd=jnd)
         return reference_features(reference, jnd)
 
-    def record_distorted(f_ref, f_jnd, distorted):
+    def record_distorted(f_ref: torch.Tensor, f_jnd: torch.Tensor | None, distorted: torch.Tensor) -> object:
         inputs["distorted"] = distorted
         return patch_scores(f_ref, f_jnd, distorted)
 
     monkeypatch.setattr(net, "reference_features", record_reference)
     monkeypatch.setattr(net, "patch_scores", record_distorted)
+    keep = torch.tensor([1])
     with torch.no_grad():
-        original(net, group, [0], slice(None), torch.device("cpu"), (1, True))
-    assert torch.equal(inputs["reference"], dihedral(group.reference.float() / 255.0, 1, True))
-    assert torch.equal(inputs["jnd"], dihedral(group.jnd, 1, True))
-    assert torch.equal(inputs["distorted"], dihedral(group.distorted[0].float() / 255, 1, True))
-    assert not torch.equal(inputs["reference"], group.reference.float() / 255.0)
+        original(net, group, [0, 2], keep, torch.device("cpu"), (1, True))
+    reference = group.reference[keep].float() / 255.0
+    assert torch.equal(inputs["reference"], dihedral(reference, 1, True))
+    assert torch.equal(inputs["jnd"], dihedral(group.jnd[keep], 1, True))
+    expected = dihedral(group.distorted[[0, 2]][:, keep].float() / 255, 1, True).reshape(-1, *reference.shape[1:])
+    assert torch.equal(inputs["distorted"], expected)  # level 0's patch, then level 2's
+    assert not torch.equal(inputs["reference"], reference)
+    # resuming: only with the same augmentation and seed; a checkpoint written before they were stored was trained
+    # without augmentation
+    train_vpjnd(_config(labelled, tmp_path, steps=8, augment="dihedral"), progress=False)
     with pytest.raises(JndViewerError, match="trained with --augment dihedral, not none"):  # no silent mix
-        train_vpjnd(_config(labelled, tmp_path, steps=8), progress=False)
+        train_vpjnd(_config(labelled, tmp_path, steps=10), progress=False)
+    with pytest.raises(JndViewerError, match="trained with --seed 0, not 1"):
+        train_vpjnd(_config(labelled, tmp_path, steps=10, augment="dihedral", seed=1), progress=False)
     assert json.loads((tmp_path / "run" / "export.json").read_text())["augment"] == "dihedral"
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=True)
+    del state["augment"], state["seed"]
+    torch.save(state, checkpoint)
+    with pytest.raises(JndViewerError, match="trained with --augment none, not dihedral"):
+        train_vpjnd(_config(labelled, tmp_path, steps=10, augment="dihedral"), progress=False)
     with pytest.raises(JndViewerError, match="Unknown augmentation 'rotate'"):
         train_vpjnd(_config(labelled, tmp_path, augment="rotate"), progress=False)

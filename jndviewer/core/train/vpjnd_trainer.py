@@ -12,6 +12,9 @@ random subset of 1 to all cached patches (patch dropout, as SG-JND's trainer fou
 streams run once per group, the distorted stream once per level. One forward serves every label of the pair
 (side by side and flicker, 38 and 75 ppd): the labels differ only in the learned offsets added to the pooled logit.
 Loss: sigmoid cross-entropy on visible (lossy) / not visible (lossless) per level and label, as the released model.
+With ``augment="dihedral"`` each group of a step is seen under one of the eight turns and mirrors of the square (the
+same for its reference, JND-map and distorted patches, drawn from a generator of its own); validation and the
+calibration see the patches as cached.
 
 **Validation.** Per label of the validation sources: the exhaustive PW-JND over the cached levels with all cached
 patches, its mean absolute error in levels (overall and per viewing condition) and the per-level accuracy.
@@ -76,7 +79,8 @@ class VPJNDTrainingConfig:
     calibration_groups: int = 200
     seed: int = 0
     #: "dihedral": each group of a step is seen under one of the eight turns/mirrors of the square (the same one for
-    #: its reference, JND-map and distorted patches; the label does not change); "none": as cached.
+    #: its reference, JND-map and distorted patches; the label does not change); "none": as cached. Checked on the
+    #: shipped configuration and not adopted (models/MODEL_CARD.md).
     augment: str = "none"
     threads: int = 2
     device: str = "cpu"
@@ -304,15 +308,20 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
             raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
                                  "(weight head, JND model, ...); train in a new run folder (--run).")
-        if state.get("augment", config.augment) != config.augment:
-            raise JndViewerError(f"The checkpoint {checkpoint} was trained with --augment {state['augment']}, not "
-                                 f"{config.augment}; train in a new run folder (--run).")
+        # checkpoints written before these were stored: every one unaugmented; its seed not checkable
+        for option, value, before in (("augment", config.augment, "none"), ("seed", config.seed, config.seed)):
+            if (trained := state.get(option, before)) != value:
+                raise JndViewerError(f"The checkpoint {checkpoint} was trained with --{option} {trained}, not "
+                                     f"{value}; train in a new run folder (--run).")
         step = int(state["step"])
-        log.write({"event": "resumed", "step": step})
+        log.write({"event": "resumed", "step": step, "augment": config.augment, "seed": config.seed})
     else:
         log.write({"event": "started", "config": asdict(config), "train_groups": len(train_groups),
                    "validation_groups": len(val_groups), "held_out_samples": len(held_out)})
     rng = np.random.default_rng((config.seed, step))
+    # the symmetries from a generator of their own: with and without them, a seed draws the same pairs, levels and
+    # patches, so the two runs differ only in the augmentation
+    turns = np.random.default_rng((config.seed, step, 1))
     bar = tqdm(total=config.steps, initial=step, disable=not progress, mininterval=10, desc="train vpjnd")
     started = time.perf_counter()
     while step < config.steps:
@@ -325,7 +334,7 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
             rows = sorted(rng.choice(len(group.levels), min(config.levels, len(group.levels)), replace=False).tolist())
             count = group.reference.shape[0]
             keep = torch.from_numpy(np.sort(rng.choice(count, int(rng.integers(1, count + 1)), replace=False)))
-            symmetry = ((int(rng.integers(0, 4)), bool(rng.integers(0, 2))) if config.augment == "dihedral"
+            symmetry = ((int(turns.integers(0, 4)), bool(turns.integers(0, 2))) if config.augment == "dihedral"
                         else (0, False))
             logits = _group_logits(net, group, rows, keep, device, symmetry)
             losses.append(F.binary_cross_entropy_with_logits(logits, _targets(group, rows).to(device),
@@ -344,7 +353,8 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
                 bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
         if step % config.validate_every == 0 or step == config.steps:
             save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
-                                         "config": model_config.to_dict(), "augment": config.augment})
+                                         "config": model_config.to_dict(), "augment": config.augment,
+                                         "seed": config.seed})
     bar.close()
     uncalibrated = evaluate_groups(net, val_groups, device)
     log.write({"event": "validation", "step": step, **uncalibrated, "seconds": round(time.perf_counter() - started, 1)})
@@ -358,14 +368,14 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         "format": EXPORT_FORMAT, "version": 1, "config": model_config.to_dict(),
         "state": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         "calibration": calibration,
-        "training": {"steps": config.steps, "augment": config.augment, "data": list(config.data),
+        "training": {"steps": config.steps, "augment": config.augment, "seed": config.seed, "data": list(config.data),
                      "train_groups": len(train_groups),
                      "validation_groups": len(val_groups), "validation": metrics,
                      "validation_uncalibrated": uncalibrated},
     })
     (run / "export.json").write_text(json.dumps({"validation": metrics, "validation_uncalibrated": uncalibrated,
                                                  "calibration": calibration, "steps": config.steps,
-                                                 "augment": config.augment,
+                                                 "augment": config.augment, "seed": config.seed,
                                                  "jnd_model": model_config.jnd_model,
                                                  "config": model_config.to_dict()}, indent=1))
     return path
