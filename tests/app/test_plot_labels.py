@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from jndviewer.app.plot_layout import MARKER_RADIUS
 from jndviewer.app.plots import PlotsPanel
 from jndviewer.core.pwjnd.result import LevelRecord
-from tests.app.test_polish import sample_curve, sample_ladder, sample_results
+from tests.app.test_polish import sample_ladder, sample_results, shown_sample_plots
 
 
 def test_search_order_numbers_of_neighbouring_levels_sit_on_alternate_sides(qtbot) -> None:
@@ -41,15 +41,7 @@ def test_search_order_numbers_are_readable_over_the_logit_markers_and_clear_thei
     """The numbers of the training-free trace lie above the SG-JND/VP-JNDnet markers (which used to show through
     them, making them unreadable) and the current-level line on a nearly opaque background, and clear their own
     marker as drawn (its pen included)."""
-    plots = PlotsPanel()
-    qtbot.addWidget(plots)
-    plots.resize(860, 300)
-    plots.show()
-    qtbot.waitExposed(plots)
-    plots.reset(sample_ladder())
-    for level in range(1, 101):
-        plots.add_point(sample_curve(level))
-    plots.flush()
+    plots = shown_sample_plots(qtbot)
     results = sample_results()
     plots.set_prediction("visibility", results["visibility"])
     plots.set_prediction("sgjnd", results["sgjnd"])

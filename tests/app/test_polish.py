@@ -281,7 +281,8 @@ def _obstacles(plots) -> list[tuple[str, QPointF]]:
     return points
 
 
-def test_plot_labels_and_legend_clear_the_curves_and_markers(qtbot) -> None:
+def shown_sample_plots(qtbot):
+    """A plots panel of 860x300 on screen with the sample's JPEG curves (no predictions yet)."""
     from jndviewer.app.plots import PlotsPanel
 
     plots = PlotsPanel()
@@ -293,6 +294,11 @@ def test_plot_labels_and_legend_clear_the_curves_and_markers(qtbot) -> None:
     for level in range(1, 101):
         plots.add_point(sample_curve(level))
     plots.flush()
+    return plots
+
+
+def test_plot_labels_and_legend_clear_the_curves_and_markers(qtbot) -> None:
+    plots = shown_sample_plots(qtbot)
     for name, result in sample_results().items():
         plots.set_prediction(name, result)
     plots.set_current(16)
