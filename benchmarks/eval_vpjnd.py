@@ -6,8 +6,13 @@ condition, whose offsets are then added per condition (as the predictor does). A
 ladder (a level is lossy when it is worse than the label). The PW-JND is VP-JND's binary block search (the
 predictor's default) run over those decisions, the same levels the predictor would visit.
 
-Usage: .venv/bin/python benchmarks/eval_vpjnd.py [--weights runs/x/vpjnd.pt] [--codecs jpeg,webp,avif]
-       [--displays standard_fhd,standard_4k] [--tasks side-by-side,flicker] [--images 24] [--no-timing]
+With several ``--weights`` (comma-separated, e.g. networks trained with different ``--seed``) the decision is their
+average logit, each network's own condition offsets and calibration added first: the measurement of an average of
+seeds (not a predictor of the product); the timing is then the first network's.
+
+Usage: .venv/bin/python benchmarks/eval_vpjnd.py [--weights runs/x/vpjnd.pt[,runs/y/vpjnd.pt...]]
+       [--codecs jpeg,webp,avif] [--displays standard_fhd,standard_4k] [--tasks side-by-side,flicker] [--images 24]
+       [--no-timing]
 """
 
 from __future__ import annotations
@@ -34,22 +39,25 @@ from jndviewer.core.pwjnd.search import search  # noqa: E402
 from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
 
 
-def level_logits(network, rgb: np.ndarray, codec) -> tuple[list[int], list[float], object]:
-    """Every level's pooled logit without the condition offsets, ordered worst to best."""
+def level_logits(networks: list, rgb: np.ndarray, codec) -> tuple[list[int], list[np.ndarray]]:
+    """Every level's pooled logit without the condition offsets, ordered worst to best, per network (each level
+    encoded once for all of them)."""
     import torch
 
     from jndviewer.core.pwjnd.patch_pooling import pool_patch_logits
     from jndviewer.core.pwjnd.sgjnd.patches import crop_patches
 
-    state = network.reference_state(rgb, ViewingCondition())
+    states = [network.reference_state(rgb, ViewingCondition()) for network in networks]
     ordered = list(codec.ordered_worst_to_best())
-    logits = []
+    logits: list[list[float]] = [[] for _ in networks]
     with torch.no_grad():
         for level in ordered:
-            distorted = crop_patches(codec.encode(rgb, level).decoded, state.positions, network.config.patch)
-            quality, weight = network.net.patch_scores(state.f_ref, state.f_jnd, distorted)
-            logits.append(float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0]))
-    return ordered, logits, state
+            decoded = codec.encode(rgb, level).decoded
+            for network, state, values in zip(networks, states, logits, strict=True):
+                distorted = crop_patches(decoded, state.positions, network.config.patch)
+                quality, weight = network.net.patch_scores(state.f_ref, state.f_jnd, distorted)
+                values.append(float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0]))
+    return ordered, [np.array(values) for values in logits]
 
 
 def offset(network, codec_name: str, condition: ViewingCondition) -> float:
@@ -91,9 +99,13 @@ def main() -> int:
     from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
 
     torch.set_num_threads(args.threads)
-    network = load_network(args.weights)
+    paths = args.weights.split(",") if args.weights else [None]
+    networks = [load_network(path) for path in paths]
+    network = networks[0]
     print("\n".join(machine_lines()))
     print(f"VP-JNDnet: {network.config}\n")
+    if len(networks) > 1:
+        print(f"the average logit of {len(networks)} networks: {', '.join(paths)}\n")
     labels = read_labels(args.labels)
     root = Path(args.shared) / "data" / "images"
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
@@ -109,13 +121,15 @@ def main() -> int:
             c: {"acc": [], "err": [], "grid": [], "enc": []} for c in conditions}
         for image_name in images:
             rgb = load(root / image_name).rgb8()
-            ordered, logits, _ = level_logits(network, rgb, codec)
+            ordered, logits = level_logits(networks, rgb, codec)
             for task, display in conditions:
                 label = wanted.get((image_name, task, display))
                 if label is None:
                     continue
-                shift = offset(network, codec_name, ViewingCondition(DISPLAY_PPD[display], task))
-                visible = [logit + shift > 0 for logit in logits]
+                condition = ViewingCondition(DISPLAY_PPD[display], task)
+                mean = np.mean([values + offset(net, codec_name, condition)
+                                for net, values in zip(networks, logits, strict=True)], axis=0)
+                visible = [bool(logit > 0) for logit in mean]
                 truth = [is_worse(lv, label.pwjnd_level, codec.better) for lv in ordered]
                 found = search(len(ordered), lambda p, v=visible: v[p], "block")
                 level = ordered[found.position]
@@ -138,7 +152,7 @@ def main() -> int:
     if not path.exists():
         path = sample_image()
     rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
-    predictor = VPJNDPredictor(args.weights)
+    predictor = VPJNDPredictor(paths[0])
     times = []
     for _ in range(3):
         predictor.network.forget()  # a new image each time: the reference streams and JND map run again
