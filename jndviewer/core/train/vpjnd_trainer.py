@@ -295,6 +295,7 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
                                    {"params": offsets, "lr_factor": OFFSET_LR_FACTOR, "weight_decay": 0.0}],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
     checkpoint = run / "checkpoint.pt"
+    recorded = {"augment": config.augment, "seed": config.seed}  # the training settings a run keeps with it
     step = 0
     if checkpoint.exists():
         state = load_checkpoint(checkpoint)
@@ -309,12 +310,12 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
             raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
                                  "(weight head, JND model, ...); train in a new run folder (--run).")
         # checkpoints written before these were stored: every one unaugmented; its seed not checkable
-        for option, value, before in (("augment", config.augment, "none"), ("seed", config.seed, config.seed)):
-            if (trained := state.get(option, before)) != value:
+        for option, before in (("augment", "none"), ("seed", config.seed)):
+            if (trained := state.get(option, before)) != (value := recorded[option]):
                 raise JndViewerError(f"The checkpoint {checkpoint} was trained with --{option} {trained}, not "
                                      f"{value}; train in a new run folder (--run).")
         step = int(state["step"])
-        log.write({"event": "resumed", "step": step, "augment": config.augment, "seed": config.seed})
+        log.write({"event": "resumed", "step": step, **recorded})
     else:
         log.write({"event": "started", "config": asdict(config), "train_groups": len(train_groups),
                    "validation_groups": len(val_groups), "held_out_samples": len(held_out)})
@@ -353,8 +354,7 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
                 bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val_mae=f"{metrics['mae']:.2f}")
         if step % config.validate_every == 0 or step == config.steps:
             save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
-                                         "config": model_config.to_dict(), "augment": config.augment,
-                                         "seed": config.seed})
+                                         "config": model_config.to_dict(), **recorded})
     bar.close()
     uncalibrated = evaluate_groups(net, val_groups, device)
     log.write({"event": "validation", "step": step, **uncalibrated, "seconds": round(time.perf_counter() - started, 1)})
@@ -368,18 +368,17 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         "format": EXPORT_FORMAT, "version": 1, "config": model_config.to_dict(),
         "state": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         "calibration": calibration,
-        "training": {"steps": config.steps, "augment": config.augment, "seed": config.seed, "data": list(config.data),
-                     "train_groups": len(train_groups),
+        "training": {"steps": config.steps, **recorded, "data": list(config.data), "train_groups": len(train_groups),
                      "validation_groups": len(val_groups), "validation": metrics,
                      "validation_uncalibrated": uncalibrated},
     })
     (run / "export.json").write_text(json.dumps({"validation": metrics, "validation_uncalibrated": uncalibrated,
                                                  "calibration": calibration, "steps": config.steps,
-                                                 "augment": config.augment, "seed": config.seed,
+                                                 **recorded,
                                                  "jnd_model": model_config.jnd_model,
                                                  "config": model_config.to_dict()}, indent=1))
     return path
 
 
-__all__ = ["AUGMENTS", "NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "dihedral", "evaluate_groups",
+__all__ = ["NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "dihedral", "evaluate_groups",
            "fit_calibration", "make_groups", "train_vpjnd"]
