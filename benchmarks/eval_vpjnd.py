@@ -6,9 +6,9 @@ condition, whose offsets are then added per condition (as the predictor does). A
 ladder (a level is lossy when it is worse than the label). The PW-JND is VP-JND's binary block search (the
 predictor's default) run over those decisions, the same levels the predictor would visit.
 
-With several ``--weights`` (comma-separated, e.g. networks trained with different ``--seed``) the decision is their
-average logit, each network's own condition offsets and calibration added first: the measurement of an average of
-seeds (not a predictor of the product); the timing is then the first network's.
+The weights (default: the shipped file) may be an ensemble (``jndviewer train vpjnd-ensemble``), or several files
+given comma-separated: the decision is then the members' average logit, each member's own condition offsets and
+calibration added first, as the predictor of an ensemble file decides (and the timing is that predictor's).
 
 Usage: .venv/bin/python benchmarks/eval_vpjnd.py [--weights runs/x/vpjnd.pt[,runs/y/vpjnd.pt...]]
        [--codecs jpeg,webp,avif] [--displays standard_fhd,standard_4k] [--tasks side-by-side,flicker] [--images 24]
@@ -39,30 +39,24 @@ from jndviewer.core.pwjnd.search import search  # noqa: E402
 from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
 
 
-def level_logits(networks: list, rgb: np.ndarray, codec) -> tuple[list[int], list[np.ndarray]]:
-    """Every level's pooled logit without the condition offsets, ordered worst to best, per network (each level
-    encoded once for all of them)."""
-    import torch
-
+def level_logits(network, rgb: np.ndarray, codec) -> tuple[list[int], list[np.ndarray]]:
+    """Every level's pooled logit without the condition offsets, ordered worst to best, per member of ``network``
+    (each level encoded once for all of them)."""
     from jndviewer.core.pwjnd.patch_pooling import pool_patch_logits
-    from jndviewer.core.pwjnd.sgjnd.patches import crop_patches
 
-    states = [network.reference_state(rgb, ViewingCondition()) for network in networks]
+    state = network.reference_state(rgb, ViewingCondition())
     ordered = list(codec.ordered_worst_to_best())
-    logits: list[list[float]] = [[] for _ in networks]
-    with torch.no_grad():
-        for level in ordered:
-            decoded = codec.encode(rgb, level).decoded
-            for network, state, values in zip(networks, states, logits, strict=True):
-                distorted = crop_patches(decoded, state.positions, network.config.patch)
-                quality, weight = network.net.patch_scores(state.f_ref, state.f_jnd, distorted)
-                values.append(float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0]))
+    logits: list[list[float]] = [[] for _ in network.nets]
+    for level in ordered:
+        scores = network.member_scores(state, codec.encode(rgb, level).decoded)
+        for values, (quality, weight) in zip(logits, scores, strict=True):
+            values.append(float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0]))
     return ordered, [np.array(values) for values in logits]
 
 
-def offset(network, codec_name: str, condition: ViewingCondition) -> float:
-    """The logit offset the predictor adds for a codec family and a viewing condition: the learned offsets and the
-    shipped per-condition calibration's delta."""
+def offset(net, calibration: dict[str, float], codec_name: str, condition: ViewingCondition) -> float:
+    """The logit offset the predictor adds for a codec family and a viewing condition: a member's learned offsets
+    and its per-condition calibration's delta."""
     import math
 
     import torch
@@ -70,16 +64,15 @@ def offset(network, codec_name: str, condition: ViewingCondition) -> float:
     from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta
     from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 
-    net = network.net
     zero = torch.zeros(1)
-    family = codec_family(codec_name, network.config.codec_families)
+    family = codec_family(codec_name, net.config.codec_families)
     with torch.no_grad():
         learned = float(add_condition_offsets(
             zero, net.codec_offsets, net.task_offsets, net.distance_offsets, torch.tensor([family]),
-            torch.tensor([network.config.task_index(condition.task)]),
+            torch.tensor([net.config.task_index(condition.task)]),
             torch.tensor([math.log2(condition.ppd / 38.0)]))[0])
-    name = codec_family_name(codec_name, network.config.codec_families)
-    return learned + calibration_delta(network.calibration, name, condition.task, condition.ppd)
+    name = codec_family_name(codec_name, net.config.codec_families)
+    return learned + calibration_delta(calibration, name, condition.task, condition.ppd)
 
 
 def main() -> int:
@@ -96,16 +89,19 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
-    from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
+    from jndviewer.core.pwjnd.vpjnd.network import VPJNDNetwork
+    from jndviewer.core.pwjnd.vpjnd.predictor import DEFAULT_WEIGHTS, VPJNDPredictor, load_network
+    from jndviewer.core.train.vpjnd_ensemble import write_ensemble
 
     torch.set_num_threads(args.threads)
-    paths = args.weights.split(",") if args.weights else [None]
-    networks = [load_network(path) for path in paths]
-    network = networks[0]
+    paths = args.weights.split(",") if args.weights else [str(DEFAULT_WEIGHTS)]
+    loaded = [load_network(path) for path in paths]
+    network = VPJNDNetwork([net for each in loaded for net in each.nets],
+                           [calibration for each in loaded for calibration in each.calibrations])
     print("\n".join(machine_lines()))
     print(f"VP-JNDnet: {network.config}\n")
-    if len(networks) > 1:
-        print(f"the average logit of {len(networks)} networks: {', '.join(paths)}\n")
+    if network.members > 1:
+        print(f"the average calibrated logit of {network.members} networks ({', '.join(paths)})\n")
     labels = read_labels(args.labels)
     root = Path(args.shared) / "data" / "images"
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
@@ -121,14 +117,14 @@ def main() -> int:
             c: {"acc": [], "err": [], "grid": [], "enc": []} for c in conditions}
         for image_name in images:
             rgb = load(root / image_name).rgb8()
-            ordered, logits = level_logits(networks, rgb, codec)
+            ordered, logits = level_logits(network, rgb, codec)
             for task, display in conditions:
                 label = wanted.get((image_name, task, display))
                 if label is None:
                     continue
                 condition = ViewingCondition(DISPLAY_PPD[display], task)
-                mean = np.mean([values + offset(net, codec_name, condition)
-                                for net, values in zip(networks, logits, strict=True)], axis=0)
+                mean = np.mean([values + offset(net, calibration, codec_name, condition) for net, calibration, values
+                                in zip(network.nets, network.calibrations, logits, strict=True)], axis=0)
                 visible = [bool(logit > 0) for logit in mean]
                 truth = [is_worse(lv, label.pwjnd_level, codec.better) for lv in ordered]
                 found = search(len(ordered), lambda p, v=visible: v[p], "block")
@@ -152,6 +148,10 @@ def main() -> int:
     if not path.exists():
         path = sample_image()
     rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
+    if len(paths) > 1:  # the predictor of their ensemble file, as 'train vpjnd-ensemble' writes it
+        import tempfile
+
+        paths = [str(write_ensemble(paths, Path(tempfile.mkdtemp()) / "ensemble.pt"))]
     predictor = VPJNDPredictor(paths[0])
     times = []
     for _ in range(3):
@@ -161,7 +161,8 @@ def main() -> int:
         times.append(time.perf_counter() - start)
     print(f"\nVP-JNDnet whole block-search prediction, 1920x1080 JPEG, CPU ({args.threads} threads): "
           f"{statistics.median(times):.2f} s median of 3 ({result.encodes} levels evaluated, "
-          f"{len(result.params['patch_positions'])} patches, JND map {network.config.jnd_model})")
+          f"{len(result.params['patch_positions'])} patches, JND map {network.config.jnd_model}, "
+          f"{network.members} network{'s' if network.members > 1 else ''})")
     return 0
 
 

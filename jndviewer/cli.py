@@ -17,40 +17,21 @@ from jndviewer import __version__
 from jndviewer.cli_explorer import EXPLORER_USAGE, run_explorer
 from jndviewer.cli_lessons import add_lessons_parser, run_lessons
 from jndviewer.cli_map import add_map_parser, run_map
-from jndviewer.cli_options import distance_experts, level_spec, pixel_count, positive_float
+from jndviewer.cli_options import (
+    TRAINING_LABELS,
+    level_spec,
+    pixel_count,
+    positive_float,
+    positive_int,
+    shared_images_folder,
+    training_labels,
+)
 from jndviewer.cli_study import add_study_parser, run_study
+from jndviewer.cli_train import add_train_parser, run_train
 from jndviewer.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, JndViewerError
-from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, WEIGHT_HEADS, VPJNDConfig
-
-#: The reference labels the training and calibration commands default to (in a source checkout).
-TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
-
 
 COMMANDS = ("map", "models", "train", "codecs", "ladder", "calibrate", "predict", "export", "study", "lessons",
             "desktop-entry")
-
-
-def _shared_images(option: str) -> Path:
-    """../shared's image folder, the default of training and calibration; one sentence when it is not there."""
-    from jndviewer.core.assets import shared_images
-
-    folder = shared_images()
-    if folder is None:
-        raise JndViewerError(f"The project's images (../shared/data/images beside a source checkout) are not here; "
-                             f"pass {option}.")
-    return folder
-
-
-def _training_labels(option: str) -> Path:
-    """The reference labels of a source checkout, the default of training and calibration."""
-    from jndviewer.core.assets import checkout_file
-
-    labels = checkout_file(TRAINING_LABELS)
-    if labels is None or not labels.is_file():
-        raise JndViewerError(
-            f"The reference labels ({TRAINING_LABELS}) come with a source checkout only; pass {option}."
-        )
-    return labels
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,16 +40,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive whole number")
-    return value
 
 
 def _ppd(text: str) -> float:
@@ -115,95 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     ladder.add_argument("-o", "--output", type=Path, help="table.csv or table.json (default, or -: print CSV)")
     ladder.add_argument("--max-pixels", type=pixel_count, help="refuse larger images (default 120 MP; 2e8 works)")
 
-    train = commands.add_parser("train", help="train the learned parts (codec, predictors) on real images")
-    train_kinds = train.add_subparsers(dest="train_kind", metavar="WHAT", required=True)
-    codec = train_kinds.add_parser(
-        "codec",
-        help="the variable-rate learned codec (bmshj2018-factorized with gains)",
-        description="Train the variable-rate learned codec on folders of images (Kodak is refused: it is the held-out "
-        "evaluation set). Resumes from RUN/checkpoint.pt when it exists; exports the final weights.",
-    )
-    codec.add_argument("--data", nargs="+", help="image folders (default: ../shared's BSDS500 and McMaster)")
-    codec.add_argument("--run", default="runs/codec", help="folder for the checkpoint and log (default %(default)s)")
-    codec.add_argument("--export", type=Path, help="final weights (default: the packaged learned_codec.pt)")
-    codec.add_argument("--steps", type=_positive_int, default=30_000)
-    codec.add_argument("--batch", type=_positive_int, default=8)
-    codec.add_argument("--crop", type=_positive_int, default=128)
-    codec.add_argument("--channels", type=_positive_int, default=64)
-    codec.add_argument("--latent-channels", type=_positive_int, default=96)
-    codec.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (default 1)")
-    codec.add_argument("--device", default="cpu")
-    codec.add_argument("--validate-every", type=_positive_int, default=1000)
-    codec.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and stop")
-    sgjnd = train_kinds.add_parser(
-        "sgjnd",
-        help="the SG-JND picture-wise JND network (EfficientNet-Lite0 features, patch quality and weight heads)",
-        description="Train SG-JND on picture-wise JND datasets given as KIND:PATH[,option=value...] (kinds: reference, "
-        "mcl-jci, konjnd, cnn-jnd). Split by source image; Kodak is never used. Resumes from RUN when it exists.",
-    )
-    sgjnd.add_argument("--data", nargs="+",
-                       help=f"datasets (KIND:PATH,...; default: the JPEG, WebP and AVIF labels of {TRAINING_LABELS} "
-                       "for both viewing tasks at both distances)")
-    sgjnd.add_argument("--run", default="runs/sgjnd")
-    sgjnd.add_argument("--export", type=Path, help="final weights (default: the packaged sgjnd.pt)")
-    sgjnd.add_argument("--steps", type=_positive_int, default=4000)
-    sgjnd.add_argument("--threads", type=_positive_int, default=2)
-    sgjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
-    sgjnd.add_argument(
-        "--patch-keep-min", type=int, default=None,
-        help="patch dropout: each training sample keeps at least this many patches (0: all; default: the config's)",
-    )
-    sgjnd.add_argument("--heads", type=_positive_int, default=None,
-                       help="heads trained from different random starts and averaged (default: the config's, 3)")
-    sgjnd.add_argument(
-        "--reference-chroma", choices=("full", "420"), default="full",
-        help="the reference patches' chroma: full (default) or 420 (reduced like the 4:2:0 training sources)",
-    )
-    sgjnd.add_argument(
-        "--patch-visibility", choices=("none", "subband"), default="subband",
-        help="what the heads read besides the semantic features: each patch's subband visibility (default) or none",
-    )
-    sgjnd.add_argument(
-        "--patch-layout", choices=("cover", "tiles"), default="cover",
-        help="cover (default): a grid of patches over the whole image; tiles: the seed's non-overlapping tiles",
-    )
-    sgjnd.add_argument("--patches", type=_positive_int, default=None,
-                       help="the most patches per image (default: the config's, 24)")
-    sgjnd.add_argument(
-        "--backbone-differences", action="store_true",
-        help="the seed's distortion evidence: |distorted - reference| backbone features (default: the reference only)",
-    )
-    sgjnd.add_argument("--distance-experts", type=distance_experts, metavar="PPD,PPD|none",
-                       help="a set of heads per viewing distance (default: 38,75, those the labels are near); none: "
-                       "one set for all distances with a learned slope per octave")
-    sgjnd.add_argument("--calibrate", action="store_true",
-                       help="after training, fit a logit delta per codec family, task and ppd on the training images")
-    vpjnd = train_kinds.add_parser(
-        "vpjnd",
-        help="the VP-JNDnet picture-wise JND network (reference, distorted and pixel-JND-map streams)",
-        description="Train VP-JNDnet on picture-wise JND datasets given as KIND:PATH[,option=value...] (as for sgjnd). "
-        "Split by source image; Kodak is never used. Resumes from RUN when it exists.",
-    )
-    vpjnd.add_argument("--data", nargs="+", help="datasets (default: as for sgjnd)")
-    vpjnd.add_argument("--run", default="runs/vpjnd")
-    vpjnd.add_argument("--cache", help="the patch cache folder (default RUN/cache; runs of an ablation can share one)")
-    vpjnd.add_argument("--export", type=Path, help="final weights (default: the packaged vpjnd.pt)")
-    vpjnd.add_argument("--steps", type=_positive_int, default=2400)
-    vpjnd.add_argument("--threads", type=_positive_int, default=2)
-    vpjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
-    vpjnd.add_argument("--jnd-model", choices=(*JND_MODEL_NAMES, "none"), default="wu2017",
-                       help="the pixel JND model feeding the JND-map stream, or none (default %(default)s)")
-    vpjnd.add_argument("--width", type=_positive_int, default=16,
-                       help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
-    vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
-                       help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
-    # (the trainer's defaults, which the test of this command checks: importing the trainer here would load torch)
-    vpjnd.add_argument("--seed", type=int, default=0,
-                       help="the start, the validation split, the calibration pairs and each step's draws "
-                       "(default %(default)s)")
-    vpjnd.add_argument("--augment", choices=AUGMENTS, default="none",
-                       help="dihedral: each training group under a random turn or mirror of the square "
-                       "(default %(default)s)")
+    add_train_parser(commands)
     predictors = "; ".join(f"{name}: {info.description}" for name, info in PREDICTORS.items())
 
     def add_predictor_options(sub: argparse.ArgumentParser) -> None:
@@ -231,12 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--strategy", choices=tuple(STRATEGIES),
                          help="search strategy over the levels (default: the predictor's own)")
         sub.add_argument("--weights", type=Path, help="weights file of a trained predictor (default: the shipped one)")
-        sub.add_argument("--jobs", type=_positive_int, help="predict: images predicted in parallel (default 2, or "
+        sub.add_argument("--jobs", type=positive_int, help="predict: images predicted in parallel (default 2, or "
                          "fewer when there are fewer images or cores); export works one image at a time here")
         on_dask = sub.add_mutually_exclusive_group()
         on_dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                              help="run on the workers of this Dask scheduler, one task per image (jndviewer[dask])")
-        on_dask.add_argument("--dask-local", type=_positive_int, metavar="N",
+        on_dask.add_argument("--dask-local", type=positive_int, metavar="N",
                              help="run on a Dask LocalCluster of N worker processes on 127.0.0.1 (jndviewer[dask])")
         sub.add_argument("--max-pixels", type=pixel_count,
                          help="refuse larger images and folder-ladder files (default 120 MP; 2e8 works)")
@@ -290,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--model-ppds", default="13.3,19,26.6,38", help="candidate model ppds (analysis scales)")
     calibrate.add_argument("--cache", type=Path, default=Path("runs/calibration"), help="per-image score cache")
     calibrate.add_argument("-o", "--output", type=Path, help="calibration JSON (default: the packaged one)")
-    calibrate.add_argument("--threads", type=_positive_int, default=1)
+    calibrate.add_argument("--threads", type=positive_int, default=1)
     add_study_parser(commands)
     add_lessons_parser(commands)
     commands.add_parser("desktop-entry", help="add jndviewer (with its icon) to this user's applications menu")
@@ -404,7 +287,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if calibrate is None:
         raise JndViewerError(f"The {args.predictor} predictor has nothing to calibrate.")
     calibrate(
-        args.labels or _training_labels("--labels"), args.images or _shared_images("--images"),
+        args.labels or training_labels("--labels"), args.images or shared_images_folder("--images"),
         models=tuple(args.models.split(",")), codec=args.codec, display=args.display, task=args.task,
         model_ppds=tuple(float(v) for v in args.model_ppds.split(",")),
         cache=args.cache, output=args.output or calibration_file(), log=lambda line: print(line, flush=True),
@@ -425,68 +308,6 @@ def _calibrate_from_study(args: argparse.Namespace) -> int:
     calibrate_from_study(database, output, predictor=args.predictor, log=lambda line: print(line, flush=True))
     print(f"To predict with it: {CALIBRATION_ENV}={output} jndviewer ...")
     return 0
-
-
-def run_train(args: argparse.Namespace) -> int:
-    from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, VPJND_WEIGHTS, model_file
-
-    if args.train_kind == "codec":
-        from jndviewer.core.device import select_device
-        from jndviewer.core.train.codec_trainer import CodecTrainingConfig, export_from_checkpoint, train_codec
-
-        config = CodecTrainingConfig(
-            data=args.data or [str(_shared_images("--data") / name) for name in ("bsds500", "mcmaster")],
-            run_dir=args.run, export=str(args.export or model_file(LEARNED_CODEC_WEIGHTS)), steps=args.steps,
-            batch=args.batch, crop=args.crop,
-            channels=args.channels, latent_channels=args.latent_channels, threads=args.threads,
-            device=str(select_device(args.device)), validate_every=args.validate_every,
-        )
-        path = export_from_checkpoint(config) if args.export_only else train_codec(config)
-        print(f"wrote {path}")
-        return 0
-    if args.train_kind == "sgjnd":
-        from jndviewer.core.device import select_device
-        from jndviewer.core.pwjnd.sgjnd import SGJNDConfig
-        from jndviewer.core.train.sgjnd_trainer import SGJNDTrainingConfig, train_sgjnd
-
-        experts = {} if args.distance_experts is None else {"distance_experts": args.distance_experts,
-                                                             "distance_offset": not args.distance_experts}
-        network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
-                              backbone_differences=args.backbone_differences, patch_layout=args.patch_layout, **experts,
-                              **({} if args.patches is None else {"patches": args.patches})).to_dict()
-        data = args.data or _default_training_data(network["tasks"])
-        export = str(args.export or model_file(SGJND_WEIGHTS))
-        config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
-                                     threads=args.threads, device=str(select_device(args.device)), config=network,
-                                     calibrate=args.calibrate, experts_from_labels=args.distance_experts is None,
-                                     **({} if args.patch_keep_min is None else {"patch_keep_min": args.patch_keep_min}),
-                                     **({} if args.heads is None else {"heads": args.heads}))
-        print(f"wrote {train_sgjnd(config)}")
-        return 0
-    if args.train_kind == "vpjnd":
-        from jndviewer.core.device import select_device
-        from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd
-
-        network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, weight_head=args.weight_head).to_dict()
-        config = VPJNDTrainingConfig(
-            data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
-            export=str(args.export or model_file(VPJND_WEIGHTS)), steps=args.steps, threads=args.threads,
-            device=str(select_device(args.device)), config=network, augment=args.augment, seed=args.seed,
-        )
-        print(f"wrote {train_vpjnd(config)}")
-        return 0
-    raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
-
-
-def _default_training_data(tasks: tuple[str, ...] | list[str]) -> list[str]:
-    """The predictors' default training sets: the JPEG, WebP and AVIF reference labels of the shared BSDS500 and
-    McMaster images, for each viewing task at both distances."""
-    from jndviewer.core.viewing import SIDE_BY_SIDE
-
-    labels, images = _training_labels("--data"), _shared_images("--data")
-    return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
-            for codec in ("jpeg", "webp", "avif") for task in tasks or (SIDE_BY_SIDE,)
-            for display in ("standard_fhd", "standard_4k")]
 
 
 def run_codecs() -> int:

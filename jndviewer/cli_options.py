@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
-__all__ = ["distance_experts", "level_spec", "pixel_count", "positive_float"]
+from jndviewer.core.errors import JndViewerError
+
+__all__ = ["TRAINING_LABELS", "distance_experts", "level_spec", "pixel_count", "positive_float", "positive_int",
+           "shared_images_folder", "training_labels"]
+
+#: The reference labels the training and calibration commands default to (in a source checkout).
+TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
 
 
 def positive_float(text: str) -> float:
@@ -79,3 +86,36 @@ def distance_experts(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"must be two or more increasing pixels per degree such as 38,75, or none, "
                                          f"not {text!r}")
     return values
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def shared_images_folder(option: str) -> Path:
+    """../shared's image folder, the default of training and calibration; one sentence when it is not there."""
+    from jndviewer.core.assets import shared_images
+
+    folder = shared_images()
+    if folder is None:
+        raise JndViewerError(f"The project's images (../shared/data/images beside a source checkout) are not here; "
+                             f"pass {option}.")
+    return folder
+
+
+def training_labels(option: str) -> Path:
+    """The reference labels of a source checkout, the default of training and calibration."""
+    from jndviewer.core.assets import checkout_file
+
+    labels = checkout_file(TRAINING_LABELS)
+    if labels is None or not labels.is_file():
+        raise JndViewerError(
+            f"The reference labels ({TRAINING_LABELS}) come with a source checkout only; pass {option}."
+        )
+    return labels

@@ -531,10 +531,13 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         info = self.session.ladder_info
         name = info.level_name if info else "level"
         weights = report.weights
+        members = report.member_logits
+        each = f" (mean of {len(members)} networks: {', '.join(f'{m:+.2f}' for m in members)})" if len(members) > 1 \
+            else ""
         note = (
             f"{short_name(report.key.predictor)} patches at {name} {report.level}: "
             f"weight {min(weights):.3f}–{max(weights):.3f} (fill), "
-            f"red = visible, logit {report.logit:+.2f}"
+            f"red = visible, logit {report.logit:+.2f}{each}"
         )
         self.canvas.set_patches(report, note)
         self.readouts.set_time("patches", format_ms(report.seconds))

@@ -353,4 +353,5 @@ def patch_report(
         quality=[float(q) for q in report["quality"]],
         logit=float(report["logit"]),
         seconds=time.perf_counter() - started,
+        member_logits=[float(logit) for logit in report.get("member_logits", [])],
     )

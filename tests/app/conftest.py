@@ -236,6 +236,25 @@ def vpjnd_weights(tiny_vpjnd: Path, no_shipped_vpjnd: Path, monkeypatch: pytest.
     return tiny_vpjnd
 
 
+@pytest.fixture
+def vpjnd_ensemble_weights(tiny_vpjnd: Path, no_shipped_vpjnd: Path, monkeypatch: pytest.MonkeyPatch,
+                           tmp_path: Path) -> Path:
+    """Point the app's VP-JNDnet at an ensemble of the tiny weights and a second tiny network (another seed)."""
+    import torch
+
+    from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig, predictor
+    from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet
+    from jndviewer.core.train.vpjnd_ensemble import write_ensemble
+
+    config = VPJNDConfig.from_dict(torch.load(tiny_vpjnd, weights_only=True)["config"])
+    torch.manual_seed(2)
+    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(),
+                "state": VPJNDNet(config).state_dict()}, tmp_path / "second.pt")
+    ensemble = write_ensemble([tiny_vpjnd, tmp_path / "second.pt"], tmp_path / "ensemble.pt")
+    monkeypatch.setattr(predictor, "DEFAULT_WEIGHTS", ensemble)
+    return ensemble
+
+
 def scene_rgb() -> np.ndarray:
     """A 256 x 192 test picture: gradients, a noisy texture, stripes and a flat band (SG-JND needs some content)."""
     rng = np.random.default_rng(7)

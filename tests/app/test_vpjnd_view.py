@@ -67,3 +67,21 @@ def test_three_predictors_and_the_vpjnd_patch_overlay(make_window, qtbot, idle, 
     fresh = ViewState()
     fresh.restore(settings)
     assert fresh.patch_predictor == "sgjnd"
+
+
+def test_the_overlay_of_an_ensemble_shows_the_mean_and_each_networks_logit(make_window, qtbot, idle, scene,
+                                                                            vpjnd_ensemble_weights):  # fmt: skip
+    window = make_window(scene, jnd_model="chou1995", threshold=1.5, level=20, mode=CompareMode.SIDE_BY_SIDE)
+    canvas = window.canvas
+    window.state.patch_predictor = "vpjnd"
+    window.state.patch_overlay = True
+    qtbot.waitUntil(lambda: canvas.patches is not None and canvas.patches.key.predictor == "vpjnd", timeout=60_000)
+    idle(window)
+    report = canvas.patches
+    rgb = load(scene).rgb8()
+    expected = VPJNDPredictor(vpjnd_ensemble_weights).patch_report(rgb, create_codec("jpeg").encode(rgb, 20).decoded,
+                                                                   "jpeg")
+    assert len(report.member_logits) == 2 and report.member_logits == pytest.approx(expected["member_logits"])
+    assert report.logit == pytest.approx(sum(report.member_logits) / 2, abs=1e-5)
+    each = ", ".join(f"{logit:+.2f}" for logit in report.member_logits)
+    assert f"logit {report.logit:+.2f} (mean of 2 networks: {each})" in canvas.note_label.text()

@@ -255,9 +255,9 @@ def test_training_caches_patches_learns_the_flicker_offset_resumes_and_exports(
     network = load_network(path)
     groups = make_groups(samples, build_patch_cache(samples, network.config, tmp_path / "run" / "cache", 2, 6,
                                                     _Log()), network.config)
-    fitted = fit_calibration(network.net, groups, torch.device("cpu"))
-    before = evaluate_groups(network.net, groups, torch.device("cpu"))["mae"]
-    assert evaluate_groups(network.net, groups, torch.device("cpu"), fitted)["mae"] <= before
+    fitted = fit_calibration(network.nets[0], groups, torch.device("cpu"))
+    before = evaluate_groups(network.nets[0], groups, torch.device("cpu"))["mae"]
+    assert evaluate_groups(network.nets[0], groups, torch.device("cpu"), fitted)["mae"] <= before
     assert set(validation["by_condition"]) <= {"38 ppd, side by side", "38 ppd, flicker"}
     # the predictor loads the export and honours the task
     image = np.asarray(Image.open(tmp_path / "images" / "set" / "img1.png").convert("RGB"))

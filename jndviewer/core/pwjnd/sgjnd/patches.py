@@ -4,7 +4,7 @@ subband visibility (the heads' calibrated low-level evidence)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -134,7 +134,8 @@ class PatchReport:
 
     ``positions`` are ``(top, left)`` in image pixels, each patch ``patch`` pixels square; ``weights`` are normalised
     (they sum to 1); ``quality[i] > 0`` means the distortion is predicted visible in patch ``i``; ``logit`` is the
-    weighted image logit (> 0: visible at this level).
+    weighted image logit (> 0: visible at this level). A predictor of several networks (a VP-JNDnet ensemble) reports
+    their means and, in ``member_logits``, each network's image logit.
     """
 
     key: tuple[Any, ...]
@@ -145,6 +146,7 @@ class PatchReport:
     quality: list[float]
     logit: float
     seconds: float = 0.0
+    member_logits: list[float] = field(default_factory=list)
 
     def cells(self) -> list[tuple[float, float, float, float]]:
         """Each patch's cell on screen, ``(top, left, height, width)``: the patch itself, except that where two

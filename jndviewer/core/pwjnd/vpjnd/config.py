@@ -9,6 +9,9 @@ from jndviewer.core.errors import ModelError
 from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, TASKS
 
 EXPORT_FORMAT = "jndviewer.vpjnd"
+#: An export's version: 1 holds one network (its ``config``, ``state``, ``calibration``), ``ENSEMBLE_VERSION`` a list
+#: of such ``members`` of one configuration, whose calibrated logits the predictor averages.
+ENSEMBLE_VERSION = 2
 #: The JND-map streams the network can read: a pixel JND model of :mod:`jndviewer.core.jnd`, or "none" (the
 #: ablation without the JND-map stream: the weight head then reads the distorted features in its place).
 NO_JND_MAP = "none"

@@ -171,28 +171,44 @@ def reference_jnd_patches(reference_rgb: np.ndarray, positions: list[tuple[int, 
 
 @dataclass
 class VPJNDReference:
-    """What the network keeps of one reference image: its patches' positions and F_ref, F_jnd."""
+    """What the networks keep of one reference image: its patches' positions and, per member, F_ref and F_jnd."""
 
     positions: list[tuple[int, int]]
-    f_ref: Tensor
-    f_jnd: Tensor | None
+    f_ref: list[Tensor]
+    f_jnd: list[Tensor | None]
     task: int
     distance: float
-    #: The per-condition calibration's logit delta for this condition, by codec family.
-    deltas: dict[str, float] | None = None
+    #: Per member, the per-condition calibration's logit delta for this condition, by codec family.
+    deltas: list[dict[str, float]] | None = None
 
 
 class VPJNDNetwork:
-    """Inference on whole images: the reference streams once per image, the distorted stream once per level."""
+    """Inference on whole images: the reference streams once per image, the distorted stream once per level.
 
-    def __init__(self, net: VPJNDNet, calibration: dict[str, float] | None = None) -> None:
-        self.net = net.eval()
-        self.config = net.config
-        #: Logit deltas per (codec family, task, ppd), fitted on the training images after training
+    It holds one network or several (an ensemble export: networks of one configuration trained with different
+    ``--seed``, each with its own offsets and calibration). With several, a level's image logit is the mean of the
+    members' calibrated logits, and the patch report's quality and weights are the members' means (the weights of
+    each member sum to 1 over the patches, so their mean does too). The pixel JND map and the patches are computed
+    once for all members.
+    """
+
+    def __init__(self, nets: VPJNDNet | list[VPJNDNet],
+                 calibrations: dict[str, float] | list[dict[str, float] | None] | None = None) -> None:
+        self.nets = [net.eval() for net in (nets if isinstance(nets, list) else [nets])]
+        if not isinstance(calibrations, list):
+            calibrations = [calibrations] * len(self.nets)
+        if len(calibrations) != len(self.nets) or any(n.config != self.nets[0].config for n in self.nets):
+            raise ValueError("the members of a VP-JNDnet ensemble need one configuration and one calibration each")
+        self.config = self.nets[0].config
+        #: Per member: logit deltas per (codec family, task, ppd), fitted on the training images after training
         #: (:func:`jndviewer.core.train.vpjnd_trainer.fit_calibration`); empty: none.
-        self.calibration = dict(calibration or {})
+        self.calibrations = [dict(calibration or {}) for calibration in calibrations]
         self._lock = threading.Lock()
         self._kept: tuple[np.ndarray, VPJNDReference] | None = None
+
+    @property
+    def members(self) -> int:
+        return len(self.nets)
 
     @torch.no_grad()
     def reference_state(self, reference_rgb: np.ndarray, condition: ViewingCondition) -> VPJNDReference:
@@ -202,17 +218,17 @@ class VPJNDNetwork:
         distance = math.log2(condition.ppd / TRAINING_PPD)
         with self._lock:
             kept = self._kept
-        deltas = {family: calibration_delta(self.calibration, family, condition.task, condition.ppd)
-                  for family in (*self.config.codec_families, "")}
+        deltas = [{family: calibration_delta(calibration, family, condition.task, condition.ppd)
+                   for family in (*self.config.codec_families, "")} for calibration in self.calibrations]
         # the streams depend on the whole reference (its JND map), not on the condition: compared exactly
         if kept is not None and np.array_equal(kept[0], reference_rgb):
             state = kept[1]
             return VPJNDReference(state.positions, state.f_ref, state.f_jnd, task, distance, deltas)
         positions = patch_positions(*reference_rgb.shape[:2], self.config)
         reference = crop_patches(reference_rgb, positions, self.config.patch)
-        f_ref, f_jnd = self.net.reference_features(reference, reference_jnd_patches(reference_rgb, positions,
-                                                                                     self.config))
-        state = VPJNDReference(positions, f_ref, f_jnd, task, distance, deltas)
+        jnd = reference_jnd_patches(reference_rgb, positions, self.config)
+        features = [net.reference_features(reference, jnd) for net in self.nets]
+        state = VPJNDReference(positions, [f for f, _ in features], [f for _, f in features], task, distance, deltas)
         with self._lock:
             self._kept = (reference_rgb.copy(), state)
         return state
@@ -223,17 +239,30 @@ class VPJNDNetwork:
             self._kept = None
 
     @torch.no_grad()
+    def member_scores(self, state: VPJNDReference, distorted_rgb: np.ndarray) -> list[tuple[Tensor, Tensor]]:
+        """Each member's per-patch quality and raw weight of one distorted version (before pooling and offsets)."""
+        distorted = crop_patches(distorted_rgb, state.positions, self.config.patch)
+        return [net.patch_scores(f_ref, f_jnd, distorted)
+                for net, f_ref, f_jnd in zip(self.nets, state.f_ref, state.f_jnd, strict=True)]
+
+    @torch.no_grad()
     def evaluate(self, state: VPJNDReference, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
-        """Image logit, per-patch logits and normalised weights of one distorted version made by ``codec``."""
+        """Image logit, per-patch logits and normalised weights of one distorted version made by ``codec`` (with
+        several members: their means, and each member's logit under ``member_logits``)."""
         from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 
-        distorted = crop_patches(distorted_rgb, state.positions, self.config.patch)
-        quality, weight = self.net.patch_scores(state.f_ref, state.f_jnd, distorted)
         family = codec_family(codec, self.config.codec_families)
-        logit, weight = self.net.pool(quality, weight, [len(state.positions)], torch.tensor([family]),
-                                      torch.tensor([state.task]), torch.tensor([state.distance]))
-        delta = (state.deltas or {}).get(codec_family_name(codec, self.config.codec_families), 0.0)
-        return {"logit": float(logit[0]) + delta, "quality": quality.tolist(), "weight": weight.tolist()}
+        name = codec_family_name(codec, self.config.codec_families)
+        logits, qualities, weights = [], [], []
+        for index, (quality, weight) in enumerate(self.member_scores(state, distorted_rgb)):
+            logit, weight = self.nets[index].pool(quality, weight, [len(state.positions)], torch.tensor([family]),
+                                                  torch.tensor([state.task]), torch.tensor([state.distance]))
+            delta = (state.deltas[index] if state.deltas else {}).get(name, 0.0)
+            logits.append(float(logit[0]) + delta)
+            qualities.append(quality)
+            weights.append(weight)
+        return {"logit": float(np.mean(logits)), "member_logits": logits,
+                "quality": torch.stack(qualities).mean(0).tolist(), "weight": torch.stack(weights).mean(0).tolist()}
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from jndviewer.core.assets import VPJND_WEIGHTS, model_file
 from jndviewer.core.checkpoints import load_matching, load_torch_file
@@ -21,7 +22,7 @@ from jndviewer.core.pwjnd.patch_pooling import (
     distance_caveats,
     family_caveats,
 )
-from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION, EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet, VPJNDNetwork
 from jndviewer.core.viewing import ViewingCondition
 
@@ -31,22 +32,51 @@ DEFAULT_WEIGHTS = model_file(VPJND_WEIGHTS)
 _LOAD_LOCK = threading.Lock()
 
 
+def _load_member(member: object, name: str) -> tuple[VPJNDNet, dict[str, float]]:
+    """One network of an export (the whole file of a single network, one entry of an ensemble's ``members``)."""
+    if not isinstance(member, dict) or not isinstance(member.get("state"), dict):
+        raise ModelError(f"{name} holds no VP-JNDnet weights.")
+    try:
+        config = VPJNDConfig.from_dict(member.get("config") or {})
+    except ModelError as err:
+        raise ModelError(f"{name}: {err}") from err
+    net = VPJNDNet(config)
+    load_matching(net, member["state"], name=name, what="VP-JNDnet", error=ModelError)
+    return net, checked_calibration(member.get("calibration"), name)
+
+
+def read_members(state: object, name: str) -> list:
+    """The members of a loaded export (itself for a single network's file, ``members`` of an ensemble's), or one
+    sentence naming the file ``name``."""
+    if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
+        raise ModelError(f"{name} is not a jndviewer VP-JNDnet file (wrong format tag).")
+    members = state.get("members") if state.get("version") == ENSEMBLE_VERSION else [state]
+    if not isinstance(members, list) or not members:
+        raise ModelError(f"{name} holds no VP-JNDnet weights.")
+    return members
+
+
 @cache
 def _load_network(path: str) -> VPJNDNetwork:
     if not Path(path).exists():
         raise ModelError(f"VP-JNDnet weights {path} do not exist; train them with 'jndviewer train vpjnd'.")
-    state = load_torch_file(path, "VP-JNDnet checkpoint", ModelError)
-    if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
-        raise ModelError(f"{Path(path).name} is not a jndviewer VP-JNDnet file (wrong format tag).")
-    if not isinstance(state.get("state"), dict):
-        raise ModelError(f"{Path(path).name} holds no VP-JNDnet weights.")
-    try:
-        config = VPJNDConfig.from_dict(state.get("config") or {})
-    except ModelError as err:
-        raise ModelError(f"{Path(path).name}: {err}") from err
-    net = VPJNDNet(config)
-    load_matching(net, state["state"], name=Path(path).name, what="VP-JNDnet", error=ModelError)
-    return VPJNDNetwork(net, checked_calibration(state.get("calibration"), Path(path).name))
+    name = Path(path).name
+    return check_members(read_members(load_torch_file(path, "VP-JNDnet checkpoint", ModelError), name), name)
+
+
+def check_members(members: list, name: str) -> VPJNDNetwork:
+    """The network of an export's members (one, or an ensemble's), or one sentence naming ``name``: unreadable
+    weights, another configuration, the same network twice."""
+    loaded = [_load_member(member, name if len(members) == 1 else f"{name} (member {index + 1})")
+              for index, member in enumerate(members)]
+    if any(net.config != loaded[0][0].config for net, _ in loaded):
+        raise ModelError(f"{name}: the networks of an ensemble must share one configuration.")
+    for index, (net, _) in enumerate(loaded):
+        for other, _ in loaded[:index]:
+            if all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), other.state_dict().values(),
+                                                          strict=True)):
+                raise ModelError(f"{name}: member {index + 1} is the same network as an earlier one.")
+    return VPJNDNetwork([net for net, _ in loaded], [calibration for _, calibration in loaded])
 
 
 def load_network(weights: str | Path | None = None) -> VPJNDNetwork:
@@ -72,7 +102,8 @@ class VPJNDPredictor(LadderPredictor):
 
     def caveats(self, codec: str) -> list[str]:
         # the distances of its labels: its per-condition calibration's keys (family|task|ppd), else the labels' 38
-        trained = calibration_distances(self.network.calibration) or (38.0,)
+        trained = tuple(sorted({ppd for calibration in self.network.calibrations
+                                for ppd in calibration_distances(calibration)})) or (38.0,)
         return [*family_caveats("VP-JNDnet", codec, self.network.config.codec_families),
                 *distance_caveats("VP-JNDnet", self.condition.ppd, trained)]
 
@@ -91,4 +122,4 @@ class VPJNDPredictor(LadderPredictor):
         return report
 
 
-__all__ = ["DEFAULT_WEIGHTS", "VPJNDPredictor", "load_network"]
+__all__ = ["DEFAULT_WEIGHTS", "VPJNDPredictor", "check_members", "load_network", "read_members"]

@@ -1,0 +1,121 @@
+"""VP-JNDnet ensembles: one file holding several networks, whose calibrated logits the predictor averages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jndviewer.cli import main
+from jndviewer.core.codecs import create_codec
+from jndviewer.core.errors import ModelError
+from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION
+from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet
+from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
+from jndviewer.core.train.vpjnd_ensemble import write_ensemble
+from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, ViewingCondition
+
+SMALL = VPJNDConfig(width=4, hidden=8, patch=64, patches=4, jnd_model="chou1995")
+
+
+def _export(path: Path, seed: int, calibration: dict[str, float], config: VPJNDConfig = SMALL) -> Path:
+    """A single network's export (the trainer's format) with seeded weights and offsets of its own."""
+    torch.manual_seed(seed)
+    net = VPJNDNet(config)
+    with torch.no_grad():
+        net.codec_offsets += torch.randn_like(net.codec_offsets)
+        net.task_offsets += torch.randn_like(net.task_offsets)
+    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "state": net.state_dict(),
+                "calibration": calibration, "training": {"seed": seed}}, path)
+    return path
+
+
+@pytest.fixture
+def members(tmp_path: Path) -> list[Path]:
+    return [_export(tmp_path / "seed0.pt", 0, {"jpeg|side-by-side|38": 0.5, "jpeg|flicker|38": -0.2}),
+            _export(tmp_path / "seed1.pt", 1, {"jpeg|side-by-side|75": -0.3})]
+
+
+def _images() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    reference = (rng.random((96, 128, 3)) * 255).astype(np.uint8)
+    distorted = np.clip(reference.astype(int) + rng.integers(-20, 21, reference.shape), 0, 255).astype(np.uint8)
+    return reference, distorted
+
+
+def test_the_ensemble_logit_is_the_mean_of_its_members_calibrated_logits(
+        members: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = tmp_path / "ensemble.pt"
+    assert main(["train", "vpjnd-ensemble", *map(str, members), "--export", str(export)]) == 0
+    assert f"wrote {export}" in capsys.readouterr().out
+    stored = torch.load(export, weights_only=True)
+    assert stored["version"] == ENSEMBLE_VERSION and [m["source"] for m in stored["members"]] == ["seed0.pt",
+                                                                                                  "seed1.pt"]
+    assert [m["training"]["seed"] for m in stored["members"]] == [0, 1]
+    reference, distorted = _images()
+    ensemble = load_network(export)
+    assert ensemble.members == 2
+    for condition in (ViewingCondition(38.0, SIDE_BY_SIDE), ViewingCondition(75.0, SIDE_BY_SIDE),
+                      ViewingCondition(38.0, FLICKER)):
+        singles = [load_network(path) for path in members]
+        reports = [n.evaluate(n.reference_state(reference, condition), distorted, "jpeg") for n in singles]
+        report = ensemble.evaluate(ensemble.reference_state(reference, condition), distorted, "jpeg")
+        assert report["member_logits"] == pytest.approx([r["logit"] for r in reports], abs=1e-5)
+        assert report["logit"] == pytest.approx(np.mean([r["logit"] for r in reports]), abs=1e-5)
+        assert report["weight"] == pytest.approx(np.mean([r["weight"] for r in reports], axis=0), abs=1e-6)
+        assert report["quality"] == pytest.approx(np.mean([r["quality"] for r in reports], axis=0), abs=1e-5)
+        assert sum(report["weight"]) == pytest.approx(1.0, abs=1e-5)
+    # each member keeps its own calibration: its JPEG delta at side by side, 38 ppd (the second's nearest fit is 75)
+    side = ViewingCondition(38.0, SIDE_BY_SIDE)
+    state = ensemble.reference_state(reference, side)
+    assert [d["jpeg"] for d in state.deltas] == pytest.approx([0.5, -0.3])
+
+
+def test_the_predictor_of_an_ensemble_decides_each_level_on_the_mean_and_reports_its_patches(
+        members: list[Path], tmp_path: Path) -> None:
+    export = write_ensemble(members, tmp_path / "ensemble.pt")
+    reference, _ = _images()
+    predictor = VPJNDPredictor(export, condition=ViewingCondition(75.0, SIDE_BY_SIDE))
+    singles = [VPJNDPredictor(path, condition=ViewingCondition(75.0, SIDE_BY_SIDE)) for path in members]
+    codec = create_codec("jpeg")
+    decider = predictor.decider(reference, "jpeg")
+    single_deciders = [p.decider(reference, "jpeg") for p in singles]
+    for level in (10, 50, 90):
+        decoded = codec.encode(reference, level).decoded
+        decision = decider.decide(level, decoded)
+        mean = np.mean([d.decide(level, decoded).score for d in single_deciders])
+        assert decision.score == pytest.approx(mean, abs=1e-5) and decision.visible == (mean > 0)
+    result = predictor.predict(reference, codec)
+    assert len(result.params["patch_weights"]) == len(result.params["patch_positions"]) > 1
+    assert sum(result.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+    # the caveats know the distances of every member's calibration (38 and 75 ppd): 75 is no extrapolation
+    assert predictor.caveats("jpeg") == []
+
+
+def test_ensembles_nest_flat_and_bad_members_are_one_sentence(members: list[Path], tmp_path: Path) -> None:
+    pair = write_ensemble(members, tmp_path / "pair.pt")
+    third = _export(tmp_path / "seed2.pt", 2, {})
+    triple = write_ensemble([pair, third], tmp_path / "triple.pt")
+    stored = torch.load(triple, weights_only=True)
+    assert [m["source"] for m in stored["members"]] == ["seed0.pt", "seed1.pt", "seed2.pt"]
+    assert load_network(triple).members == 3
+    with pytest.raises(ModelError, match="at least two"):
+        write_ensemble(members[:1], tmp_path / "one.pt")
+    with pytest.raises(ModelError, match="member 3 is the same network as an earlier one"):
+        write_ensemble([pair, members[0]], tmp_path / "twice.pt")
+    wider = _export(tmp_path / "wider.pt", 3, {}, VPJNDConfig(**{**SMALL.to_dict(), "width": 8}))
+    with pytest.raises(ModelError, match="must share one configuration"):
+        write_ensemble([members[0], wider], tmp_path / "mixed.pt")
+    other = tmp_path / "other.pt"
+    torch.save({"format": "jndviewer.sgjnd", "heads": []}, other)
+    with pytest.raises(ModelError, match=r"other\.pt is not a jndviewer VP-JNDnet file"):
+        write_ensemble([members[0], other], tmp_path / "wrong.pt")
+    empty = tmp_path / "empty.pt"
+    torch.save({"format": EXPORT_FORMAT, "version": ENSEMBLE_VERSION, "members": []}, empty)
+    with pytest.raises(ModelError, match=r"empty\.pt holds no VP-JNDnet weights"):
+        load_network(empty)
+    assert not any((tmp_path / name).exists() for name in ("one.pt", "twice.pt", "mixed.pt", "wrong.pt"))
+    assert main(["train", "vpjnd-ensemble", str(members[0]), "--export", str(tmp_path / "cli.pt")]) == 2
