@@ -188,15 +188,4 @@ def _default_training_data(tasks: tuple[str, ...] | list[str]) -> list[str]:
             for display in ("standard_fhd", "standard_4k")]
 
 
-def _default_training_data(tasks: tuple[str, ...] | list[str]) -> list[str]:
-    """The predictors' default training sets: the JPEG, WebP and AVIF reference labels of the shared BSDS500 and
-    McMaster images, for each viewing task at both distances."""
-    from jndviewer.core.viewing import SIDE_BY_SIDE
-
-    labels, images = training_labels("--data"), shared_images_folder("--data")
-    return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
-            for codec in ("jpeg", "webp", "avif") for task in tasks or (SIDE_BY_SIDE,)
-            for display in ("standard_fhd", "standard_4k")]
-
-
 __all__ = ["add_train_parser", "run_train"]
