@@ -11,6 +11,7 @@ import torch
 from jndviewer.cli import main
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import ModelError
+from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION
 from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet
@@ -91,6 +92,8 @@ def test_the_predictor_of_an_ensemble_decides_each_level_on_the_mean_and_reports
     result = predictor.predict(reference, codec)
     assert len(result.params["patch_weights"]) == len(result.params["patch_positions"]) > 1
     assert sum(result.params["patch_weights"]) == pytest.approx(1.0, abs=1e-5)
+    assert result.params["networks"] == 2 and singles[0].predict(reference, codec).params["networks"] == 1
+    assert PREDICTORS["vpjnd"].describe(result.params).endswith("JND map chou1995, mean of 2 networks")
     # the caveats know the distances of every member's calibration (38 and 75 ppd): 75 is no extrapolation
     assert predictor.caveats("jpeg") == []
 

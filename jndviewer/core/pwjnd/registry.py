@@ -297,8 +297,9 @@ def _check_vpjnd_weights(path: Path) -> None:
 
 def _summarise_vpjnd(params: dict[str, Any]) -> str:
     patches = len(params.get("patch_positions", []))
+    networks = int(params.get("networks", 1))
     return f"{params.get('strategy', '')}, {patches} patches of {params.get('patch', 0)} px, " \
-        f"JND map {params.get('jnd_model', '')}"
+        f"JND map {params.get('jnd_model', '')}" + (f", mean of {networks} networks" if networks > 1 else "")
 
 
 def _vpjnd_weights() -> Path:

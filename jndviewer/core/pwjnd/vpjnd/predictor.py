@@ -109,7 +109,8 @@ class VPJNDPredictor(LadderPredictor):
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
         state = self.network.reference_state(reference_rgb, self.condition)
-        return PatchNetworkDecider(self.network.config.to_dict(), state.positions,
+        config = {**self.network.config.to_dict(), "networks": self.network.members}
+        return PatchNetworkDecider(config, state.positions,
                                    lambda decoded: self.network.evaluate(state, decoded, codec))
 
     def patch_report(self, image: Any, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
