@@ -12,7 +12,7 @@ calibration added first, as the predictor of an ensemble file decides (and the t
 
 Usage: .venv/bin/python benchmarks/eval_vpjnd.py [--weights runs/x/vpjnd.pt[,runs/y/vpjnd.pt...]]
        [--codecs jpeg,webp,avif] [--displays standard_fhd,standard_4k] [--tasks side-by-side,flicker] [--images 24]
-       [--no-timing]
+       [--no-timing | --timing-only]
 """
 
 from __future__ import annotations
@@ -75,6 +75,17 @@ def offset(net, calibration: dict[str, float], codec_name: str, condition: Viewi
     return learned + calibration_delta(calibration, name, condition.task, condition.ppd)
 
 
+def first_network_file(path: str, output: Path) -> Path:
+    """A single network's file of the first member of ``path`` (for timing it beside the ensemble)."""
+    import torch
+
+    from jndviewer.core.pwjnd.vpjnd.config import EXPORT_FORMAT
+    from jndviewer.core.train.vpjnd_ensemble import export_members
+
+    torch.save({"format": EXPORT_FORMAT, "version": 1, **export_members(path)[0]}, output)
+    return output
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None)
@@ -86,6 +97,7 @@ def main() -> int:
     parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--timing-only", action="store_true", help="only the 1080p prediction time")
     args = parser.parse_args()
     import torch
 
@@ -109,7 +121,7 @@ def main() -> int:
               f"{'grid':>5s} {'enc':>5s}")
     print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
     lines = []
-    for codec_name in args.codecs.split(","):
+    for codec_name in [] if args.timing_only else args.codecs.split(","):
         codec = create_codec(codec_name)
         wanted = {(lb.image, lb.task, lb.display): lb for lb in labels if lb.codec == codec_name}
         images = sorted({image for image, _, _ in wanted})[: args.images]
@@ -148,21 +160,28 @@ def main() -> int:
     if not path.exists():
         path = sample_image()
     rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
-    if len(paths) > 1:  # the predictor of their ensemble file, as 'train vpjnd-ensemble' writes it
-        import tempfile
+    import tempfile
 
-        paths = [str(write_ensemble(paths, Path(tempfile.mkdtemp()) / "ensemble.pt"))]
-    predictor = VPJNDPredictor(paths[0])
-    times = []
+    folder = Path(tempfile.mkdtemp())
+    # the predictor of an ensemble file as 'train vpjnd-ensemble' writes it, and of its first network alone
+    timed = {"VP-JNDnet": paths[0]} if network.members == 1 else {
+        "first network alone": str(first_network_file(paths[0], folder / "first.pt")),
+        f"mean of {network.members} networks": paths[0] if len(paths) == 1 else
+        str(write_ensemble(paths, folder / "ensemble.pt"))}
+    predictors = {name: VPJNDPredictor(path) for name, path in timed.items()}
+    times: dict[str, list[float]] = {name: [] for name in predictors}
     for _ in range(3):
-        predictor.network.forget()  # a new image each time: the reference streams and JND map run again
-        start = time.perf_counter()
-        result = predictor.predict(rgb, create_codec("jpeg"))
-        times.append(time.perf_counter() - start)
-    print(f"\nVP-JNDnet whole block-search prediction, 1920x1080 JPEG, CPU ({args.threads} threads): "
-          f"{statistics.median(times):.2f} s median of 3 ({result.encodes} levels evaluated, "
-          f"{len(result.params['patch_positions'])} patches, JND map {network.config.jnd_model}, "
-          f"{network.members} network{'s' if network.members > 1 else ''})")
+        for name, predictor in predictors.items():  # interleaved, so a busy moment does not fall on one
+            predictor.network.forget()  # a new image each time: the reference streams and JND map run again
+            start = time.perf_counter()
+            result = predictor.predict(rgb, create_codec("jpeg"))
+            times[name].append(time.perf_counter() - start)
+    print(f"\nwhole block-search prediction, 1920x1080 JPEG, CPU ({args.threads} threads), median of 3 "
+          f"({result.encodes} levels evaluated, {len(result.params['patch_positions'])} patches, JND map "
+          f"{network.config.jnd_model}):")
+    for name, values in times.items():
+        ratio = statistics.median(values) / statistics.median(next(iter(times.values())))
+        print(f"  {name:24s} {statistics.median(values):5.2f} s  ({ratio:.2f}x)")
     return 0
 
 

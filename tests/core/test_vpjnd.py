@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.datasets import read_dataset
@@ -20,6 +21,7 @@ from jndviewer.core.pwjnd.registry import PREDICTORS, create_predictor, patch_pr
 from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.network import (
     ChannelAttention,
+    Extractor,
     NonLocal,
     VPJNDNet,
     jnd_input,
@@ -49,6 +51,26 @@ def test_the_streams_have_the_published_shape_at_any_width() -> None:
     assert net.jnd_stream is not None and net.jnd_stream is not net.image_stream
     assert net.jnd_stream.stages[0][0].in_channels == 1
     assert VPJNDNet(VPJNDConfig(jnd_model="none", **SMALL)).jnd_stream is None
+
+
+@pytest.mark.parametrize("size", [64, 40, 36])
+def test_the_extractor_gives_its_stages_numbers_to_the_bit_with_the_gate_after_the_pool(size: int) -> None:
+    """Extractor.forward gates the pooled map (exact: the gate is a number >= 0 per channel); sizes whose maps turn
+    odd (40 -> 20 -> 10 -> 5; 36 -> 18 -> 9) take the plain order at that stage. Gradients agree too (training uses
+    the same forward)."""
+    torch.manual_seed(size)
+    extractor = Extractor(3, (4, 8, 16, 32))
+    with torch.no_grad():  # the gates' MLPs start near 0: make them matter
+        for module in extractor.modules():
+            if isinstance(module, nn.Conv2d):
+                module.weight.normal_(0, 0.5)
+    x = torch.rand(3, 3, size, size, requires_grad=True)
+    fast = extractor(x)
+    plain = extractor.stages(x.contiguous(memory_format=torch.channels_last))
+    assert torch.equal(fast, plain) and fast.shape == (3, 32, size // 16, size // 16)
+    (fast_grad,) = torch.autograd.grad(fast.square().sum(), x)
+    (plain_grad,) = torch.autograd.grad(plain.square().sum(), x)
+    assert torch.allclose(fast_grad, plain_grad, rtol=1e-4, atol=1e-5 * float(plain_grad.abs().max()))
 
 
 def test_the_non_local_block_starts_as_the_identity() -> None:
