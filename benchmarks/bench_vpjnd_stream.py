@@ -1,6 +1,6 @@
 """VP-JNDnet's feature extractor on 24 patches of 128 pixels: its forward (the channel gate applied after the 2x2
 max-pool, ReLU in place) against the plain stage-by-stage definition (conv, ReLU, attention, pool), same weights,
-same inputs, in one run; the outputs must be equal to the bit.
+same inputs, in one run; the outputs must be equal (torch.equal).
 
 Usage: .venv/bin/python benchmarks/bench_vpjnd_stream.py [--weights vpjnd.pt] [--threads 2] [--repeats 20]
 """
@@ -48,7 +48,7 @@ def main() -> int:
                 times[name].append(time.perf_counter() - start)
     base = statistics.median(times["plain stages"])
     print(f"image stream, 24 patches of 128 px, CPU ({args.threads} threads), median of {args.repeats}; "
-          f"outputs equal to the bit: {same}")
+          f"outputs equal: {same}")
     for name, values in times.items():
         print(f"  {name:24s} {1000 * statistics.median(values):6.1f} ms  ({base / statistics.median(values):.2f}x)")
     return 0 if same else 1

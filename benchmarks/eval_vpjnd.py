@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,25 +97,31 @@ def main() -> int:
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-timing", action="store_true")
-    parser.add_argument("--timing-only", action="store_true", help="only the 1080p prediction time")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--no-timing", action="store_true")
+    which.add_argument("--timing-only", action="store_true", help="only the 1080p prediction time")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        return evaluate(args, Path(folder))
+
+
+def evaluate(args: argparse.Namespace, folder: Path) -> int:
+    """The tables and the timing; ``folder``: where the ensemble and single-network files timed are written."""
     import torch
 
-    from jndviewer.core.pwjnd.vpjnd.network import VPJNDNetwork
     from jndviewer.core.pwjnd.vpjnd.predictor import DEFAULT_WEIGHTS, VPJNDPredictor, load_network
     from jndviewer.core.train.vpjnd_ensemble import write_ensemble
 
     torch.set_num_threads(args.threads)
     paths = args.weights.split(",") if args.weights else [str(DEFAULT_WEIGHTS)]
-    loaded = [load_network(path) for path in paths]
-    network = VPJNDNetwork([net for each in loaded for net in each.nets],
-                           [calibration for each in loaded for calibration in each.calibrations])
+    # several files: their ensemble, as 'train vpjnd-ensemble' writes it (checked before any work)
+    weights = str(write_ensemble(paths, folder / "ensemble.pt")) if len(paths) > 1 else paths[0]
+    network = load_network(weights)
     print("\n".join(machine_lines()))
     print(f"VP-JNDnet: {network.config}\n")
-    if network.members > 1:
-        print(f"the average calibrated logit of {network.members} networks ({', '.join(paths)})\n")
-    labels = read_labels(args.labels)
+    if len(network) > 1:
+        print(f"the average calibrated logit of {len(network)} networks ({', '.join(paths)})\n")
+    labels = [] if args.timing_only else read_labels(args.labels)
     root = Path(args.shared) / "data" / "images"
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'accuracy':>8s} {'MAE':>6s} {'bias':>6s} "
@@ -160,14 +167,10 @@ def main() -> int:
     if not path.exists():
         path = sample_image()
     rgb = np.asarray(Image.open(path).convert("RGB").resize((1920, 1080), Image.Resampling.BICUBIC))
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp())
-    # the predictor of an ensemble file as 'train vpjnd-ensemble' writes it, and of its first network alone
-    timed = {"VP-JNDnet": paths[0]} if network.members == 1 else {
-        "first network alone": str(first_network_file(paths[0], folder / "first.pt")),
-        f"mean of {network.members} networks": paths[0] if len(paths) == 1 else
-        str(write_ensemble(paths, folder / "ensemble.pt"))}
+    # the predictor of the ensemble, and of its first network alone
+    timed = {"VP-JNDnet": weights} if len(network) == 1 else {
+        "first network alone": str(first_network_file(weights, folder / "first.pt")),
+        f"mean of {len(network)} networks": weights}
     predictors = {name: VPJNDPredictor(path) for name, path in timed.items()}
     times: dict[str, list[float]] = {name: [] for name in predictors}
     for _ in range(3):

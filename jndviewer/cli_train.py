@@ -94,7 +94,9 @@ def add_train_parser(commands: Any) -> None:
     vpjnd.add_argument("--data", nargs="+", help="datasets (default: as for sgjnd)")
     vpjnd.add_argument("--run", default="runs/vpjnd")
     vpjnd.add_argument("--cache", help="the patch cache folder (default RUN/cache; runs of an ablation can share one)")
-    vpjnd.add_argument("--export", type=Path, help="final weights (default: the packaged vpjnd.pt)")
+    vpjnd.add_argument("--export", type=Path,
+                       help="final weights (default: RUN/vpjnd.pt; the packaged vpjnd.pt is an ensemble of such "
+                       "files, made by 'train vpjnd-ensemble')")
     vpjnd.add_argument("--steps", type=positive_int, default=2400)
     vpjnd.add_argument("--threads", type=positive_int, default=2)
     vpjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
@@ -122,7 +124,7 @@ def add_train_parser(commands: Any) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, VPJND_WEIGHTS, model_file
+    from jndviewer.core.assets import LEARNED_CODEC_WEIGHTS, SGJND_WEIGHTS, model_file
 
     if args.train_kind == "codec":
         from jndviewer.core.device import select_device
@@ -164,7 +166,7 @@ def run_train(args: argparse.Namespace) -> int:
         network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, weight_head=args.weight_head).to_dict()
         config = VPJNDTrainingConfig(
             data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
-            export=str(args.export or model_file(VPJND_WEIGHTS)), steps=args.steps, threads=args.threads,
+            export=str(args.export or Path(args.run) / "vpjnd.pt"), steps=args.steps, threads=args.threads,
             device=str(select_device(args.device)), config=network, augment=args.augment, seed=args.seed,
         )
         print(f"wrote {train_vpjnd(config)}")

@@ -531,9 +531,8 @@ class MainWindow(MenuActions, LevelReadouts, ExportActions, StatusBarMixin, QMai
         info = self.session.ladder_info
         name = info.level_name if info else "level"
         weights = report.weights
-        members = report.member_logits
-        each = f" (mean of {len(members)} networks: {', '.join(f'{m:+.2f}' for m in members)})" if len(members) > 1 \
-            else ""
+        members = ", ".join(f"{logit:+.2f}" for logit in report.member_logits)
+        each = f" (mean of {len(report.member_logits)} networks: {members})" if len(report.member_logits) > 1 else ""
         note = (
             f"{short_name(report.key.predictor)} patches at {name} {report.level}: "
             f"weight {min(weights):.3f}–{max(weights):.3f} (fill), "

@@ -53,11 +53,16 @@ def test_the_streams_have_the_published_shape_at_any_width() -> None:
     assert VPJNDNet(VPJNDConfig(jnd_model="none", **SMALL)).jnd_stream is None
 
 
-@pytest.mark.parametrize("size", [64, 40, 36])
-def test_the_extractor_gives_its_stages_numbers_to_the_bit_with_the_gate_after_the_pool(size: int) -> None:
-    """Extractor.forward gates the pooled map (exact: the gate is a number >= 0 per channel); sizes whose maps turn
-    odd (40 -> 20 -> 10 -> 5; 36 -> 18 -> 9) take the plain order at that stage. Gradients agree too (training uses
+@pytest.mark.parametrize("size", [64, 36])
+def test_the_extractor_gives_its_stages_numbers_to_the_bit_with_the_gate_after_the_pool(
+        size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Extractor.forward gates the pooled map (exact: the gate is a number >= 0 per channel); a map that turns odd
+    before a gated stage (36 -> 18 -> 9 at stage 3) takes the plain order there. Gradients agree too (training uses
     the same forward)."""
+    plain_order: list[int] = []
+    forward = ChannelAttention.forward
+    monkeypatch.setattr(ChannelAttention, "forward",
+                        lambda self, x: plain_order.append(x.shape[-1]) or forward(self, x))
     torch.manual_seed(size)
     extractor = Extractor(3, (4, 8, 16, 32))
     with torch.no_grad():  # the gates' MLPs start near 0: make them matter
@@ -66,6 +71,7 @@ def test_the_extractor_gives_its_stages_numbers_to_the_bit_with_the_gate_after_t
                 module.weight.normal_(0, 0.5)
     x = torch.rand(3, 3, size, size, requires_grad=True)
     fast = extractor(x)
+    assert plain_order == ([] if size == 64 else [9])  # the gate after the pool wherever the map is even
     plain = extractor.stages(x.contiguous(memory_format=torch.channels_last))
     assert torch.equal(fast, plain) and fast.shape == (3, 32, size // 16, size // 16)
     (fast_grad,) = torch.autograd.grad(fast.square().sum(), x)
@@ -385,7 +391,8 @@ def test_the_kept_reference_is_reused_only_for_the_same_pixels() -> None:
 
 def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """``jndviewer train vpjnd``: the weight head, JND model, width and steps reach the training configuration (the
-    default steps are the shipped run's 2,400); a weight head it does not know is refused by the parser."""
+    default steps are the shipped run's 2,400, the default export RUN/vpjnd.pt); a weight head it does not know is
+    refused by the parser."""
     from jndviewer.cli import main
     from jndviewer.core.train import vpjnd_trainer
 
@@ -399,6 +406,7 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
     assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
     assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
+    assert seen[1].export == str(tmp_path / "run" / "vpjnd.pt")  # never the packaged ensemble unless asked
     assert (seen[0].augment, seen[1].augment) == ("dihedral", VPJNDTrainingConfig.augment)
     assert (seen[0].seed, seen[1].seed) == (3, VPJNDTrainingConfig.seed)
     with pytest.raises(SystemExit):

@@ -86,11 +86,24 @@ class CropSampler:
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
-    """Write atomically (temporary file + rename), so an interrupted save never corrupts the last checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically (temporary file + rename), so an interrupted save never corrupts the last checkpoint; a
+    file that cannot be written (a folder in its place, no space, no permission) is one sentence, and its temporary
+    file is removed."""
+    path = Path(path)
     temporary = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(payload, temporary)
+        os.replace(temporary, path)
+    except (OSError, RuntimeError) as err:  # torch's writer reports a failed write (a full disk) as RuntimeError
+        temporary.unlink(missing_ok=True)
+        if path.is_dir():
+            reason = "a folder is in its place"
+        elif isinstance(err, OSError) and err.strerror:
+            reason = err.strerror.lower()
+        else:
+            reason = "the write failed (is the disk full?)"
+        raise JndViewerError(f"Could not write {path}: {reason}.") from err
 
 
 def load_checkpoint(path: Path, what: str = "checkpoint") -> dict:

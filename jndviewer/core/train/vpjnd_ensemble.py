@@ -23,20 +23,27 @@ MEMBER_KEYS = ("config", "state", "calibration", "training", "source")
 
 
 def export_members(path: str | Path) -> list[dict[str, Any]]:
-    """The networks of one VP-JNDnet export (one for a single network's file, all of an ensemble's)."""
+    """The networks of one VP-JNDnet export (one for a single network's file, all of an ensemble's), each checked as
+    the predictor reads it (one sentence naming ``path`` when it cannot be)."""
     name = Path(path).name
-    members = read_members(load_torch_file(path, "VP-JNDnet weights", ModelError), name)
-    return [{"source": name} | {key: member[key] for key in MEMBER_KEYS if key in member}
-            if isinstance(member, dict) else member for member in members]
+    members = read_members(load_torch_file(path, "VP-JNDnet file", ModelError), name)
+    check_members(members, name)
+    return [{"source": name} | {key: member[key] for key in MEMBER_KEYS if key in member} for member in members]
 
 
 def write_ensemble(sources: Sequence[str | Path], export: str | Path) -> Path:
-    """Write the networks of ``sources`` (single networks or ensembles, in this order) as one ensemble file."""
-    if len(sources) < 2:
-        raise ModelError("An ensemble needs at least two VP-JNDnet files.")
-    members = [member for source in sources for member in export_members(source)]
-    check_members(members, Path(export).name)  # the predictor's reading: weights, shapes, calibration, one config
+    """Write the networks of ``sources`` (single networks or ensembles, in this order) as one ensemble file.
+
+    Refused in one sentence, before anything is written: fewer than two networks, an export that is one of the
+    sources, a source that cannot be read, networks of another configuration or the same network twice."""
     path = Path(export)
+    for source in sources:
+        if Path(source).resolve() == path.resolve():
+            raise ModelError(f"The ensemble would overwrite its source {Path(source).name}; export to another file.")
+    members = [member for source in sources for member in export_members(source)]
+    if len(members) < 2:
+        raise ModelError("An ensemble needs at least two VP-JNDnet networks.")
+    check_members(members, path.name, [member["source"] for member in members])
     save_checkpoint(path, {"format": EXPORT_FORMAT, "version": ENSEMBLE_VERSION, "members": members})
     return path
 

@@ -135,7 +135,8 @@ class PatchReport:
     ``positions`` are ``(top, left)`` in image pixels, each patch ``patch`` pixels square; ``weights`` are normalised
     (they sum to 1); ``quality[i] > 0`` means the distortion is predicted visible in patch ``i``; ``logit`` is the
     weighted image logit (> 0: visible at this level). A predictor of several networks (a VP-JNDnet ensemble) reports
-    their means and, in ``member_logits``, each network's image logit.
+    the mean of their weights, of their quality logits and of their image logits (which is not the mean weights
+    times the mean qualities) and, in ``member_logits``, each network's image logit.
     """
 
     key: tuple[Any, ...]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,13 +208,15 @@ class VPJNDNetwork:
     once for all members.
     """
 
-    def __init__(self, nets: VPJNDNet | list[VPJNDNet],
-                 calibrations: dict[str, float] | list[dict[str, float] | None] | None = None) -> None:
-        self.nets = [net.eval() for net in (nets if isinstance(nets, list) else [nets])]
-        if not isinstance(calibrations, list):
-            calibrations = [calibrations] * len(self.nets)
-        if len(calibrations) != len(self.nets) or any(n.config != self.nets[0].config for n in self.nets):
-            raise ValueError("the members of a VP-JNDnet ensemble need one configuration and one calibration each")
+    def __init__(self, nets: VPJNDNet | Sequence[VPJNDNet],
+                 calibrations: Sequence[dict[str, float] | None] | None = None) -> None:
+        from jndviewer.core.errors import ModelError
+
+        self.nets = [net.eval() for net in ([nets] if isinstance(nets, VPJNDNet) else nets)]
+        calibrations = [None] * len(self.nets) if calibrations is None else list(calibrations)
+        if not self.nets or len(calibrations) != len(self.nets) or any(
+                net.config != self.nets[0].config for net in self.nets):
+            raise ModelError("A VP-JNDnet ensemble needs networks of one configuration, each with its calibration.")
         self.config = self.nets[0].config
         #: Per member: logit deltas per (codec family, task, ppd), fitted on the training images after training
         #: (:func:`jndviewer.core.train.vpjnd_trainer.fit_calibration`); empty: none.
@@ -221,8 +224,8 @@ class VPJNDNetwork:
         self._lock = threading.Lock()
         self._kept: tuple[np.ndarray, VPJNDReference] | None = None
 
-    @property
-    def members(self) -> int:
+    def __len__(self) -> int:
+        """How many networks decide (1, or an ensemble's members)."""
         return len(self.nets)
 
     @torch.no_grad()

@@ -4,7 +4,7 @@ block search over the levels, :func:`jndviewer.core.pwjnd.search.binary_block_se
 from __future__ import annotations
 
 import threading
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,43 +45,58 @@ def _load_member(member: object, name: str) -> tuple[VPJNDNet, dict[str, float]]
     return net, checked_calibration(member.get("calibration"), name)
 
 
-def read_members(state: object, name: str) -> list:
+def read_members(state: object, name: str) -> list[Any]:
     """The members of a loaded export (itself for a single network's file, ``members`` of an ensemble's), or one
     sentence naming the file ``name``."""
     if not isinstance(state, dict) or state.get("format") != EXPORT_FORMAT:
         raise ModelError(f"{name} is not a jndviewer VP-JNDnet file (wrong format tag).")
-    members = state.get("members") if state.get("version") == ENSEMBLE_VERSION else [state]
+    version = state.get("version", 1)
+    if version not in (1, ENSEMBLE_VERSION):
+        raise ModelError(f"{name} is a VP-JNDnet file of version {version}, which this jndviewer cannot read "
+                         f"(it reads 1 and {ENSEMBLE_VERSION}); a newer jndviewer wrote it.")
+    members = state.get("members") if version == ENSEMBLE_VERSION else [state]
     if not isinstance(members, list) or not members:
         raise ModelError(f"{name} holds no VP-JNDnet weights.")
     return members
 
 
-@cache
-def _load_network(path: str) -> VPJNDNetwork:
-    if not Path(path).exists():
-        raise ModelError(f"VP-JNDnet weights {path} do not exist; train them with 'jndviewer train vpjnd'.")
+@lru_cache(maxsize=8)
+def _load_network(path: str, stamp: tuple[int, int]) -> VPJNDNetwork:
+    """``stamp`` (modification time, size) is part of the cache's key only: a rewritten file is read again."""
     name = Path(path).name
-    return check_members(read_members(load_torch_file(path, "VP-JNDnet checkpoint", ModelError), name), name)
+    return check_members(read_members(load_torch_file(path, "VP-JNDnet file", ModelError), name), name)
 
 
-def check_members(members: list, name: str) -> VPJNDNetwork:
-    """The network of an export's members (one, or an ensemble's), or one sentence naming ``name``: unreadable
-    weights, another configuration, the same network twice."""
-    loaded = [_load_member(member, name if len(members) == 1 else f"{name} (member {index + 1})")
-              for index, member in enumerate(members)]
-    if any(net.config != loaded[0][0].config for net, _ in loaded):
-        raise ModelError(f"{name}: the networks of an ensemble must share one configuration.")
+def check_members(members: list[Any], name: str, sources: list[str] | None = None) -> VPJNDNetwork:
+    """The network of an export's members (one, or an ensemble's), or one sentence naming ``name`` (and, for the
+    members, their ``sources`` when given: the files an ensemble is being made of): unreadable weights, another
+    configuration, the same network twice."""
+    def called(index: int) -> str:
+        if sources is not None:
+            return f"{sources[index]} (network {index + 1})"
+        return name if len(members) == 1 else f"{name} (network {index + 1})"
+
+    loaded = [_load_member(member, called(index)) for index, member in enumerate(members)]
     for index, (net, _) in enumerate(loaded):
-        for other, _ in loaded[:index]:
+        if net.config != loaded[0][0].config:
+            raise ModelError(f"{name}: {called(index)} has another configuration than {called(0)}; the networks of "
+                             "an ensemble must share one.")
+        for other_index, (other, _) in enumerate(loaded[:index]):
             if all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), other.state_dict().values(),
                                                           strict=True)):
-                raise ModelError(f"{name}: member {index + 1} is the same network as an earlier one.")
+                raise ModelError(f"{name}: {called(index)} is the same network as {called(other_index)}.")
     return VPJNDNetwork([net for net, _ in loaded], [calibration for _, calibration in loaded])
 
 
 def load_network(weights: str | Path | None = None) -> VPJNDNetwork:
+    """The network(s) of a VP-JNDnet file (default: the shipped one), loaded once per version of the file."""
+    path = Path(weights) if weights is not None else Path(DEFAULT_WEIGHTS)
+    try:
+        status = path.stat()
+    except OSError as err:
+        raise ModelError(f"VP-JNDnet weights {path} do not exist; train them with 'jndviewer train vpjnd'.") from err
     with _LOAD_LOCK:
-        return _load_network(str(Path(weights) if weights is not None else DEFAULT_WEIGHTS))
+        return _load_network(str(path), (status.st_mtime_ns, status.st_size))
 
 
 class VPJNDPredictor(LadderPredictor):
@@ -102,14 +117,15 @@ class VPJNDPredictor(LadderPredictor):
 
     def caveats(self, codec: str) -> list[str]:
         # the distances of its labels: its per-condition calibration's keys (family|task|ppd), else the labels' 38
-        trained = tuple(sorted({ppd for calibration in self.network.calibrations
-                                for ppd in calibration_distances(calibration)})) or (38.0,)
-        return [*family_caveats("VP-JNDnet", codec, self.network.config.codec_families),
-                *distance_caveats("VP-JNDnet", self.condition.ppd, trained)]
+        # (of an ensemble: the first member for which the condition is an extrapolation)
+        beyond = [caveat for calibration in self.network.calibrations
+                  for caveat in distance_caveats("VP-JNDnet", self.condition.ppd,
+                                                 calibration_distances(calibration) or (38.0,))]
+        return [*family_caveats("VP-JNDnet", codec, self.network.config.codec_families), *beyond[:1]]
 
     def decider(self, reference_rgb: np.ndarray, codec: str) -> PatchNetworkDecider:
         state = self.network.reference_state(reference_rgb, self.condition)
-        config = {**self.network.config.to_dict(), "networks": self.network.members}
+        config = {**self.network.config.to_dict(), "networks": len(self.network)}
         return PatchNetworkDecider(config, state.positions,
                                    lambda decoded: self.network.evaluate(state, decoded, codec))
 
