@@ -53,8 +53,8 @@ def test_the_ensemble_logit_is_the_mean_of_its_members_calibrated_logits(
     assert main(["train", "vpjnd-ensemble", *map(str, members), "--export", str(export)]) == 0
     assert f"wrote {export}" in capsys.readouterr().out
     stored = torch.load(export, weights_only=True)
-    assert stored["version"] == ENSEMBLE_VERSION and [m["source"] for m in stored["members"]] == ["seed0.pt",
-                                                                                                  "seed1.pt"]
+    assert stored["version"] == ENSEMBLE_VERSION
+    assert [m["source"] for m in stored["members"]] == [str(path) for path in members]
     assert [m["training"]["seed"] for m in stored["members"]] == [0, 1]
     reference, distorted = _images()
     ensemble = load_network(export)
@@ -102,14 +102,14 @@ def test_ensembles_nest_flat_and_bad_members_are_one_sentence_naming_the_source(
     third = _export(tmp_path / "seed2.pt", 2, {})
     triple = write_ensemble([pair, third], tmp_path / "triple.pt")
     stored = torch.load(triple, weights_only=True)
-    assert [m["source"] for m in stored["members"]] == ["seed0.pt", "seed1.pt", "seed2.pt"]
+    assert [m["source"] for m in stored["members"]] == [str(path) for path in (*members, third)]
     assert len(load_network(triple)) == 3
     with pytest.raises(ModelError, match="at least two"):
         write_ensemble(members[:1], tmp_path / "one.pt")
-    with pytest.raises(ModelError, match=r"seed0\.pt \(network 3\) is the same network as seed0\.pt \(network 1\)"):
+    with pytest.raises(ModelError, match=r"seed0\.pt \(network 3\) is the same network as .*seed0\.pt \(network 1\)"):
         write_ensemble([pair, members[0]], tmp_path / "twice.pt")
     wider = _export(tmp_path / "wider.pt", 3, {}, VPJNDConfig(**{**SMALL.to_dict(), "width": 8}))
-    with pytest.raises(ModelError, match=r"wider\.pt \(network 2\) has another configuration than seed0\.pt"):
+    with pytest.raises(ModelError, match=r"wider\.pt \(network 2\) has another configuration than .*seed0\.pt"):
         write_ensemble([members[0], wider], tmp_path / "mixed.pt")
     other = tmp_path / "other.pt"
     torch.save({"format": "jndviewer.sgjnd", "heads": []}, other)

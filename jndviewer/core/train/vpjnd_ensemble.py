@@ -28,7 +28,8 @@ def export_members(path: str | Path) -> list[dict[str, Any]]:
     name = Path(path).name
     members = read_members(load_torch_file(path, "VP-JNDnet file", ModelError), name)
     check_members(members, name)
-    return [{"source": name} | {key: member[key] for key in MEMBER_KEYS if key in member} for member in members]
+    # the path as given (run folders all hold a vpjnd.pt); a member of an ensemble keeps the source it came from
+    return [{"source": str(path)} | {key: member[key] for key in MEMBER_KEYS if key in member} for member in members]
 
 
 def write_ensemble(sources: Sequence[str | Path], export: str | Path) -> Path:
