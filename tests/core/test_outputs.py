@@ -266,8 +266,9 @@ def test_sigterm_keeps_the_finished_results_and_exits_143(tmp_path: Path) -> Non
 
 @pytest.fixture
 def command_signal_handling() -> Iterator[None]:
-    """What a command starts with: Python's Ctrl-C handler and neither signal blocked (a full run once saw the SIGINT
-    case below not raise at the write's end, after some earlier test or library had changed one of them)."""
+    """What a command starts with: Python's Ctrl-C handler and neither signal blocked, whatever an earlier test or
+    library left. (Two full runs saw the SIGINT case below not raise at the write's end; never alone. This guard was
+    the first guess; a diagnostic full run found both already at their defaults there, so the cause is open.)"""
     blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
