@@ -195,7 +195,7 @@ class VPJNDReference:
     task: int
     distance: float
     #: Per member, the per-condition calibration's logit delta for this condition, by codec family.
-    deltas: list[dict[str, float]] | None = None
+    deltas: list[dict[str, float]]
 
 
 class VPJNDNetwork:
@@ -269,14 +269,14 @@ class VPJNDNetwork:
         several members: their means, and each member's logit under ``member_logits``)."""
         from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 
-        family = codec_family(codec, self.config.codec_families)
+        family = torch.tensor([codec_family(codec, self.config.codec_families)])
+        task, distance = torch.tensor([state.task]), torch.tensor([state.distance])
         name = codec_family_name(codec, self.config.codec_families)
         logits, qualities, weights = [], [], []
-        for index, (quality, weight) in enumerate(self.member_scores(state, distorted_rgb)):
-            logit, weight = self.nets[index].pool(quality, weight, [len(state.positions)], torch.tensor([family]),
-                                                  torch.tensor([state.task]), torch.tensor([state.distance]))
-            delta = (state.deltas[index] if state.deltas else {}).get(name, 0.0)
-            logits.append(float(logit[0]) + delta)
+        scores = self.member_scores(state, distorted_rgb)
+        for net, deltas, (quality, weight) in zip(self.nets, state.deltas, scores, strict=True):
+            logit, weight = net.pool(quality, weight, [len(state.positions)], family, task, distance)
+            logits.append(float(logit[0]) + deltas.get(name, 0.0))
             qualities.append(quality)
             weights.append(weight)
         return {"logit": float(np.mean(logits)), "member_logits": logits,
