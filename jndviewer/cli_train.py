@@ -110,6 +110,9 @@ def add_train_parser(commands: Any) -> None:
     vpjnd.add_argument("--seed", type=int, default=0,
                        help="the start, the validation split, the calibration pairs and each step's draws "
                        "(default %(default)s)")
+    vpjnd.add_argument("--cache-patches", type=positive_int, default=4,
+                       help="patches per image in the cache, evenly from the predictor's covering grid; each step "
+                       "keeps a random 1 to all of them (default %(default)s)")
     vpjnd.add_argument("--augment", choices=AUGMENTS, default="none",
                        help="dihedral: each training group under a random turn or mirror of the square "
                        "(default %(default)s)")
@@ -168,6 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
             data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
             export=str(args.export or Path(args.run) / "vpjnd.pt"), steps=args.steps, threads=args.threads,
             device=str(select_device(args.device)), config=network, augment=args.augment, seed=args.seed,
+            cache_patches=args.cache_patches,
         )
         print(f"wrote {train_vpjnd(config)}")
         return 0

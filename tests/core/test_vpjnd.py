@@ -400,7 +400,7 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
     common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
     assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "dihedral",
-                 "--seed", "3"]) == 0
+                 "--seed", "3", "--cache-patches", "12"]) == 0
     assert main(common) == 0
     first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
@@ -409,6 +409,7 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     assert seen[1].export == str(tmp_path / "run" / "vpjnd.pt")  # never the packaged ensemble unless asked
     assert (seen[0].augment, seen[1].augment) == ("dihedral", VPJNDTrainingConfig.augment)
     assert (seen[0].seed, seen[1].seed) == (3, VPJNDTrainingConfig.seed)
+    assert (seen[0].cache_patches, seen[1].cache_patches) == (12, VPJNDTrainingConfig.cache_patches)
     with pytest.raises(SystemExit):
         main([*common, "--weight-head", "sigmoid"])
     with pytest.raises(SystemExit):
@@ -494,3 +495,24 @@ def test_augmented_training_turns_every_stream_alike_and_refuses_an_unknown_augm
         train_vpjnd(_config(labelled, tmp_path, steps=10, augment="dihedral"), progress=False)
     with pytest.raises(JndViewerError, match="Unknown augmentation 'rotate'"):
         train_vpjnd(_config(labelled, tmp_path, augment="rotate"), progress=False)
+
+
+def test_a_cache_and_a_run_keep_their_patch_count(labelled: list[str], tmp_path: Path) -> None:
+    """A cache of 2 patches per image is not silently read as one of 3 (a cache written before the count was stored
+    held 4); a run trained on 2 is not resumed on 3; the export records the count."""
+    path = train_vpjnd(_config(labelled, tmp_path, steps=4), progress=False)
+    assert torch.load(path, weights_only=True)["training"]["cache_patches"] == 2
+    samples = [s for spec in labelled for s in read_dataset(spec)]
+    cache = tmp_path / "run" / "cache"
+    config = VPJNDConfig(**SMALL)
+    with pytest.raises(JndViewerError, match=r"holds up to 2 patches per image, not 3; train with another --cache"):
+        build_patch_cache(samples, config, cache, 3, 6, _Log())
+    older = sorted(cache.glob("*.pt"))[0]
+    entry = torch.load(older, weights_only=True)
+    del entry["cache_patches"]
+    torch.save(entry, older)
+    with pytest.raises(JndViewerError, match=r"holds up to 4 patches per image, not 2"):
+        build_patch_cache(samples, config, cache, 2, 6, _Log())
+    with pytest.raises(JndViewerError, match=r"trained with --cache-patches 2, not 3; train in a new run folder"):
+        train_vpjnd(_config(labelled, tmp_path, steps=6, cache_patches=3, cache_dir=str(tmp_path / "cache3")),
+                    progress=False)

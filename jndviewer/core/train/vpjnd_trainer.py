@@ -69,6 +69,8 @@ class VPJNDTrainingConfig:
     steps: int = 2400  # the shipped run (models/MODEL_CARD.md: validation still fell from 1,200 to 2,400)
     groups: int = 6  # (source, codec) pairs per step
     levels: int = 3  # cached levels per pair and step
+    #: Patches per image in the cache, chosen evenly from the predictor's covering grid (up to 12 for a BSDS500
+    #: image, 16 for a McMaster one); each step keeps a random subset of 1 to all of them.
     cache_patches: int = 4
     window: int = 8
     learning_rate: float = 1e-3
@@ -111,6 +113,10 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
         if entry is not None and entry.get("patch") != config.patch:
             raise JndViewerError(f"The patch cache {cache} holds {entry.get('patch')}-pixel patches, not "
                                  f"{config.patch}; train with another --cache.")
+        # caches written before the count was stored hold 4 patches per image (the only count then)
+        if entry is not None and (held := entry.get("cache_patches", 4)) != cache_patches:
+            raise JndViewerError(f"The patch cache {cache} holds up to {held} patches per image, not "
+                                 f"{cache_patches}; train with another --cache.")
         wanted: dict[str, set[int]] = defaultdict(set)
         for sample in group:
             wanted[sample.codec].update(cached_levels(sample, window))
@@ -124,7 +130,7 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
             positions = patch_positions(*rgb.shape[:2], config)
             positions = [positions[i] for i in _even_pick(len(positions), cache_patches)]
             jnd = {name: crop_map(jnd_threshold(name, rgb), positions, config.patch).half() for name in MODELS}
-            entry = {"source": source, "patch": config.patch, "positions": positions,
+            entry = {"source": source, "patch": config.patch, "cache_patches": cache_patches, "positions": positions,
                      "reference": _to_uint8(crop_patches(rgb, positions, config.patch)), "jnd": jnd, "codecs": {}}
         for codec_name, levels in wanted.items():
             sample = next(s for s in group if s.codec == codec_name)
@@ -295,7 +301,8 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
                                    {"params": offsets, "lr_factor": OFFSET_LR_FACTOR, "weight_decay": 0.0}],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
     checkpoint = run / "checkpoint.pt"
-    recorded = {"augment": config.augment, "seed": config.seed}  # the training settings a run keeps with it
+    # the training settings a run keeps with it
+    recorded = {"augment": config.augment, "seed": config.seed, "cache_patches": config.cache_patches}
     step = 0
     if checkpoint.exists():
         state = load_checkpoint(checkpoint)
@@ -309,11 +316,13 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
         if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
             raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
                                  "(weight head, JND model, ...); train in a new run folder (--run).")
-        # checkpoints written before these were stored: every one unaugmented; its seed not checkable
-        for option, before in (("augment", "none"), ("seed", config.seed)):
+        # checkpoints written before these were stored: every one unaugmented, on 4 cached patches; its seed not
+        # checkable
+        for option, before in (("augment", "none"), ("seed", config.seed), ("cache_patches", 4)):
             if (trained := state.get(option, before)) != (value := recorded[option]):
-                raise JndViewerError(f"The checkpoint {checkpoint} was trained with --{option} {trained}, not "
-                                     f"{value}; train in a new run folder (--run).")
+                flag = "--" + option.replace("_", "-")
+                raise JndViewerError(f"The checkpoint {checkpoint} was trained with {flag} {trained}, not {value}; "
+                                     "train in a new run folder (--run).")
         step = int(state["step"])
         log.write({"event": "resumed", "step": step, **recorded})
     else:
