@@ -112,7 +112,7 @@ def add_train_parser(commands: Any) -> None:
                        "(default %(default)s)")
     vpjnd.add_argument("--cache-patches", type=positive_int, default=4,
                        help="patches per image in the cache, evenly from the predictor's covering grid; each step "
-                       "keeps a random 1 to all of them (default %(default)s)")
+                       "keeps a random subset of 1 to all of them (default %(default)s)")
     vpjnd.add_argument("--augment", choices=AUGMENTS, default="none",
                        help="dihedral: each training group under a random turn or mirror of the square "
                        "(default %(default)s)")

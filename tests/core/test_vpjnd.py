@@ -309,7 +309,14 @@ def test_the_ablation_without_the_jnd_stream_shares_the_cache(labelled: list[str
     assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.pt")} == built  # reused, not rebuilt
     state = torch.load(path, weights_only=True)
     assert state["config"]["jnd_model"] == "none" and not any(k.startswith("jnd_stream") for k in state["state"])
-    with pytest.raises(JndViewerError, match="another configuration"):  # run2 holds the network without the stream
+    with pytest.raises(JndViewerError, match="another network configuration"):  # run2: the network without the stream
+        train_vpjnd(_config(labelled, tmp_path, steps=3, cache_dir=str(cache), run_dir=str(tmp_path / "run2")),
+                    progress=False)
+    checkpoint = tmp_path / "run2" / "checkpoint.pt"  # one written before the configuration was stored: the weights
+    old = torch.load(checkpoint, weights_only=True)  # do not fit
+    del old["config"]
+    torch.save(old, checkpoint)
+    with pytest.raises(JndViewerError, match="holds a network of another configuration"):
         train_vpjnd(_config(labelled, tmp_path, steps=3, cache_dir=str(cache), run_dir=str(tmp_path / "run2")),
                     progress=False)
     relu = VPJNDConfig(**SMALL, weight_head="relu").to_dict()  # the same parameters, another weight head
@@ -499,7 +506,8 @@ def test_augmented_training_turns_every_stream_alike_and_refuses_an_unknown_augm
 
 def test_a_cache_and_a_run_keep_their_patch_count(labelled: list[str], tmp_path: Path) -> None:
     """A cache of 2 patches per image is not silently read as one of 3 (a cache written before the count was stored
-    held 4); a run trained on 2 is not resumed on 3; the export records the count."""
+    held 4); a run trained on 2 is not resumed on 3 (a checkpoint written before the count was stored was trained on
+    4), and that is said before any cache is built; the export records the count."""
     path = train_vpjnd(_config(labelled, tmp_path, steps=4), progress=False)
     assert torch.load(path, weights_only=True)["training"]["cache_patches"] == 2
     samples = [s for spec in labelled for s in read_dataset(spec)]
@@ -513,6 +521,15 @@ def test_a_cache_and_a_run_keep_their_patch_count(labelled: list[str], tmp_path:
     torch.save(entry, older)
     with pytest.raises(JndViewerError, match=r"holds up to 4 patches per image, not 2"):
         build_patch_cache(samples, config, cache, 2, 6, _Log())
+    # the run's checkpoint is checked before a cache is built for it
     with pytest.raises(JndViewerError, match=r"trained with --cache-patches 2, not 3; train in a new run folder"):
         train_vpjnd(_config(labelled, tmp_path, steps=6, cache_patches=3, cache_dir=str(tmp_path / "cache3")),
                     progress=False)
+    assert not (tmp_path / "cache3").exists()
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=True)
+    del state["cache_patches"]  # as written before the count was stored: trained on 4
+    torch.save(state, checkpoint)
+    with pytest.raises(JndViewerError, match=r"trained with --cache-patches 4, not 2"):
+        train_vpjnd(_config(labelled, tmp_path, steps=6, cache_dir=str(tmp_path / "cache2")), progress=False)
+    assert not (tmp_path / "cache2").exists()

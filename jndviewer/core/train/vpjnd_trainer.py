@@ -272,6 +272,25 @@ def evaluate_groups(net: VPJNDNet, groups: list[_Group], device: torch.device,
             "by_condition": {name: round(float(np.mean(values)), 3) for name, values in sorted(errors.items())}}
 
 
+def _resumed_state(checkpoint: Path, model_config: VPJNDConfig, recorded: dict[str, Any]) -> dict | None:
+    """The run's checkpoint, when there is one, once its network configuration and training settings are those asked
+    for (else one sentence); None for a new run."""
+    if not checkpoint.exists():
+        return None
+    state = load_checkpoint(checkpoint)
+    stored = state.get("config")  # checkpoints written before it was stored: not checkable here
+    if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
+        raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
+                             "(weight head, JND model, ...); train in a new run folder (--run).")
+    # checkpoints written before these were stored: every one unaugmented, on 4 cached patches; its seed not checkable
+    for option, before in (("augment", "none"), ("seed", recorded["seed"]), ("cache_patches", 4)):
+        if (trained := state.get(option, before)) != (value := recorded[option]):
+            flag = "--" + option.replace("_", "-")
+            raise JndViewerError(f"The checkpoint {checkpoint} was trained with {flag} {trained}, not {value}; "
+                                 "train in a new run folder (--run).")
+    return state
+
+
 def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     """Build (or resume) the cache, train (or resume) the network, export it; the exported file's path."""
     from jndviewer.core.datasets import read_dataset, split_by_source
@@ -289,6 +308,10 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     train, validation, held_out = split_by_source(samples, 0.0, config.validation_share, config.seed)
     if not train:
         raise JndViewerError("No training sample is left after the split (Kodak images are never trained on).")
+    checkpoint = run / "checkpoint.pt"
+    # the training settings a run keeps with it
+    recorded = {"augment": config.augment, "seed": config.seed, "cache_patches": config.cache_patches}
+    state = _resumed_state(checkpoint, model_config, recorded)  # checked before a cache is built for it
     cache = Path(config.cache_dir) if config.cache_dir else run / "cache"
     entries = build_patch_cache(train + validation, model_config, cache, config.cache_patches, config.window, log)
     train_groups = make_groups(train, entries, model_config)
@@ -300,29 +323,14 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     optimiser = torch.optim.AdamW([{"params": others, "lr_factor": 1.0},
                                    {"params": offsets, "lr_factor": OFFSET_LR_FACTOR, "weight_decay": 0.0}],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
-    checkpoint = run / "checkpoint.pt"
-    # the training settings a run keeps with it
-    recorded = {"augment": config.augment, "seed": config.seed, "cache_patches": config.cache_patches}
     step = 0
-    if checkpoint.exists():
-        state = load_checkpoint(checkpoint)
+    if state is not None:
         try:
             net.load_state_dict(state["net"])
             optimiser.load_state_dict(state["optimiser"])
         except (RuntimeError, KeyError, TypeError, ValueError) as err:
             raise JndViewerError(f"The checkpoint {checkpoint} holds a network of another configuration; train in a "
                                  "new run folder (--run).") from err
-        stored = state.get("config")  # checkpoints written before it was stored: not checkable
-        if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
-            raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
-                                 "(weight head, JND model, ...); train in a new run folder (--run).")
-        # checkpoints written before these were stored: every one unaugmented, on 4 cached patches; its seed not
-        # checkable
-        for option, before in (("augment", "none"), ("seed", config.seed), ("cache_patches", 4)):
-            if (trained := state.get(option, before)) != (value := recorded[option]):
-                flag = "--" + option.replace("_", "-")
-                raise JndViewerError(f"The checkpoint {checkpoint} was trained with {flag} {trained}, not {value}; "
-                                     "train in a new run folder (--run).")
         step = int(state["step"])
         log.write({"event": "resumed", "step": step, **recorded})
     else:
