@@ -12,7 +12,7 @@ calibration added first, as the predictor of an ensemble file decides (and the t
 
 Usage: .venv/bin/python benchmarks/eval_vpjnd.py [--weights runs/x/vpjnd.pt[,runs/y/vpjnd.pt...]]
        [--codecs jpeg,webp,avif] [--displays standard_fhd,standard_4k] [--tasks side-by-side,flicker] [--images 24]
-       [--no-timing | --timing-only]
+       [--validation-of-seed SEED] [--no-timing | --timing-only]
 """
 
 from __future__ import annotations
@@ -76,6 +76,20 @@ def offset(net, calibration: dict[str, float], codec_name: str, condition: Viewi
     return learned + calibration_delta(calibration, name, condition.task, condition.ppd)
 
 
+def validation_labels(shared: Path, seed: int) -> list:
+    """The default training labels of the sources that ``jndviewer train vpjnd --seed SEED`` holds out for validation
+    (the same split: :func:`jndviewer.core.datasets.split_by_source` of the same samples and share)."""
+    from benchmarks.vpjnd_ablation import default_data
+    from jndviewer.core.datasets import read_dataset, split_by_source
+    from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig
+
+    samples = [s for spec in default_data(shared) for s in read_dataset(spec) if s.reference is not None]
+    _, validation, _ = split_by_source(samples, 0.0, VPJNDTrainingConfig.validation_share, seed)
+    sources = {sample.source for sample in validation}
+    return [label for label in read_labels(REPO / "resources" / "labels" / "pwjnd_reference_train.csv")
+            if label.image in sources]
+
+
 def first_network_file(path: str, output: Path) -> Path:
     """A single network's file of the first member of ``path`` (for timing it beside the ensemble)."""
     import torch
@@ -97,6 +111,9 @@ def main() -> int:
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--validation-of-seed", type=int, default=None, metavar="SEED",
+                        help="instead of Kodak: the training labels of the sources `train vpjnd --seed SEED` held out "
+                        "for validation (judged as the predictor judges them, every one)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--no-timing", action="store_true")
     which.add_argument("--timing-only", action="store_true", help="only the 1080p prediction time")
@@ -122,6 +139,10 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
     if len(network) > 1:
         print(f"the average calibrated logit of {len(network)} networks ({', '.join(paths)})\n")
     labels = [] if args.timing_only else read_labels(args.labels)
+    if args.validation_of_seed is not None:
+        labels, args.images = validation_labels(Path(args.shared), args.validation_of_seed), 10**9
+        print(f"the validation sources of seed {args.validation_of_seed}'s split: {len({lb.image for lb in labels})} "
+              f"images, {len(labels)} labels\n")
     root = Path(args.shared) / "data" / "images"
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'accuracy':>8s} {'MAE':>6s} {'bias':>6s} "

@@ -3,6 +3,8 @@ proxy label moves with its JOD threshold (benchmarks/label_sensitivity.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,19 @@ def test_a_flat_curve_moves_its_label_further_than_a_steep_one() -> None:
     # degradation levels improve downwards: the same curve read the other way round moves its label the same
     _, down_lower, up_lower = label_moves([-q for q in levels], flat, 9.675, 0.05, "lower")
     assert (down_lower, up_lower) == (10.0, 10.0)
+
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (the project's data folder) is absent")
+def test_the_validation_labels_are_those_the_trainer_held_out() -> None:
+    """``eval_vpjnd.py --validation-of-seed 0`` judges the sources seed 0's run validated on: the model card's 93
+    (image, codec) pairs and 372 labels, none of them Kodak; another seed holds out other sources."""
+    from benchmarks.eval_vpjnd import validation_labels
+
+    labels = validation_labels(SHARED, 0)
+    assert len({(lb.image, lb.codec) for lb in labels}) == 93 and len(labels) == 372
+    assert not any(lb.image.startswith("kodak/") for lb in labels)
+    other = {lb.image for lb in validation_labels(SHARED, 1)}
+    assert other and other != {lb.image for lb in labels}
