@@ -138,11 +138,15 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
     print(f"VP-JNDnet: {network.config}\n")
     if len(network) > 1:
         print(f"the average calibrated logit of {len(network)} networks ({', '.join(paths)})\n")
-    labels = [] if args.timing_only else read_labels(args.labels)
-    if args.validation_of_seed is not None:
-        labels, args.images = validation_labels(Path(args.shared), args.validation_of_seed), 10**9
+    most_images: int | None = args.images
+    if args.timing_only:
+        labels = []
+    elif args.validation_of_seed is not None:  # every held-out source, not the first --images
+        labels, most_images = validation_labels(Path(args.shared), args.validation_of_seed), None
         print(f"the validation sources of seed {args.validation_of_seed}'s split: {len({lb.image for lb in labels})} "
               f"images, {len(labels)} labels\n")
+    else:
+        labels = read_labels(args.labels)
     root = Path(args.shared) / "data" / "images"
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'accuracy':>8s} {'MAE':>6s} {'bias':>6s} "
@@ -152,7 +156,7 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
     for codec_name in [] if args.timing_only else args.codecs.split(","):
         codec = create_codec(codec_name)
         wanted = {(lb.image, lb.task, lb.display): lb for lb in labels if lb.codec == codec_name}
-        images = sorted({image for image, _, _ in wanted})[: args.images]
+        images = sorted({image for image, _, _ in wanted})[:most_images]
         rows: dict[tuple[str, str], dict[str, list[float]]] = {
             c: {"acc": [], "err": [], "grid": [], "enc": []} for c in conditions}
         for image_name in images:

@@ -59,6 +59,10 @@ from jndviewer.core.train.samples import (
 OFFSET_LR_FACTOR = 30.0
 
 
+#: Patches per image of the caches and checkpoints written before the count was stored (the only count then).
+EARLIER_CACHE_PATCHES = 4
+
+
 @dataclass
 class VPJNDTrainingConfig:
     data: list[str]
@@ -113,8 +117,7 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
         if entry is not None and entry.get("patch") != config.patch:
             raise JndViewerError(f"The patch cache {cache} holds {entry.get('patch')}-pixel patches, not "
                                  f"{config.patch}; train with another --cache.")
-        # caches written before the count was stored hold 4 patches per image (the only count then)
-        if entry is not None and (held := entry.get("cache_patches", 4)) != cache_patches:
+        if entry is not None and (held := entry.get("cache_patches", EARLIER_CACHE_PATCHES)) != cache_patches:
             raise JndViewerError(f"The patch cache {cache} holds up to {held} patches per image, not "
                                  f"{cache_patches}; train with another --cache.")
         wanted: dict[str, set[int]] = defaultdict(set)
@@ -282,8 +285,10 @@ def _resumed_state(checkpoint: Path, model_config: VPJNDConfig, recorded: dict[s
     if stored is not None and VPJNDConfig.from_dict(stored) != model_config:
         raise JndViewerError(f"The checkpoint {checkpoint} was trained with another network configuration "
                              "(weight head, JND model, ...); train in a new run folder (--run).")
-    # checkpoints written before these were stored: every one unaugmented, on 4 cached patches; its seed not checkable
-    for option, before in (("augment", "none"), ("seed", recorded["seed"]), ("cache_patches", 4)):
+    # checkpoints written before these were stored: every one unaugmented, on the earlier patch count; its seed not
+    # checkable
+    earlier = (("augment", "none"), ("seed", recorded["seed"]), ("cache_patches", EARLIER_CACHE_PATCHES))
+    for option, before in earlier:
         if (trained := state.get(option, before)) != (value := recorded[option]):
             flag = "--" + option.replace("_", "-")
             raise JndViewerError(f"The checkpoint {checkpoint} was trained with {flag} {trained}, not {value}; "
