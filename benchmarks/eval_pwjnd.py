@@ -110,7 +110,7 @@ def main() -> int:
             reference_bytes = codec.encode(image.rgb8(), label.pwjnd_level).nbytes
             best_bytes = result.best_nbytes
             errors.append(abs(result.level - label.pwjnd_level))
-            grid_errors.append(abs(to_label_grid(result.level, codec_name) - label.pwjnd_level))
+            grid_errors.append(abs(to_label_grid(result.level, codec_name, label.levels) - label.pwjnd_level))
             biases.append(result.level - label.pwjnd_level)
             predicted.append(result.level)
             truth.append(label.pwjnd_level)

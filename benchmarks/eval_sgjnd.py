@@ -98,7 +98,7 @@ def main() -> int:
                 said.update(result.params.get("caveats", ()))
                 row["mae"].append(abs(result.level - label.pwjnd_level))
                 row["bias"].append(result.level - label.pwjnd_level)
-                row["grid"].append(abs(to_label_grid(result.level, codec_name) - label.pwjnd_level))
+                row["grid"].append(abs(to_label_grid(result.level, codec_name, label.levels) - label.pwjnd_level))
                 row["enc"].append(result.encodes)
             const.append(abs(constant - label.pwjnd_level))
         cells = " ".join(

@@ -175,7 +175,8 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
                 level = ordered[found.position]
                 rows[task, display]["acc"].append(float(np.mean([a == b for a, b in zip(visible, truth, strict=True)])))
                 rows[task, display]["err"].append(level - label.pwjnd_level)
-                rows[task, display]["grid"].append(abs(to_label_grid(level, codec_name) - label.pwjnd_level))
+                on_grid = to_label_grid(level, codec_name, label.levels)
+                rows[task, display]["grid"].append(abs(on_grid - label.pwjnd_level))
                 rows[task, display]["enc"].append(len(found.visited))
         for task, display in conditions:
             r = rows[task, display]

@@ -10,6 +10,11 @@ Usage (from the repository root):
       -o resources/labels/pwjnd_reference_train.csv
   .venv/bin/python tools/make_reference_labels.py tools/cvvdp/kodak_jod_curves.csv \
       -o resources/labels/pwjnd_reference_kodak.csv
+  .venv/bin/python tools/make_reference_labels.py tools/cvvdp/kodak_jod_curves.csv \
+      tools/cvvdp/kodak_between_levels_jod_curves.csv -o resources/labels/pwjnd_reference_kodak_every_level.csv
+
+Several curve files are read as one (the rows of one image, codec and display may come from any of them); a level
+given twice is refused.
 """
 
 from __future__ import annotations
@@ -26,13 +31,21 @@ from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("curves", type=Path)
+    parser.add_argument("curves", type=Path, nargs="+", help="JOD-curve CSV files, read as one")
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--tasks", default=",".join(TASK_JOD_THRESHOLD),
                         help="viewing tasks to label, each at its JOD threshold (default: all)")
     args = parser.parse_args()
-    with args.curves.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows: list[dict[str, str]] = []
+    for path in args.curves:
+        with path.open(newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    seen: set[tuple[str, ...]] = set()
+    for row in rows:
+        key = (row["image"], row["codec"], row["display"], row["level"])
+        if key in seen:
+            parser.error(f"{'/'.join(key)} is in the curves twice; give each level once.")
+        seen.add(key)
     labels = [label for task in args.tasks.split(",") for label in labels_from_curves(rows, task=task)]
     write_labels(labels, args.output)
     print(f"wrote {len(labels)} labels to {args.output}")

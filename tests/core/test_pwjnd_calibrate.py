@@ -10,6 +10,7 @@ from jndviewer.core.pwjnd import calibration, pooled_visibility
 from jndviewer.core.pwjnd.calibrate import (
     evaluate_threshold,
     fit_threshold,
+    label_grid,
     level_grid,
     predicted_positions,
     to_label_grid,
@@ -33,6 +34,17 @@ def test_predictions_are_read_on_the_label_grid_as_the_labels_are_made() -> None
     assert [to_label_grid(q, "avif") for q in (1, 2, 61, 62, 97, 98, 100)] == [1, 5, 61, 65, 97, 100, 100]
     assert [to_label_grid(q, "jpeg") for q in (28, 29, 99, 100)] == [29, 29, 99, 100]
     assert [to_label_grid(level, "autoencoder") for level in range(1, 10)] == list(range(1, 10))  # every level
+    assert [to_label_grid(q, "avif", 26) for q in (2, 62)] == [5, 65]  # a label's own count: the curve grid
+
+
+def test_labels_read_at_every_level_take_predictions_as_they_are() -> None:
+    assert label_grid("avif", 100) == tuple(range(1, 101)) and label_grid("jpeg", 51) == level_grid("jpeg")
+    assert [to_label_grid(q, "avif", 100) for q in (1, 2, 62, 98, 100)] == [1, 2, 62, 98, 100]
+    assert [to_label_grid(q, "jpeg", 100) for q in (28, 29)] == [28, 29]
+    with pytest.raises(JndViewerError, match="fits no known level grid"):
+        label_grid("avif", 40)
+    with pytest.raises(JndViewerError, match="fits no known level grid"):
+        label_grid("autoencoder", 100)  # a model ladder has its own levels only
 
 
 def test_predicted_position_is_the_start_of_the_invisible_run() -> None:

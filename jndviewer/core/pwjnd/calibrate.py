@@ -59,17 +59,34 @@ def level_grid(codec: str) -> tuple[int, ...]:
     raise JndViewerError(f"No label level grid is known for codec {codec!r}.")
 
 
-def to_label_grid(level: int, codec: str) -> int:
-    """A predicted PW-JND read the way the labels are made: the worst level of the label grid (:func:`level_grid`)
+#: The quality codecs whose JOD curves can also be computed at every level (tools/cvvdp ``--levels``).
+EVERY_QUALITY_LEVEL = tuple(range(1, 101))
+
+
+def label_grid(codec: str, label_levels: int | None = None) -> tuple[int, ...]:
+    """The levels a label was read on (worst first): the codec's curve grid (:func:`level_grid`), or every quality
+    level 1-100 when the label's curves were computed at every level (``label_levels``, a label's ``levels`` count,
+    is then 100; the Kodak evaluation labels, tools/cvvdp/README.md "Kodak curves at every level")."""
+    grid = level_grid(codec)
+    if label_levels is None or label_levels == len(grid):
+        return grid
+    if label_levels == len(EVERY_QUALITY_LEVEL) and codec in ("jpeg", "webp", "avif", "heif"):
+        return EVERY_QUALITY_LEVEL
+    raise JndViewerError(f"A {codec} label read on {label_levels} levels fits no known level grid "
+                         f"({len(grid)} or {len(EVERY_QUALITY_LEVEL)}).")
+
+
+def to_label_grid(level: int, codec: str, label_levels: int | None = None) -> int:
+    """A predicted PW-JND read the way the labels are made: the worst level of the label grid (:func:`label_grid`)
     that is no worse than ``level``, since the prediction calls ``level`` and every better level invisible.
 
-    The labels exist only on the grid (JPEG and WebP every 2 quality levels, AVIF and HEIF every 4) while the
-    predictors search every level; without this reading, a perfect prediction would still be off by half a grid
-    step on average (2 levels for AVIF)."""
+    The training labels exist only on the curve grid (JPEG and WebP every 2 quality levels, AVIF and HEIF every 4)
+    while the predictors search every level; without this reading, a perfect prediction would still be off by half a
+    grid step on average (2 levels for AVIF). Labels read at every level (``label_levels`` 100) leave it unchanged."""
     from jndviewer.core.datasets.sample import is_worse
     from jndviewer.core.pwjnd.labels import codec_better
 
-    grid = level_grid(codec)  # worst first
+    grid = label_grid(codec, label_levels)  # worst first
     better = codec_better(codec)
     return next((g for g in grid if not is_worse(g, level, better)), grid[-1])
 
