@@ -73,7 +73,8 @@ def main() -> int:
     names = ", ".join(Path(path).name for path in args.labels.split(","))
     print(f"labels: {names} (cvvdp proxy: side by side 9.0 JOD, flicker 9.68 JOD); Kodak is never used for "
           "calibration\n")
-    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid); 95% interval: of the "
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid; for labels read at every "
+          "level, the MAE itself); 95% interval: of the "
           "MAE, bootstrap over the images")
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'MAE':>6s} {'95% interval':>12s} {'bias':>6s} "
               f"{'grid':>5s} {'rho':>5s} "

@@ -75,7 +75,8 @@ def main() -> int:
         f"{name + ' MAE':>13s} {'95% interval':>12s} {'bias':>6s} {'grid':>5s} {'enc':>5s}" for name in names
     ) + f" {'const MAE':>9s}"
     print("free: the training-free predictor; grid: the MAE with each prediction read on the labels' level grid "
-          "(to_label_grid); 95% interval: of the MAE, bootstrap over the images")
+          "(to_label_grid; for labels read at every level, the MAE itself); 95% interval: of the MAE, bootstrap "
+          "over the images")
     print(header)
     print("-" * len(header))
     runs = [(codec, key, here) for codec in args.codecs.split(",") for key, here in predictors.items()]

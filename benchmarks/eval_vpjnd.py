@@ -151,7 +151,8 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
     conditions = [(task, display) for task in args.tasks.split(",") for display in args.displays.split(",")]
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'accuracy':>8s} {'MAE':>6s} {'bias':>6s} "
               f"{'grid':>5s} {'enc':>5s}")
-    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid)")
+    print("grid: the MAE with each prediction read on the labels' level grid (to_label_grid; for labels read at every "
+          "level, the MAE itself)")
     lines = []
     for codec_name in [] if args.timing_only else args.codecs.split(","):
         codec = create_codec(codec_name)

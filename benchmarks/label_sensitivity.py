@@ -4,9 +4,10 @@ uncertainty is larger than a few hundredths of a JOD), and the JOD curve's mean 
 
 Near the flicker threshold (9.68 JOD) the curves are nearly flat, so a flicker label is decided by hundredths of a
 JOD: this is the resolution against which an MAE target in levels should be read. Kodak's curves by default (the
-evaluation set; reading them fits nothing), or any CSV of the shared curves' format.
+evaluation set, every level 1-100 of JPEG, WebP and AVIF: the grid curves and those between their levels, read as
+one; reading them fits nothing), or any CSVs of the shared curves' format.
 
-Usage: .venv/bin/python benchmarks/label_sensitivity.py [--curves tools/cvvdp/kodak_jod_curves.csv] [--delta 0.05]
+Usage: .venv/bin/python benchmarks/label_sensitivity.py [--curves A.csv,B.csv] [--delta 0.05]
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ def label_moves(levels: list[float], jods: list[float], threshold: float, delta:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--curves", default=str(REPO / "tools" / "cvvdp" / "kodak_jod_curves.csv"))
+    kodak = [REPO / "tools" / "cvvdp" / f"kodak_{part}jod_curves.csv" for part in ("", "between_levels_")]
+    parser.add_argument("--curves", default=",".join(str(path) for path in kodak if path.exists()),
+                        help="JOD-curve CSV files, comma-separated, read as one")
     parser.add_argument("--delta", type=float, default=0.05, help="JOD by which the threshold moves (default 0.05)")
     args = parser.parse_args(argv)
     curves: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
-    with open(args.curves, newline="") as handle:
-        for row in csv.DictReader(handle):
-            curves[row["codec"], row["display"], row["image"]].append((float(row["level"]), float(row["jod"])))
+    for path in args.curves.split(","):
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                curves[row["codec"], row["display"], row["image"]].append((float(row["level"]), float(row["jod"])))
     print(f"curves: {args.curves}; threshold moved by +-{args.delta:g} JOD")
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'JOD':>5s} {'moves down':>10s} {'moves up':>8s} "
               f"{'largest':>7s} {'slope JOD/level':>15s}")

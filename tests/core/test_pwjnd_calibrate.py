@@ -118,3 +118,48 @@ def test_every_model_has_its_best_calibrated_variant_in_the_shipped_file() -> No
         fits = shipped["thresholds"][name]
         assert calibrated_threshold(params) == fits[params.variant()]["threshold"]
         assert fits[params.variant()]["mae"] == min(fit["mae"] for fit in fits.values())
+
+
+def _curve_rows(*names: str) -> list[dict[str, str]]:
+    import csv
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "tools" / "cvvdp"
+    rows: list[dict[str, str]] = []
+    for name in names:
+        with (folder / name).open(newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    return rows
+
+
+def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_step() -> None:
+    """resources/labels/pwjnd_reference_kodak.csv is made from the grid curves and the curves between their levels
+    (tools/cvvdp/README.md). Every level read adds resolution: a label lies in the grid step that ends at the label
+    read on the grid alone, unless a level between the grid's, above that label, scores below the threshold (the
+    rule then starts above it: once in 288)."""
+    from pathlib import Path
+
+    from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, read_labels
+
+    grid_rows = _curve_rows("kodak_jod_curves.csv")
+    between_rows = _curve_rows("kodak_between_levels_jod_curves.csv")
+    shipped = read_labels(Path(__file__).resolve().parents[2] / "resources" / "labels" / "pwjnd_reference_kodak.csv")
+    made = [label for task in TASK_JOD_THRESHOLD for label in labels_from_curves(grid_rows + between_rows, task=task)]
+    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
+    assert sorted(made, key=key) == sorted(shipped, key=key)
+    assert len(shipped) == 24 * 3 * 2 * 2 and {label.levels for label in shipped} == {100}
+    on_grid = {key(label): label.pwjnd_level for task in TASK_JOD_THRESHOLD
+               for label in labels_from_curves(grid_rows, task=task)}
+    jod = {(row["image"], row["codec"], row["display"], int(row["level"])): float(row["jod"]) for row in between_rows}
+    inside = above = 0
+    for label in shipped:
+        grid = level_grid(label.codec)
+        step = grid[1] - grid[0]
+        if label.pwjnd_level > on_grid[key(label)]:  # a level between the grid's dips below the threshold
+            below = label.pwjnd_level - 1
+            assert below not in grid and jod[label.image, label.codec, label.display, below] < label.jod_threshold
+            above += 1
+        else:
+            assert on_grid[key(label)] - step < label.pwjnd_level
+            inside += label.pwjnd_level != on_grid[key(label)]
+    assert above <= 2 and inside > len(shipped) / 2  # most labels lay somewhere inside their step, not at its end
