@@ -9,9 +9,7 @@ Usage (from the repository root):
   .venv/bin/python tools/make_reference_labels.py ../shared/data/labels/cvvdp/jod_curves.csv \
       -o resources/labels/pwjnd_reference_train.csv
   .venv/bin/python tools/make_reference_labels.py tools/cvvdp/kodak_jod_curves.csv \
-      -o resources/labels/pwjnd_reference_kodak.csv
-  .venv/bin/python tools/make_reference_labels.py tools/cvvdp/kodak_jod_curves.csv \
-      tools/cvvdp/kodak_between_levels_jod_curves.csv -o resources/labels/pwjnd_reference_kodak_every_level.csv
+      tools/cvvdp/kodak_between_levels_jod_curves.csv -o resources/labels/pwjnd_reference_kodak.csv
 
 Several curve files are read as one (the rows of one image, codec and display may come from any of them); a level
 given twice is refused.
@@ -42,7 +40,7 @@ def main() -> int:
             rows += list(csv.DictReader(handle))
     seen: set[tuple[str, ...]] = set()
     for row in rows:
-        key = (row["image"], row["codec"], row["display"], row["level"])
+        key = (row["image"], row["codec"], row["display"], str(int(float(row["level"]))))
         if key in seen:
             parser.error(f"{'/'.join(key)} is in the curves twice; give each level once.")
         seen.add(key)

@@ -136,7 +136,7 @@ def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_ste
     """resources/labels/pwjnd_reference_kodak.csv is made from the grid curves and the curves between their levels
     (tools/cvvdp/README.md). Every level read adds resolution: a label lies in the grid step that ends at the label
     read on the grid alone, unless a level between the grid's, above that label, scores below the threshold (the
-    rule then starts above it: once in 288)."""
+    rule then starts above it: once in the 288)."""
     from pathlib import Path
 
     from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, read_labels
@@ -154,12 +154,23 @@ def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_ste
     inside = above = 0
     for label in shipped:
         grid = level_grid(label.codec)
-        step = grid[1] - grid[0]
-        if label.pwjnd_level > on_grid[key(label)]:  # a level between the grid's dips below the threshold
+        end = on_grid[key(label)]
+        start = grid[grid.index(end) - 1] if end != grid[0] else 0  # the grid level below the step
+        if label.pwjnd_level > end:  # a level between the grid's dips below the threshold
             below = label.pwjnd_level - 1
             assert below not in grid and jod[label.image, label.codec, label.display, below] < label.jod_threshold
             above += 1
         else:
-            assert on_grid[key(label)] - step < label.pwjnd_level
-            inside += label.pwjnd_level != on_grid[key(label)]
-    assert above <= 2 and inside > len(shipped) / 2  # most labels lay somewhere inside their step, not at its end
+            assert start < label.pwjnd_level
+            inside += label.pwjnd_level != end
+    assert above == 1 and inside > len(shipped) / 2  # most labels lay somewhere inside their step, not at its end
+
+
+def test_calibration_refuses_labels_off_its_curve_grid(tmp_path) -> None:
+    from jndviewer.core.pwjnd.calibrate import collect_scores
+    from jndviewer.core.pwjnd.labels import ReferenceLabel
+
+    label = ReferenceLabel("kodak/kodim01.png", "avif", "standard_fhd", 38.0, 9.68, 63, 1000, 100, 9000, 100,
+                           "flicker")
+    with pytest.raises(JndViewerError, match="not on the curve grid"):
+        collect_scores([label], tmp_path, "subband", 38.0, None)

@@ -59,8 +59,10 @@ def level_grid(codec: str) -> tuple[int, ...]:
     raise JndViewerError(f"No label level grid is known for codec {codec!r}.")
 
 
-#: The quality codecs whose JOD curves can also be computed at every level (tools/cvvdp ``--levels``).
+#: Every level of a quality-factor ladder: the levels of labels read on curves of every level (tools/cvvdp).
 EVERY_QUALITY_LEVEL = tuple(range(1, 101))
+#: The codecs whose ladders are quality factors 1-100 (their curves may be computed at every level).
+QUALITY_CODECS = ("jpeg", "webp", "avif", "heif")
 
 
 def label_grid(codec: str, label_levels: int | None = None) -> tuple[int, ...]:
@@ -70,7 +72,7 @@ def label_grid(codec: str, label_levels: int | None = None) -> tuple[int, ...]:
     grid = level_grid(codec)
     if label_levels is None or label_levels == len(grid):
         return grid
-    if label_levels == len(EVERY_QUALITY_LEVEL) and codec in ("jpeg", "webp", "avif", "heif"):
+    if label_levels == len(EVERY_QUALITY_LEVEL) and codec in QUALITY_CODECS:
         return EVERY_QUALITY_LEVEL
     raise JndViewerError(f"A {codec} label read on {label_levels} levels fits no known level grid "
                          f"({len(grid)} or {len(EVERY_QUALITY_LEVEL)}).")
@@ -203,6 +205,11 @@ def collect_scores(
 
     codec = labels[0].codec
     levels = level_grid(codec)
+    off_grid = next((label for label in labels if label.pwjnd_level not in levels), None)
+    if off_grid is not None:
+        raise JndViewerError(f"The {codec} label of {off_grid.image} ({off_grid.pwjnd_level}) is not on the curve grid "
+                             "the thresholds are fitted on; calibrate on labels read on that grid (the training "
+                             "labels), not on labels read at every level.")
     all_scores, positions = [], []
     tag = "-".join(f"{m:g}" for m in model_ppds)
     for index, label in enumerate(labels):
