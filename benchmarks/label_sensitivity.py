@@ -13,7 +13,6 @@ Usage: .venv/bin/python benchmarks/label_sensitivity.py [--curves A.csv,B.csv] [
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +27,7 @@ from jndviewer.core.pwjnd.labels import (  # noqa: E402
     TASK_JOD_THRESHOLD,
     codec_better,
     pwjnd_from_scores,
+    read_curve_rows,
 )
 
 
@@ -48,10 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delta", type=float, default=0.05, help="JOD by which the threshold moves (default 0.05)")
     args = parser.parse_args(argv)
     curves: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
-    for path in args.curves.split(","):
-        with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                curves[row["codec"], row["display"], row["image"]].append((float(row["level"]), float(row["jod"])))
+    for row in read_curve_rows(args.curves.split(",")):
+        curves[row["codec"], row["display"], row["image"]].append((float(row["level"]), float(row["jod"])))
     print(f"curves: {args.curves}; threshold moved by +-{args.delta:g} JOD")
     header = (f"{'codec':6s} {'task':12s} {'ppd':>4s} {'images':>6s} {'JOD':>5s} {'moves down':>10s} {'moves up':>8s} "
               f"{'largest':>7s} {'slope JOD/level':>15s}")

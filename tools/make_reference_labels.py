@@ -18,13 +18,13 @@ given twice is refused.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, write_labels
+from jndviewer.core.errors import JndViewerError
+from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, read_curve_rows, write_labels
 
 
 def main() -> int:
@@ -34,17 +34,11 @@ def main() -> int:
     parser.add_argument("--tasks", default=",".join(TASK_JOD_THRESHOLD),
                         help="viewing tasks to label, each at its JOD threshold (default: all)")
     args = parser.parse_args()
-    rows: list[dict[str, str]] = []
-    for path in args.curves:
-        with path.open(newline="") as handle:
-            rows += list(csv.DictReader(handle))
-    seen: set[tuple[str, ...]] = set()
-    for row in rows:
-        key = (row["image"], row["codec"], row["display"], str(int(float(row["level"]))))
-        if key in seen:
-            parser.error(f"{'/'.join(key)} is in the curves twice; give each level once.")
-        seen.add(key)
-    labels = [label for task in args.tasks.split(",") for label in labels_from_curves(rows, task=task)]
+    rows = read_curve_rows(args.curves)
+    try:
+        labels = [label for task in args.tasks.split(",") for label in labels_from_curves(rows, task=task)]
+    except JndViewerError as err:  # a level given twice
+        parser.error(str(err))
     write_labels(labels, args.output)
     print(f"wrote {len(labels)} labels to {args.output}")
     return 0

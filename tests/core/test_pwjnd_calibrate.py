@@ -121,15 +121,11 @@ def test_every_model_has_its_best_calibrated_variant_in_the_shipped_file() -> No
 
 
 def _curve_rows(*names: str) -> list[dict[str, str]]:
-    import csv
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[2] / "tools" / "cvvdp"
-    rows: list[dict[str, str]] = []
-    for name in names:
-        with (folder / name).open(newline="") as handle:
-            rows += list(csv.DictReader(handle))
-    return rows
+    from jndviewer.core.pwjnd.labels import read_curve_rows
+
+    return read_curve_rows(Path(__file__).resolve().parents[2] / "tools" / "cvvdp" / name for name in names)
 
 
 def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_step() -> None:

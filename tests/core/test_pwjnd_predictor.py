@@ -65,6 +65,8 @@ def test_labels_round_trip(tmp_path: Path) -> None:
     assert (label.pwjnd_level, label.bytes_at_pwjnd, label.best_level, label.ppd) == (5, 500, 100, 38.0)
     write_labels([label], tmp_path / "labels.csv")
     assert read_labels(tmp_path / "labels.csv") == [label]
+    with pytest.raises(JndViewerError, match=r"a.png/jpeg/standard_fhd/5 is in the curves twice"):
+        labels_from_curves([*rows, {**rows[2], "jod": 8.0}])  # one level from two curve files
     (tmp_path / "bad.csv").write_text("image,codec\nx,y\n")
     with pytest.raises(JndViewerError, match=r"not a reference-label file"):
         read_labels(tmp_path / "bad.csv")

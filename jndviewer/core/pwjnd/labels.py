@@ -106,11 +106,16 @@ def labels_from_curves(
     format), read at the task's JOD threshold unless ``threshold`` is given."""
     threshold = TASK_JOD_THRESHOLD[task] if threshold is None else threshold
     groups: dict[tuple[str, str, str], list[tuple[int, int, float]]] = {}
+    seen: set[tuple[str, str, str, int]] = set()  # rows of several curve files may repeat a level: refused
     for row in rows:
         if displays is not None and row["display"] not in displays:
             continue
         key = (row["image"], row["codec"], row["display"])
-        groups.setdefault(key, []).append((int(row["level"]), int(row["bytes"]), float(row["jod"])))
+        level = int(row["level"])
+        if (*key, level) in seen:
+            raise JndViewerError(f"{'/'.join(key)}/{level} is in the curves twice; give each level once.")
+        seen.add((*key, level))
+        groups.setdefault(key, []).append((level, int(row["bytes"]), float(row["jod"])))
     labels = []
     for (image, codec, display), points in sorted(groups.items()):
         better = codec_better(codec)
@@ -125,6 +130,16 @@ def labels_from_curves(
             )
         )
     return labels
+
+
+def read_curve_rows(paths: Iterable[str | Path]) -> list[dict[str, str]]:
+    """The rows of JOD-curve CSV files (the shared CSV's format), read as one: the grid curves and those of the levels
+    between them (tools/cvvdp/README.md) together make the curves of every level."""
+    rows: list[dict[str, str]] = []
+    for path in paths:
+        with Path(path).open(newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    return rows
 
 
 def write_labels(labels: Sequence[ReferenceLabel], path: str | Path) -> None:
