@@ -31,17 +31,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.core.datasets.reference_labels import reference_training_specs  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd import VPJNDConfig  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, DIFFERENCES, WEIGHT_HEADS  # noqa: E402
 from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd  # noqa: E402
+from jndviewer.core.viewing import TASKS  # noqa: E402
 
 
 def default_data(shared: Path) -> list[str]:
-    labels = REPO / "resources" / "labels" / "pwjnd_reference_train.csv"
-    images = shared / "data" / "images"
-    return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
-            for codec in ("jpeg", "webp", "avif") for task in ("side-by-side", "flicker")
-            for display in ("standard_fhd", "standard_4k")]
+    """``jndviewer train vpjnd``'s default training sets, with ``shared``'s images."""
+    return reference_training_specs(REPO / "resources" / "labels" / "pwjnd_reference_train.csv",
+                                    shared / "data" / "images", TASKS)
 
 
 def main() -> int:

@@ -184,14 +184,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _default_training_data(tasks: tuple[str, ...] | list[str]) -> list[str]:
-    """The predictors' default training sets: the JPEG, WebP and AVIF reference labels of the shared BSDS500 and
-    McMaster images, for each viewing task at both distances."""
+    """The predictors' default training sets (:func:`reference_training_specs`) of a source checkout's labels and
+    ../shared's images, for ``tasks`` (side by side when none)."""
+    from jndviewer.core.datasets.reference_labels import reference_training_specs
     from jndviewer.core.viewing import SIDE_BY_SIDE
 
-    labels, images = training_labels("--data"), shared_images_folder("--data")
-    return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
-            for codec in ("jpeg", "webp", "avif") for task in tasks or (SIDE_BY_SIDE,)
-            for display in ("standard_fhd", "standard_4k")]
+    return reference_training_specs(training_labels("--data"), shared_images_folder("--data"), tasks or (SIDE_BY_SIDE,))
 
 
 __all__ = ["add_train_parser", "run_train"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from jndviewer.core.codecs import CODECS
@@ -13,7 +14,7 @@ from jndviewer.core.errors import JndViewerError
 from jndviewer.core.pwjnd.labels import PROXY_DISPLAY, read_labels
 from jndviewer.core.viewing import SIDE_BY_SIDE, TASKS
 
-__all__ = ["codec_ladder", "read_reference_labels"]
+__all__ = ["codec_ladder", "read_reference_labels", "reference_training_specs"]
 
 
 def codec_ladder(codec: str) -> tuple[tuple[int, ...], str]:
@@ -25,6 +26,16 @@ def codec_ladder(codec: str) -> tuple[tuple[int, ...], str]:
     if cls is not None and issubclass(cls, (PillowCodec, JpegXlCodec, HeifCodec)):
         return tuple(int(level) for level in cls().levels()), cls.better  # type: ignore[abstract]
     return tuple(range(1, 101)), "higher"
+
+
+def reference_training_specs(labels: str | Path, images: str | Path, tasks: Sequence[str] = (SIDE_BY_SIDE,)
+                             ) -> list[str]:
+    """The predictors' default training sets as dataset specs: the JPEG, WebP and AVIF reference labels of ``labels``
+    (resources/labels/pwjnd_reference_train.csv) over the images under ``images``, for each of ``tasks`` at both
+    distances (cvvdp's displays ``standard_fhd``, 38 ppd, and ``standard_4k``, 75 ppd)."""
+    return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
+            for codec in ("jpeg", "webp", "avif") for task in tasks
+            for display in ("standard_fhd", "standard_4k")]
 
 
 def read_reference_labels(
