@@ -41,8 +41,12 @@ def test_labels_read_at_every_level_take_predictions_as_they_are() -> None:
     assert label_grid("avif", 100) == tuple(range(1, 101)) and label_grid("jpeg", 51) == level_grid("jpeg")
     assert [to_label_grid(q, "avif", 100) for q in (1, 2, 62, 98, 100)] == [1, 2, 62, 98, 100]
     assert [to_label_grid(q, "jpeg", 100) for q in (28, 29)] == [28, 29]
+    # read on the grid and at every level of the step holding the label (26 + 3 for AVIF): every level near it
+    assert label_grid("avif", 29) == tuple(range(1, 101)) and label_grid("jpeg", 52) == tuple(range(1, 101))
     with pytest.raises(JndViewerError, match="fits no known level grid"):
-        label_grid("avif", 40)
+        label_grid("avif", 20)  # fewer than the grid's
+    with pytest.raises(JndViewerError, match="fits no known level grid"):
+        label_grid("jpeg", 101)
     with pytest.raises(JndViewerError, match="fits no known level grid"):
         label_grid("autoencoder", 100)  # a model ladder has its own levels only
 

@@ -209,6 +209,25 @@ def relative_name(path: Path, root: Path) -> str:
 # --------------------------------------------------------------------------- compute mode
 
 
+def levels_between_labels(path: Path, grid: dict[str, list[int]], codecs: Sequence[str],
+                          displays: Sequence[str]) -> dict[tuple[str, str, int], set[str]]:
+    """The levels off the grid where labels read on it could lie: for each label of PATH (the CSV of
+    tools/make_reference_labels.py), those strictly between its level and the next grid level below (the grid's
+    step holds the crossing; the label's task does not matter, the union is read). Keyed (image, codec, level), with
+    the displays to score there."""
+    wanted: dict[tuple[str, str, int], set[str]] = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            codec, display = row["codec"], row["display"]
+            if codec not in codecs or display not in displays:
+                continue
+            level = int(row["pwjnd_level"])
+            below = [g for g in grid[codec] if g < level]
+            for between in range(below[-1] + 1 if below else level, level):
+                wanted.setdefault((row["image"], codec, between), set()).add(display)
+    return wanted
+
+
 def read_done(out: Path) -> set[tuple[str, str, int, str]]:
     """Keys of the rows already in OUT; drops a trailing partial line left by a killed run."""
     if not out.exists() or out.stat().st_size == 0:
@@ -238,19 +257,15 @@ def compute(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = read_done(out)
-    per_image = sum(len(args.levels[c]) for c in args.codecs) * len(args.displays)
-    todo_total = sum(
-        1
-        for name in names
-        for c in args.codecs
-        for q in args.levels[c]
-        for d in args.displays
-        if (name, c, q, d) not in done
-    )
-    log(
-        f"{len(images)} images x {per_image} rows = {len(images) * per_image} rows; "
-        f"{len(images) * per_image - todo_total} already in {out}, {todo_total} to compute"
-    )
+    if args.between_labels:
+        near = levels_between_labels(Path(args.between_labels), args.levels, args.codecs, args.displays)
+        wanted = {name: [(c, q, [d for d in args.displays if d in near.get((name, c, q), ())])
+                         for c in args.codecs for q in range(1, 101) if (name, c, q) in near] for name in names}
+    else:
+        wanted = {name: [(c, q, list(args.displays)) for c in args.codecs for q in args.levels[c]] for name in names}
+    rows_total = sum(len(ds) for todo in wanted.values() for _, _, ds in todo)
+    todo_total = sum(1 for name, todo in wanted.items() for c, q, ds in todo for d in ds if (name, c, q, d) not in done)
+    log(f"{len(images)} images, {rows_total} rows; {rows_total - todo_total} already in {out}, {todo_total} to compute")
     if todo_total == 0:
         return 0
 
@@ -264,11 +279,7 @@ def compute(args: argparse.Namespace) -> int:
             writer.writerow(FIELDS)
             f.flush()
         for i, (path, name) in enumerate(zip(images, names, strict=True), 1):
-            missing = [
-                (c, q, [d for d in args.displays if (name, c, q, d) not in done])
-                for c in args.codecs
-                for q in args.levels[c]
-            ]
+            missing = [(c, q, [d for d in ds if (name, c, q, d) not in done]) for c, q, ds in wanted[name]]
             missing = [m for m in missing if m[2]]
             if not missing:
                 continue
@@ -373,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--codecs", type=lambda s: parse_list(s, CODECS, "codec"), default=list(CODECS))
     ap.add_argument("--displays", type=lambda s: parse_list(s, DISPLAYS, "display"), default=list(DISPLAYS))
     ap.add_argument("--levels", action="append", default=[], metavar="CODEC=LIST", help="repeatable")
+    ap.add_argument("--between-labels", metavar="LABELS.csv",
+                    help="instead of --levels' grid, only the levels between each label of LABELS.csv (read on that "
+                         "grid) and the grid level below it: where the label lies at every level")
     ap.add_argument("--image-root", default=str(SHARED_ROOT), help="image paths are written relative to this")
     ap.add_argument("--decoded-root", help="output of tools/decode_ladder.py (needed for autoencoder, learned)")
     ap.add_argument("--check", type=int, metavar="N", help="recompute N seeded random rows of --shared and compare")

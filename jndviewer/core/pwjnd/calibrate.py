@@ -67,15 +67,17 @@ QUALITY_CODECS = ("jpeg", "webp", "avif", "heif")
 
 def label_grid(codec: str, label_levels: int | None = None) -> tuple[int, ...]:
     """The levels a label was read on (worst first): the codec's curve grid (:func:`level_grid`), or every quality
-    level 1-100 when the label's curves were computed at every level (``label_levels``, a label's ``levels`` count,
-    is then 100; the Kodak evaluation labels, tools/cvvdp/README.md "Kodak curves at every level")."""
+    level 1-100 when the label's curves were computed at more levels than the grid's (``label_levels``, a label's
+    ``levels`` count): at every level (100; the Kodak evaluation labels, tools/cvvdp/README.md "Kodak curves at every
+    level"), or at the grid and every level of the grid step that holds the label (the training labels read at every
+    level, tools/cvvdp/README.md "Training curves at every level")."""
     grid = level_grid(codec)
     if label_levels is None or label_levels == len(grid):
         return grid
-    if label_levels == len(EVERY_QUALITY_LEVEL) and codec in QUALITY_CODECS:
+    if len(grid) < label_levels <= len(EVERY_QUALITY_LEVEL) and codec in QUALITY_CODECS:
         return EVERY_QUALITY_LEVEL
     raise JndViewerError(f"A {codec} label read on {label_levels} levels fits no known level grid "
-                         f"({len(grid)} or {len(EVERY_QUALITY_LEVEL)}).")
+                         f"({len(grid)}, or more up to {len(EVERY_QUALITY_LEVEL)}).")
 
 
 def to_label_grid(level: int, codec: str, label_levels: int | None = None) -> int:
