@@ -27,7 +27,7 @@ from jndviewer.core.jnd.definitions import (
     canny_taps,
 )
 from jndviewer.core.jnd.numpy_models import connected_to_seeds
-from jndviewer.core.jnd.ops import correlate_cols, correlate_rows, extend, just_below
+from jndviewer.core.jnd.ops import correlate_cols, correlate_rows, extend, just_below, nearest_sqrt_
 
 Tensor = torch.Tensor
 
@@ -196,7 +196,7 @@ def canny_matlab(
     hysteresis's (:func:`hysteresis`; ``auto``: sparse labelling on the CPU, iteration on other devices).
     """
     grad_x, grad_y = canny_gradients(x, sigma)
-    magnitude = torch.addcmul(grad_x * grad_x, grad_y, grad_y).sqrt_()
+    magnitude = nearest_sqrt_(torch.addcmul(grad_x * grad_x, grad_y, grad_y))
     peak = magnitude.amax(dim=(-1, -2, -3), keepdim=True)
     peak = torch.where(peak > just_below(CANNY_MIN_MAGNITUDE, peak), peak, torch.ones_like(peak))
     high = torch.as_tensor(threshold, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1).expand_as(peak)
