@@ -12,11 +12,16 @@ from pathlib import Path
 
 from jndviewer.core.errors import JndViewerError
 
-__all__ = ["TRAINING_LABELS", "distance_experts", "level_spec", "pixel_count", "positive_float", "positive_int",
-           "shared_images_folder", "training_labels"]
+__all__ = ["TRAINING_LABELS", "TRAINING_LABELS_EVERY_LEVEL", "distance_experts", "level_spec", "pixel_count",
+           "positive_float", "positive_int", "shared_images_folder", "training_labels"]
 
-#: The reference labels the training and calibration commands default to (in a source checkout).
+#: The reference labels read on the JOD curves' grid (in a source checkout): the default of ``calibrate`` (the
+#: training-free predictor's thresholds are fitted at the grid levels) and of ``train vpjnd`` (the shipped networks
+#: learned them).
 TRAINING_LABELS = "resources/labels/pwjnd_reference_train.csv"
+#: The same labels read at every level where they lie (tools/cvvdp/README.md, "Training curves at every level"): the
+#: default of ``train sgjnd`` (the shipped heads learned them; models/MODEL_CARD.md).
+TRAINING_LABELS_EVERY_LEVEL = "resources/labels/pwjnd_reference_train_every_level.csv"
 
 
 def positive_float(text: str) -> float:
@@ -109,13 +114,12 @@ def shared_images_folder(option: str) -> Path:
     return folder
 
 
-def training_labels(option: str) -> Path:
-    """The reference labels of a source checkout, the default of training and calibration."""
+def training_labels(option: str, name: str = TRAINING_LABELS) -> Path:
+    """The reference labels ``name`` of a source checkout (:data:`TRAINING_LABELS` or
+    :data:`TRAINING_LABELS_EVERY_LEVEL`), the default of training and calibration."""
     from jndviewer.core.assets import checkout_file
 
-    labels = checkout_file(TRAINING_LABELS)
+    labels = checkout_file(name)
     if labels is None or not labels.is_file():
-        raise JndViewerError(
-            f"The reference labels ({TRAINING_LABELS}) come with a source checkout only; pass {option}."
-        )
+        raise JndViewerError(f"The reference labels ({name}) come with a source checkout only; pass {option}.")
     return labels

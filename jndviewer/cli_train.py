@@ -9,6 +9,7 @@ from typing import Any
 
 from jndviewer.cli_options import (
     TRAINING_LABELS,
+    TRAINING_LABELS_EVERY_LEVEL,
     distance_experts,
     positive_int,
     shared_images_folder,
@@ -49,7 +50,8 @@ def add_train_parser(commands: Any) -> None:
         "mcl-jci, konjnd, cnn-jnd). Split by source image; Kodak is never used. Resumes from RUN when it exists.",
     )
     sgjnd.add_argument("--data", nargs="+",
-                       help=f"datasets (KIND:PATH,...; default: the JPEG, WebP and AVIF labels of {TRAINING_LABELS} "
+                       help="datasets (KIND:PATH,...; default: the JPEG, WebP and AVIF labels of "
+                       f"{TRAINING_LABELS_EVERY_LEVEL} "
                        "for both viewing tasks at both distances)")
     sgjnd.add_argument("--run", default="runs/sgjnd")
     sgjnd.add_argument("--export", type=Path, help="final weights (default: the packaged sgjnd.pt)")
@@ -91,7 +93,8 @@ def add_train_parser(commands: Any) -> None:
         description="Train VP-JNDnet on picture-wise JND datasets given as KIND:PATH[,option=value...] (as for sgjnd). "
         "Split by source image; Kodak is never used. Resumes from RUN when it exists.",
     )
-    vpjnd.add_argument("--data", nargs="+", help="datasets (default: as for sgjnd)")
+    vpjnd.add_argument("--data", nargs="+", help="datasets (default: as for sgjnd, of the labels read on the "
+                       f"curves' grid, {TRAINING_LABELS})")
     vpjnd.add_argument("--run", default="runs/vpjnd")
     vpjnd.add_argument("--cache", help="the patch cache folder (default RUN/cache; runs of an ablation can share one)")
     vpjnd.add_argument("--export", type=Path,
@@ -153,7 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         network = SGJNDConfig(reference_chroma=args.reference_chroma, patch_visibility=args.patch_visibility,
                               backbone_differences=args.backbone_differences, patch_layout=args.patch_layout, **experts,
                               **({} if args.patches is None else {"patches": args.patches})).to_dict()
-        data = args.data or _default_training_data(network["tasks"])
+        data = args.data or _default_training_data(network["tasks"], TRAINING_LABELS_EVERY_LEVEL)
         export = str(args.export or model_file(SGJND_WEIGHTS))
         config = SGJNDTrainingConfig(data=data, run_dir=args.run, export=export, steps=args.steps,
                                      threads=args.threads, device=str(select_device(args.device)), config=network,
@@ -168,7 +171,8 @@ def run_train(args: argparse.Namespace) -> int:
 
         network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, weight_head=args.weight_head).to_dict()
         config = VPJNDTrainingConfig(
-            data=args.data or _default_training_data(network["tasks"]), run_dir=args.run, cache_dir=args.cache,
+            data=args.data or _default_training_data(network["tasks"], TRAINING_LABELS), run_dir=args.run,
+            cache_dir=args.cache,
             export=str(args.export or Path(args.run) / "vpjnd.pt"), steps=args.steps, threads=args.threads,
             device=str(select_device(args.device)), config=network, augment=args.augment, seed=args.seed,
             cache_patches=args.cache_patches,
@@ -183,13 +187,14 @@ def run_train(args: argparse.Namespace) -> int:
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
 
 
-def _default_training_data(tasks: tuple[str, ...] | list[str]) -> list[str]:
-    """The predictors' default training sets (:func:`reference_training_specs`) of a source checkout's labels and
-    ../shared's images, for ``tasks`` (side by side when none)."""
+def _default_training_data(tasks: tuple[str, ...] | list[str], labels: str) -> list[str]:
+    """The predictors' default training sets (:func:`reference_training_specs`) of a source checkout's ``labels``
+    and ../shared's images, for ``tasks`` (side by side when none)."""
     from jndviewer.core.datasets.reference_labels import reference_training_specs
     from jndviewer.core.viewing import SIDE_BY_SIDE
 
-    return reference_training_specs(training_labels("--data"), shared_images_folder("--data"), tasks or (SIDE_BY_SIDE,))
+    return reference_training_specs(training_labels("--data", labels), shared_images_folder("--data"),
+                                    tasks or (SIDE_BY_SIDE,))
 
 
 __all__ = ["add_train_parser", "run_train"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -164,6 +166,37 @@ def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_ste
             assert start < label.pwjnd_level
             inside += label.pwjnd_level != end
     assert above == 1 and inside > len(shipped) / 2  # most labels lay somewhere inside their step, not at its end
+
+
+SHARED_CURVES = Path(__file__).resolve().parents[3] / "shared" / "data" / "labels" / "cvvdp" / "jod_curves.csv"
+
+
+@pytest.mark.skipif(not SHARED_CURVES.is_file(), reason="../shared (the project's data folder) is absent")
+def test_the_training_labels_read_at_every_level_lie_in_their_grid_step() -> None:
+    """resources/labels/pwjnd_reference_train_every_level.csv is the shared grid curves read with the levels between
+    them (AVIF: every level; JPEG and WebP: those of the grid step that holds each grid label; tools/cvvdp/README.md,
+    "Training curves at every level"): each label is its grid label or lies inside that step, never above, and the
+    labels as a whole lie lower than on the grid."""
+    from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, read_curve_rows, read_labels
+
+    labels_folder = Path(__file__).resolve().parents[2] / "resources" / "labels"
+    grid_rows = read_curve_rows([SHARED_CURVES])
+    rows = grid_rows + _curve_rows("bsds_avif_between_levels_jod_curves.csv", "bsds_between_labels_jod_curves.csv")
+    shipped = read_labels(labels_folder / "pwjnd_reference_train_every_level.csv")
+    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
+    made = [label for task in TASK_JOD_THRESHOLD for label in labels_from_curves(rows, task=task)]
+    assert sorted(made, key=key) == sorted(shipped, key=key) and len(shipped) == 2072
+    on_grid = {key(label): label for label in read_labels(labels_folder / "pwjnd_reference_train.csv")}
+    assert on_grid.keys() == {key(label) for label in shipped}
+    assert {(label.codec, label.levels) for label in shipped} == {("jpeg", 53), ("webp", 53), ("avif", 100)}
+    moved = 0
+    for label in shipped:
+        grid, end = level_grid(label.codec), on_grid[key(label)].pwjnd_level
+        start = grid[grid.index(end) - 1] if end != grid[0] else 0
+        assert start < label.pwjnd_level <= end
+        assert label_grid(label.codec, label.levels) == tuple(range(1, 101))
+        moved += label.pwjnd_level != end
+    assert moved > len(shipped) / 3
 
 
 def test_calibration_refuses_labels_off_its_curve_grid(tmp_path) -> None:
