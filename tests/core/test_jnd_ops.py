@@ -395,8 +395,11 @@ def test_nearest_sqrt_gives_the_float32_nearest_the_root() -> None:
     roots are, as NumPy's are, so that the NumPy form and the compiled kernels break Canny's ties alike."""
     x = torch.rand(200_000, generator=torch.Generator().manual_seed(1), dtype=torch.float32) * 1000
     nearest = np.sqrt(x.numpy().astype(np.float64)).astype(np.float32)
-    got = ops.nearest_sqrt_(x.clone())
-    assert got.dtype == torch.float32 and np.array_equal(got.numpy(), nearest)
+    y = x.clone()
+    assert ops.nearest_sqrt_(y) is y and y.dtype == torch.float32 and np.array_equal(y.numpy(), nearest)  # in place
     assert np.array_equal(np.sqrt(x.numpy()), nearest)  # NumPy's float32 sqrt, which the NumPy form uses
-    doubles = x.double()
-    assert torch.equal(ops.nearest_sqrt_(doubles.clone()), doubles.sqrt())  # other dtypes: sqrt as it is
+    grid = x[:40_000].clone().reshape(200, 200)
+    view = grid.t()[::2]  # not contiguous: written through to its base, as sqrt_ writes
+    ops.nearest_sqrt_(view)
+    assert np.array_equal(grid.t()[::2].numpy(), nearest[:40_000].reshape(200, 200).T[::2])
+    assert np.array_equal(grid.t()[1::2].numpy(), x[:40_000].reshape(200, 200).T[1::2].numpy())  # the rest untouched

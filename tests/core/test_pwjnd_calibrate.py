@@ -43,10 +43,13 @@ def test_labels_read_at_every_level_take_predictions_as_they_are() -> None:
     assert label_grid("avif", 100) == tuple(range(1, 101)) and label_grid("jpeg", 51) == level_grid("jpeg")
     assert [to_label_grid(q, "avif", 100) for q in (1, 2, 62, 98, 100)] == [1, 2, 62, 98, 100]
     assert [to_label_grid(q, "jpeg", 100) for q in (28, 29)] == [28, 29]
-    # read on the grid and at every level of the step holding the label (26 + 3 for AVIF): every level near it
-    assert label_grid("avif", 29) == tuple(range(1, 101)) and label_grid("jpeg", 52) == tuple(range(1, 101))
+    # read on the grid and at every level of the steps holding the two tasks' labels (AVIF 26 + 2 x 3, JPEG 51 + 2)
+    assert label_grid("avif", 29) == label_grid("avif", 32) == label_grid("jpeg", 53) == tuple(range(1, 101))
+    for count in (20, 33, 60):  # fewer than the grid's, or more than two steps add and fewer than every level
+        with pytest.raises(JndViewerError, match="fits no known level grid"):
+            label_grid("avif", count)
     with pytest.raises(JndViewerError, match="fits no known level grid"):
-        label_grid("avif", 20)  # fewer than the grid's
+        label_grid("jpeg", 54)
     with pytest.raises(JndViewerError, match="fits no known level grid"):
         label_grid("jpeg", 101)
     with pytest.raises(JndViewerError, match="fits no known level grid"):
@@ -207,3 +210,63 @@ def test_calibration_refuses_labels_off_its_curve_grid(tmp_path) -> None:
                            "flicker")
     with pytest.raises(JndViewerError, match="not on the curve grid"):
         collect_scores([label], tmp_path, "subband", 38.0, None)
+
+
+def test_the_training_labels_read_at_every_level_lie_in_the_grid_labels_step() -> None:
+    """Without ../shared too: each label of the every-level file lies in the grid step that ends at the same label read
+    on the grid (never above it), as reading more levels of the same curves must give."""
+    from jndviewer.core.pwjnd.labels import read_labels
+
+    folder = Path(__file__).resolve().parents[2] / "resources" / "labels"
+    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
+    on_grid = {key(label): label.pwjnd_level for label in read_labels(folder / "pwjnd_reference_train.csv")}
+    every = read_labels(folder / "pwjnd_reference_train_every_level.csv")
+    assert {key(label) for label in every} == on_grid.keys()
+    for label in every:
+        grid, end = level_grid(label.codec), on_grid[key(label)]
+        assert (grid[grid.index(end) - 1] if end != grid[0] else 0) < label.pwjnd_level <= end
+
+
+def _jod_curves_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "cvvdp" / "jod_curves.py"
+    spec = importlib.util.spec_from_file_location("jod_curves_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_between_labels_reads_the_levels_of_each_labels_grid_step(tmp_path: Path) -> None:
+    """tools/cvvdp/jod_curves.py --between-labels: the levels strictly inside the grid step below each grid label (the
+    union over tasks), all the levels below the grid's worst for a label there, none for a label at the worst level;
+    labels off the grid or of a model ladder are refused in one sentence."""
+    jod_curves = _jod_curves_module()
+    header = "image,codec,display,ppd,jod_threshold,pwjnd_level,bytes_at_pwjnd,best_level,bytes_at_best,levels,task\n"
+
+    def labels(*rows: tuple[str, str, str, int, str]) -> Path:
+        path = tmp_path / "labels.csv"
+        path.write_text(header + "".join(f"{i},{c},{d},38,9,{lv},1,100,2,51,{t}\n" for i, c, d, lv, t in rows))
+        return path
+
+    grid = jod_curves.parse_levels([])
+    near = jod_curves.levels_between_labels(labels(
+        ("a.png", "jpeg", "standard_fhd", 29, "side-by-side"), ("a.png", "jpeg", "standard_fhd", 71, "flicker"),
+        ("a.png", "jpeg", "standard_4k", 1, "side-by-side"), ("a.png", "avif", "standard_fhd", 37, "flicker"),
+        ("a.png", "webp", "standard_4k", 100, "flicker"), ("b.png", "jpeg", "standard_4k", 29, "flicker"),
+    ), grid, ["jpeg", "webp", "avif"], ["standard_fhd", "standard_4k"])
+    assert near == {("a.png", "jpeg", 28): {"standard_fhd"}, ("a.png", "jpeg", 70): {"standard_fhd"},
+                    ("a.png", "avif", 34): {"standard_fhd"}, ("a.png", "avif", 35): {"standard_fhd"},
+                    ("a.png", "avif", 36): {"standard_fhd"}, ("b.png", "jpeg", 28): {"standard_4k"}}
+    coarse = jod_curves.parse_levels(["jpeg=5-99/2,100"])  # a grid starting above 1: a label at 5 may lie below it
+    below_worst = jod_curves.levels_between_labels(labels(("a.png", "jpeg", "standard_fhd", 5, "flicker")), coarse,
+                                                   ["jpeg"], ["standard_fhd"])
+    assert set(below_worst) == {("a.png", "jpeg", q) for q in (1, 2, 3, 4)}
+    assert jod_curves.levels_between_labels(labels(("a.png", "jpeg", "standard_fhd", 29, "flicker")), grid,
+                                            ["webp"], ["standard_fhd"]) == {}  # other codecs are not asked for
+    with pytest.raises(SystemExit, match="not on the grid"):
+        jod_curves.levels_between_labels(labels(("a.png", "jpeg", "standard_fhd", 28, "flicker")), grid, ["jpeg"],
+                                         ["standard_fhd"])
+    with pytest.raises(SystemExit, match="quality ladders only"):
+        jod_curves.levels_between_labels(labels(("a.png", "autoencoder", "standard_fhd", 3, "flicker")), grid,
+                                         ["autoencoder"], ["standard_fhd"])

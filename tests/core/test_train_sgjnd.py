@@ -307,3 +307,24 @@ def test_distance_experts_each_train_on_their_displays_labels_and_export_togethe
     config.data, config.run_dir = [f"{spec},display=standard_fhd"], str(tmp_path / "near_only")
     with pytest.raises(JndViewerError, match=r"No training labels are nearer 75 ppd than another distance expert"):
         train_sgjnd(config, progress=False)
+
+
+def test_without_data_sgjnd_learns_the_labels_read_at_every_level_and_vpjnd_the_grid_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default training sets: SG-JND's shipped heads learned the labels read at every level, VP-JNDnet's networks
+    the grid ones (models/MODEL_CARD.md), so each command without --data reproduces its own."""
+    from jndviewer import cli_train
+    from jndviewer.cli import main
+    from jndviewer.core.train import sgjnd_trainer, vpjnd_trainer
+
+    monkeypatch.setattr(cli_train, "shared_images_folder", lambda option: tmp_path)  # no ../shared needed
+    asked: dict[str, list[str]] = {}
+    monkeypatch.setattr(sgjnd_trainer, "train_sgjnd", lambda config, **kw: asked.setdefault("sgjnd", config.data))
+    monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config, **kw: asked.setdefault("vpjnd", config.data))
+    assert main(["train", "sgjnd", "--run", str(tmp_path / "s"), "--export", str(tmp_path / "s.pt")]) == 0
+    assert main(["train", "vpjnd", "--run", str(tmp_path / "v")]) == 0
+    for kind, labels in (("sgjnd", "pwjnd_reference_train_every_level.csv"), ("vpjnd", "pwjnd_reference_train.csv")):
+        assert len(asked[kind]) == 12  # 3 codecs x 2 tasks x 2 displays
+        assert all(spec.startswith("reference:") and f"/resources/labels/{labels},images={tmp_path}," in spec
+                   for spec in asked[kind]), asked[kind][0]

@@ -21,6 +21,9 @@ jndviewer's model-backed codecs (`autoencoder`, 9 degradation levels, 1 = least;
 rate) cannot run here: tools/decode_ladder.py decodes them in the project's environment and --decoded-root DIR points
 at its output (DIR/<codec>/<image path without suffix>/<level>.png and bytes.json).
 
+--between-labels LABELS.csv scores, instead of --levels' grid, only the levels of the grid step that holds each label
+of LABELS.csv (read on that grid): what reading every level gives near the labels, at a fraction of the cost.
+
 Compute mode (default) is resumable: rows already in OUT are skipped, new rows are appended and flushed after each
 image. Check mode (--check N) recomputes N seeded random rows of the shared CSV and compares them.
 """
@@ -209,21 +212,31 @@ def relative_name(path: Path, root: Path) -> str:
 # --------------------------------------------------------------------------- compute mode
 
 
+QUALITY_CODECS = ("jpeg", "webp", "avif", "heif")  # levels are quality factors 1-100, higher is better
+
+
 def levels_between_labels(path: Path, grid: dict[str, list[int]], codecs: Sequence[str],
                           displays: Sequence[str]) -> dict[tuple[str, str, int], set[str]]:
     """The levels off the grid where labels read on it could lie: for each label of PATH (the CSV of
-    tools/make_reference_labels.py), those strictly between its level and the next grid level below (the grid's
-    step holds the crossing; the label's task does not matter, the union is read). Keyed (image, codec, level), with
-    the displays to score there."""
+    tools/make_reference_labels.py) of a quality codec, those strictly between its level and the next grid level
+    below, or every level below the grid's worst for a label there (the crossing lies in that step; the label's task
+    does not matter, the union is read). Keyed (image, codec, level), with the displays to score there. A label off
+    the grid, or of another codec, stops the run with one sentence."""
     wanted: dict[tuple[str, str, int], set[str]] = {}
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
             codec, display = row["codec"], row["display"]
             if codec not in codecs or display not in displays:
                 continue
+            if codec not in QUALITY_CODECS:
+                raise SystemExit(f"--between-labels reads quality ladders only ({', '.join(QUALITY_CODECS)}); "
+                                 f"{path} has {codec} labels: pass --codecs.")
             level = int(row["pwjnd_level"])
+            if level not in grid[codec]:
+                raise SystemExit(f"{path}: the {codec} label of {row['image']} ({level}) is not on the grid "
+                                 f"--levels gives; --between-labels needs labels read on that grid.")
             below = [g for g in grid[codec] if g < level]
-            for between in range(below[-1] + 1 if below else level, level):
+            for between in range(below[-1] + 1 if below else 1, level):
                 wanted.setdefault((row["image"], codec, between), set()).add(display)
     return wanted
 
@@ -259,6 +272,9 @@ def compute(args: argparse.Namespace) -> int:
     done = read_done(out)
     if args.between_labels:
         near = levels_between_labels(Path(args.between_labels), args.levels, args.codecs, args.displays)
+        if not {name for name, _, _ in near} & set(names):
+            raise SystemExit(f"no label of {args.between_labels} is for these images (names relative to "
+                             f"--image-root {root}), codecs and displays")
         wanted = {name: [(c, q, [d for d in args.displays if d in near.get((name, c, q), ())])
                          for c in args.codecs for q in range(1, 101) if (name, c, q) in near] for name in names}
     else:
@@ -381,7 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("inputs", nargs="*", help="image files or folders (searched recursively)")
     ap.add_argument("-o", "--output", help="output CSV (appended to; rows already there are skipped)")
-    ap.add_argument("--codecs", type=lambda s: parse_list(s, CODECS, "codec"), default=list(CODECS))
+    ap.add_argument("--codecs", type=lambda s: parse_list(s, CODECS, "codec"), default=None,
+                    help="default: all (with --between-labels: the quality codecs)")
     ap.add_argument("--displays", type=lambda s: parse_list(s, DISPLAYS, "display"), default=list(DISPLAYS))
     ap.add_argument("--levels", action="append", default=[], metavar="CODEC=LIST", help="repeatable")
     ap.add_argument("--between-labels", metavar="LABELS.csv",
@@ -404,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(args)
     if not args.inputs or not args.output:
         ap.error("give image files or folders and -o OUT.csv (or --check N)")
+    if args.codecs is None:  # --between-labels reads the labels' quality ladders, not the model ladders
+        args.codecs = list(QUALITY_CODECS if args.between_labels else CODECS)
     if set(args.codecs) & set(PREDECODED) and not args.decoded_root:
         ap.error(f"{', '.join(PREDECODED)} need --decoded-root (the output of tools/decode_ladder.py)")
     return compute(args)

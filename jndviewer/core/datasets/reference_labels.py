@@ -31,7 +31,8 @@ def codec_ladder(codec: str) -> tuple[tuple[int, ...], str]:
 def reference_training_specs(labels: str | Path, images: str | Path, tasks: Sequence[str] = (SIDE_BY_SIDE,)
                              ) -> list[str]:
     """The predictors' default training sets as dataset specs: the JPEG, WebP and AVIF reference labels of ``labels``
-    (resources/labels/pwjnd_reference_train.csv) over the images under ``images``, for each of ``tasks`` at both
+    (resources/labels/pwjnd_reference_train_every_level.csv for SG-JND, pwjnd_reference_train.csv, read on the curve
+    grid, for VP-JNDnet) over the images under ``images``, for each of ``tasks`` at both
     distances (cvvdp's displays ``standard_fhd``, 38 ppd, and ``standard_4k``, 75 ppd)."""
     return [f"reference:{labels},images={images},codec={codec},task={task},display={display}"
             for codec in ("jpeg", "webp", "avif") for task in tasks

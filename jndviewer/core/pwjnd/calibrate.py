@@ -11,6 +11,7 @@ refit costs nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -67,26 +68,30 @@ QUALITY_CODECS = ("jpeg", "webp", "avif", "heif")
 
 def label_grid(codec: str, label_levels: int | None = None) -> tuple[int, ...]:
     """The levels a label was read on (worst first): the codec's curve grid (:func:`level_grid`), or every quality
-    level 1-100 when the label's curves were computed at more levels than the grid's (``label_levels``, a label's
-    ``levels`` count): at every level (100; the Kodak evaluation labels, tools/cvvdp/README.md "Kodak curves at every
-    level"), or at the grid and every level of the grid step that holds the label (the training labels read at every
-    level, tools/cvvdp/README.md "Training curves at every level")."""
+    level 1-100 when the label's curves were computed at every level (``label_levels``, a label's ``levels`` count,
+    is then 100; the Kodak evaluation labels, tools/cvvdp/README.md "Kodak curves at every level") or at the grid and
+    every level of the grid steps that hold the label of each of the two tasks (a count above the grid's by at most
+    two steps' inner levels; the training labels read at every level, tools/cvvdp/README.md "Training curves at
+    every level")."""
     grid = level_grid(codec)
     if label_levels is None or label_levels == len(grid):
         return grid
-    if len(grid) < label_levels <= len(EVERY_QUALITY_LEVEL) and codec in QUALITY_CODECS:
-        return EVERY_QUALITY_LEVEL
+    if codec in QUALITY_CODECS:
+        step = max(abs(b - a) for a, b in itertools.pairwise(grid))
+        if label_levels == len(EVERY_QUALITY_LEVEL) or len(grid) < label_levels <= len(grid) + 2 * (step - 1):
+            return EVERY_QUALITY_LEVEL
     raise JndViewerError(f"A {codec} label read on {label_levels} levels fits no known level grid "
-                         f"({len(grid)}, or more up to {len(EVERY_QUALITY_LEVEL)}).")
+                         f"({len(grid)} levels, the grid and the steps that hold the labels, or 100).")
 
 
 def to_label_grid(level: int, codec: str, label_levels: int | None = None) -> int:
     """A predicted PW-JND read the way the labels are made: the worst level of the label grid (:func:`label_grid`)
     that is no worse than ``level``, since the prediction calls ``level`` and every better level invisible.
 
-    The training labels exist only on the curve grid (JPEG and WebP every 2 quality levels, AVIF and HEIF every 4)
-    while the predictors search every level; without this reading, a perfect prediction would still be off by half a
-    grid step on average (2 levels for AVIF). Labels read at every level (``label_levels`` 100) leave it unchanged."""
+    Labels read on the curve grid (JPEG and WebP every 2 quality levels, AVIF and HEIF every 4; the training-free
+    predictor's calibration labels) say only in which step a PW-JND lies, while the predictors search every level;
+    without this reading, a perfect prediction would still be off by half a grid step on average (2 levels for
+    AVIF). Labels read at every level (a ``label_levels`` above the grid's, :func:`label_grid`) leave it unchanged."""
     from jndviewer.core.datasets.sample import is_worse
     from jndviewer.core.pwjnd.labels import codec_better
 
