@@ -270,3 +270,25 @@ def test_between_labels_reads_the_levels_of_each_labels_grid_step(tmp_path: Path
     with pytest.raises(SystemExit, match="quality ladders only"):
         jod_curves.levels_between_labels(labels(("a.png", "autoencoder", "standard_fhd", 3, "flicker")), grid,
                                          ["autoencoder"], ["standard_fhd"])
+
+
+def test_the_kodak_heif_labels_are_its_curves_read_at_every_level() -> None:
+    """resources/labels/pwjnd_reference_kodak_heif.csv: HEIF's grid curves and those of every level between
+    (tools/cvvdp/README.md, "HEIF curves") read together; each label in the grid step of its grid reading."""
+    from jndviewer.core.pwjnd.labels import TASK_JOD_THRESHOLD, labels_from_curves, read_labels
+
+    grid_rows = _curve_rows("kodak_heif_jod_curves.csv")
+    rows = grid_rows + _curve_rows("kodak_heif_between_levels_jod_curves.csv")
+    folder = Path(__file__).resolve().parents[2] / "resources" / "labels"
+    shipped = read_labels(folder / "pwjnd_reference_kodak_heif.csv")
+    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
+    made = [label for task in TASK_JOD_THRESHOLD for label in labels_from_curves(rows, task=task)]
+    assert sorted(made, key=key) == sorted(shipped, key=key) and len(shipped) == 96
+    assert {label.levels for label in shipped} == {100}
+    on_grid = {key(label): label.pwjnd_level for task in TASK_JOD_THRESHOLD
+               for label in labels_from_curves(grid_rows, task=task)}
+    grid = level_grid("heif")
+    for label in shipped:
+        end = on_grid[key(label)]
+        assert (grid[grid.index(end) - 1] if end != grid[0] else 0) < label.pwjnd_level <= end
+    assert sum(label.pwjnd_level != on_grid[key(label)] for label in shipped) > len(shipped) / 3
