@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.datasets.sample import is_worse  # noqa: E402
@@ -86,8 +87,7 @@ def validation_labels(shared: Path, seed: int) -> list:
     samples = [s for spec in default_data(shared) for s in read_dataset(spec) if s.reference is not None]
     _, validation, _ = split_by_source(samples, 0.0, VPJNDTrainingConfig.validation_share, seed)
     sources = {sample.source for sample in validation}
-    return [label for label in read_labels(REPO / "resources" / "labels" / "pwjnd_reference_train.csv")
-            if label.image in sources]
+    return [label for label in read_labels(REPO / TRAINING_LABELS) if label.image in sources]
 
 
 def first_network_file(path: str, output: Path) -> Path:

@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
 from jndviewer.core.datasets.reference_labels import reference_training_specs  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd import VPJNDConfig  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, DIFFERENCES, WEIGHT_HEADS  # noqa: E402
@@ -39,9 +40,9 @@ from jndviewer.core.viewing import TASKS  # noqa: E402
 
 
 def default_data(shared: Path) -> list[str]:
-    """``jndviewer train vpjnd``'s default training sets, with ``shared``'s images."""
-    return reference_training_specs(REPO / "resources" / "labels" / "pwjnd_reference_train.csv",
-                                    shared / "data" / "images", TASKS)
+    """``jndviewer train vpjnd``'s default training sets (its labels, read on the curve grid), with ``shared``'s
+    images."""
+    return reference_training_specs(REPO / TRAINING_LABELS, shared / "data" / "images", TASKS)
 
 
 def main() -> int:
