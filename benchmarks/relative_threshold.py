@@ -20,6 +20,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import (  # noqa: E402
     MODEL_PPDS,
     VARIANTS,
@@ -38,7 +39,7 @@ def main() -> int:
     parser.add_argument("--variant", default="max_window:32@13.3")
     parser.add_argument("--reference-level", type=int, default=51)
     parser.add_argument("--cache", default=str(REPO / "runs" / "calibration"))
-    parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_train.csv"))
+    parser.add_argument("--labels", default=str(REPO / TRAINING_LABELS))
     parser.add_argument("--test-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -137,6 +137,17 @@ def _curve_rows(*names: str) -> list[dict[str, str]]:
     return read_curve_rows(Path(__file__).resolve().parents[2] / "tools" / "cvvdp" / name for name in names)
 
 
+def _label_key(label) -> tuple[str, str, str, str]:
+    return label.image, label.codec, label.display, label.task
+
+
+def _grid_step_start(codec: str, end: int) -> int:
+    """The grid level below the grid step that ends at ``end`` (0 below the grid's worst level): a label read at more
+    levels of the same curves lies above it."""
+    grid = level_grid(codec)
+    return grid[grid.index(end) - 1] if end != grid[0] else 0
+
+
 def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_step() -> None:
     """resources/labels/pwjnd_reference_kodak.csv is made from the grid curves and the curves between their levels
     (tools/cvvdp/README.md). Every level read adds resolution: a label lies in the grid step that ends at the label
@@ -150,17 +161,16 @@ def test_the_kodak_labels_are_the_curves_read_at_every_level_within_the_grid_ste
     between_rows = _curve_rows("kodak_between_levels_jod_curves.csv")
     shipped = read_labels(Path(__file__).resolve().parents[2] / "resources" / "labels" / "pwjnd_reference_kodak.csv")
     made = [label for task in TASK_JOD_THRESHOLD for label in labels_from_curves(grid_rows + between_rows, task=task)]
-    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
-    assert sorted(made, key=key) == sorted(shipped, key=key)
+    assert sorted(made, key=_label_key) == sorted(shipped, key=_label_key)
     assert len(shipped) == 24 * 3 * 2 * 2 and {label.levels for label in shipped} == {100}
-    on_grid = {key(label): label.pwjnd_level for task in TASK_JOD_THRESHOLD
+    on_grid = {_label_key(label): label.pwjnd_level for task in TASK_JOD_THRESHOLD
                for label in labels_from_curves(grid_rows, task=task)}
     jod = {(row["image"], row["codec"], row["display"], int(row["level"])): float(row["jod"]) for row in between_rows}
     inside = above = 0
     for label in shipped:
         grid = level_grid(label.codec)
-        end = on_grid[key(label)]
-        start = grid[grid.index(end) - 1] if end != grid[0] else 0  # the grid level below the step
+        end = on_grid[_label_key(label)]
+        start = _grid_step_start(label.codec, end)
         if label.pwjnd_level > end:  # a level between the grid's dips below the threshold
             below = label.pwjnd_level - 1
             assert below not in grid and jod[label.image, label.codec, label.display, below] < label.jod_threshold
@@ -186,17 +196,15 @@ def test_the_training_labels_read_at_every_level_lie_in_their_grid_step() -> Non
     grid_rows = read_curve_rows([SHARED_CURVES])
     rows = grid_rows + _curve_rows("bsds_avif_between_levels_jod_curves.csv", "bsds_between_labels_jod_curves.csv")
     shipped = read_labels(labels_folder / "pwjnd_reference_train_every_level.csv")
-    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
     made = [label for task in TASK_JOD_THRESHOLD for label in labels_from_curves(rows, task=task)]
-    assert sorted(made, key=key) == sorted(shipped, key=key) and len(shipped) == 2072
-    on_grid = {key(label): label for label in read_labels(labels_folder / "pwjnd_reference_train.csv")}
-    assert on_grid.keys() == {key(label) for label in shipped}
+    assert sorted(made, key=_label_key) == sorted(shipped, key=_label_key) and len(shipped) == 2072
+    on_grid = {_label_key(label): label for label in read_labels(labels_folder / "pwjnd_reference_train.csv")}
+    assert on_grid.keys() == {_label_key(label) for label in shipped}
     assert {(label.codec, label.levels) for label in shipped} == {("jpeg", 53), ("webp", 53), ("avif", 100)}
     moved = 0
     for label in shipped:
-        grid, end = level_grid(label.codec), on_grid[key(label)].pwjnd_level
-        start = grid[grid.index(end) - 1] if end != grid[0] else 0
-        assert start < label.pwjnd_level <= end
+        end = on_grid[_label_key(label)].pwjnd_level
+        assert _grid_step_start(label.codec, end) < label.pwjnd_level <= end
         assert label_grid(label.codec, label.levels) == tuple(range(1, 101))
         moved += label.pwjnd_level != end
     assert moved > len(shipped) / 3
@@ -218,13 +226,12 @@ def test_the_training_labels_read_at_every_level_lie_in_the_grid_labels_step() -
     from jndviewer.core.pwjnd.labels import read_labels
 
     folder = Path(__file__).resolve().parents[2] / "resources" / "labels"
-    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
-    on_grid = {key(label): label.pwjnd_level for label in read_labels(folder / "pwjnd_reference_train.csv")}
+    on_grid = {_label_key(label): label.pwjnd_level for label in read_labels(folder / "pwjnd_reference_train.csv")}
     every = read_labels(folder / "pwjnd_reference_train_every_level.csv")
-    assert {key(label) for label in every} == on_grid.keys()
+    assert {_label_key(label) for label in every} == on_grid.keys()
     for label in every:
-        grid, end = level_grid(label.codec), on_grid[key(label)]
-        assert (grid[grid.index(end) - 1] if end != grid[0] else 0) < label.pwjnd_level <= end
+        end = on_grid[_label_key(label)]
+        assert _grid_step_start(label.codec, end) < label.pwjnd_level <= end
 
 
 def _jod_curves_module():
@@ -281,14 +288,12 @@ def test_the_kodak_heif_labels_are_its_curves_read_at_every_level() -> None:
     rows = grid_rows + _curve_rows("kodak_heif_between_levels_jod_curves.csv")
     folder = Path(__file__).resolve().parents[2] / "resources" / "labels"
     shipped = read_labels(folder / "pwjnd_reference_kodak_heif.csv")
-    key = lambda label: (label.image, label.codec, label.display, label.task)  # noqa: E731
     made = [label for task in TASK_JOD_THRESHOLD for label in labels_from_curves(rows, task=task)]
-    assert sorted(made, key=key) == sorted(shipped, key=key) and len(shipped) == 96
+    assert sorted(made, key=_label_key) == sorted(shipped, key=_label_key) and len(shipped) == 96
     assert {label.levels for label in shipped} == {100}
-    on_grid = {key(label): label.pwjnd_level for task in TASK_JOD_THRESHOLD
+    on_grid = {_label_key(label): label.pwjnd_level for task in TASK_JOD_THRESHOLD
                for label in labels_from_curves(grid_rows, task=task)}
-    grid = level_grid("heif")
     for label in shipped:
-        end = on_grid[key(label)]
-        assert (grid[grid.index(end) - 1] if end != grid[0] else 0) < label.pwjnd_level <= end
-    assert sum(label.pwjnd_level != on_grid[key(label)] for label in shipped) > len(shipped) / 3
+        end = on_grid[_label_key(label)]
+        assert _grid_step_start("heif", end) < label.pwjnd_level <= end
+    assert sum(label.pwjnd_level != on_grid[_label_key(label)] for label in shipped) > len(shipped) / 3
