@@ -34,10 +34,10 @@ def main() -> int:
     parser.add_argument("--tasks", default=",".join(TASK_JOD_THRESHOLD),
                         help="viewing tasks to label, each at its JOD threshold (default: all)")
     args = parser.parse_args()
-    rows = read_curve_rows(args.curves)
     try:
+        rows = read_curve_rows(args.curves)
         labels = [label for task in args.tasks.split(",") for label in labels_from_curves(rows, task=task)]
-    except JndViewerError as err:  # a level given twice
+    except JndViewerError as err:  # a file that is not curves, or a level given twice
         parser.error(str(err))
     write_labels(labels, args.output)
     print(f"wrote {len(labels)} labels to {args.output}")

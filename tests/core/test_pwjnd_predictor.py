@@ -200,3 +200,21 @@ def test_export_keeps_metadata_and_writes_a_sidecar(photo: np.ndarray, tmp_path:
     reference = np.asarray(Image.open(source).convert("RGB"))
     expected = create_codec("jpeg").encode(reference, level).decoded
     np.testing.assert_array_equal(np.asarray(written.convert("RGB")), expected)
+
+
+def test_curve_files_that_are_not_curves_are_one_sentence(tmp_path: Path) -> None:
+    from jndviewer.core.pwjnd.labels import read_curve_rows
+
+    good = tmp_path / "good.csv"
+    good.write_text("image,codec,level,bytes,display,jod\na.png,jpeg,1,100,standard_fhd,7.5\n")
+    assert read_curve_rows([good, good]) == [{"image": "a.png", "codec": "jpeg", "level": "1", "bytes": "100",
+                                              "display": "standard_fhd", "jod": "7.5"}] * 2
+    torn = tmp_path / "torn.csv"
+    torn.write_text(good.read_text() + "a.png,jpeg,3,1")  # a run killed mid-row
+    with pytest.raises(JndViewerError, match=r"torn\.csv line 3 is not a JOD-curve row"):
+        read_curve_rows([torn])
+    (tmp_path / "words.csv").write_text("image,codec,level,bytes,display,jod\na.png,jpeg,high,1,standard_fhd,9\n")
+    with pytest.raises(JndViewerError, match=r"words\.csv line 2 is not a JOD-curve row"):
+        read_curve_rows([tmp_path / "words.csv"])
+    with pytest.raises(JndViewerError, match=r"Cannot read the JOD curves .*absent\.csv"):
+        read_curve_rows([tmp_path / "absent.csv"])

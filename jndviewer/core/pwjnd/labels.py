@@ -132,13 +132,29 @@ def labels_from_curves(
     return labels
 
 
+#: The columns of a JOD-curve file (the shared CSV's and tools/cvvdp/jod_curves.py's format).
+CURVE_FIELDS = ("image", "codec", "level", "bytes", "display", "jod")
+
+
 def read_curve_rows(paths: Iterable[str | Path]) -> list[dict[str, str]]:
     """The rows of JOD-curve CSV files (the shared CSV's format), read as one: the grid curves and those of the levels
     between them (tools/cvvdp/README.md) together make the curves of every level."""
     rows: list[dict[str, str]] = []
     for path in paths:
-        with Path(path).open(newline="") as handle:
-            rows += list(csv.DictReader(handle))
+        path = Path(path)
+        try:
+            with path.open(newline="") as handle:
+                for line, row in enumerate(csv.DictReader(handle), 2):
+                    try:  # every column there (a torn row has None), the numbers numbers
+                        if any(row.get(name) is None for name in CURVE_FIELDS):
+                            raise ValueError
+                        int(row["level"]), int(row["bytes"]), float(row["jod"])
+                    except ValueError:
+                        raise JndViewerError(f"{path.name} line {line} is not a JOD-curve row "
+                                             f"({', '.join(CURVE_FIELDS)}): {row}.") from None
+                    rows.append(row)
+        except OSError as err:
+            raise JndViewerError(f"Cannot read the JOD curves {path}: {err.strerror or err}.") from err
     return rows
 
 
