@@ -38,43 +38,8 @@ from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.search import search  # noqa: E402
+from jndviewer.core.train.vpjnd_judged_calibration import member_level_logits, member_offset  # noqa: E402
 from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
-
-
-def level_logits(network, rgb: np.ndarray, codec) -> tuple[list[int], list[np.ndarray]]:
-    """Every level's pooled logit without the condition offsets, ordered worst to best, per member of ``network``
-    (each level encoded once for all of them)."""
-    from jndviewer.core.pwjnd.patch_pooling import pool_patch_logits
-
-    state = network.reference_state(rgb, ViewingCondition())
-    ordered = list(codec.ordered_worst_to_best())
-    logits: list[list[float]] = [[] for _ in network.nets]
-    for level in ordered:
-        scores = network.member_scores(state, codec.encode(rgb, level).decoded)
-        for values, (quality, weight) in zip(logits, scores, strict=True):
-            values.append(float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0]))
-    return ordered, [np.array(values) for values in logits]
-
-
-def offset(net, calibration: dict[str, float], codec_name: str, condition: ViewingCondition) -> float:
-    """The logit offset the predictor adds for a codec family and a viewing condition: a member's learned offsets
-    and its per-condition calibration's delta."""
-    import math
-
-    import torch
-
-    from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta
-    from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
-
-    zero = torch.zeros(1)
-    family = codec_family(codec_name, net.config.codec_families)
-    with torch.no_grad():
-        learned = float(add_condition_offsets(
-            zero, net.codec_offsets, net.task_offsets, net.distance_offsets, torch.tensor([family]),
-            torch.tensor([net.config.task_index(condition.task)]),
-            torch.tensor([math.log2(condition.ppd / 38.0)]))[0])
-    name = codec_family_name(codec_name, net.config.codec_families)
-    return learned + calibration_delta(calibration, name, condition.task, condition.ppd)
 
 
 def validation_labels(shared: Path, seed: int) -> list:
@@ -162,14 +127,16 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
             c: {"acc": [], "err": [], "grid": [], "enc": []} for c in conditions}
         for image_name in images:
             rgb = load(root / image_name).rgb8()
-            ordered, logits = level_logits(network, rgb, codec)
+            ordered = list(codec.ordered_worst_to_best())
+            logits = member_level_logits(network, rgb, codec, ordered)
             for task, display in conditions:
                 label = wanted.get((image_name, task, display))
                 if label is None:
                     continue
                 condition = ViewingCondition(DISPLAY_PPD[display], task)
-                mean = np.mean([values + offset(net, calibration, codec_name, condition) for net, calibration, values
-                                in zip(network.nets, network.calibrations, logits, strict=True)], axis=0)
+                mean = np.mean([values + member_offset(net, calibration, codec_name, condition)
+                                for net, calibration, values in zip(network.nets, network.calibrations, logits,
+                                                                    strict=True)], axis=0)
                 visible = [bool(logit > 0) for logit in mean]
                 truth = [is_worse(lv, label.pwjnd_level, codec.better) for lv in ordered]
                 found = search(len(ordered), lambda p, v=visible: v[p], "block")

@@ -127,6 +127,24 @@ def add_train_parser(commands: Any) -> None:
     )
     ensemble.add_argument("members", nargs="+", type=Path, help="VP-JNDnet files written by 'train vpjnd --export'")
     ensemble.add_argument("--export", type=Path, required=True, help="the ensemble file to write")
+    judged = train_kinds.add_parser(
+        "vpjnd-calibrate",
+        help="fit VP-JNDnet's per-condition logit deltas on training ladders judged as the predictor judges them",
+        description="Judge the training ladders of LABELS with a VP-JNDnet file as its predictor does (the whole "
+        "covering grid, the members' mean logit), fit one logit delta per codec family, task and ppd on top of its "
+        "calibration, and write the calibrated file. Kodak is refused; resumes from the cache.",
+    )
+    judged.add_argument("weights", type=Path, help="a VP-JNDnet file (single network or ensemble)")
+    judged.add_argument("--export", type=Path, required=True, help="the calibrated file to write")
+    judged.add_argument("--labels", help=f"reference labels (default: {TRAINING_LABELS_EVERY_LEVEL})")
+    judged.add_argument("--images", type=Path, help="the folder the labels' image paths are under (default: "
+                        "../shared/data/images)")
+    judged.add_argument("--cache", type=Path, default=Path("runs/vpjnd_judged"),
+                        help="where judged ladders are kept (default %(default)s)")
+    judged.add_argument("--ladders-per-codec", type=positive_int,
+                        help="judge at most this many ladders of each codec (default: all)")
+    judged.add_argument("--seed", type=int, default=0, help="which ladders, and the cross-fit halves")
+    judged.add_argument("--threads", type=positive_int, default=2)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -184,7 +202,39 @@ def run_train(args: argparse.Namespace) -> int:
 
         print(f"wrote {write_ensemble(args.members, args.export)}")
         return 0
+    if args.train_kind == "vpjnd-calibrate":
+        return _calibrate_vpjnd(args)
     raise JndViewerError(f"Nothing to train called {args.train_kind!r}.")
+
+
+def _calibrate_vpjnd(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+    from tqdm import tqdm
+
+    from jndviewer.core.train.vpjnd_judged_calibration import calibrate_as_judged
+
+    torch.set_num_threads(args.threads)
+    labels = args.labels or training_labels("--labels", TRAINING_LABELS_EVERY_LEVEL)
+    bars: list[tqdm] = []  # made at the first ladder, so a refusal before any work is its sentence alone
+
+    def progress(done: int, total: int, what: str) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="judging ladders", unit="ladder"))
+        bars[0].set_postfix_str(what, refresh=False)
+        bars[0].update(done - bars[0].n)
+
+    try:
+        images = args.images or shared_images_folder("--images")
+        record = calibrate_as_judged(args.weights, labels, images, args.cache, args.export,
+                                     seed=args.seed, most_per_codec=args.ladders_per_codec, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    print(json.dumps(record, indent=1))
+    print(f"wrote {args.export}")
+    return 0
 
 
 def _default_training_data(tasks: tuple[str, ...] | list[str], labels: str) -> list[str]:

@@ -1,0 +1,296 @@
+"""Calibrate a VP-JNDnet file as its predictor judges (``jndviewer train vpjnd-calibrate WEIGHTS ...``).
+
+Each network's own calibration (:func:`jndviewer.core.train.vpjnd_trainer.fit_calibration`) is fitted on the patches
+its trainer cached, 4 of each training image. The predictor judges the whole covering grid (12 patches of a BSDS500
+image, 24 of a Kodak one) and, for an ensemble, the mean of its members' logits; judged so, the networks lean
+lenient (the model card: seed 0 errs by -2.25 levels on average for JPEG on the whole grid of its validation images,
+less on its cached patches). This step fits one logit delta per (codec family, task, ppd) on top of the members'
+calibrations, on training ladders judged exactly as the predictor judges them: the whole grid, the members' mean
+calibrated logit, the exhaustive PW-JND over the judged levels, against the given labels (the reference labels read
+at every level by default). The fit is :func:`jndviewer.core.train.samples.fit_condition_deltas`, the trainer's.
+
+Judging a ladder costs a network pass per level, so only the levels near each label are judged (``window`` levels
+either side) and every ``stride``-th level elsewhere; the judged logits are kept per (image, codec) in a cache
+folder, tied to the weights file's content, so an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from jndviewer.core.errors import JndViewerError, ModelError
+from jndviewer.core.pwjnd.patch_pooling import calibration_delta, calibration_key, pool_patch_logits
+from jndviewer.core.train.samples import fit_condition_deltas, pwjnd_from_decisions
+from jndviewer.core.viewing import ViewingCondition
+
+#: Levels judged either side of each label of a ladder (every level there).
+JUDGED_WINDOW = 6
+#: Elsewhere on the ladder, every this many levels (and its two ends).
+JUDGED_STRIDE = 5
+
+
+@torch.no_grad()
+def member_level_logits(network: Any, rgb: np.ndarray, codec: Any, levels: Sequence[int]) -> np.ndarray:
+    """Each member's pooled logit of the whole covering grid at ``levels``, before any condition offset or
+    calibration (they do not depend on the condition): an array of shape (members, levels). (One level per pass:
+    passes of 8 or 16 levels' patches were slower on these CPUs, 0.11 s a level against 0.076.)"""
+    state = network.reference_state(rgb, ViewingCondition())
+    logits = np.zeros((len(network.nets), len(levels)))
+    for column, level in enumerate(levels):
+        scores = network.member_scores(state, codec.encode(rgb, level).decoded)
+        for row, (quality, weight) in enumerate(scores):
+            logits[row, column] = float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0])
+    return logits
+
+
+def member_offset(net: Any, calibration: dict[str, float], codec_name: str, condition: ViewingCondition) -> float:
+    """The logit a member adds for a codec and a viewing condition: its learned offsets (codec family, task,
+    distance) and its per-condition calibration's delta, as :meth:`VPJNDNetwork.evaluate` adds them."""
+    from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets
+    from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
+    from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD
+
+    family = codec_family(codec_name, net.config.codec_families)
+    with torch.no_grad():
+        learned = float(add_condition_offsets(
+            torch.zeros(1), net.codec_offsets, net.task_offsets, net.distance_offsets, torch.tensor([family]),
+            torch.tensor([net.config.task_index(condition.task)]),
+            torch.tensor([math.log2(condition.ppd / TRAINING_PPD)]))[0])
+    name = codec_family_name(codec_name, net.config.codec_families)
+    return learned + calibration_delta(calibration, name, condition.task, condition.ppd)
+
+
+def judged_levels(ordered: Sequence[int], labels: Sequence[int], window: int = JUDGED_WINDOW,
+                  stride: int = JUDGED_STRIDE) -> list[int]:
+    """The levels of a ladder (``ordered``: all of them) to judge for its ``labels``: every level within ``window``
+    of a label, every ``stride``-th of the others and both ends; ascending."""
+    levels = sorted(ordered)
+    chosen = {levels[0], levels[-1], *levels[::stride]}
+    chosen |= {level for level in levels if any(abs(level - label) <= window for label in labels)}
+    return sorted(chosen)
+
+
+def weights_fingerprint(path: str | Path) -> str:
+    """A short hash of a weights file's bytes (the cache's judged logits belong to one file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class JudgedLadder:
+    """One (image, codec) ladder as the predictor judges it: levels and each member's pooled logit there."""
+
+    image: str
+    codec: str
+    levels: list[int]
+    logits: np.ndarray
+
+
+class JudgedLogitCache:
+    """The judged ladders of one weights file, a small ``.npz`` per ladder, written atomically (a killed run loses
+    at most the ladder it was judging)."""
+
+    def __init__(self, folder: str | Path, fingerprint: str) -> None:
+        self.folder = Path(folder) / fingerprint
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, image: str, codec: str) -> Path:
+        name = hashlib.sha256(f"{image}|{codec}".encode()).hexdigest()[:20]
+        return self.folder / f"{codec}-{name}.npz"
+
+    def get(self, image: str, codec: str, levels: Sequence[int]) -> JudgedLadder | None:
+        path = self._path(image, codec)
+        try:
+            with np.load(path) as stored:
+                kept_levels, logits = [int(v) for v in stored["levels"]], np.array(stored["logits"])
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or torn: judged again
+            return None
+        if kept_levels != list(levels):
+            return None
+        return JudgedLadder(image, codec, kept_levels, logits)
+
+    def put(self, ladder: JudgedLadder) -> None:
+        path = self._path(ladder.image, ladder.codec)
+        temporary = path.with_name(path.name + ".tmp.npz")
+        np.savez(temporary, levels=np.array(ladder.levels), logits=ladder.logits)
+        os.replace(temporary, path)
+
+
+def judge_ladders(network: Any, labels: Sequence[Any], images: Path, cache: JudgedLogitCache,
+                  progress: Callable[[int, int, str], None] | None = None) -> list[JudgedLadder]:
+    """The judged ladders of every (image, codec) of ``labels`` (from the cache when there)."""
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.image import load
+
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    for label in labels:
+        by_pair.setdefault((label.image, label.codec), []).append(label.pwjnd_level)
+    ladders = []
+    for done, ((image, codec_name), label_levels) in enumerate(sorted(by_pair.items())):
+        codec = create_codec(codec_name)
+        levels = judged_levels(list(codec.ordered_worst_to_best()), label_levels)
+        ladder = cache.get(image, codec_name, levels)
+        if ladder is None:
+            rgb = load(images / image).rgb8()
+            ladder = JudgedLadder(image, codec_name, levels, member_level_logits(network, rgb, codec, levels))
+            cache.put(ladder)
+        ladders.append(ladder)
+        if progress is not None:
+            progress(done + 1, len(by_pair), f"{image} {codec_name}")
+    return ladders
+
+
+def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequence[Any],
+                     deltas: dict[str, float] | None = None) -> list[tuple[str, list[int], np.ndarray, str, float]]:
+    """Per label: ``(key, levels, the members' mean calibrated logit there, better, label)``, the rows
+    :func:`fit_condition_deltas` fits (with ``deltas`` added per key when given)."""
+    from jndviewer.core.codecs import create_codec
+    from jndviewer.core.pwjnd.labels import DISPLAY_PPD
+    from jndviewer.core.pwjnd.sgjnd.network import codec_family_name
+
+    judged = {(ladder.image, ladder.codec): ladder for ladder in ladders}
+    rows = []
+    for label in labels:
+        ladder = judged[label.image, label.codec]
+        condition = ViewingCondition(DISPLAY_PPD.get(label.display, label.ppd), label.task)
+        offsets = np.array([member_offset(net, calibration, label.codec, condition)
+                            for net, calibration in zip(network.nets, network.calibrations, strict=True)])
+        mean = (ladder.logits + offsets[:, None]).mean(axis=0)
+        key = calibration_key(codec_family_name(label.codec, network.config.codec_families), condition.task,
+                              condition.ppd)
+        rows.append((key, ladder.levels, mean + (deltas or {}).get(key, 0.0), create_codec(label.codec).better,
+                     float(label.pwjnd_level)))
+    return rows
+
+
+def judged_errors(rows: Sequence[tuple[str, list[int], np.ndarray, str, float]]) -> dict[str, list[float]]:
+    """Per condition key, the signed errors (predicted - label) of the exhaustive PW-JND over the judged levels."""
+    errors: dict[str, list[float]] = {}
+    for key, levels, logits, better, label in rows:
+        predicted = pwjnd_from_decisions(list(levels), [bool(v > 0) for v in logits], better)
+        errors.setdefault(key, []).append(predicted - label)
+    return errors
+
+
+def split_sources(labels: Sequence[Any], seed: int) -> tuple[list[Any], list[Any]]:
+    """The labels in two halves by source image (for the cross-fit check)."""
+    sources = sorted({label.image for label in labels})
+    random.Random(seed).shuffle(sources)
+    first = set(sources[: len(sources) // 2])
+    return [lb for lb in labels if lb.image in first], [lb for lb in labels if lb.image not in first]
+
+
+def calibrated_members(members: list[dict[str, Any]], deltas: dict[str, float], record: dict[str, Any]
+                       ) -> list[dict[str, Any]]:
+    """The members of an export with ``deltas`` added to each one's calibration (every key of theirs or of
+    ``deltas``), and ``record`` kept under their training record's ``judged_calibration``."""
+    calibrated = []
+    for member in members:
+        calibration = dict(member.get("calibration") or {})
+        for key, delta in deltas.items():
+            calibration[key] = round(calibration.get(key, 0.0) + delta, 6)
+        training = {**(member.get("training") or {}), "judged_calibration": record}
+        calibrated.append({**member, "calibration": calibration, "training": training})
+    return calibrated
+
+
+def some_ladders(labels: Sequence[Any], most_per_codec: int, seed: int) -> list[Any]:
+    """The labels of at most ``most_per_codec`` source images per codec, chosen by ``seed``."""
+    kept: set[tuple[str, str]] = set()
+    for codec in sorted({label.codec for label in labels}):
+        sources = sorted({label.image for label in labels if label.codec == codec})
+        random.Random(f"{seed}|{codec}").shuffle(sources)
+        kept |= {(image, codec) for image in sources[:most_per_codec]}
+    return [label for label in labels if (label.image, label.codec) in kept]
+
+
+def refuse_evaluation_images(labels: Sequence[Any]) -> None:
+    """Kodak is the evaluation set: calibrating on it is refused in one sentence."""
+    kodak = sorted({label.image for label in labels if label.image.split("/")[0].lower() == "kodak"})
+    if kodak:
+        raise JndViewerError(f"{len(kodak)} of these labels are of Kodak images ({kodak[0]}, ...), the held-out "
+                             "evaluation set; calibrate on the training images' labels.")
+
+
+def mean_abs(errors: dict[str, list[float]]) -> dict[str, float]:
+    """Per key, and under "all" over every label, the mean absolute error."""
+    every = [abs(e) for values in errors.values() for e in values]
+    return {**{key: float(np.mean(np.abs(values))) for key, values in sorted(errors.items())},
+            "all": float(np.mean(every)) if every else float("nan")}
+
+
+def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: str | Path, cache: str | Path,
+                        export: str | Path, seed: int = 0, most_per_codec: int | None = None,
+                        progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Judge the training ladders of ``labels_path`` with the VP-JNDnet file ``weights`` as the predictor does, fit
+    a logit delta per condition on top of its members' calibrations, and write the calibrated file to ``export``.
+
+    Returns the record kept in the file: the deltas, the judged error per condition before and after, and the
+    cross-fit check (deltas fitted on one half of the source images, measured on the other, both ways).
+    ``most_per_codec``: judge at most this many ladders of each codec, chosen by ``seed`` (default: all)."""
+    from jndviewer.core.pwjnd.labels import read_labels
+    from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION, EXPORT_FORMAT
+    from jndviewer.core.pwjnd.vpjnd.predictor import load_network
+    from jndviewer.core.train.common import save_checkpoint
+    from jndviewer.core.train.vpjnd_ensemble import export_members
+
+    weights, export = Path(weights), Path(export)
+    if not weights.is_file():
+        raise ModelError(f"VP-JNDnet weights {weights} do not exist.")
+    if export.resolve() == weights.resolve():
+        raise ModelError(f"The calibrated file would overwrite {weights.name}; export to another file.")
+    labels = read_labels(labels_path)
+    refuse_evaluation_images(labels)
+    if not labels:
+        raise JndViewerError(f"{labels_path} holds no labels.")
+    if most_per_codec is not None:
+        labels = some_ladders(labels, most_per_codec, seed)
+    network = load_network(weights)
+    members = export_members(weights)
+    cache_folder = JudgedLogitCache(cache, weights_fingerprint(weights))
+    ladders = judge_ladders(network, labels, Path(images), cache_folder, progress)
+    before = judged_errors(calibration_rows(network, ladders, labels))
+    deltas = fit_condition_deltas(calibration_rows(network, ladders, labels))
+    after = judged_errors(calibration_rows(network, ladders, labels, deltas))
+    halves = split_sources(labels, seed)
+    crossfit: dict[str, list[float]] = {}
+    uncalibrated: dict[str, list[float]] = {}
+    for fit_on, measure_on in (halves, halves[::-1]):
+        half_deltas = fit_condition_deltas(calibration_rows(network, ladders, fit_on))
+        for key, values in judged_errors(calibration_rows(network, ladders, measure_on, half_deltas)).items():
+            crossfit.setdefault(key, []).extend(values)
+        for key, values in judged_errors(calibration_rows(network, ladders, measure_on)).items():
+            uncalibrated.setdefault(key, []).extend(values)
+    record = {
+        "labels": Path(labels_path).name, "ladders": len(ladders), "labels_count": len(labels),
+        "window": JUDGED_WINDOW, "stride": JUDGED_STRIDE, "deltas": deltas, "weights": weights.name,
+        "mae_before": mean_abs(before), "mae_after": mean_abs(after),
+        "bias_before": {key: float(np.mean(v)) for key, v in sorted(before.items())},
+        "crossfit_mae": mean_abs(crossfit), "crossfit_mae_without": mean_abs(uncalibrated),
+    }
+    calibrated = calibrated_members(members, deltas, record)
+    payload = ({"format": EXPORT_FORMAT, "version": ENSEMBLE_VERSION, "members": calibrated} if len(calibrated) > 1
+               else {"format": EXPORT_FORMAT, "version": 1, **calibrated[0]})
+    save_checkpoint(export, payload)
+    load_network(export)  # read back as the predictor reads it
+    return record
+
+
+__all__ = ["JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache", "calibrate_as_judged",
+           "calibrated_members", "calibration_rows", "fit_condition_deltas", "judge_ladders", "judged_errors",
+           "judged_levels", "mean_abs", "member_level_logits", "member_offset", "refuse_evaluation_images",
+           "some_ladders", "split_sources", "weights_fingerprint"]
