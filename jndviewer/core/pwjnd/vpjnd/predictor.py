@@ -103,7 +103,9 @@ class VPJNDPredictor(LadderPredictor):
     """PW-JND from VP-JNDnet's decision per level and VP-JND's binary block search.
 
     The viewing condition reaches the network as an input of its pooled logit: a learned offset per viewing task
-    and a learned slope per octave of pixels per degree from the labels' 38 (trained on labels at 38 and 75 ppd).
+    and a learned slope per octave of pixels per degree from the labels' 38 (trained on labels at 38 and 75 ppd),
+    plus each member's logit deltas per (codec family, task, ppd) fitted after training, on its cached patches and
+    then on training ladders judged as this predictor judges them (``jndviewer train vpjnd-calibrate``).
     """
 
     name = "vpjnd"
