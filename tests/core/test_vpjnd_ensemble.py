@@ -14,30 +14,16 @@ from jndviewer.core.errors import JndViewerError, ModelError
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION
-from jndviewer.core.pwjnd.vpjnd.network import VPJNDNet
 from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
 from jndviewer.core.train.vpjnd_ensemble import write_ensemble
 from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, ViewingCondition
-
-SMALL = VPJNDConfig(width=4, hidden=8, patch=64, patches=4, jnd_model="chou1995")
-
-
-def _export(path: Path, seed: int, calibration: dict[str, float], config: VPJNDConfig = SMALL) -> Path:
-    """A single network's export (the trainer's format) with seeded weights and offsets of its own."""
-    torch.manual_seed(seed)
-    net = VPJNDNet(config)
-    with torch.no_grad():
-        net.codec_offsets += torch.randn_like(net.codec_offsets)
-        net.task_offsets += torch.randn_like(net.task_offsets)
-    torch.save({"format": EXPORT_FORMAT, "version": 1, "config": config.to_dict(), "state": net.state_dict(),
-                "calibration": calibration, "training": {"seed": seed}}, path)
-    return path
+from tests.core.vpjnd_files import SMALL, small_network_file
 
 
 @pytest.fixture
 def members(tmp_path: Path) -> list[Path]:
-    return [_export(tmp_path / "seed0.pt", 0, {"jpeg|side-by-side|38": 0.5, "jpeg|flicker|38": -0.2}),
-            _export(tmp_path / "seed1.pt", 1, {"jpeg|side-by-side|75": -0.3})]
+    return [small_network_file(tmp_path / "seed0.pt", 0, {"jpeg|side-by-side|38": 0.5, "jpeg|flicker|38": -0.2}),
+            small_network_file(tmp_path / "seed1.pt", 1, {"jpeg|side-by-side|75": -0.3})]
 
 
 def _images() -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +85,7 @@ def test_the_predictor_of_an_ensemble_decides_each_level_on_the_mean_and_reports
 def test_ensembles_nest_flat_and_bad_members_are_one_sentence_naming_the_source(
         members: list[Path], tmp_path: Path) -> None:
     pair = write_ensemble(members, tmp_path / "pair.pt")
-    third = _export(tmp_path / "seed2.pt", 2, {})
+    third = small_network_file(tmp_path / "seed2.pt", 2, {})
     triple = write_ensemble([pair, third], tmp_path / "triple.pt")
     stored = torch.load(triple, weights_only=True)
     assert [m["source"] for m in stored["members"]] == [str(path) for path in (*members, third)]
@@ -108,14 +94,14 @@ def test_ensembles_nest_flat_and_bad_members_are_one_sentence_naming_the_source(
         write_ensemble(members[:1], tmp_path / "one.pt")
     with pytest.raises(ModelError, match=r"seed0\.pt \(network 3\) is the same network as .*seed0\.pt \(network 1\)"):
         write_ensemble([pair, members[0]], tmp_path / "twice.pt")
-    wider = _export(tmp_path / "wider.pt", 3, {}, VPJNDConfig(**{**SMALL.to_dict(), "width": 8}))
+    wider = small_network_file(tmp_path / "wider.pt", 3, {}, VPJNDConfig(**{**SMALL.to_dict(), "width": 8}))
     with pytest.raises(ModelError, match=r"wider\.pt \(network 2\) has another configuration than .*seed0\.pt"):
         write_ensemble([members[0], wider], tmp_path / "mixed.pt")
     other = tmp_path / "other.pt"
     torch.save({"format": "jndviewer.sgjnd", "heads": []}, other)
     with pytest.raises(ModelError, match=r"^other\.pt is not a jndviewer VP-JNDnet file"):
         write_ensemble([members[0], other], tmp_path / "wrong.pt")
-    bad = _export(tmp_path / "bad.pt", 4, {"not a key": 1.0})
+    bad = small_network_file(tmp_path / "bad.pt", 4, {"not a key": 1.0})
     with pytest.raises(ModelError, match=r"^bad\.pt holds an unreadable per-condition calibration"):
         write_ensemble([members[0], bad], tmp_path / "bad_calibration.pt")
     with pytest.raises(ModelError, match=r"^The VP-JNDnet file .*missing\.pt does not exist\.$"):
@@ -145,14 +131,14 @@ def test_files_of_another_version_and_rewritten_files_are_read_as_they_are_now(
         load_network(newer)
     path = write_ensemble(members, tmp_path / "grown.pt")
     assert len(load_network(path)) == 2
-    write_ensemble([*members, _export(tmp_path / "seed2.pt", 2, {})], path)  # the same path, rewritten
+    write_ensemble([*members, small_network_file(tmp_path / "seed2.pt", 2, {})], path)  # the same path, rewritten
     assert len(load_network(path)) == 3
 
 
 def test_a_condition_beyond_any_members_calibrated_distances_is_an_extrapolation(tmp_path: Path) -> None:
     both = {"jpeg|side-by-side|38": 0.1, "jpeg|side-by-side|75": -0.1}
-    calibrated = [_export(tmp_path / f"c{seed}.pt", seed, both) for seed in (0, 1)]
-    uncalibrated = _export(tmp_path / "u.pt", 2, {})  # no calibration: the labels' 38 ppd only
+    calibrated = [small_network_file(tmp_path / f"c{seed}.pt", seed, both) for seed in (0, 1)]
+    uncalibrated = small_network_file(tmp_path / "u.pt", 2, {})  # no calibration: the labels' 38 ppd only
     at_75 = ViewingCondition(75.0, SIDE_BY_SIDE)
     assert VPJNDPredictor(write_ensemble(calibrated, tmp_path / "e1.pt"), condition=at_75).caveats("jpeg") == []
     mixed = VPJNDPredictor(write_ensemble([*calibrated, uncalibrated], tmp_path / "e2.pt"), condition=at_75)

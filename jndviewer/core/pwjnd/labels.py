@@ -190,5 +190,7 @@ def read_labels(path: str | Path) -> list[ReferenceLabel]:
             ]
     except FileNotFoundError as err:
         raise JndViewerError(f"Reference-label file {path} does not exist.") from err
+    except OSError as err:  # a folder in its place, no permission
+        raise JndViewerError(f"Cannot read the reference-label file {path}: {err.strerror or err}.") from err
     except (KeyError, ValueError) as err:
         raise JndViewerError(f"{path.name} has a malformed row ({err}).") from err

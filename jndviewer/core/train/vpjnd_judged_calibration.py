@@ -5,9 +5,10 @@ its trainer cached, 4 of each training image. The predictor judges the whole cov
 image, 24 of a Kodak one) and, for an ensemble, the mean of its members' logits; judged so, the networks lean
 lenient (the model card: seed 0 errs by -2.25 levels on average for JPEG on the whole grid of its validation images,
 less on its cached patches). This step fits one logit delta per (codec family, task, ppd) on top of the members'
-calibrations, on training ladders judged exactly as the predictor judges them: the whole grid, the members' mean
-calibrated logit, the exhaustive PW-JND over the judged levels, against the given labels (the reference labels read
-at every level by default). The fit is :func:`jndviewer.core.train.samples.fit_condition_deltas`, the trainer's.
+calibrations, on training ladders judged as the predictor judges each level (the whole grid, the members' mean
+calibrated logit), against the given labels (the reference labels read at every level by default). The PW-JND it
+fits is the exhaustive one over the judged levels (the predictor's block search visits other levels of the same
+decisions). The fit is :func:`jndviewer.core.train.samples.fit_condition_deltas`, the trainer's.
 
 Judging a ladder costs a network pass per level, so only the levels near each label are judged (``window`` levels
 either side) and every ``stride``-th level elsewhere; the judged logits are kept per (image, codec) in a cache
@@ -30,7 +31,13 @@ import numpy as np
 import torch
 
 from jndviewer.core.errors import JndViewerError, ModelError
-from jndviewer.core.pwjnd.patch_pooling import calibration_delta, calibration_key, pool_patch_logits
+from jndviewer.core.pwjnd.patch_pooling import (
+    calibration_delta,
+    calibration_key,
+    parse_calibration_key,
+    pool_patch_logits,
+)
+from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD
 from jndviewer.core.train.samples import fit_condition_deltas, pwjnd_from_decisions
 from jndviewer.core.viewing import ViewingCondition
 
@@ -45,7 +52,8 @@ def member_level_logits(network: Any, rgb: np.ndarray, codec: Any, levels: Seque
     """Each member's pooled logit of the whole covering grid at ``levels``, before any condition offset or
     calibration (they do not depend on the condition): an array of shape (members, levels). (One level per pass:
     passes of 8 or 16 levels' patches were slower on these CPUs, 0.11 s a level against 0.076.)"""
-    state = network.reference_state(rgb, ViewingCondition())
+    # the streams do not depend on the condition: any task the networks know
+    state = network.reference_state(rgb, ViewingCondition(TRAINING_PPD, network.config.tasks[0]))
     logits = np.zeros((len(network.nets), len(levels)))
     for column, level in enumerate(levels):
         scores = network.member_scores(state, codec.encode(rgb, level).decoded)
@@ -59,7 +67,6 @@ def member_offset(net: Any, calibration: dict[str, float], codec_name: str, cond
     distance) and its per-condition calibration's delta, as :meth:`VPJNDNetwork.evaluate` adds them."""
     from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets
     from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
-    from jndviewer.core.pwjnd.vpjnd.network import TRAINING_PPD
 
     family = codec_family(codec_name, net.config.codec_families)
     with torch.no_grad():
@@ -100,34 +107,51 @@ class JudgedLadder:
     logits: np.ndarray
 
 
+#: The cache's layout; a file of another is judged again.
+CACHE_FORMAT = 1
+
+
 class JudgedLogitCache:
     """The judged ladders of one weights file, a small ``.npz`` per ladder, written atomically (a killed run loses
-    at most the ladder it was judging)."""
+    at most the ladder it was judging). Each entry records the image file it was judged from (path, size,
+    modification time): another image, or the same path changed, is judged again."""
 
     def __init__(self, folder: str | Path, fingerprint: str) -> None:
         self.folder = Path(folder) / fingerprint
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise JndViewerError(f"Cannot make the cache folder {self.folder}: {err.strerror or err}.") from err
 
     def _path(self, image: str, codec: str) -> Path:
-        name = hashlib.sha256(f"{image}|{codec}".encode()).hexdigest()[:20]
-        return self.folder / f"{codec}-{name}.npz"
+        return self.folder / f"{hashlib.sha256(f'{image}|{codec}'.encode()).hexdigest()[:24]}.npz"
 
-    def get(self, image: str, codec: str, levels: Sequence[int]) -> JudgedLadder | None:
+    @staticmethod
+    def stamp(image_file: Path) -> str:
+        status = image_file.stat()
+        return f"{CACHE_FORMAT}|{image_file.resolve()}|{status.st_size}|{status.st_mtime_ns}"
+
+    def get(self, image: str, codec: str, levels: Sequence[int], stamp: str, members: int) -> JudgedLadder | None:
         path = self._path(image, codec)
         try:
             with np.load(path) as stored:
                 kept_levels, logits = [int(v) for v in stored["levels"]], np.array(stored["logits"])
+                kept_stamp = str(stored["stamp"])
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or torn: judged again
             return None
-        if kept_levels != list(levels):
+        if kept_levels != list(levels) or kept_stamp != stamp or logits.shape != (members, len(levels)):
             return None
         return JudgedLadder(image, codec, kept_levels, logits)
 
-    def put(self, ladder: JudgedLadder) -> None:
+    def put(self, ladder: JudgedLadder, stamp: str) -> None:
         path = self._path(ladder.image, ladder.codec)
         temporary = path.with_name(path.name + ".tmp.npz")
-        np.savez(temporary, levels=np.array(ladder.levels), logits=ladder.logits)
-        os.replace(temporary, path)
+        try:
+            np.savez(temporary, levels=np.array(ladder.levels), logits=ladder.logits, stamp=np.array(stamp))
+            os.replace(temporary, path)
+        except OSError as err:
+            temporary.unlink(missing_ok=True)
+            raise JndViewerError(f"Cannot write the cache file {path}: {err.strerror or err}.") from err
 
 
 def judge_ladders(network: Any, labels: Sequence[Any], images: Path, cache: JudgedLogitCache,
@@ -139,15 +163,20 @@ def judge_ladders(network: Any, labels: Sequence[Any], images: Path, cache: Judg
     by_pair: dict[tuple[str, str], list[int]] = {}
     for label in labels:
         by_pair.setdefault((label.image, label.codec), []).append(label.pwjnd_level)
+    missing = sorted({image for image, _ in by_pair if not (images / image).is_file()})
+    if missing:  # before any work
+        raise JndViewerError(f"{len(missing)} images of these labels are not under {images} "
+                             f"({images / missing[0]}, ...).")
     ladders = []
     for done, ((image, codec_name), label_levels) in enumerate(sorted(by_pair.items())):
         codec = create_codec(codec_name)
         levels = judged_levels(list(codec.ordered_worst_to_best()), label_levels)
-        ladder = cache.get(image, codec_name, levels)
+        stamp = cache.stamp(images / image)
+        ladder = cache.get(image, codec_name, levels, stamp, len(network.nets))
         if ladder is None:
             rgb = load(images / image).rgb8()
             ladder = JudgedLadder(image, codec_name, levels, member_level_logits(network, rgb, codec, levels))
-            cache.put(ladder)
+            cache.put(ladder, stamp)
         ladders.append(ladder)
         if progress is not None:
             progress(done + 1, len(by_pair), f"{image} {codec_name}")
@@ -163,6 +192,7 @@ def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequ
     from jndviewer.core.pwjnd.sgjnd.network import codec_family_name
 
     judged = {(ladder.image, ladder.codec): ladder for ladder in ladders}
+    better = {codec: create_codec(codec).better for codec in {label.codec for label in labels}}
     rows = []
     for label in labels:
         ladder = judged[label.image, label.codec]
@@ -172,7 +202,7 @@ def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequ
         mean = (ladder.logits + offsets[:, None]).mean(axis=0)
         key = calibration_key(codec_family_name(label.codec, network.config.codec_families), condition.task,
                               condition.ppd)
-        rows.append((key, ladder.levels, mean + (deltas or {}).get(key, 0.0), create_codec(label.codec).better,
+        rows.append((key, ladder.levels, mean + (deltas or {}).get(key, 0.0), better[label.codec],
                      float(label.pwjnd_level)))
     return rows
 
@@ -196,13 +226,21 @@ def split_sources(labels: Sequence[Any], seed: int) -> tuple[list[Any], list[Any
 
 def calibrated_members(members: list[dict[str, Any]], deltas: dict[str, float], record: dict[str, Any]
                        ) -> list[dict[str, Any]]:
-    """The members of an export with ``deltas`` added to each one's calibration (every key of theirs or of
-    ``deltas``), and ``record`` kept under their training record's ``judged_calibration``."""
+    """The members of an export with ``deltas`` added to each one's calibration, and ``record`` kept under their
+    training record's ``judged_calibration``.
+
+    Each member's new delta at a key of its own or of ``deltas`` is the sum of the two calibrations there as the
+    predictor reads them (:func:`calibration_delta`: interpolated in log ppd, the nearest fit beyond them), so at
+    every ppd the predictor adds the member's old delta plus the fitted one (both are linear between the union of
+    their distances)."""
     calibrated = []
     for member in members:
-        calibration = dict(member.get("calibration") or {})
-        for key, delta in deltas.items():
-            calibration[key] = round(calibration.get(key, 0.0) + delta, 6)
+        old = dict(member.get("calibration") or {})
+        calibration = {}
+        for key in sorted({*old, *deltas}):
+            family, task, ppd = parse_calibration_key(key)
+            calibration[key] = round(calibration_delta(old, family, task, ppd)
+                                     + calibration_delta(deltas, family, task, ppd), 6)
         training = {**(member.get("training") or {}), "judged_calibration": record}
         calibrated.append({**member, "calibration": calibration, "training": training})
     return calibrated
@@ -244,15 +282,18 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
     ``most_per_codec``: judge at most this many ladders of each codec, chosen by ``seed`` (default: all)."""
     from jndviewer.core.pwjnd.labels import read_labels
     from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION, EXPORT_FORMAT
-    from jndviewer.core.pwjnd.vpjnd.predictor import load_network
+    from jndviewer.core.pwjnd.vpjnd.predictor import DEFAULT_WEIGHTS, load_network
     from jndviewer.core.train.common import save_checkpoint
     from jndviewer.core.train.vpjnd_ensemble import export_members
 
     weights, export = Path(weights), Path(export)
     if not weights.is_file():
         raise ModelError(f"VP-JNDnet weights {weights} do not exist.")
-    if export.resolve() == weights.resolve():
-        raise ModelError(f"The calibrated file would overwrite {weights.name}; export to another file.")
+    for kept in (weights, Path(DEFAULT_WEIGHTS)):
+        if export.exists() and kept.exists() and os.path.samefile(export, kept):
+            raise ModelError(f"The calibrated file would overwrite {kept.name}; export to another file.")
+    if export.is_dir():
+        raise ModelError(f"The export {export} is a folder; give a file name.")
     labels = read_labels(labels_path)
     refuse_evaluation_images(labels)
     if not labels:
@@ -260,6 +301,8 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
     if most_per_codec is not None:
         labels = some_ladders(labels, most_per_codec, seed)
     network = load_network(weights)
+    for task in sorted({label.task for label in labels}):
+        network.config.task_index(task)  # one sentence, before any work, for a task the networks were not trained for
     members = export_members(weights)
     cache_folder = JudgedLogitCache(cache, weights_fingerprint(weights))
     ladders = judge_ladders(network, labels, Path(images), cache_folder, progress)
@@ -286,11 +329,15 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
     payload = ({"format": EXPORT_FORMAT, "version": ENSEMBLE_VERSION, "members": calibrated} if len(calibrated) > 1
                else {"format": EXPORT_FORMAT, "version": 1, **calibrated[0]})
     save_checkpoint(export, payload)
-    load_network(export)  # read back as the predictor reads it
+    try:
+        load_network(export)  # read back as the predictor reads it
+    except ModelError:
+        export.unlink(missing_ok=True)
+        raise
     return record
 
 
-__all__ = ["JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache", "calibrate_as_judged",
-           "calibrated_members", "calibration_rows", "fit_condition_deltas", "judge_ladders", "judged_errors",
+__all__ = ["CACHE_FORMAT", "JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache", "calibrate_as_judged",
+           "calibrated_members", "calibration_rows", "judge_ladders", "judged_errors",
            "judged_levels", "mean_abs", "member_level_logits", "member_offset", "refuse_evaluation_images",
            "some_ladders", "split_sources", "weights_fingerprint"]

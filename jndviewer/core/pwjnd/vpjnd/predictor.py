@@ -104,8 +104,8 @@ class VPJNDPredictor(LadderPredictor):
 
     The viewing condition reaches the network as an input of its pooled logit: a learned offset per viewing task
     and a learned slope per octave of pixels per degree from the labels' 38 (trained on labels at 38 and 75 ppd),
-    plus each member's logit deltas per (codec family, task, ppd) fitted after training, on its cached patches and
-    then on training ladders judged as this predictor judges them (``jndviewer train vpjnd-calibrate``).
+    plus each member's logit deltas per (codec family, task, ppd) fitted after training on its cached patches (and,
+    in a file made by ``jndviewer train vpjnd-calibrate``, on training ladders judged as this predictor judges them).
     """
 
     name = "vpjnd"
