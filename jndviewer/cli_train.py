@@ -208,12 +208,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _calibrate_vpjnd(args: argparse.Namespace) -> int:
-    import json
-
     import torch
     from tqdm import tqdm
 
-    from jndviewer.core.train.vpjnd_judged_calibration import calibrate_as_judged
+    from jndviewer.core.train.vpjnd_judged_calibration import calibrate_as_judged, judged_table
 
     torch.set_num_threads(args.threads)
     labels = args.labels or training_labels("--labels", TRAINING_LABELS_EVERY_LEVEL)
@@ -232,8 +230,8 @@ def _calibrate_vpjnd(args: argparse.Namespace) -> int:
     finally:
         for bar in bars:
             bar.close()
-    print(json.dumps(record, indent=1))
-    print(f"wrote {args.export}")
+    print(judged_table(record))
+    print(f"wrote {args.export} (the whole record is kept in it, under each network's training.judged_calibration)")
     return 0
 
 

@@ -88,6 +88,11 @@ def test_calibrating_as_judged_adds_the_fitted_deltas_to_every_member_and_the_fi
     assert record["ladders"] == 2 and record["labels_count"] == 6
     assert set(record["deltas"]) == {"jpeg|side-by-side|38", "jpeg|flicker|38", "jpeg|side-by-side|75"}
     assert any(delta != 0 for delta in record["deltas"].values())  # (else the file's check below shows nothing)
+    table = judged.judged_table(record).splitlines()
+    assert len(table) == 3 + 3 + 1 and table[-1].split()[0] == "all"
+    row = next(line.split() for line in table if line.startswith("jpeg|flicker|38"))
+    assert float(row[1]) == pytest.approx(record["deltas"]["jpeg|flicker|38"], abs=0.005)
+    assert float(row[4]) == pytest.approx(record["mae_after"]["jpeg|flicker|38"], abs=0.005)
     before = torch.load(ensemble, weights_only=True)["members"]
     after = torch.load(export, weights_only=True)["members"]
     for old, new in zip(before, after, strict=True):

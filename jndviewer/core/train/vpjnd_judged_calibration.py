@@ -256,6 +256,23 @@ def some_ladders(labels: Sequence[Any], most_per_codec: int, seed: int) -> list[
     return [label for label in labels if (label.image, label.codec) in kept]
 
 
+def judged_table(record: dict[str, Any]) -> str:
+    """The record of :func:`calibrate_as_judged` as a table: per condition, the fitted delta, the judged PW-JND's
+    bias and MAE before and after, and the cross-fit's MAE without and with its deltas."""
+    lines = [f"{record['ladders']} ladders, {record['labels_count']} labels ({record['labels']}); PW-JND error in "
+             "levels over the judged levels;",
+             "cross-fit: deltas fitted on half of the source images, measured on the other half, both ways",
+             f"{'codec|task|ppd':24s} {'delta':>6s} {'bias':>6s} {'MAE':>6s} {'after':>6s} "
+             f"{'cross-fit without':>18s} {'with':>6s}"]
+    for key in [*sorted(record["deltas"]), "all"]:
+        delta = f"{record['deltas'][key]:+6.2f}" if key in record["deltas"] else " " * 6
+        bias = record["bias_before"].get(key)
+        lines.append(f"{key:24s} {delta} {'' if bias is None else f'{bias:+6.2f}':>6s} "
+                     f"{record['mae_before'][key]:6.2f} {record['mae_after'][key]:6.2f} "
+                     f"{record['crossfit_mae_without'][key]:18.2f} {record['crossfit_mae'][key]:6.2f}")
+    return "\n".join(lines)
+
+
 def refuse_evaluation_images(labels: Sequence[Any]) -> None:
     """Kodak is the evaluation set: calibrating on it is refused in one sentence."""
     kodak = sorted({label.image for label in labels if label.image.split("/")[0].lower() == "kodak"})
@@ -322,7 +339,8 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
         "labels": Path(labels_path).name, "ladders": len(ladders), "labels_count": len(labels),
         "window": JUDGED_WINDOW, "stride": JUDGED_STRIDE, "deltas": deltas, "weights": weights.name,
         "mae_before": mean_abs(before), "mae_after": mean_abs(after),
-        "bias_before": {key: float(np.mean(v)) for key, v in sorted(before.items())},
+        "bias_before": {**{key: float(np.mean(v)) for key, v in sorted(before.items())},
+                        "all": float(np.mean([e for values in before.values() for e in values]))},
         "crossfit_mae": mean_abs(crossfit), "crossfit_mae_without": mean_abs(uncalibrated),
     }
     calibrated = calibrated_members(members, deltas, record)
@@ -337,7 +355,7 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
     return record
 
 
-__all__ = ["CACHE_FORMAT", "JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache", "calibrate_as_judged",
-           "calibrated_members", "calibration_rows", "judge_ladders", "judged_errors",
-           "judged_levels", "mean_abs", "member_level_logits", "member_offset", "refuse_evaluation_images",
-           "some_ladders", "split_sources", "weights_fingerprint"]
+__all__ = ["CACHE_FORMAT", "JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache",
+           "calibrate_as_judged", "calibrated_members", "calibration_rows", "judge_ladders", "judged_errors",
+           "judged_levels", "judged_table", "mean_abs", "member_level_logits", "member_offset",
+           "refuse_evaluation_images", "some_ladders", "split_sources", "weights_fingerprint"]
