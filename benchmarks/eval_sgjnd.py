@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import fmt_interval, machine_lines, print_caveats  # noqa: E402
-from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
+from jndviewer.cli_options import TRAINING_LABELS_EVERY_LEVEL  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
@@ -47,8 +47,9 @@ def main() -> int:
     parser.add_argument("--weights", default=None)
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     parser.add_argument("--labels", default=str(REPO / "resources" / "labels" / "pwjnd_reference_kodak.csv"))
-    parser.add_argument("--train-labels", default=str(REPO / TRAINING_LABELS),
-                        help="labels whose median is the constant baseline (default: the grid training labels)")
+    parser.add_argument("--train-labels", default=str(REPO / TRAINING_LABELS_EVERY_LEVEL),
+                        help="labels whose median is the constant baseline (default: the training labels read at "
+                        "every level, as the Kodak labels are)")
     parser.add_argument("--reference-json", help="write the sample image's prediction here (for the tests)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--vpjnd", action="store_true", help="add VP-JNDnet's columns (same images and labels)")
