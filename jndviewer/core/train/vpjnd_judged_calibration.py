@@ -277,7 +277,7 @@ def refuse_evaluation_images(labels: Sequence[Any]) -> None:
     """Kodak is the evaluation set: calibrating on it is refused in one sentence."""
     kodak = sorted({label.image for label in labels if label.image.split("/")[0].lower() == "kodak"})
     if kodak:
-        raise JndViewerError(f"{len(kodak)} of these labels are of Kodak images ({kodak[0]}, ...), the held-out "
+        raise JndViewerError(f"These labels include {len(kodak)} Kodak images ({kodak[0]}, ...), the held-out "
                              "evaluation set; calibrate on the training images' labels.")
 
 
