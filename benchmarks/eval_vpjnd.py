@@ -38,7 +38,7 @@ from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
 from jndviewer.core.pwjnd.labels import DISPLAY_PPD, read_labels  # noqa: E402
 from jndviewer.core.pwjnd.search import search  # noqa: E402
-from jndviewer.core.train.vpjnd_judged_calibration import member_level_logits, member_offset  # noqa: E402
+from jndviewer.core.train.vpjnd_judged_calibration import member_level_logits  # noqa: E402
 from jndviewer.core.viewing import TASKS, ViewingCondition  # noqa: E402
 
 
@@ -134,9 +134,8 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
                 if label is None:
                     continue
                 condition = ViewingCondition(DISPLAY_PPD[display], task)
-                mean = np.mean([values + member_offset(net, calibration, codec_name, condition)
-                                for net, calibration, values in zip(network.nets, network.calibrations, logits,
-                                                                    strict=True)], axis=0)
+                offsets = np.array(network.member_offsets(codec_name, condition))
+                mean = (logits + offsets[:, None]).mean(axis=0)
                 visible = [bool(logit > 0) for logit in mean]
                 truth = [is_worse(lv, label.pwjnd_level, codec.better) for lv in ordered]
                 found = search(len(ordered), lambda p, v=visible: v[p], "block")

@@ -11,6 +11,7 @@ import torch
 from jndviewer.cli import main
 from jndviewer.core.codecs import create_codec
 from jndviewer.core.errors import JndViewerError, ModelError
+from jndviewer.core.pwjnd.patch_pooling import calibration_delta
 from jndviewer.core.pwjnd.registry import PREDICTORS
 from jndviewer.core.pwjnd.vpjnd import EXPORT_FORMAT, VPJNDConfig
 from jndviewer.core.pwjnd.vpjnd.config import ENSEMBLE_VERSION
@@ -57,8 +58,8 @@ def test_the_ensemble_logit_is_the_mean_of_its_members_calibrated_logits(
         assert sum(report["weight"]) == pytest.approx(1.0, abs=1e-5)
     # each member keeps its own calibration: its JPEG delta at side by side, 38 ppd (the second's nearest fit is 75)
     side = ViewingCondition(38.0, SIDE_BY_SIDE)
-    state = ensemble.reference_state(reference, side)
-    assert [d["jpeg"] for d in state.deltas] == pytest.approx([0.5, -0.3])
+    assert [calibration_delta(c, "jpeg", side.task, side.ppd) for c in ensemble.calibrations] == pytest.approx(
+        [0.5, -0.3])
 
 
 def test_the_predictor_of_an_ensemble_decides_each_level_on_the_mean_and_reports_its_patches(

@@ -72,8 +72,7 @@ def test_the_judged_logits_plus_each_members_offsets_are_the_predictors_logit(en
     # heif: a codec of no trained family (the offsets' mean, no calibration); 53 ppd: between the fitted distances
     for name, condition in (("jpeg", ViewingCondition(38.0, SIDE_BY_SIDE)), ("jpeg", ViewingCondition(75.0, FLICKER)),
                             ("jpeg", ViewingCondition(53.0, SIDE_BY_SIDE)), ("heif", ViewingCondition(53.0, FLICKER))):
-        offsets = [judged.member_offset(net, calibration, name, condition)
-                   for net, calibration in zip(network.nets, network.calibrations, strict=True)]
+        offsets = network.member_offsets(name, condition)
         state = network.reference_state(rgb, condition)
         for column, level in enumerate((20, 60)):
             report = network.evaluate(state, codec.encode(rgb, level).decoded, name)

@@ -18,7 +18,6 @@ folder, tied to the weights file's content, so an interrupted run continues wher
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import random
 import zipfile
@@ -60,22 +59,6 @@ def member_level_logits(network: Any, rgb: np.ndarray, codec: Any, levels: Seque
         for row, (quality, weight) in enumerate(scores):
             logits[row, column] = float(pool_patch_logits(quality, weight, [len(state.positions)])[0][0])
     return logits
-
-
-def member_offset(net: Any, calibration: dict[str, float], codec_name: str, condition: ViewingCondition) -> float:
-    """The logit a member adds for a codec and a viewing condition: its learned offsets (codec family, task,
-    distance) and its per-condition calibration's delta, as :meth:`VPJNDNetwork.evaluate` adds them."""
-    from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets
-    from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
-
-    family = codec_family(codec_name, net.config.codec_families)
-    with torch.no_grad():
-        learned = float(add_condition_offsets(
-            torch.zeros(1), net.codec_offsets, net.task_offsets, net.distance_offsets, torch.tensor([family]),
-            torch.tensor([net.config.task_index(condition.task)]),
-            torch.tensor([math.log2(condition.ppd / TRAINING_PPD)]))[0])
-    name = codec_family_name(codec_name, net.config.codec_families)
-    return learned + calibration_delta(calibration, name, condition.task, condition.ppd)
 
 
 def judged_levels(ordered: Sequence[int], labels: Sequence[int], window: int = JUDGED_WINDOW,
@@ -197,8 +180,7 @@ def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequ
     for label in labels:
         ladder = judged[label.image, label.codec]
         condition = ViewingCondition(DISPLAY_PPD.get(label.display, label.ppd), label.task)
-        offsets = np.array([member_offset(net, calibration, label.codec, condition)
-                            for net, calibration in zip(network.nets, network.calibrations, strict=True)])
+        offsets = np.array(network.member_offsets(label.codec, condition))
         mean = (ladder.logits + offsets[:, None]).mean(axis=0)
         key = calibration_key(codec_family_name(label.codec, network.config.codec_families), condition.task,
                               condition.ppd)
@@ -357,5 +339,5 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
 
 __all__ = ["CACHE_FORMAT", "JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache",
            "calibrate_as_judged", "calibrated_members", "calibration_rows", "judge_ladders", "judged_errors",
-           "judged_levels", "judged_table", "mean_abs", "member_level_logits", "member_offset",
+           "judged_levels", "judged_table", "mean_abs", "member_level_logits",
            "refuse_evaluation_images", "some_ladders", "split_sources", "weights_fingerprint"]

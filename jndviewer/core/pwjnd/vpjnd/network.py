@@ -192,10 +192,8 @@ class VPJNDReference:
     positions: list[tuple[int, int]]
     f_ref: list[Tensor]
     f_jnd: list[Tensor | None]
-    task: int
-    distance: float
-    #: Per member, the per-condition calibration's logit delta for this condition, by codec family.
-    deltas: list[dict[str, float]]
+    #: The viewing condition the levels are judged at (it adds offsets to the pooled logit, :meth:`member_offsets`).
+    condition: ViewingCondition
 
 
 class VPJNDNetwork:
@@ -232,21 +230,18 @@ class VPJNDNetwork:
     def reference_state(self, reference_rgb: np.ndarray, condition: ViewingCondition) -> VPJNDReference:
         """The reference's patch features at ``condition`` (the last image's are kept: the explorer asks for a
         report at every level it shows)."""
-        task = self.config.task_index(condition.task)
-        distance = math.log2(condition.ppd / TRAINING_PPD)
+        self.config.task_index(condition.task)  # one sentence for a task the networks were not trained for
         with self._lock:
             kept = self._kept
-        deltas = [{family: calibration_delta(calibration, family, condition.task, condition.ppd)
-                   for family in (*self.config.codec_families, "")} for calibration in self.calibrations]
         # the streams depend on the whole reference (its JND map), not on the condition: compared exactly
         if kept is not None and np.array_equal(kept[0], reference_rgb):
             state = kept[1]
-            return VPJNDReference(state.positions, state.f_ref, state.f_jnd, task, distance, deltas)
+            return VPJNDReference(state.positions, state.f_ref, state.f_jnd, condition)
         positions = patch_positions(*reference_rgb.shape[:2], self.config)
         reference = crop_patches(reference_rgb, positions, self.config.patch)
         jnd = reference_jnd_patches(reference_rgb, positions, self.config)
         features = [net.reference_features(reference, jnd) for net in self.nets]
-        state = VPJNDReference(positions, [f for f, _ in features], [f for _, f in features], task, distance, deltas)
+        state = VPJNDReference(positions, [f for f, _ in features], [f for _, f in features], condition)
         with self._lock:
             self._kept = (reference_rgb.copy(), state)
         return state
@@ -264,19 +259,32 @@ class VPJNDNetwork:
                 for net, f_ref, f_jnd in zip(self.nets, state.f_ref, state.f_jnd, strict=True)]
 
     @torch.no_grad()
-    def evaluate(self, state: VPJNDReference, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
-        """Image logit, per-patch logits and normalised weights of one distorted version made by ``codec`` (with
-        several members: their means, and each member's logit under ``member_logits``)."""
+    def member_offsets(self, codec: str | None, condition: ViewingCondition) -> list[float]:
+        """Per member, what it adds to its pooled patch logit for levels made by ``codec`` at ``condition``: its
+        learned offsets (codec family, viewing task, octaves of ppd from 38) and its per-condition calibration's
+        delta. The one place they are summed: :meth:`evaluate` adds them, and so do the benchmark and the calibration
+        that judge a ladder's levels in bulk (:mod:`jndviewer.core.train.vpjnd_judged_calibration`)."""
         from jndviewer.core.pwjnd.sgjnd.network import codec_family, codec_family_name
 
         family = torch.tensor([codec_family(codec, self.config.codec_families)])
-        task, distance = torch.tensor([state.task]), torch.tensor([state.distance])
+        task = torch.tensor([self.config.task_index(condition.task)])
+        distance = torch.tensor([math.log2(condition.ppd / TRAINING_PPD)])
         name = codec_family_name(codec, self.config.codec_families)
+        return [float(add_condition_offsets(torch.zeros(1), net.codec_offsets, net.task_offsets, net.distance_offsets,
+                                            family, task, distance)[0])
+                + calibration_delta(calibration, name, condition.task, condition.ppd)
+                for net, calibration in zip(self.nets, self.calibrations, strict=True)]
+
+    @torch.no_grad()
+    def evaluate(self, state: VPJNDReference, distorted_rgb: np.ndarray, codec: str | None = None) -> dict:
+        """Image logit, per-patch logits and normalised weights of one distorted version made by ``codec`` (with
+        several members: their means, and each member's logit under ``member_logits``)."""
+        offsets = self.member_offsets(codec, state.condition)
         logits, qualities, weights = [], [], []
         scores = self.member_scores(state, distorted_rgb)
-        for net, deltas, (quality, weight) in zip(self.nets, state.deltas, scores, strict=True):
-            logit, weight = net.pool(quality, weight, [len(state.positions)], family, task, distance)
-            logits.append(float(logit[0]) + deltas.get(name, 0.0))
+        for offset, (quality, weight) in zip(offsets, scores, strict=True):
+            logit, weight = pool_patch_logits(quality, weight, [len(state.positions)])
+            logits.append(float(logit[0]) + offset)
             qualities.append(quality)
             weights.append(weight)
         return {"logit": float(np.mean(logits)), "member_logits": logits,
