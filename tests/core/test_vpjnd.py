@@ -37,7 +37,7 @@ from jndviewer.core.train.vpjnd_trainer import (
     make_groups,
     train_vpjnd,
 )
-from jndviewer.core.viewing import FLICKER, ViewingCondition
+from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, ViewingCondition
 
 SMALL = {"width": 4, "hidden": 8, "patch": 64, "patches": 4}
 
@@ -164,6 +164,9 @@ def test_the_softplus_weight_head_stays_alive_where_relu_gives_every_patch_the_f
 
 
 def test_image_logit_is_the_weighted_mean_of_patch_logits_plus_the_condition_offsets() -> None:
+    from jndviewer.core.pwjnd.patch_pooling import pool_patch_logits
+    from jndviewer.core.pwjnd.vpjnd.network import VPJNDNetwork
+
     torch.manual_seed(0)
     net = VPJNDNet(VPJNDConfig(**SMALL))
     with torch.no_grad():
@@ -174,11 +177,16 @@ def test_image_logit_is_the_weighted_mean_of_patch_logits_plus_the_condition_off
     with torch.no_grad():
         f_ref, f_jnd = net.reference_features(reference, torch.rand(3, 1, 64, 64) * 10 + 1)
         quality, weight = net.patch_scores(f_ref, f_jnd, distorted)
-        logits, normalised = net.pool(quality, weight, [3], torch.tensor([1]), torch.tensor([1]), torch.tensor([1.0]))
+        logits, normalised = pool_patch_logits(quality, weight, [3])
     assert bool((weight > 0).all())
     assert float(normalised.sum()) == pytest.approx(1.0)
-    expected = float((weight / weight.sum() * quality).sum()) - 1.0 + 3.0 + 2.0 * 1.0
-    assert float(logits[0]) == pytest.approx(expected, abs=1e-5)
+    assert float(logits[0]) == pytest.approx(float((weight / weight.sum() * quality).sum()), abs=1e-6)
+    # the offsets: codec family (webp -1.0; heif, of no trained family, their mean 0.5), task (flicker +3.0) and a
+    # slope per octave of ppd from 38 per task (side by side 1.0, flicker 2.0)
+    network = VPJNDNetwork(net)
+    assert network.member_offsets("webp", ViewingCondition(76.0, FLICKER)) == pytest.approx([-1.0 + 3.0 + 2.0])
+    assert network.member_offsets("heif", ViewingCondition(19.0, SIDE_BY_SIDE)) == pytest.approx([0.5 - 1.0])
+    assert network.member_offsets("jpeg", ViewingCondition(38.0, SIDE_BY_SIDE)) == pytest.approx([0.5])
 
 
 def test_the_jnd_stream_reads_log_thresholds() -> None:

@@ -146,16 +146,6 @@ class VPJNDNet(nn.Module):
         weight = (F.softplus(weight) if self.config.weight_head == "softplus" else F.relu(weight)) + WEIGHT_FLOOR
         return quality, weight
 
-    def pool(
-        self, quality: Tensor, weight: Tensor, counts: list[int], codecs: Tensor | None = None,
-        tasks: Tensor | None = None, distances: Tensor | None = None,
-    ) -> tuple[Tensor, Tensor]:
-        """Image logits (with the condition offsets) and normalised weights of consecutive runs of patches."""
-        logits, weight = pool_patch_logits(quality, weight, counts)
-        logits = add_condition_offsets(logits, self.codec_offsets, self.task_offsets, self.distance_offsets, codecs,
-                                       tasks, distances)
-        return logits, weight
-
 
 def jnd_input(jnd_map: Tensor) -> Tensor:
     """The JND stream's input: ``log(threshold) - JND_LOG_CENTRE`` (thresholds floored at 0.1 grey levels)."""
