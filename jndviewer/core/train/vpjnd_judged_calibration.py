@@ -170,10 +170,10 @@ def judge_ladders(network: Any, labels: Sequence[Any], images: Path, cache: Judg
     return ladders
 
 
-def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequence[Any],
-                     deltas: dict[str, float] | None = None) -> list[tuple[str, list[int], np.ndarray, str, float]]:
+def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequence[Any]
+                     ) -> list[tuple[str, list[int], np.ndarray, str, float]]:
     """Per label: ``(key, levels, the members' mean calibrated logit there, better, label)``, the rows
-    :func:`fit_condition_deltas` fits (with ``deltas`` added per key when given)."""
+    :func:`fit_condition_deltas` fits."""
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.pwjnd.labels import DISPLAY_PPD
     from jndviewer.core.pwjnd.sgjnd.network import codec_family_name
@@ -185,12 +185,18 @@ def calibration_rows(network: Any, ladders: Sequence[JudgedLadder], labels: Sequ
         ladder = judged[label.image, label.codec]
         condition = ViewingCondition(DISPLAY_PPD.get(label.display, label.ppd), label.task)
         offsets = np.array(network.member_offsets(label.codec, condition))
-        mean = (ladder.logits + offsets[:, None]).mean(axis=0)
         key = calibration_key(codec_family_name(label.codec, network.config.codec_families), condition.task,
                               condition.ppd)
-        rows.append((key, ladder.levels, mean + (deltas or {}).get(key, 0.0), better[label.codec],
+        rows.append((key, ladder.levels, (ladder.logits + offsets[:, None]).mean(axis=0), better[label.codec],
                      float(label.pwjnd_level)))
     return rows
+
+
+def with_deltas(rows: Sequence[tuple[str, list[int], np.ndarray, str, float]], deltas: dict[str, float]
+                ) -> list[tuple[str, list[int], np.ndarray, str, float]]:
+    """:func:`calibration_rows` with each key's delta added to its logits."""
+    return [(key, levels, logits + deltas.get(key, 0.0), better, label)
+            for key, levels, logits, better, label in rows]
 
 
 def judged_errors(rows: Sequence[tuple[str, list[int], np.ndarray, str, float]]) -> dict[str, list[float]]:
@@ -202,12 +208,11 @@ def judged_errors(rows: Sequence[tuple[str, list[int], np.ndarray, str, float]])
     return errors
 
 
-def split_sources(labels: Sequence[Any], seed: int) -> tuple[list[Any], list[Any]]:
-    """The labels in two halves by source image (for the cross-fit check)."""
+def first_half_sources(labels: Sequence[Any], seed: int) -> set[str]:
+    """Half of the labels' source images, drawn by ``seed`` (the cross-fit's halves: these and the others)."""
     sources = sorted({label.image for label in labels})
     random.Random(seed).shuffle(sources)
-    first = set(sources[: len(sources) // 2])
-    return [lb for lb in labels if lb.image in first], [lb for lb in labels if lb.image not in first]
+    return set(sources[: len(sources) // 2])
 
 
 def calibrated_members(members: list[dict[str, Any]], deltas: dict[str, float], record: dict[str, Any]
@@ -244,24 +249,25 @@ def some_ladders(labels: Sequence[Any], most_per_codec: int, seed: int) -> list[
 
 def judged_table(record: dict[str, Any]) -> str:
     """The record of :func:`calibrate_as_judged` as a table: per condition, the fitted delta, the judged PW-JND's
-    bias and MAE before and after, and the cross-fit's MAE without and with its deltas."""
+    bias and MAE before and after, and the MAE with the cross-fit's deltas (without any, it is the MAE before)."""
     lines = [f"{record['ladders']} ladders, {record['labels_count']} labels ({record['labels']}); PW-JND error in "
              "levels over the judged levels;",
              "cross-fit: deltas fitted on half of the source images, measured on the other half, both ways",
-             f"{'codec|task|ppd':24s} {'delta':>6s} {'bias':>6s} {'MAE':>6s} {'after':>6s} "
-             f"{'cross-fit without':>18s} {'with':>6s}"]
+             f"{'codec|task|ppd':24s} {'delta':>6s} {'bias':>6s} {'MAE':>6s} {'after':>6s} {'cross-fit':>9s}"]
     for key in [*sorted(record["deltas"]), "all"]:
         delta = f"{record['deltas'][key]:+6.2f}" if key in record["deltas"] else " " * 6
         bias = record["bias_before"].get(key)
         lines.append(f"{key:24s} {delta} {'' if bias is None else f'{bias:+6.2f}':>6s} "
                      f"{record['mae_before'][key]:6.2f} {record['mae_after'][key]:6.2f} "
-                     f"{record['crossfit_mae_without'][key]:18.2f} {record['crossfit_mae'][key]:6.2f}")
+                     f"{record['crossfit_mae'][key]:9.2f}")
     return "\n".join(lines)
 
 
 def refuse_evaluation_images(labels: Sequence[Any]) -> None:
     """Kodak is the evaluation set: calibrating on it is refused in one sentence."""
-    kodak = sorted({label.image for label in labels if label.image.split("/")[0].lower() == "kodak"})
+    from jndviewer.core.datasets.sample import is_kodak_source
+
+    kodak = sorted({label.image for label in labels if is_kodak_source(label.image)})
     if kodak:
         raise JndViewerError(f"These labels include {len(kodak)} Kodak images ({kodak[0]}, ...), the held-out "
                              "evaluation set; calibrate on the training images' labels.")
@@ -309,25 +315,24 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
     members = export_members(weights)
     cache_folder = JudgedLogitCache(cache, weights_fingerprint(weights))
     ladders = judge_ladders(network, labels, Path(images), cache_folder, progress)
-    before = judged_errors(calibration_rows(network, ladders, labels))
-    deltas = fit_condition_deltas(calibration_rows(network, ladders, labels))
-    after = judged_errors(calibration_rows(network, ladders, labels, deltas))
-    halves = split_sources(labels, seed)
-    crossfit: dict[str, list[float]] = {}
-    uncalibrated: dict[str, list[float]] = {}
+    rows = calibration_rows(network, ladders, labels)
+    before = judged_errors(rows)
+    deltas = fit_condition_deltas(rows)
+    after = judged_errors(with_deltas(rows, deltas))
+    first = first_half_sources(labels, seed)
+    halves = ([row for row, label in zip(rows, labels, strict=True) if label.image in first],
+              [row for row, label in zip(rows, labels, strict=True) if label.image not in first])
+    crossfit: dict[str, list[float]] = {}  # (without deltas, the two halves together are ``before``)
     for fit_on, measure_on in (halves, halves[::-1]):
-        half_deltas = fit_condition_deltas(calibration_rows(network, ladders, fit_on))
-        for key, values in judged_errors(calibration_rows(network, ladders, measure_on, half_deltas)).items():
+        for key, values in judged_errors(with_deltas(measure_on, fit_condition_deltas(fit_on))).items():
             crossfit.setdefault(key, []).extend(values)
-        for key, values in judged_errors(calibration_rows(network, ladders, measure_on)).items():
-            uncalibrated.setdefault(key, []).extend(values)
     record = {
         "labels": Path(labels_path).name, "ladders": len(ladders), "labels_count": len(labels),
         "window": JUDGED_WINDOW, "stride": JUDGED_STRIDE, "deltas": deltas, "weights": weights.name,
         "mae_before": mean_abs(before), "mae_after": mean_abs(after),
         "bias_before": {**{key: float(np.mean(v)) for key, v in sorted(before.items())},
                         "all": float(np.mean([e for values in before.values() for e in values]))},
-        "crossfit_mae": mean_abs(crossfit), "crossfit_mae_without": mean_abs(uncalibrated),
+        "crossfit_mae": mean_abs(crossfit),
     }
     calibrated = calibrated_members(members, deltas, record)
     payload = ({"format": EXPORT_FORMAT, "version": ENSEMBLE_VERSION, "members": calibrated} if len(calibrated) > 1
@@ -341,7 +346,24 @@ def calibrate_as_judged(weights: str | Path, labels_path: str | Path, images: st
     return record
 
 
-__all__ = ["CACHE_FORMAT", "JUDGED_STRIDE", "JUDGED_WINDOW", "JudgedLadder", "JudgedLogitCache",
-           "calibrate_as_judged", "calibrated_members", "calibration_rows", "judge_ladders", "judged_errors",
-           "judged_levels", "judged_table", "mean_abs", "member_level_logits",
-           "refuse_evaluation_images", "some_ladders", "split_sources", "weights_fingerprint"]
+__all__ = [
+    "CACHE_FORMAT",
+    "JUDGED_STRIDE",
+    "JUDGED_WINDOW",
+    "JudgedLadder",
+    "JudgedLogitCache",
+    "calibrate_as_judged",
+    "calibrated_members",
+    "calibration_rows",
+    "first_half_sources",
+    "judge_ladders",
+    "judged_errors",
+    "judged_levels",
+    "judged_table",
+    "mean_abs",
+    "member_level_logits",
+    "refuse_evaluation_images",
+    "some_ladders",
+    "weights_fingerprint",
+    "with_deltas",
+]
