@@ -214,6 +214,7 @@ def test_condition_deltas_minimise_the_pwjnd_error_per_condition() -> None:
             ("c", levels, logits, "higher", 40.0)]  # already right at delta 0: the smallest delta is kept
     fitted = fit_condition_deltas(rows)
     assert set(fitted) == {"a", "b", "c"} and fitted["c"] == 0.0
+    assert str(fitted["c"]) == "0.0"  # not -0.0, which the grid's rounding gives and a printed table would show
     for key, label in (("a", 50), ("b", 20)):
         assert pwjnd_from_decisions(levels, list(logits + fitted[key] > 0), "higher") == label
     assert fitted["a"] == pytest.approx(0.05) and fitted["b"] == pytest.approx(-2.0)  # the smallest in size

@@ -102,7 +102,7 @@ def fit_condition_deltas(rows: Iterable[tuple[str, Sequence[int], np.ndarray, st
     fitted = {}
     for key, total in errors.items():
         best = np.flatnonzero(total == total.min())
-        fitted[key] = float(deltas[best[np.argmin(np.abs(deltas[best]))]])
+        fitted[key] = float(deltas[best[np.argmin(np.abs(deltas[best]))]]) + 0.0  # + 0.0: no -0.0 (np.round)
     return fitted
 
 
