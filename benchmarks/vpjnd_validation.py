@@ -1,0 +1,106 @@
+"""VP-JNDnet files compared network by network on one training seed's validation sources.
+
+Networks trained with different ``--seed`` hold out different source images, so an ensemble has no common validation
+split; but network N of two files trained with the same seed N does. This prints, per seed, the validation MAE
+(exhaustive PW-JND over the cached levels, as ``jndviewer train vpjnd`` reports it) of each file's network of that
+seed on the same labels and cached patches, with each network's own calibration, and with a calibration refitted
+on those labels (the trainer's fit, on the same 200 training pairs): the second separates what the labels changed in
+the network from what they changed in its calibration.
+
+Usage: .venv/bin/python benchmarks/vpjnd_validation.py A.pt B.pt [--labels every-level|grid|PATH]
+       [--cache runs/vpjnd_cache] [--seeds 0,1,2] [--refit]
+
+A file's networks are taken in order (an ensemble's members; a single network's file is its seed's). The cache must
+hold the labels' levels (the cache ``jndviewer train vpjnd --cache`` built for those labels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from jndviewer.cli_options import TRAINING_LABELS, TRAINING_LABELS_EVERY_LEVEL  # noqa: E402
+from jndviewer.core.datasets import read_dataset, split_by_source  # noqa: E402
+from jndviewer.core.datasets.reference_labels import reference_training_specs  # noqa: E402
+from jndviewer.core.pwjnd.vpjnd.predictor import load_network  # noqa: E402
+from jndviewer.core.train.vpjnd_trainer import (  # noqa: E402
+    VPJNDTrainingConfig,
+    build_patch_cache,
+    evaluate_groups,
+    fit_calibration,
+    make_groups,
+)
+from jndviewer.core.viewing import TASKS  # noqa: E402
+
+LABELS = {"every-level": TRAINING_LABELS_EVERY_LEVEL, "grid": TRAINING_LABELS}
+
+
+class _NoLog:
+    def write(self, record: dict) -> None:
+        del record
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("weights", nargs="+", help="VP-JNDnet files (ensembles: their networks in seed order)")
+    parser.add_argument("--labels", default="every-level", help="every-level, grid or a label file")
+    parser.add_argument("--cache", default="runs/vpjnd_cache")
+    parser.add_argument("--shared", default=str(REPO.parent / "shared"))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--refit", action="store_true", help="also refit each network's calibration on the labels")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    labels = Path(LABELS.get(args.labels, args.labels))
+    specs = reference_training_specs(labels if labels.is_absolute() else REPO / labels,
+                                     Path(args.shared) / "data" / "images", TASKS)
+    samples = [s for spec in specs for s in read_dataset(spec) if s.reference is not None]
+    networks = {path: load_network(path) for path in args.weights}
+    defaults = VPJNDTrainingConfig(data=[])
+    rows = []
+    config = next(iter(networks.values())).config  # the cache serves every network of the patch size it holds
+    entries = build_patch_cache(samples, config, Path(args.cache), defaults.cache_patches, defaults.window, _NoLog())
+    for seed in (int(s) for s in args.seeds.split(",")):
+        train, validation, _ = split_by_source(samples, 0.0, defaults.validation_share, seed)
+        for path, network in networks.items():
+            if seed >= len(network):
+                continue
+            net, calibration = network.nets[seed], network.calibrations[seed]
+            val_groups = make_groups(validation, entries, net.config)
+            device = torch.device("cpu")
+            raw = evaluate_groups(net, val_groups, device)
+            own = evaluate_groups(net, val_groups, device, calibration)
+            row = [seed, path, raw["labels"], raw["mae"], own["mae"], own["accuracy"]]
+            if args.refit:
+                train_groups = make_groups(train, entries, net.config)
+                pick = np.random.default_rng(seed).permutation(len(train_groups))[: defaults.calibration_groups]
+                refit = fit_calibration(net, [train_groups[int(i)] for i in sorted(pick)], device)
+                row.append(evaluate_groups(net, val_groups, device, refit)["mae"])
+            rows.append(row)
+            print(" | ".join(str(round(v, 3)) if isinstance(v, float) else str(v) for v in row), flush=True)
+    print(f"\nlabels: {labels}; MAE in levels over each seed's validation labels (cached patches and levels)\n")
+    head = "| seed | file | labels | MAE raw | MAE, own calibration | accuracy |" + (" MAE, refitted |" if args.refit
+                                                                                  else "")
+    print(head)
+    print("|" + "---|" * head.count(" |"))
+    for row in rows:
+        cells = [f"{row[3]:.2f}", f"{row[4]:.2f}", f"{100 * row[5]:.1f} %"] + ([f"{row[6]:.2f}"] if args.refit else [])
+        print(f"| {row[0]} | {row[1]} | {row[2]} | " + " | ".join(cells) + " |")
+    for path in networks:
+        mine = [row for row in rows if row[1] == path]
+        if mine:
+            means = [np.mean([row[i] for row in mine]) for i in range(3, len(mine[0])) if i != 5]
+            print(f"mean of {path} over seeds {[row[0] for row in mine]}: "
+                  + ", ".join(f"{m:.2f}" for m in means))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
