@@ -10,7 +10,8 @@ the network from what they changed in its calibration.
 Usage: .venv/bin/python benchmarks/vpjnd_validation.py A.pt B.pt [--labels every-level|grid|PATH]
        [--cache runs/vpjnd_cache] [--seeds 0,1,2] [--refit]
 
-A file's networks are taken in order (an ensemble's members; a single network's file is its seed's). The cache must
+A file's networks are taken in seed order (an ensemble's members, as ``train vpjnd-ensemble`` joined seeds 0, 1, 2);
+a single network's file is taken as the network of the one seed given. The cache must
 hold the labels' levels (the cache ``jndviewer train vpjnd --cache`` built for those labels).
 """
 
@@ -63,16 +64,20 @@ def main() -> int:
                                      Path(args.shared) / "data" / "images", TASKS)
     samples = [s for spec in specs for s in read_dataset(spec) if s.reference is not None]
     networks = {path: load_network(path) for path in args.weights}
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    if len(seeds) > 1 and any(len(network) == 1 for network in networks.values()):
+        parser.error("a single network's file is taken as the network of the seed given: give one --seeds")
     defaults = VPJNDTrainingConfig(data=[])
     rows = []
     config = next(iter(networks.values())).config  # the cache serves every network of the patch size it holds
     entries = build_patch_cache(samples, config, Path(args.cache), defaults.cache_patches, defaults.window, _NoLog())
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in seeds:
         train, validation, _ = split_by_source(samples, 0.0, defaults.validation_share, seed)
         for path, network in networks.items():
-            if seed >= len(network):
+            member = 0 if len(network) == 1 else seed  # a single network's file is the seed asked for
+            if member >= len(network):
                 continue
-            net, calibration = network.nets[seed], network.calibrations[seed]
+            net, calibration = network.nets[member], network.calibrations[member]
             val_groups = make_groups(validation, entries, net.config)
             device = torch.device("cpu")
             raw = evaluate_groups(net, val_groups, device)
