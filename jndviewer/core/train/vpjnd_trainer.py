@@ -93,7 +93,8 @@ class VPJNDTrainingConfig:
     config: dict = field(default_factory=lambda: VPJNDConfig().to_dict())
 
 
-def _source_file(cache: Path, source: str) -> Path:
+def cache_file(cache: Path, source: str) -> Path:
+    """Where the patch cache ``cache`` keeps ``source``'s entry."""
     return cache / (hashlib.sha256(source.encode()).hexdigest()[:20] + ".pt")
 
 
@@ -112,7 +113,7 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
         by_source[sample.source].append(sample)
     entries = {}
     for source, group in tqdm(sorted(by_source.items()), desc="vpjnd cache", mininterval=10):
-        path = _source_file(cache, source)
+        path = cache_file(cache, source)
         entry = load_checkpoint(path, "VP-JNDnet patch cache") if path.exists() else None
         if entry is not None and entry.get("patch") != config.patch:
             raise JndViewerError(f"The patch cache {cache} holds {entry.get('patch')}-pixel patches, not "
@@ -402,5 +403,5 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     return path
 
 
-__all__ = ["NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "dihedral", "evaluate_groups",
+__all__ = ["NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "cache_file", "dihedral", "evaluate_groups",
            "fit_calibration", "make_groups", "train_vpjnd"]
