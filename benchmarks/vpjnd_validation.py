@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,6 +38,7 @@ from jndviewer.core.train.vpjnd_trainer import (  # noqa: E402
     VPJNDTrainingConfig,
     build_patch_cache,
     cache_file,
+    calibration_groups,
     evaluate_groups,
     fit_calibration,
     make_groups,
@@ -46,14 +48,15 @@ from jndviewer.core.viewing import TASKS  # noqa: E402
 LABELS = {"every-level": TRAINING_LABELS_EVERY_LEVEL, "grid": TRAINING_LABELS}
 
 
-class _NoLog:
-    def write(self, record: dict) -> None:
-        del record
-
-
 def _member_seeds(path: str) -> list[int | None]:
     """The training seed each network of ``path`` recorded (None where its export predates the record)."""
     return [member.get("training", {}).get("seed") for member in export_members(path)]
+
+
+def _member(network: Any, seed: int) -> int:
+    """Which of ``network``'s networks is that of ``seed``: an ensemble's members in seed order, a single network's
+    file the seed asked for."""
+    return 0 if len(network) == 1 else seed
 
 
 def main() -> int:
@@ -77,16 +80,14 @@ def main() -> int:
         parser.error("a single network's file is taken as the network of the seed given: give one --seeds")
     if len({network.config.patch for network in networks.values()}) > 1:
         parser.error("the files' networks read patches of different sizes; one patch cache cannot serve them")
-    members: dict[str, int] = {}
     for path, network in networks.items():
         recorded = _member_seeds(path)
         for seed in seeds:
-            member = 0 if len(network) == 1 else seed
+            member = _member(network, seed)
             if member >= len(network):
                 parser.error(f"{path} holds {len(network)} networks; it has none for seed {seed}")
             if recorded[member] not in (None, seed):
                 parser.error(f"{path}'s network {member + 1} was trained with --seed {recorded[member]}, not {seed}")
-        members[path] = len(network)
     defaults = VPJNDTrainingConfig(data=[])
     cache = Path(args.cache) if Path(args.cache).is_absolute() else REPO / args.cache
     train, validation, _ = split_by_source(samples, 0.0, defaults.validation_share, seeds[0])
@@ -96,24 +97,23 @@ def main() -> int:
                      "build it with `jndviewer train vpjnd --cache` on these labels")
     # the trainer's cache of these sources (levels the labels need and the cache lacks are added, as it would)
     config = next(iter(networks.values())).config
-    entries = build_patch_cache(train + validation, config, cache, defaults.cache_patches, defaults.window, _NoLog())
+    entries = build_patch_cache(train + validation, config, cache, defaults.cache_patches, defaults.window)
     rows = []
+    device = torch.device("cpu")
     for seed in seeds:
         train, validation, _ = split_by_source(samples, 0.0, defaults.validation_share, seed)
         for path, network in networks.items():
-            member = 0 if members[path] == 1 else seed
+            member = _member(network, seed)
             net, calibration = network.nets[member], network.calibrations[member]
             val_groups = make_groups(validation, entries, net.config)
             if not val_groups:
                 parser.error(f"seed {seed} holds out no source with these labels")
-            device = torch.device("cpu")
             raw = evaluate_groups(net, val_groups, device)
             own = evaluate_groups(net, val_groups, device, calibration)
             row = [seed, path, raw["labels"], raw["mae"], own["mae"], own["accuracy"]]
             if args.refit:
-                train_groups = make_groups(train, entries, net.config)
-                pick = np.random.default_rng(seed).permutation(len(train_groups))[: defaults.calibration_groups]
-                refit = fit_calibration(net, [train_groups[int(i)] for i in sorted(pick)], device)
+                pairs = calibration_groups(make_groups(train, entries, net.config), seed, defaults.calibration_groups)
+                refit = fit_calibration(net, pairs, device)
                 row.append(evaluate_groups(net, val_groups, device, refit)["mae"])
             rows.append(row)
             print(" | ".join(str(round(v, 3)) if isinstance(v, float) else str(v) for v in row), flush=True)

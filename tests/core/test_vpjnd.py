@@ -248,11 +248,6 @@ def labelled(tmp_path: Path) -> list[str]:
     return [f"{spec},task=side-by-side", f"{spec},task=flicker"]
 
 
-class _Log:
-    def write(self, record: dict) -> None:
-        pass
-
-
 def _config(data: list[str], tmp_path: Path, **changes: object) -> VPJNDTrainingConfig:
     values = {"data": data, "run_dir": str(tmp_path / "run"), "export": str(tmp_path / "vpjnd.pt"), "steps": 30,
               "groups": 3, "levels": 3, "cache_patches": 2, "window": 6, "threads": 1, "validation_share": 0.3,
@@ -290,8 +285,8 @@ def test_training_caches_patches_learns_the_flicker_offset_resumes_and_exports(
 
     samples = [s for spec in labelled for s in read_dataset(spec)]
     network = load_network(path)
-    groups = make_groups(samples, build_patch_cache(samples, network.config, tmp_path / "run" / "cache", 2, 6,
-                                                    _Log()), network.config)
+    groups = make_groups(samples, build_patch_cache(samples, network.config, tmp_path / "run" / "cache", 2, 6),
+                         network.config)
     fitted = fit_calibration(network.nets[0], groups, torch.device("cpu"))
     before = evaluate_groups(network.nets[0], groups, torch.device("cpu"))["mae"]
     assert evaluate_groups(network.nets[0], groups, torch.device("cpu"), fitted)["mae"] <= before
@@ -469,7 +464,7 @@ def test_augmented_training_turns_every_stream_alike_and_refuses_an_unknown_augm
     # the reference, JND-map and distorted patches of a group reach the network turned the same way
     samples = [s for spec in labelled for s in read_dataset(spec)]
     config = VPJNDConfig(**SMALL)
-    group = make_groups(samples, build_patch_cache(samples, config, tmp_path / "run" / "cache", 2, 6, _Log()),
+    group = make_groups(samples, build_patch_cache(samples, config, tmp_path / "run" / "cache", 2, 6),
                         config)[0]
     assert len(group.levels) >= 3 and group.reference.shape[0] == 2
     net = VPJNDNet(config).eval()
@@ -523,13 +518,13 @@ def test_a_cache_and_a_run_keep_their_patch_count(labelled: list[str], tmp_path:
     cache = tmp_path / "run" / "cache"
     config = VPJNDConfig(**SMALL)
     with pytest.raises(JndViewerError, match=r"holds up to 2 patches per image, not 3; train with another --cache"):
-        build_patch_cache(samples, config, cache, 3, 6, _Log())
+        build_patch_cache(samples, config, cache, 3, 6)
     older = sorted(cache.glob("*.pt"))[0]
     entry = torch.load(older, weights_only=True)
     del entry["cache_patches"]
     torch.save(entry, older)
     with pytest.raises(JndViewerError, match=r"holds up to 4 patches per image, not 2"):
-        build_patch_cache(samples, config, cache, 2, 6, _Log())
+        build_patch_cache(samples, config, cache, 2, 6)
     # the run's checkpoint is checked before a cache is built for it
     with pytest.raises(JndViewerError, match=r"trained with --cache-patches 2, not 3; train in a new run folder"):
         train_vpjnd(_config(labelled, tmp_path, steps=6, cache_patches=3, cache_dir=str(tmp_path / "cache3")),

@@ -103,8 +103,9 @@ def _even_pick(count: int, keep: int) -> list[int]:
 
 
 def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cache_patches: int, window: int,
-                      log: TrainingLog) -> dict[str, dict]:
-    """The cached patches of every source of ``samples`` (building what is missing); source -> entry."""
+                      log: TrainingLog | None = None) -> dict[str, dict]:
+    """The cached patches of every source of ``samples`` (building what is missing); source -> entry (recorded in
+    ``log`` when given)."""
     from jndviewer.core.codecs import create_codec
     from jndviewer.core.jnd import MODELS
 
@@ -149,7 +150,8 @@ def build_patch_cache(samples: list[Any], config: VPJNDConfig, cache: Path, cach
                                            "distorted": torch.stack([have[lv] for lv in ordered])}
         save_checkpoint(path, entry)
         entries[source] = entry
-    log.write({"event": "cache", "sources": len(entries)})
+    if log is not None:
+        log.write({"event": "cache", "sources": len(entries)})
     return entries
 
 
@@ -249,6 +251,13 @@ def fit_calibration(net: VPJNDNet, groups: list[_Group], device: torch.device) -
             for group, values in zip(groups, _all_logits(net, groups, device), strict=True)
             for index, label in enumerate(group.labels)]
     return fit_condition_deltas(rows)
+
+
+def calibration_groups(train_groups: list[_Group], seed: int, count: int) -> list[_Group]:
+    """The ``count`` training (source, codec) pairs a run of ``seed`` fits its per-condition calibration on (drawn
+    from the seed alone, so that a later refit on other labels of the same images takes the same pairs)."""
+    pick = np.random.default_rng(seed).permutation(len(train_groups))[:count]
+    return [train_groups[int(i)] for i in sorted(pick)]
 
 
 @torch.no_grad()
@@ -381,8 +390,7 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     bar.close()
     uncalibrated = evaluate_groups(net, val_groups, device)
     log.write({"event": "validation", "step": step, **uncalibrated, "seconds": round(time.perf_counter() - started, 1)})
-    pick = np.random.default_rng(config.seed).permutation(len(train_groups))[: config.calibration_groups]
-    calibration = fit_calibration(net, [train_groups[int(i)] for i in sorted(pick)], device)
+    calibration = fit_calibration(net, calibration_groups(train_groups, config.seed, config.calibration_groups), device)
     metrics = evaluate_groups(net, val_groups, device, calibration)
     log.write({"event": "calibration", "deltas": calibration, "validation": metrics,
                "validation_uncalibrated": uncalibrated})
@@ -403,5 +411,5 @@ def train_vpjnd(config: VPJNDTrainingConfig, *, progress: bool = True) -> Path:
     return path
 
 
-__all__ = ["NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "cache_file", "dihedral", "evaluate_groups",
-           "fit_calibration", "make_groups", "train_vpjnd"]
+__all__ = ["NO_JND_MAP", "VPJNDTrainingConfig", "build_patch_cache", "cache_file", "calibration_groups", "dihedral",
+           "evaluate_groups", "fit_calibration", "make_groups", "train_vpjnd"]
