@@ -42,7 +42,9 @@ from jndviewer.core.viewing import FLICKER, SIDE_BY_SIDE, TASKS, ViewingConditio
 HUMAN = {"mean": 28.1, "sd": 7.8, "min": 16.9, "max": 52.1}
 LABELS = REPO / "resources" / "labels"
 KODAK_LABELS = (LABELS / "pwjnd_reference_kodak.csv", LABELS / "pwjnd_reference_kodak_heif.csv")
-TRAIN_LABELS = (LABELS / "pwjnd_reference_train.csv", LABELS / "pwjnd_reference_train_heif.csv")
+#: The constant baseline's training labels, read at every level as the Kodak labels are (eval_sgjnd.py's default);
+#: HEIF's training labels exist on the curves' grid only.
+TRAIN_LABELS = (LABELS / "pwjnd_reference_train_every_level.csv", LABELS / "pwjnd_reference_train_heif.csv")
 
 
 def main() -> int:
