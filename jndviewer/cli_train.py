@@ -107,6 +107,9 @@ def add_train_parser(commands: Any) -> None:
                        help="the pixel JND model feeding the JND-map stream, or none (default %(default)s)")
     vpjnd.add_argument("--width", type=positive_int, default=16,
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
+    vpjnd.add_argument("--hidden", type=positive_int, default=VPJNDConfig.hidden,
+                       help="hidden units of the quality and weight heads (published: 512, on the flattened maps; "
+                       "default %(default)s)")
     vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
     # (the trainer's defaults, which the test of this command checks: importing the trainer here would load torch)
@@ -187,7 +190,8 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.device import select_device
         from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd
 
-        network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, weight_head=args.weight_head).to_dict()
+        network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, hidden=args.hidden,
+                              weight_head=args.weight_head).to_dict()
         config = VPJNDTrainingConfig(
             data=args.data or _default_training_data(network["tasks"], TRAINING_LABELS), run_dir=args.run,
             cache_dir=args.cache,

@@ -401,9 +401,9 @@ def test_the_kept_reference_is_reused_only_for_the_same_pixels() -> None:
 
 
 def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """``jndviewer train vpjnd``: the weight head, JND model, width and steps reach the training configuration (the
-    default steps are the shipped run's 2,400, the default export RUN/vpjnd.pt); a weight head it does not know is
-    refused by the parser."""
+    """``jndviewer train vpjnd``: the weight head, JND model, width, head size and steps reach the training
+    configuration (the default steps are the shipped run's 2,400, the default export RUN/vpjnd.pt); a weight head it
+    does not know is refused by the parser."""
     from jndviewer.cli import main
     from jndviewer.core.train import vpjnd_trainer
 
@@ -411,11 +411,12 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
     common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
     assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "dihedral",
-                 "--seed", "3", "--cache-patches", "12"]) == 0
+                 "--seed", "3", "--cache-patches", "12", "--hidden", "128"]) == 0
     assert main(common) == 0
     first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
     assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
+    assert (first.hidden, second.hidden) == (128, 64)
     assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
     assert seen[1].export == str(tmp_path / "run" / "vpjnd.pt")  # never the packaged ensemble unless asked
     assert (seen[0].augment, seen[1].augment) == ("dihedral", VPJNDTrainingConfig.augment)
