@@ -108,8 +108,8 @@ def add_train_parser(commands: Any) -> None:
     vpjnd.add_argument("--width", type=positive_int, default=16,
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
     vpjnd.add_argument("--hidden", type=positive_int, default=VPJNDConfig.hidden,
-                       help="hidden units of the quality and weight heads (published: 512, on the flattened maps; "
-                       "default %(default)s)")
+                       help="hidden units of the quality and weight heads, which read the stage-4 maps averaged "
+                       "over positions (published: 512 on the flattened maps; default %(default)s)")
     vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
     # (the trainer's defaults, which the test of this command checks: importing the trainer here would load torch)
