@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import fmt_interval, machine_lines, print_caveats  # noqa: E402
+from jndviewer.cli_options import TRAINING_LABELS_EVERY_LEVEL  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.image import load  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import to_label_grid  # noqa: E402
@@ -44,7 +45,7 @@ LABELS = REPO / "resources" / "labels"
 KODAK_LABELS = (LABELS / "pwjnd_reference_kodak.csv", LABELS / "pwjnd_reference_kodak_heif.csv")
 #: The constant baseline's training labels, read at every level as the Kodak labels are (eval_sgjnd.py's default);
 #: HEIF's training labels exist on the curves' grid only.
-TRAIN_LABELS = (LABELS / "pwjnd_reference_train_every_level.csv", LABELS / "pwjnd_reference_train_heif.csv")
+TRAIN_LABELS = (REPO / TRAINING_LABELS_EVERY_LEVEL, LABELS / "pwjnd_reference_train_heif.csv")
 
 
 def main() -> int:

@@ -105,7 +105,7 @@ def add_train_parser(commands: Any) -> None:
     vpjnd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
     vpjnd.add_argument("--jnd-model", choices=(*JND_MODEL_NAMES, "none"), default="wu2017",
                        help="the pixel JND model feeding the JND-map stream, or none (default %(default)s)")
-    vpjnd.add_argument("--width", type=positive_int, default=16,
+    vpjnd.add_argument("--width", type=positive_int, default=VPJNDConfig.width,
                        help="channels of the first stage; stages have 1, 2, 4, 8 times (published: 32)")
     vpjnd.add_argument("--hidden", type=positive_int, default=VPJNDConfig.hidden,
                        help="hidden units of the quality and weight heads, which read the stage-4 maps averaged "
