@@ -47,6 +47,7 @@ from benchmarks.adaptation_restorer import (  # noqa: E402
     restore,
     train,
 )
+from benchmarks.entry import run_script  # noqa: E402
 
 SHARED_IMAGES = REPO.parent / "shared" / "data" / "images"
 CVVDP = REPO / "tools" / "cvvdp"
@@ -326,4 +327,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -41,6 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 
 TARGET_RATIO = 0.85
@@ -183,4 +184,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 
 SAMPLE = sample_image()
@@ -276,4 +277,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

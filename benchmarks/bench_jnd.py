@@ -70,6 +70,8 @@ def ensure_repo_on_path() -> None:
     if root not in sys.path:
         sys.path.insert(0, root)
 
+from benchmarks.entry import run_script  # noqa: E402
+
 
 def kodak_dir(shared: Path | None) -> Path:
     """The Kodak folder under ``shared`` (``../shared`` beside the checkout when ``shared`` is None)."""
@@ -455,4 +457,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

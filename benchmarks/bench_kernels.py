@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_strips import timing_arguments, timing_input  # noqa: E402
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.core.jnd import canny, create_model, kernels, ops, wu2013  # noqa: E402
 
 EAGER_ONLY = staticmethod(lambda x: False)
@@ -73,4 +74,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import CODECS, create_codec  # noqa: E402
 from jndviewer.core.errors import JndViewerError  # noqa: E402
@@ -95,4 +96,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -42,6 +42,8 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.entry import run_script  # noqa: E402
+
 FIRST_FRAME_TARGET_S = 10.0
 PEAK_TARGET_GB = 6.0
 EVENT = "bench-event "
@@ -275,4 +277,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

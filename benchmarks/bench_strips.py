@@ -24,6 +24,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.jnd import MODELS, base, create_model  # noqa: E402
 
@@ -87,4 +88,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

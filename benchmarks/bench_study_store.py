@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 from jndviewer.core.study.model import (  # noqa: E402
     FLICKER_ADJUSTMENT,
@@ -205,4 +206,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_script(main))

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import fmt_interval, machine_lines, print_caveats  # noqa: E402
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.cli_options import TRAINING_LABELS_EVERY_LEVEL  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
@@ -137,4 +138,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
 from jndviewer.core.assets import sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
@@ -182,4 +183,4 @@ def evaluate(args: argparse.Namespace, folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -27,6 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_jnd import DEFAULT_SHARED, ensure_repo_on_path, kodak_dir, machine_lines
+from benchmarks.entry import run_script
 
 KODAK_COUNT = 24
 DEFAULT_PSNR = "26,28,30"
@@ -234,4 +235,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -27,6 +27,7 @@ from pytorch_msssim import ms_ssim
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.core.assets import model_file, sample_image  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.codecs.learned import LearnedCodec  # noqa: E402
@@ -138,4 +139,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -20,6 +20,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
 from jndviewer.core.pwjnd.calibrate import (  # noqa: E402
     MODEL_PPDS,
@@ -80,4 +81,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

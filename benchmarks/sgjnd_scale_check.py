@@ -19,6 +19,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.core.codecs import create_codec  # noqa: E402
 from jndviewer.core.pwjnd.labels import read_labels  # noqa: E402
 from jndviewer.core.pwjnd.sgjnd import SGJNDPredictor  # noqa: E402
@@ -48,4 +49,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

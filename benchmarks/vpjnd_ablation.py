@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_jnd import machine_lines  # noqa: E402
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.cli_options import TRAINING_LABELS  # noqa: E402
 from jndviewer.core.datasets.reference_labels import reference_training_specs  # noqa: E402
 from jndviewer.core.pwjnd.vpjnd import VPJNDConfig  # noqa: E402
@@ -132,4 +133,4 @@ def print_paired(by_seed: dict[int, list[tuple[str, dict, dict]]]) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))

@@ -29,6 +29,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.entry import run_script  # noqa: E402
 from jndviewer.cli_options import TRAINING_LABELS, TRAINING_LABELS_EVERY_LEVEL  # noqa: E402
 from jndviewer.core.datasets import read_dataset, split_by_source  # noqa: E402
 from jndviewer.core.datasets.reference_labels import reference_training_specs  # noqa: E402
@@ -134,4 +135,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main))
