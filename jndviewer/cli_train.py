@@ -16,7 +16,7 @@ from jndviewer.cli_options import (
     training_labels,
 )
 from jndviewer.core.errors import JndViewerError
-from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, WEIGHT_HEADS, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.config import AUGMENTS, DIFFERENCES, WEIGHT_HEADS, VPJNDConfig
 
 
 def add_train_parser(commands: Any) -> None:
@@ -110,6 +110,10 @@ def add_train_parser(commands: Any) -> None:
     vpjnd.add_argument("--hidden", type=positive_int, default=VPJNDConfig.hidden,
                        help="hidden units of the quality and weight heads, which read the stage-4 maps averaged "
                        "over positions (published: 512 on the flattened maps; default %(default)s)")
+    vpjnd.add_argument("--difference", choices=DIFFERENCES, default=VPJNDConfig.difference,
+                       help="how the quality head pools |F_ref - F_dist| over the stage-4 positions: absolute (their "
+                       "mean), rms, max; or mean (the first form, the difference of averaged maps) "
+                       "(default %(default)s)")
     vpjnd.add_argument("--weight-head", choices=WEIGHT_HEADS, default=VPJNDConfig.weight_head,
                        help="how patch weights are made positive (published: relu, which can die; default %(default)s)")
     # (the trainer's defaults, which the test of this command checks: importing the trainer here would load torch)
@@ -191,7 +195,7 @@ def run_train(args: argparse.Namespace) -> int:
         from jndviewer.core.train.vpjnd_trainer import VPJNDTrainingConfig, train_vpjnd
 
         network = VPJNDConfig(jnd_model=args.jnd_model, width=args.width, hidden=args.hidden,
-                              weight_head=args.weight_head).to_dict()
+                              weight_head=args.weight_head, difference=args.difference).to_dict()
         config = VPJNDTrainingConfig(
             data=args.data or _default_training_data(network["tasks"], TRAINING_LABELS), run_dir=args.run,
             cache_dir=args.cache,

@@ -25,6 +25,7 @@ from jndviewer.core.pwjnd.vpjnd.network import (
     NonLocal,
     VPJNDNet,
     jnd_input,
+    pooled_difference,
 )
 from jndviewer.core.pwjnd.vpjnd.predictor import VPJNDPredictor, load_network
 from jndviewer.core.train.samples import fit_condition_deltas, pwjnd_from_decisions
@@ -122,7 +123,7 @@ def test_the_absolute_difference_sees_a_distortion_that_averages_out() -> None:
     reference = torch.full((1, 3, 64, 64), 0.5)
     checker = (torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2 * 2 - 1  # +1 / -1 alternately
     distorted = reference + 0.02 * checker
-    for difference, sees in (("mean", False), ("absolute", True)):
+    for difference, sees in (("mean", False), ("absolute", True), ("rms", True), ("max", True)):
         torch.manual_seed(0)
         net = VPJNDNet(VPJNDConfig(**SMALL, jnd_model="none", difference=difference))
         net.image_stream = Raw()
@@ -131,8 +132,27 @@ def test_the_absolute_difference_sees_a_distortion_that_averages_out() -> None:
             same, _ = net.patch_scores(f_ref, None, reference)
             other, _ = net.patch_scores(f_ref, None, distorted)
         assert (abs(float(other - same)) > 1e-4) == sees, difference
-    with pytest.raises(ModelError, match="difference must be one of absolute, mean"):
-        VPJNDConfig(difference="max")
+    with pytest.raises(ModelError, match="difference must be one of absolute, rms, max, mean"):
+        VPJNDConfig(difference="median")
+
+
+def test_the_pooled_differences_weigh_a_distortion_at_few_positions_as_their_names_say() -> None:
+    """One position of 16 differs by 0.8: the mean of |difference| is 0.05, its root mean square 0.2, its maximum
+    0.8 (the pooled forms of VPJNDConfig.difference); a distortion spread evenly scores the same in all three."""
+    reference = torch.zeros(1, 2, 4, 4)
+    local = reference.clone()
+    local[0, :, 1, 2] = -0.8
+    spread = reference + 0.05
+    expected = {"absolute": 0.05, "rms": 0.2, "max": 0.8}
+    for form, value in expected.items():
+        assert torch.allclose(pooled_difference(reference, local, form), torch.full((1, 2), value), atol=1e-5), form
+        assert torch.allclose(pooled_difference(reference, spread, form), torch.full((1, 2), 0.05), atol=1e-5), form
+    assert torch.allclose(pooled_difference(reference, spread, "mean"), torch.full((1, 2), -0.05))
+    undistorted = pooled_difference(reference.requires_grad_(), torch.zeros(1, 2, 4, 4), "rms")
+    undistorted.sum().backward()
+    assert torch.isfinite(reference.grad).all()  # RMS_FLOOR: no NaN gradient at an undistorted patch
+    with pytest.raises(ModelError, match="difference must be one of"):
+        pooled_difference(reference, local, "median")
 
 
 def test_the_softplus_weight_head_stays_alive_where_relu_gives_every_patch_the_floor() -> None:
@@ -401,7 +421,7 @@ def test_the_kept_reference_is_reused_only_for_the_same_pixels() -> None:
 
 
 def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """``jndviewer train vpjnd``: the weight head, JND model, width, head size and steps reach the training
+    """``jndviewer train vpjnd``: the weight head, JND model, width, head size, difference and steps reach the training
     configuration (the default steps are the shipped run's 2,400, the default export RUN/vpjnd.pt); a weight head it
     does not know is refused by the parser."""
     from jndviewer.cli import main
@@ -411,12 +431,13 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(vpjnd_trainer, "train_vpjnd", lambda config: seen.append(config) or tmp_path / "x.pt")
     common = ["train", "vpjnd", "--data", "konjnd:nowhere", "--run", str(tmp_path / "run"), "--device", "cpu"]
     assert main([*common, "--weight-head", "relu", "--jnd-model", "none", "--width", "8", "--augment", "dihedral",
-                 "--seed", "3", "--cache-patches", "12", "--hidden", "128"]) == 0
+                 "--seed", "3", "--cache-patches", "12", "--hidden", "128", "--difference", "max"]) == 0
     assert main(common) == 0
     first, second = (VPJNDConfig.from_dict(config.config) for config in seen)
     assert (first.weight_head, first.jnd_model, first.width) == ("relu", "none", 8)
     assert (second.weight_head, second.jnd_model, second.width) == ("softplus", "wu2017", 16)
     assert (first.hidden, second.hidden) == (128, 64)
+    assert (first.difference, second.difference) == ("max", "absolute")
     assert seen[1].steps == 2400 and seen[1].run_dir == str(tmp_path / "run")
     assert seen[1].export == str(tmp_path / "run" / "vpjnd.pt")  # never the packaged ensemble unless asked
     assert (seen[0].augment, seen[1].augment) == ("dihedral", VPJNDTrainingConfig.augment)
@@ -426,6 +447,8 @@ def test_train_vpjnd_command_passes_its_options(monkeypatch: pytest.MonkeyPatch,
         main([*common, "--weight-head", "sigmoid"])
     with pytest.raises(SystemExit):
         main([*common, "--augment", "rotate"])
+    with pytest.raises(SystemExit):
+        main([*common, "--difference", "median"])
 
 
 def test_the_eight_symmetries_of_the_square_are_distinct_and_keep_the_pixels() -> None:

@@ -23,8 +23,13 @@ JND_LOG_CENTRE = 2.0
 STAGE_MULTIPLIERS = (1, 2, 4, 8)
 #: CBAM's channel-attention MLP reduction (Woo et al., ECCV 2018, Sec. 3.1: r = 16), as in the released network.
 CBAM_REDUCTION = 16
-#: How the quality head can read the distortion (VPJNDConfig.difference).
-DIFFERENCES = ("absolute", "mean")
+#: How the quality head can read the distortion (VPJNDConfig.difference): |F_ref - F_dist| per stage-4 position
+#: pooled over the positions by their mean ("absolute"), root mean square ("rms") or maximum ("max"), or F_ref - F_dist
+#: of the position-averaged features ("mean", the first form).
+DIFFERENCES = ("absolute", "rms", "max", "mean")
+#: Added under the root of the "rms" difference (VPJNDConfig.difference): its gradient at an undistorted patch
+#: stays finite; sqrt(1e-12) x the gain of 100 is 1e-4, far below the features' differences near a threshold (~1e-2).
+RMS_FLOOR = 1e-12
 #: VPJNDConfig.difference_gain of new networks (chosen on the validation images, models/MODEL_CARD.md).
 DIFFERENCE_GAIN = 100.0
 #: The weight head's positive floor: weights are softplus(w) or ReLU(w) (VPJNDConfig.weight_head), + 1e-6, before
@@ -65,7 +70,8 @@ class VPJNDConfig:
     #: A learned logit offset per octave of viewing distance from the labels' 38 ppd, one per task.
     distance_offset: bool = True
     #: What the quality head reads as the distortion: "absolute", the mean over the stage-4 positions of
-    #: |F_ref - F_dist| (a distortion confined to a few positions stays in it), or "mean", F_ref - F_dist of the
+    #: |F_ref - F_dist| (a distortion confined to a few positions stays in it); "rms" and "max", their root mean
+    #: square and maximum (a distortion at a few positions counts more); or "mean", F_ref - F_dist of the
     #: position-averaged features (the first form). Chosen on the validation images (models/MODEL_CARD.md).
     difference: str = "absolute"
     #: The quality head reads ``difference_gain`` x the difference. Near a threshold the difference of the

@@ -26,9 +26,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jndviewer.core.errors import ModelError
 from jndviewer.core.pwjnd.patch_pooling import add_condition_offsets, calibration_delta, pool_patch_logits
 from jndviewer.core.pwjnd.sgjnd.patches import crop_patches, patch_positions
-from jndviewer.core.pwjnd.vpjnd.config import CBAM_REDUCTION, JND_LOG_CENTRE, WEIGHT_FLOOR, VPJNDConfig
+from jndviewer.core.pwjnd.vpjnd.config import (
+    CBAM_REDUCTION,
+    DIFFERENCES,
+    JND_LOG_CENTRE,
+    RMS_FLOOR,
+    WEIGHT_FLOOR,
+    VPJNDConfig,
+)
 from jndviewer.core.viewing import ViewingCondition
 
 Tensor = torch.Tensor
@@ -135,16 +143,28 @@ class VPJNDNet(nn.Module):
         :meth:`reference_features`) match ``distorted``'s."""
         f_dist_map = self.image_stream(distorted - 0.5)
         f_ref, f_dist = f_ref_map.mean(dim=(2, 3)), f_dist_map.mean(dim=(2, 3))
-        if self.config.difference == "absolute":  # per position, then averaged (VPJNDConfig.difference)
-            difference = (f_ref_map - f_dist_map).abs().mean(dim=(2, 3))
-        else:
-            difference = f_ref - f_dist
+        difference = pooled_difference(f_ref_map, f_dist_map, self.config.difference)
         difference = self.config.difference_gain * difference  # (VPJNDConfig.difference_gain: why)
         quality = self.quality(torch.cat([f_ref, f_dist, difference], dim=1)).squeeze(-1)
         guide = f_dist * f_jnd if f_jnd is not None else f_dist
         weight = self.weight(torch.cat([f_ref, f_dist, guide], dim=1)).squeeze(-1)
         weight = (F.softplus(weight) if self.config.weight_head == "softplus" else F.relu(weight)) + WEIGHT_FLOOR
         return quality, weight
+
+
+def pooled_difference(f_ref_map: Tensor, f_dist_map: Tensor, form: str) -> Tensor:
+    """What the quality head reads as the distortion of N x C x H x W stage-4 maps (N x C; VPJNDConfig.difference):
+    |F_ref - F_dist| per position pooled over the positions, or the difference of the position-averaged maps."""
+    if form == "mean":
+        return f_ref_map.mean(dim=(2, 3)) - f_dist_map.mean(dim=(2, 3))
+    difference = f_ref_map - f_dist_map
+    if form == "absolute":
+        return difference.abs().mean(dim=(2, 3))
+    if form == "rms":
+        return (difference.square().mean(dim=(2, 3)) + RMS_FLOOR).sqrt()  # the floor keeps the gradient finite at 0
+    if form == "max":
+        return difference.abs().amax(dim=(2, 3))
+    raise ModelError(f"difference must be one of {', '.join(DIFFERENCES)}, not {form!r}.")
 
 
 def jnd_input(jnd_map: Tensor) -> Tensor:
@@ -198,8 +218,6 @@ class VPJNDNetwork:
 
     def __init__(self, nets: VPJNDNet | Sequence[VPJNDNet],
                  calibrations: Sequence[dict[str, float] | None] | None = None) -> None:
-        from jndviewer.core.errors import ModelError
-
         self.nets = [net.eval() for net in ([nets] if isinstance(nets, VPJNDNet) else nets)]
         calibrations = [None] * len(self.nets) if calibrations is None else list(calibrations)
         if not self.nets or len(calibrations) != len(self.nets) or any(
@@ -292,5 +310,6 @@ __all__ = [
     "crop_map",
     "jnd_input",
     "jnd_threshold",
+    "pooled_difference",
     "reference_jnd_patches",
 ]
