@@ -35,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: the benchmarks package imports from the repository root
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.entry import run_script  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
@@ -69,8 +70,6 @@ def ensure_repo_on_path() -> None:
     root = str(REPO_ROOT)
     if root not in sys.path:
         sys.path.insert(0, root)
-
-from benchmarks.entry import run_script  # noqa: E402
 
 
 def kodak_dir(shared: Path | None) -> Path:

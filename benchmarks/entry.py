@@ -1,5 +1,6 @@
-"""How every benchmark script ends: a user's error (a label file that is not there, a wrong checkpoint, a bad option
-value the project's code checks) is printed as its one clear sentence, not as a traceback, as the CLI does."""
+"""How the benchmark scripts that use it end: a user's error (a label file that is not there, a wrong checkpoint, a
+bad option value the project's code checks) is printed as its one clear sentence, not as a traceback, as the CLI
+does."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ CBAM_REDUCTION = 16
 #: of the position-averaged features ("mean", the first form).
 DIFFERENCES = ("absolute", "rms", "max", "mean")
 #: Added under the root of the "rms" difference (VPJNDConfig.difference): its gradient at an undistorted patch
-#: stays finite; sqrt(1e-12) x the gain of 100 is 1e-4, far below the features' differences near a threshold (~1e-2).
+#: stays finite; sqrt(1e-12) = 1e-6, far below the features' differences near a threshold (~1e-2 of the features).
 RMS_FLOOR = 1e-12
 #: VPJNDConfig.difference_gain of new networks (chosen on the validation images, models/MODEL_CARD.md).
 DIFFERENCE_GAIN = 100.0
